@@ -1,0 +1,25 @@
+"""fastnn: neural networks with Cython/C hot paths and a numpy twin of every kernel.
+
+    fastnn.ops          native kernels (gemm, dense, activations, losses, optimizers)
+    fastnn.reference    the same functions in plain numpy (the oracle and the baseline)
+    fastnn.set_num_threads / get_num_threads   one thread budget for OpenMP and BLAS
+    fastnn.show_config  how this build was made and what it runs on
+"""
+
+from ._config import config_context, get_config, set_config
+from ._info import show_config
+from ._threads import get_num_threads, set_num_threads
+from ._version import __version__
+from . import ops, reference  # noqa: E402  (ops loads SciPy's BLAS)
+
+__all__ = [
+    "__version__",
+    "ops",
+    "reference",
+    "set_num_threads",
+    "get_num_threads",
+    "show_config",
+    "get_config",
+    "set_config",
+    "config_context",
+]

@@ -1,0 +1,113 @@
+"""show_config(): what this fastnn was built with and what it runs on."""
+
+import platform
+import sys
+
+from . import _runtime
+from ._kernels import KERNELS
+from ._threads import get_num_threads
+from ._version import __version__
+
+_OPENMP_SPEC = {201107: "3.1", 201307: "4.0", 201511: "4.5", 201811: "5.0", 202011: "5.1",
+                202111: "5.2"}
+_FEATURES = ("sse4.2", "avx", "avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq")
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _threadpools():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return threadpool_info()
+
+
+def config():
+    """Return the build and runtime configuration as a dict (what show_config prints)."""
+    import numpy
+    import scipy
+
+    from . import ops, reference
+
+    omp = _runtime.openmp_version()
+    pools = _threadpools()
+    return {
+        "fastnn": __version__,
+        "python": sys.version.split()[0],
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_features": [f for f in _FEATURES if _runtime.cpu_supports(f)],
+        "compiler": _runtime.compiler(),
+        "openmp": {
+            "enabled": bool(omp),
+            "version": f"{_OPENMP_SPEC.get(omp, omp)} ({omp})" if omp else None,
+            "runtime": [
+                {"library": p.get("prefix"), "version": p.get("version"), "path": p.get("filepath")}
+                for p in pools if p.get("user_api") == "openmp"
+            ],
+        },
+        "threads": get_num_threads(),
+        "blas": [
+            {
+                "library": p.get("internal_api"),
+                "version": p.get("version"),
+                "core_type": p.get("architecture"),
+                "threading": p.get("threading_layer"),
+                "threads": p.get("num_threads"),
+                "path": p.get("filepath"),
+            }
+            for p in pools if p.get("user_api") == "blas"
+        ],
+        "simd": {"compiled": _runtime.simd_clones(), "chosen": _runtime.simd_chosen()},
+        "kernels": {
+            family: {
+                name: {
+                    "native": f"fastnn.ops.{family}.{name}" if hasattr(ops, name) else None,
+                    "reference": f"fastnn.reference.{family}.{name}" if hasattr(reference, name) else None,
+                }
+                for name in names
+            }
+            for family, names in KERNELS.items()
+        },
+    }
+
+
+def show_config(file=None):
+    """Print fastnn's build and runtime configuration (returns nothing)."""
+    c = config()
+    out = file or sys.stdout
+    w = lambda *a: print(*a, file=out)  # noqa: E731
+    w(f"fastnn {c['fastnn']}  (python {c['python']}, numpy {c['numpy']}, scipy {c['scipy']})")
+    w(f"platform : {c['platform']}")
+    w(f"cpu      : {c['cpu']}")
+    w(f"features : {' '.join(c['cpu_features']) or '-'}")
+    w(f"compiler : {c['compiler']}")
+    o = c["openmp"]
+    if o["enabled"]:
+        rt = ", ".join(f"{r['library']} {r['version'] or ''} ({r['path']})" for r in o["runtime"])
+        w(f"openmp   : on, OpenMP {o['version']}; runtime {rt or 'not loaded yet'}")
+    else:
+        w("openmp   : off (serial build)")
+    w(f"threads  : {c['threads']} (fastnn.set_num_threads)")
+    for b in c["blas"] or [{"library": "none loaded", "version": "", "core_type": "",
+                            "threading": "", "threads": "", "path": ""}]:
+        w(f"blas     : {b['library']} {b['version']}, core type {b['core_type']}, "
+          f"{b['threading']} threading, {b['threads']} threads ({b['path']})")
+    w(f"simd     : compiled {', '.join(c['simd']['compiled'])}; chosen {c['simd']['chosen']}")
+    w("kernels  : (native | numpy twin)")
+    for family, kernels in c["kernels"].items():
+        names = [n + ("" if k["native"] and k["reference"] else " (MISSING TWIN)")
+                 for n, k in kernels.items()]
+        w(f"  {family:<12} {', '.join(names)}")

@@ -1,0 +1,17 @@
+"""The list of hot ops, by family. fastnn.ops implements each natively and
+fastnn.reference with numpy, under the same name and signature; show_config()
+prints this table and the twin tests walk it."""
+
+KERNELS = {
+    "matmul": ["gemm"],
+    "dense": ["dense_forward", "dense_backward"],
+    "activations": [
+        f"{name}{suffix}"
+        for name in ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu",
+                     "softmax", "log_softmax")
+        for suffix in ("", "_backward")
+    ],
+    "losses": ["mse", "softmax_cross_entropy", "binary_cross_entropy"],
+    "optimizers": ["sgd_update", "adam_update", "adamw_update", "rmsprop_update",
+                   "clip_grad_norm"],
+}

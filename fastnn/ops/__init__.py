@@ -1,0 +1,22 @@
+"""fastnn.ops: the native kernels (C/Cython, OpenMP SIMD, BLAS through SciPy).
+
+Same names, signatures and errors as fastnn.reference, the numpy twin. Each
+submodule has a twin of the same name there, a C file of the same name in src_c/,
+and a test file tests/test_<name>.py.
+"""
+
+from .._kernels import KERNELS
+from .activations import *  # noqa: F401,F403
+from .activations import ACTIVATION_CODES, ACTIVATIONS
+from .dense import dense_backward, dense_forward
+from .matmul import gemm
+from .losses import LOSSES, binary_cross_entropy, mse, softmax_cross_entropy
+from .optimizers import (
+    adam_update,
+    adamw_update,
+    clip_grad_norm,
+    rmsprop_update,
+    sgd_update,
+)
+
+__all__ = [name for family in KERNELS.values() for name in family] + ["ACTIVATIONS", "LOSSES"]

@@ -1,0 +1,22 @@
+"""fastnn.reference: the numpy twin of every native kernel in fastnn.ops.
+
+Same function names, same signatures, same validation and errors; written for
+clarity with plain numpy. It is the oracle in the tests and the baseline in the
+benchmarks.
+"""
+
+from .._kernels import KERNELS
+from .activations import *  # noqa: F401,F403
+from .activations import ACTIVATIONS
+from .dense import dense_backward, dense_forward
+from .matmul import gemm
+from .losses import LOSSES, binary_cross_entropy, mse, softmax_cross_entropy
+from .optimizers import (
+    adam_update,
+    adamw_update,
+    clip_grad_norm,
+    rmsprop_update,
+    sgd_update,
+)
+
+__all__ = [name for family in KERNELS.values() for name in family] + ["ACTIVATIONS", "LOSSES"]

@@ -1,0 +1,104 @@
+"""Reference optimizer updates with numpy. Every update works in place on ``param``
+and its state arrays, with PyTorch's conventions for the hyperparameters.
+
+``step`` (Adam family) is the 1-based number of the update being made, used for bias
+correction. ``weight_decay`` adds ``weight_decay * param`` to the gradient (L2), except
+in AdamW, where the parameter is shrunk by ``lr * weight_decay`` directly (decoupled).
+"""
+
+import math
+
+import numpy as np
+
+from .. import _inputs
+from .._validation import Checks
+
+V = Checks()
+
+
+def sgd_update(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    """SGD with optional momentum (``v = momentum * v + g``) and Nesterov look-ahead."""
+    param, grad, velocity, lr, momentum, weight_decay = _inputs.sgd_inputs(
+        V, param, grad, velocity, lr, momentum, weight_decay
+    )
+    dt = param.dtype.type
+    g = grad + dt(weight_decay) * param if weight_decay else grad
+    if momentum:
+        velocity *= dt(momentum)
+        velocity += g
+        g = g + dt(momentum) * velocity if nesterov else velocity
+    param -= dt(lr) * g
+
+
+def _adam(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad, v_max, decoupled):
+    param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, v_max = _inputs.adam_inputs(
+        V, param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad, v_max
+    )
+    dt = param.dtype.type
+    if decoupled:
+        param *= dt(1.0 - lr * weight_decay)
+        g = grad
+    else:
+        g = grad + dt(weight_decay) * param if weight_decay else grad
+    m *= dt(beta1)
+    m += dt(1.0 - beta1) * g
+    v *= dt(beta2)
+    v += dt(1.0 - beta2) * (g * g)
+    if amsgrad:
+        np.maximum(v_max, v, out=v_max)
+    second = v_max if amsgrad else v
+    step_size = dt(lr / (1.0 - beta1**step))
+    inv_sqrt_bc2 = dt(1.0 / math.sqrt(1.0 - beta2**step))
+    param -= step_size * m / (np.sqrt(second) * inv_sqrt_bc2 + dt(eps))
+
+
+def adam_update(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                weight_decay=0.0, amsgrad=False, v_max=None):
+    """Adam with bias correction: ``param -= lr * m_hat / (sqrt(v_hat) + eps)``.
+
+    With ``amsgrad`` the running maximum of v (kept in ``v_max``) replaces v.
+    """
+    _adam(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad, v_max, False)
+
+
+def adamw_update(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                 weight_decay=1e-2, amsgrad=False, v_max=None):
+    """AdamW: Adam with decoupled weight decay, ``param *= 1 - lr * weight_decay`` first."""
+    _adam(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad, v_max, True)
+
+
+def rmsprop_update(param, grad, square_avg, *, lr=1e-2, rho=0.99, eps=1e-8, weight_decay=0.0,
+                   momentum=0.0, velocity=None, centered=False, grad_avg=None):
+    """RMSprop: ``param -= lr * g / (sqrt(E[g^2]) + eps)``, optionally centered
+    (subtracting E[g]^2) and with momentum on the scaled step."""
+    (param, grad, square_avg, lr, rho, eps, weight_decay, momentum, velocity,
+     grad_avg) = _inputs.rmsprop_inputs(V, param, grad, square_avg, lr, rho, eps, weight_decay,
+                                        momentum, velocity, centered, grad_avg)
+    dt = param.dtype.type
+    g = grad + dt(weight_decay) * param if weight_decay else grad
+    square_avg *= dt(rho)
+    square_avg += dt(1.0 - rho) * (g * g)
+    if centered:
+        grad_avg *= dt(rho)
+        grad_avg += dt(1.0 - rho) * g
+        avg = np.sqrt(square_avg - grad_avg * grad_avg) + dt(eps)
+    else:
+        avg = np.sqrt(square_avg) + dt(eps)
+    if momentum:
+        velocity *= dt(momentum)
+        velocity += g / avg
+        param -= dt(lr) * velocity
+    else:
+        param -= dt(lr) * (g / avg)
+
+
+def clip_grad_norm(grads, max_norm):
+    """Scale ``grads`` (an array or a list of arrays) in place so that their joint L2
+    norm is at most ``max_norm``; return the norm before clipping (a float)."""
+    grads, max_norm = _inputs.clip_grad_norm_inputs(V, grads, max_norm)
+    total = math.sqrt(sum(float(np.dot(g.ravel().astype(np.float64), g.ravel())) for g in grads))
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g *= g.dtype.type(coef)
+    return total

@@ -1,0 +1,174 @@
+"""Build script for fastnn's native extensions.
+
+Project metadata lives in pyproject.toml; this file only describes the
+Cython extensions and the compiler flags they need.
+
+Environment switches
+--------------------
+FASTNN_NO_OPENMP=1   build without OpenMP (serial kernels; a warning is printed)
+FASTNN_NATIVE=1      add -march=native (local builds only: the result is not portable)
+FASTNN_DEBUG=1       -O0 -g and Cython bounds checks, for debugging crashes
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import warnings
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC_C = "src_c"
+
+
+def _env_flag(name):
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+# Each extension lists the plain-C kernel files it compiles in. Kernels take the
+# thread count as an argument, so no C global state is shared between modules.
+EXTENSIONS = {
+    "fastnn._runtime": ["runtime.c"],
+    "fastnn.ops.matmul": [],
+    "fastnn.ops.dense": ["dense.c"],
+    "fastnn.ops.activations": ["activations.c"],
+    "fastnn.ops.losses": ["losses.c"],
+    "fastnn.ops.optimizers": ["optimizers.c"],
+}
+
+OPENMP_PROBE = textwrap.dedent(
+    """\
+    #include <omp.h>
+    #include <stdio.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        printf("%d\\n", n == omp_get_max_threads() ? 1 : 0);
+        return 0;
+    }
+    """
+)
+
+
+def _try_build(compiler, code, compile_args, link_args, run=True):
+    """Compile, link and (optionally) run a tiny C program; True on success."""
+    tmp = tempfile.mkdtemp(prefix="fastnn-probe-")
+    try:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write(code)
+        # Compiler chatter from a failed probe is expected; keep the build log readable.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        saved = os.dup(2)
+        os.dup2(devnull, 2)
+        try:
+            objs = compiler.compile([src], output_dir=tmp, extra_postargs=compile_args)
+            exe = os.path.join(tmp, "probe")
+            compiler.link_executable(objs, "probe", output_dir=tmp, extra_postargs=link_args)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+        if run:
+            out = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+            return out.returncode == 0 and out.stdout.strip() == "1"
+        return True
+    except Exception:
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _openmp_candidates(compiler):
+    if compiler.compiler_type == "msvc":
+        return [(["/openmp"], [])]
+    if sys.platform == "darwin":
+        # Apple clang: OpenMP comes from a separately installed libomp.
+        return [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]), (["-fopenmp"], ["-fopenmp"])]
+    return [(["-fopenmp"], ["-fopenmp"])]
+
+
+class BuildExt(build_ext):
+    """build_ext that probes the compiler for OpenMP before compiling."""
+
+    def build_extensions(self):
+        compiler = self.compiler
+        is_msvc = compiler.compiler_type == "msvc"
+        compile_args, link_args, macros = [], [], []
+
+        if is_msvc:
+            compile_args += ["/O2", "/fp:precise"]
+        elif _env_flag("FASTNN_DEBUG"):
+            compile_args += ["-O0", "-g"]
+        else:
+            # -fno-math-errno lets sqrt become one instruction, so loops that use it vectorize.
+            compile_args += ["-O3", "-fno-math-errno"]
+
+        if _env_flag("FASTNN_NATIVE") and not is_msvc:
+            compile_args.append("-march=native")
+
+        openmp = None
+        if _env_flag("FASTNN_NO_OPENMP"):
+            reason = "FASTNN_NO_OPENMP is set"
+        else:
+            reason = "the compiler could not build and run an OpenMP test program"
+            for c_args, l_args in _openmp_candidates(compiler):
+                if _try_build(compiler, OPENMP_PROBE, c_args, l_args):
+                    openmp = (c_args, l_args)
+                    break
+        if openmp is not None:
+            compile_args += openmp[0]
+            link_args += openmp[1]
+        else:
+            warnings.warn(
+                f"fastnn: building WITHOUT OpenMP ({reason}); the kernels will run on one thread.",
+                stacklevel=1,
+            )
+            print(f"*** fastnn: OpenMP disabled ({reason}); building a serial version ***")
+            # Keep `#pragma omp simd` vectorization when the compiler offers it on its own.
+            if not is_msvc and _try_build(
+                compiler, "int main(void){return 0;}\n", ["-fopenmp-simd"], [], run=False
+            ):
+                compile_args.append("-fopenmp-simd")
+
+        for ext in self.extensions:
+            ext.extra_compile_args = list(ext.extra_compile_args or []) + compile_args
+            ext.extra_link_args = list(ext.extra_link_args or []) + link_args
+            ext.define_macros = list(ext.define_macros or []) + macros
+        super().build_extensions()
+
+
+def _extensions():
+    from Cython.Build import cythonize
+
+    exts = []
+    for name, c_files in EXTENSIONS.items():
+        pyx = name.replace(".", "/") + ".pyx"
+        exts.append(
+            Extension(
+                name,
+                sources=[pyx] + [os.path.join(SRC_C, f) for f in c_files],
+                include_dirs=[SRC_C],
+                depends=[os.path.join(SRC_C, f) for f in os.listdir(os.path.join(HERE, SRC_C))],
+            )
+        )
+    debug = _env_flag("FASTNN_DEBUG")
+    return cythonize(
+        exts,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": debug,
+            "wraparound": False,
+            "initializedcheck": debug,
+            "cdivision": True,
+            "embedsignature": True,
+        },
+    )
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt})

@@ -1,0 +1,75 @@
+/* fnn_common.h -- conventions shared by every fastnn C kernel.
+ *
+ * - Sizes and indices are `fnn_idx` (ptrdiff_t, the same width as Py_ssize_t).
+ * - Arrays are C-contiguous; matrices are row-major with the row length as stride.
+ * - Every kernel exists as _f32 (float) and _f64 (double). The body is written once
+ *   in a *_impl.h file and included twice with REAL / FNN_SFX defined.
+ * - Kernels that may run in parallel take `int n_threads` (the caller's thread
+ *   budget, >= 1). They split the work into at most n_threads contiguous chunks and
+ *   only go parallel when each chunk gets at least a "grain" of work, because a
+ *   parallel region costs a few microseconds to start.
+ * - Inner loops are `#pragma omp simd` leaf functions compiled for several
+ *   instruction sets (FNN_SIMD_CLONES); the CPU picks one at load time.
+ * - Reductions are deterministic: the summation order never depends on the thread count.
+ */
+#ifndef FNN_COMMON_H
+#define FNN_COMMON_H
+
+#include <stddef.h>
+
+typedef ptrdiff_t fnn_idx;
+
+/* Work per thread below which a loop stays serial. Cheap loops (a few flops per
+ * element, memory bound) need many elements to amortise the fork/join; loops with a
+ * transcendental function per element pay off much sooner. */
+#define FNN_GRAIN_CHEAP 65536
+#define FNN_GRAIN_HEAVY 8192
+
+/* Function multiversioning: GCC/Clang on x86-64 ELF (Linux) compile the marked
+ * function once per listed ISA and pick the best at load time (an ifunc). Elsewhere
+ * the attribute is empty and the baseline build is used. */
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(FNN_NO_SIMD_CLONES)
+#define FNN_HAVE_SIMD_CLONES 1
+#define FNN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define FNN_SIMD_CLONE_LIST "avx512f,avx2,default"
+#else
+#define FNN_HAVE_SIMD_CLONES 0
+#define FNN_SIMD_CLONES
+#define FNN_SIMD_CLONE_LIST "default"
+#endif
+
+/* How many threads to use for `work` units when each thread should get >= grain. */
+static inline int fnn_team_size(fnn_idx work, fnn_idx grain, int n_threads)
+{
+    fnn_idx t = grain > 0 ? work / grain : work;
+    if (t > n_threads) t = n_threads;
+    return t < 1 ? 1 : (int)t;
+}
+
+/* Start of chunk `part` when [0, n) is split into `parts` nearly equal pieces whose
+ * boundaries fall on multiples of `align` elements (keeps vector loops aligned and
+ * threads off each other's cache lines). */
+static inline fnn_idx fnn_chunk_start(fnn_idx n, int parts, int part, fnn_idx align)
+{
+    if (part >= parts) return n;
+    fnn_idx s = (fnn_idx)((double)n * part / parts);
+    s -= s % align;
+    return s;
+}
+
+/* Run CALL once per contiguous chunk [lo, lo + len) of [0, n): one chunk (serially)
+ * when the work is small, else one chunk per thread of a team of at most n_threads,
+ * each getting at least `grain` elements. CALL is a statement using `lo` and `len`. */
+#define FNN_FOR_CHUNKS(n, grain, n_threads, lo, len, CALL)                              \
+    do {                                                                               \
+        int fnn_team_ = fnn_team_size((n), (grain), (n_threads));                      \
+        _Pragma("omp parallel for num_threads(fnn_team_) if (fnn_team_ > 1)")          \
+        for (int fnn_t_ = 0; fnn_t_ < fnn_team_; ++fnn_t_) {                           \
+            fnn_idx lo = fnn_chunk_start((n), fnn_team_, fnn_t_, 16);                  \
+            fnn_idx len = fnn_chunk_start((n), fnn_team_, fnn_t_ + 1, 16) - lo;        \
+            CALL;                                                                      \
+        }                                                                              \
+    } while (0)
+
+#endif /* FNN_COMMON_H */
