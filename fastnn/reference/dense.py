@@ -5,6 +5,8 @@ import numpy as np
 from .. import _inputs
 from .._validation import Checks
 
+__all__ = ["dense_forward", "dense_backward"]
+
 V = Checks()
 
 

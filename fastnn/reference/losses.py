@@ -11,6 +11,8 @@ import numpy as np
 from .. import _inputs
 from .._validation import Checks
 
+__all__ = ["mse", "softmax_cross_entropy", "binary_cross_entropy", "LOSSES"]
+
 V = Checks()
 
 

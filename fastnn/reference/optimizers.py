@@ -13,6 +13,8 @@ import numpy as np
 from .. import _inputs
 from .._validation import Checks
 
+__all__ = ["sgd_update", "adam_update", "adamw_update", "rmsprop_update", "clip_grad_norm"]
+
 V = Checks()
 
 

@@ -1,0 +1,21 @@
+/* losses.c -- fused loss value + gradient kernels; bodies in losses_impl.h. */
+#include <math.h>
+
+#include "fnn_math.h"
+#include "losses.h"
+
+#define REAL float
+#define FNN_SFX(name) name##_f32
+#define FNN_LOG logf
+#include "losses_impl.h"
+#undef REAL
+#undef FNN_SFX
+#undef FNN_LOG
+
+#define REAL double
+#define FNN_SFX(name) name##_f64
+#define FNN_LOG log
+#include "losses_impl.h"
+#undef REAL
+#undef FNN_SFX
+#undef FNN_LOG

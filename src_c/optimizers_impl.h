@@ -1,0 +1,168 @@
+/* optimizers_impl.h -- type-generic bodies for optimizers.c (included once per REAL).
+ * Hyperparameters arrive as double and are rounded to REAL once, as the numpy twin does. */
+
+/* ---------------------------------------------------------------------------- SGD */
+
+FNN_SIMD_CLONES
+static void FNN_SFX(sgd_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *vel, REAL lr, REAL mom,
+                              int nesterov, REAL wd)
+{
+    if (!vel) {
+#pragma omp simd
+        for (fnn_idx i = 0; i < n; ++i) p[i] -= lr * (g[i] + wd * p[i]);
+        return;
+    }
+#pragma omp simd
+    for (fnn_idx i = 0; i < n; ++i) {
+        REAL gi = g[i] + wd * p[i];
+        REAL vi = mom * vel[i] + gi;
+        vel[i] = vi;
+        p[i] -= lr * (nesterov ? gi + mom * vi : vi);
+    }
+}
+
+void FNN_SFX(fnn_sgd)(fnn_idx n, REAL *param, const REAL *grad, REAL *velocity, double lr,
+                      double momentum, int nesterov, double weight_decay, int n_threads)
+{
+    REAL *vel = momentum != 0 ? velocity : NULL;
+    FNN_FOR_CHUNKS(n, FNN_GRAIN_CHEAP, n_threads, lo, len,
+                   FNN_SFX(sgd_leaf)(len, param + lo, grad + lo, vel ? vel + lo : NULL,
+                                     (REAL)lr, (REAL)momentum, nesterov, (REAL)weight_decay));
+}
+
+/* ------------------------------------------------------------------- Adam / AdamW */
+
+typedef struct {
+    REAL beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
+    REAL l2;          /* weight decay added to the gradient (Adam) */
+    REAL shrink;      /* factor applied to param first (AdamW), 1 otherwise */
+    REAL step_size;   /* lr / (1 - beta1^t) */
+    REAL inv_sqrt_bc2; /* 1 / sqrt(1 - beta2^t) */
+} FNN_SFX(adam_coefs);
+
+FNN_SIMD_CLONES
+static void FNN_SFX(adam_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *m, REAL *v, REAL *vmax,
+                               const FNN_SFX(adam_coefs) *k)
+{
+    const REAL b1 = k->beta1, c1 = k->one_minus_beta1, b2 = k->beta2, c2 = k->one_minus_beta2;
+    const REAL eps = k->eps, l2 = k->l2, shrink = k->shrink, step = k->step_size;
+    const REAL ib = k->inv_sqrt_bc2;
+#pragma omp simd
+    for (fnn_idx i = 0; i < n; ++i) {
+        REAL pi = p[i] * shrink;
+        REAL gi = g[i] + l2 * pi;
+        REAL mi = b1 * m[i] + c1 * gi;
+        REAL vi = b2 * v[i] + c2 * (gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        REAL second = vi;
+        if (vmax) {
+            second = vmax[i] > vi ? vmax[i] : vi;
+            vmax[i] = second;
+        }
+        p[i] = pi - step * mi / (FNN_SQRT(second) * ib + eps);
+    }
+}
+
+void FNN_SFX(fnn_adam)(fnn_idx n, REAL *param, const REAL *grad, REAL *m, REAL *v, REAL *v_max,
+                       long long step, double lr, double beta1, double beta2, double eps,
+                       double weight_decay, int decoupled, int n_threads)
+{
+    FNN_SFX(adam_coefs) k;
+    k.beta1 = (REAL)beta1;
+    k.one_minus_beta1 = (REAL)(1.0 - beta1);
+    k.beta2 = (REAL)beta2;
+    k.one_minus_beta2 = (REAL)(1.0 - beta2);
+    k.eps = (REAL)eps;
+    k.l2 = decoupled ? (REAL)0 : (REAL)weight_decay;
+    k.shrink = decoupled ? (REAL)(1.0 - lr * weight_decay) : (REAL)1;
+    k.step_size = (REAL)(lr / (1.0 - pow(beta1, (double)step)));
+    k.inv_sqrt_bc2 = (REAL)(1.0 / sqrt(1.0 - pow(beta2, (double)step)));
+    FNN_FOR_CHUNKS(n, FNN_GRAIN_CHEAP / 4, n_threads, lo, len,
+                   FNN_SFX(adam_leaf)(len, param + lo, grad + lo, m + lo, v + lo,
+                                      v_max ? v_max + lo : NULL, &k));
+}
+
+/* ------------------------------------------------------------------------ RMSprop */
+
+FNN_SIMD_CLONES
+static void FNN_SFX(rmsprop_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *sq, REAL *ga,
+                                  REAL *vel, REAL lr, REAL rho, REAL one_minus_rho, REAL eps,
+                                  REAL wd, REAL mom)
+{
+#pragma omp simd
+    for (fnn_idx i = 0; i < n; ++i) {
+        REAL gi = g[i] + wd * p[i];
+        REAL si = rho * sq[i] + one_minus_rho * (gi * gi);
+        sq[i] = si;
+        if (ga) {
+            REAL ai = rho * ga[i] + one_minus_rho * gi;
+            ga[i] = ai;
+            si = si - ai * ai;
+        }
+        REAL r = gi / (FNN_SQRT(si) + eps);
+        if (vel) {
+            REAL bi = mom * vel[i] + r;
+            vel[i] = bi;
+            p[i] -= lr * bi;
+        } else {
+            p[i] -= lr * r;
+        }
+    }
+}
+
+void FNN_SFX(fnn_rmsprop)(fnn_idx n, REAL *param, const REAL *grad, REAL *square_avg,
+                          REAL *grad_avg, REAL *velocity, double lr, double rho, double eps,
+                          double weight_decay, double momentum, int n_threads)
+{
+    REAL *vel = momentum != 0 ? velocity : NULL;
+    FNN_FOR_CHUNKS(n, FNN_GRAIN_CHEAP / 4, n_threads, lo, len,
+                   FNN_SFX(rmsprop_leaf)(len, param + lo, grad + lo, square_avg + lo,
+                                         grad_avg ? grad_avg + lo : NULL,
+                                         vel ? vel + lo : NULL, (REAL)lr, (REAL)rho,
+                                         (REAL)(1.0 - rho), (REAL)eps, (REAL)weight_decay,
+                                         (REAL)momentum));
+}
+
+/* ------------------------------------------------------------ gradient-norm helpers */
+
+FNN_SIMD_CLONES
+static double FNN_SFX(sum_squares_leaf)(fnn_idx n, const REAL *x)
+{
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (fnn_idx i = 0; i < n; ++i) s += (double)x[i] * (double)x[i];
+    return s;
+}
+
+double FNN_SFX(fnn_sum_squares)(fnn_idx n, const REAL *x, int n_threads)
+{
+    /* Blocks depend on n only; each block's sum is computed by one thread and the block
+     * sums are added in order, so any thread count gives the same bits. */
+    fnn_idx block = (n + FNN_MAX_BLOCKS - 1) / FNN_MAX_BLOCKS;
+    if (block < FNN_MIN_BLOCK) block = FNN_MIN_BLOCK;
+    int nblocks = (int)((n + block - 1) / block);
+    double partial[FNN_MAX_BLOCKS];
+    int team = fnn_team_size(n, FNN_GRAIN_CHEAP, n_threads);
+#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+    for (int b = 0; b < nblocks; ++b) {
+        fnn_idx lo = b * block, hi = lo + block < n ? lo + block : n;
+        partial[b] = FNN_SFX(sum_squares_leaf)(hi - lo, x + lo);
+    }
+    double total = 0;
+    for (int b = 0; b < nblocks; ++b) total += partial[b];
+    return total;
+}
+
+FNN_SIMD_CLONES
+static void FNN_SFX(scale_leaf)(fnn_idx n, REAL *x, REAL f)
+{
+#pragma omp simd
+    for (fnn_idx i = 0; i < n; ++i) x[i] *= f;
+}
+
+void FNN_SFX(fnn_scale)(fnn_idx n, REAL *x, double factor, int n_threads)
+{
+    FNN_FOR_CHUNKS(n, FNN_GRAIN_CHEAP, n_threads, lo, len,
+                   FNN_SFX(scale_leaf)(len, x + lo, (REAL)factor));
+}
