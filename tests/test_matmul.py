@@ -1,0 +1,154 @@
+"""gemm: fastnn.ops.matmul.gemm (BLAS, row-major) against fastnn.reference.matmul.gemm.
+
+The matrix product is a sum of k products per element, so the twins are compared with
+the classical error bound ``k * eps * (|alpha| |op(a)| @ |op(b)| + |beta| |out|)``
+(see conftest.assert_twins_close) on top of the per-dtype tolerance.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from conftest import FLOAT_DTYPES, assert_twins_close, randn
+from fastnn import ops, reference
+
+TRANS = list(itertools.product([False, True], repeat=2))
+SHAPES = [  # (m, n, k)
+    (1, 1, 1),
+    (1, 7, 33),
+    (7, 1, 257),
+    (7, 33, 257),
+    (33, 257, 7),
+    (257, 33, 1),
+    (300, 300, 300),  # above every parallel grain; BLAS goes multithreaded
+]
+
+
+def _operands(rng, m, n, k, trans_a, trans_b, dtype):
+    a = randn(rng, (k, m) if trans_a else (m, k), dtype)
+    b = randn(rng, (n, k) if trans_b else (k, n), dtype)
+    return a, b
+
+
+def _op(x, t):
+    return x.T if t else x
+
+
+def _magnitude(a, b, trans_a, trans_b, alpha, beta=0.0, c=None):
+    """|alpha| |op(a)| @ |op(b)| + |beta| |c| in float64: the scale of the rounding error."""
+    mag = abs(alpha) * (np.abs(_op(a, trans_a)).astype(np.float64)
+                        @ np.abs(_op(b, trans_b)).astype(np.float64))
+    if c is not None:
+        mag = mag + abs(beta) * np.abs(c.astype(np.float64))
+    return mag
+
+
+def _check(a, b, *, trans_a, trans_b, alpha=1.0, beta=0.0, c0=None, what=""):
+    k = a.shape[0] if trans_a else a.shape[1]
+    out_n = None if c0 is None else c0.copy()
+    out_r = None if c0 is None else c0.copy()
+    got = ops.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, out=out_n)
+    want = reference.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta,
+                          out=out_r)
+    assert got.dtype == a.dtype and want.dtype == a.dtype
+    if c0 is not None:
+        assert got is out_n and want is out_r
+    assert_twins_close(got, want, terms=k,
+                       magnitude=_magnitude(a, b, trans_a, trans_b, alpha, beta,
+                                            None if beta == 0 else c0),
+                       err_msg=what)
+    return got
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize("m,n,k", SHAPES)
+def test_gemm_twins_alloc(rng, m, n, k, trans_a, trans_b, dtype):
+    a, b = _operands(rng, m, n, k, trans_a, trans_b, dtype)
+    _check(a, b, trans_a=trans_a, trans_b=trans_b, what=f"gemm {m}x{n}x{k}")
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize("m,n,k", [(7, 33, 257), (33, 7, 1), (300, 300, 300)])
+@pytest.mark.parametrize("alpha,beta", [(2.5, 0.0), (-0.75, 1.0), (0.5, -1.5), (0.0, 2.0),
+                                        (1.0, 1e-3)])
+def test_gemm_twins_alpha_beta_out(rng, m, n, k, trans_a, trans_b, alpha, beta, dtype):
+    a, b = _operands(rng, m, n, k, trans_a, trans_b, dtype)
+    c0 = randn(rng, (m, n), dtype)
+    if beta == 0.0:
+        c0[...] = np.nan  # beta == 0 must not read out (BLAS convention, and the docstring)
+    got = _check(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, c0=c0,
+                 what=f"alpha={alpha} beta={beta}")
+    assert np.isfinite(got).all()
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+def test_gemm_reference_matches_float64_product(rng, trans_a, trans_b, dtype):
+    """The oracle itself: alpha op(a) op(b) + beta c, computed independently in float64
+    with an explicit triple sum over k."""
+    m, n, k = 5, 4, 6
+    a, b = _operands(rng, m, n, k, trans_a, trans_b, dtype)
+    c0 = randn(rng, (m, n), dtype)
+    alpha, beta = 1.5, -0.5
+    A = _op(a, trans_a).astype(np.float64)
+    B = _op(b, trans_b).astype(np.float64)
+    want = np.empty((m, n))
+    for i in range(m):
+        for j in range(n):
+            want[i, j] = alpha * sum(A[i, p] * B[p, j] for p in range(k)) + beta * float(c0[i, j])
+    bound = (k + 2) * np.finfo(dtype).eps * _magnitude(a, b, trans_a, trans_b, alpha, beta, c0)
+    for impl in (ops, reference):
+        got = impl.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta,
+                        out=c0.copy())
+        assert got.dtype == dtype
+        assert np.all(np.abs(got - want) <= bound + 1e-300), impl.__name__
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize("m,n,k", [(0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 0, 0)])
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_gemm_empty_dimensions(rng, m, n, k, trans_a, trans_b, beta, dtype):
+    """An empty inner dimension is an empty sum: out = beta * out (0 when beta == 0)."""
+    a, b = _operands(rng, m, n, k, trans_a, trans_b, dtype)
+    c0 = randn(rng, (m, n), dtype)
+    got = ops.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=2.0, beta=beta, out=c0.copy())
+    want = reference.gemm(a, b, trans_a=trans_a, trans_b=trans_b, alpha=2.0, beta=beta,
+                          out=c0.copy())
+    assert_twins_close(got, want)
+    if k == 0:
+        np.testing.assert_array_equal(want, (dtype(beta) * c0) if beta else np.zeros_like(c0))
+
+
+@given(
+    dims=st.tuples(st.integers(1, 24), st.integers(1, 24), st.integers(1, 40)),
+    trans=st.sampled_from(TRANS),
+    dtype=st.sampled_from(FLOAT_DTYPES),
+    alpha=st.floats(-3, 3, allow_nan=False),
+    beta=st.sampled_from([0.0, 1.0, -0.5, 2.0]),
+    data=st.data(),
+)
+def test_gemm_twins_property(dims, trans, dtype, alpha, beta, data):
+    m, n, k = dims
+    ta, tb = trans
+    elems = st.floats(-8, 8, width=32 if dtype == np.float32 else 64)
+    a = data.draw(hnp.arrays(dtype, (k, m) if ta else (m, k), elements=elems), label="a")
+    b = data.draw(hnp.arrays(dtype, (n, k) if tb else (k, n), elements=elems), label="b")
+    c0 = data.draw(hnp.arrays(dtype, (m, n), elements=elems), label="c") if beta else None
+    _check(a, b, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta, c0=c0)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_gemm_out_same_as_passed_and_overwritten(rng, dtype):
+    a, b = randn(rng, (9, 4), dtype), randn(rng, (4, 6), dtype)
+    out = np.full((9, 6), 123.0, dtype=dtype)
+    got = ops.gemm(a, b, out=out)
+    assert got is out
+    assert_twins_close(got, reference.gemm(a, b), terms=4,
+                       magnitude=_magnitude(a, b, False, False, 1.0))
