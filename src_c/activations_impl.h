@@ -102,9 +102,11 @@ static void FNN_SFX(softmax_rows_leaf)(fnn_idx rows, fnn_idx cols, const REAL *x
         if (log_form) {
 #pragma omp simd reduction(+ : s)
             for (fnn_idx j = 0; j < cols; ++j) s += FNN_SFX(fnn_exp)(xr[j] - m);
-            REAL shift = m + FNN_LOG(s);
+            /* (x - m) - log(s), never x - (m + log(s)): for large |x| the sum m + log(s)
+             * would round away the digits that matter. */
+            REAL log_s = FNN_LOG(s);
 #pragma omp simd
-            for (fnn_idx j = 0; j < cols; ++j) yr[j] = xr[j] - shift;
+            for (fnn_idx j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - log_s;
         } else {
 #pragma omp simd reduction(+ : s)
             for (fnn_idx j = 0; j < cols; ++j) {

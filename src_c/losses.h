@@ -27,7 +27,7 @@ double fnn_softmax_xent_labels_f64(fnn_idx n, fnn_idx c, const double *logits,
                                    double *row_loss, int n_threads);
 
 /* Softmax cross-entropy from logits (n, c) and target probabilities t (n, c):
- * l_i = logsumexp(z_i) * sum_j t_ij - sum_j t_ij z_ij. */
+ * l_i = sum_j t_ij (logsumexp(z_i) - z_ij). */
 double fnn_softmax_xent_probs_f32(fnn_idx n, fnn_idx c, const float *logits,
                                   const float *target, const float *weight, float *grad,
                                   double *row_loss, int n_threads);

@@ -96,7 +96,8 @@ static void FNN_SFX(xent_labels_leaf)(fnn_idx rows, fnn_idx c, const REAL *z,
         REAL m;
         REAL s = FNN_SFX(row_sumexp)(c, zi, gi, &m);
         fnn_idx y = labels[i];
-        row_loss[i] = (double)(m + FNN_LOG(s)) - (double)zi[y];
+        /* lse - z_y = (m - z_y) + log(s), kept apart so large logits lose no digits. */
+        row_loss[i] = (double)(m - zi[y]) + (double)FNN_LOG(s);
         if (gi) {
             REAL f = (REAL)FNN_ROW_FACTOR(i);
             REAL scale = f / s;
@@ -129,13 +130,14 @@ static void FNN_SFX(xent_probs_leaf)(fnn_idx rows, fnn_idx c, const REAL *z, con
         REAL *gi = grad ? grad + i * c : NULL;
         REAL m;
         REAL s = FNN_SFX(row_sumexp)(c, zi, gi, &m);
-        REAL tsum = 0, tz = 0;
-#pragma omp simd reduction(+ : tsum, tz)
+        /* sum_j t_j (lse - z_j) = log(s) sum_j t_j + sum_j t_j (m - z_j) */
+        REAL tsum = 0, tgap = 0;
+#pragma omp simd reduction(+ : tsum, tgap)
         for (fnn_idx j = 0; j < c; ++j) {
             tsum += ti[j];
-            tz += ti[j] * zi[j];
+            tgap += ti[j] * (m - zi[j]);
         }
-        row_loss[i] = (double)(m + FNN_LOG(s)) * (double)tsum - (double)tz;
+        row_loss[i] = (double)FNN_LOG(s) * (double)tsum + (double)tgap;
         if (gi) {
             REAL f = (REAL)FNN_ROW_FACTOR(i);
             REAL scale = tsum / s;

@@ -99,7 +99,7 @@ def softmax_cross_entropy(logits, target, *, sample_weight=None, grad=None, retu
     """Cross-entropy of softmax(logits), fused and stable for any logits.
 
     ``target`` is integer class labels (n,) or class probabilities (n, classes).
-    ``l_i = logsumexp(z_i) * sum_j t_ij - sum_j t_ij z_ij`` (for labels: lse - z_i,y).
+    ``l_i = sum_j t_ij (logsumexp(z_i) - z_ij)`` (for labels: ``lse - z_i,y``).
     """
     logits, target, sw, grad = _inputs.softmax_cross_entropy_inputs(
         V, logits, target, sample_weight, grad, return_grad

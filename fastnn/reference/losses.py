@@ -47,7 +47,7 @@ def softmax_cross_entropy(logits, target, *, sample_weight=None, grad=None, retu
     """Cross-entropy of softmax(logits), fused so that it is stable for any logits.
 
     ``target`` is integer class labels (n,) or class probabilities (n, classes).
-    ``l_i = logsumexp(z_i) * sum_j t_ij - sum_j t_ij z_ij`` (for labels: lse - z_i,y);
+    ``l_i = sum_j t_ij (logsumexp(z_i) - z_ij)`` (for labels: ``lse - z_i,y``);
     the gradient is ``(softmax(z_i) * sum_j t_ij - t_i) * w_i / sum(w)``.
     """
     logits, target, sw, grad = _inputs.softmax_cross_entropy_inputs(
@@ -56,16 +56,17 @@ def softmax_cross_entropy(logits, target, *, sample_weight=None, grad=None, retu
     n, c = logits.shape
     scale = _row_weights(n, sw)
     zmax = logits.max(axis=1, keepdims=True)
-    e = np.exp(logits - zmax)
+    gap = zmax - logits  # >= 0; lse - z = gap + log(s), kept apart so no digits are lost
+    e = np.exp(-gap)
     s = e.sum(axis=1, keepdims=True)
-    lse = (zmax + np.log(s))[:, 0]
+    log_s = np.log(s)[:, 0].astype(np.float64)
     if target.ndim == 1:
         rows = np.arange(n)
-        per_row = lse.astype(np.float64) - logits[rows, target]
+        per_row = log_s + gap[rows, target]
         tsum = np.ones(n, dtype=logits.dtype)
     else:
         tsum = target.sum(axis=1)
-        per_row = (lse * tsum).astype(np.float64) - (target * logits).sum(axis=1, dtype=np.float64)
+        per_row = log_s * tsum + (target * gap).sum(axis=1, dtype=np.float64)
     loss = float(scale @ per_row)
     if grad is not None:
         g = (e / s) * tsum[:, None]
