@@ -36,6 +36,7 @@ EXTENSIONS = {
     "fastnn.ops.matmul": [],
     "fastnn.ops.dense": ["dense.c"],
     "fastnn.ops.activations": ["activations.c"],
+    "fastnn.ops.dropout": ["dropout.c"],
     "fastnn.ops.losses": ["losses.c"],
     "fastnn.ops.optimizers": ["optimizers.c"],
 }

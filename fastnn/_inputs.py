@@ -215,3 +215,26 @@ def clip_grad_norm_inputs(V, grads, max_norm):
             raise ValueError(f"grads[{i}] is read-only")
     max_norm = scalar("max_norm", max_norm, lo=0.0, lo_open=True)
     return grads, max_norm
+
+
+# ------------------------------------------------------------------------- dropout
+
+
+def dropout_inputs(V, x, rate, seed, offset, out, mask):
+    x = V.float_array("x", x)
+    rate = scalar("rate", rate, lo=0.0, hi=1.0, hi_open=True)
+    seed = integer("seed", seed, lo=0)
+    offset = integer("offset", offset, lo=0)
+    if seed >= 2**64 or offset >= 2**64:
+        raise ValueError("seed and offset must be below 2**64")
+    out = V.output("out", out, x.shape, x.dtype)
+    mask = V.output("mask", mask, x.shape, x.dtype)
+    return x, rate, seed, offset, out, mask
+
+
+def dropout_backward_inputs(V, dy, mask, out):
+    dy = V.float_array("dy", dy)
+    mask = V.float_array("mask", mask)
+    V.same_dtype("dy", dy, mask=mask)
+    V.shape_is("mask", mask, dy.shape)
+    return dy, mask, V.output("out", out, dy.shape, dy.dtype)

@@ -11,6 +11,7 @@ KERNELS = {
                      "softmax", "log_softmax")
         for suffix in ("", "_backward")
     ],
+    "dropout": ["dropout_forward", "dropout_backward"],
     "losses": ["mse", "softmax_cross_entropy", "binary_cross_entropy"],
     "optimizers": ["sgd_update", "adam_update", "adamw_update", "rmsprop_update",
                    "clip_grad_norm"],

@@ -9,6 +9,7 @@ from .._kernels import KERNELS
 from .activations import *  # noqa: F401,F403
 from .activations import ACTIVATIONS
 from .dense import dense_backward, dense_forward
+from .dropout import dropout_backward, dropout_forward
 from .matmul import gemm
 from .losses import LOSSES, binary_cross_entropy, mse, softmax_cross_entropy
 from .optimizers import (

@@ -1,0 +1,47 @@
+"""Reference inverted dropout with numpy, bit-identical to the native kernel.
+
+Element i of a call is kept with probability 1 - rate, decided by a counter-based
+hash of (seed, offset + i) (splitmix64; its top 24 bits give u in [0, 1), kept when
+u >= rate). The same (seed, offset) always gives the same mask, on any thread count.
+"""
+
+import numpy as np
+
+from .. import _inputs
+from .._validation import Checks
+
+__all__ = ["dropout_forward", "dropout_backward"]
+
+V = Checks()
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def _uniform24(seed, offset, n):
+    """u = hash(seed, offset + i) / 2^24 for i in range(n), as float64."""
+    idx = np.arange(offset + 1, offset + 1 + n, dtype=np.uint64)
+    z = np.uint64(seed) + idx * _GOLDEN  # uint64 arithmetic wraps modulo 2^64
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(40)).astype(np.float64) / 16777216.0
+
+
+def dropout_forward(x, rate, seed, offset=0, *, out=None, mask=None):
+    """Inverted dropout: returns ``(y, mask)`` with ``mask`` = 1/(1-rate) for kept
+    elements and 0 for dropped ones, and ``y = x * mask``."""
+    x, rate, seed, offset, out, mask = _inputs.dropout_inputs(V, x, rate, seed, offset, out, mask)
+    keep = _uniform24(seed, offset, x.size).reshape(x.shape) >= rate
+    scale = x.dtype.type(1.0 / (1.0 - rate)) if rate < 1 else x.dtype.type(0)
+    mask[...] = np.where(keep, scale, x.dtype.type(0))
+    np.multiply(x, mask, out=out)
+    return out, mask
+
+
+def dropout_backward(dy, mask, *, out=None):
+    """``dx = dy * mask`` (the mask returned by dropout_forward)."""
+    dy, mask, out = _inputs.dropout_backward_inputs(V, dy, mask, out)
+    np.multiply(dy, mask, out=out)
+    return out
