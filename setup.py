@@ -39,6 +39,8 @@ EXTENSIONS = {
     "fastnn.ops.dropout": ["dropout.c"],
     "fastnn.ops.losses": ["losses.c"],
     "fastnn.ops.optimizers": ["optimizers.c"],
+    "fastnn._plan": ["plan.c", "activations.c", "dense.c", "dropout.c", "losses.c",
+                     "optimizers.c"],
 }
 
 OPENMP_PROBE = textwrap.dedent(

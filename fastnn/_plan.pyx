@@ -1,0 +1,278 @@
+"""The fused training plan: Cython's side of src_c/plan.c.
+
+`TrainingPlan` holds a C `fnn_plan` whose pointers reach into numpy arrays owned by the
+layers (weights, gradients) and the optimizer (its state), plus workspaces allocated
+here once. `train()` runs any range of mini-batches in one call without the GIL; the
+parameters change in place, so the layers' arrays always show the current weights.
+fastnn._fused builds plans from Sequential models; this module knows nothing of layers.
+"""
+
+from cpython.mem cimport PyMem_Calloc, PyMem_Free
+from libc.stdint cimport uint64_t, uintptr_t
+
+import numpy as np
+
+from ._runtime cimport current_num_threads
+from .ops.matmul cimport gemm_f32, gemm_f64
+
+cdef extern from "plan.h" nogil:
+    enum:
+        FNN_STEP_DENSE
+        FNN_STEP_ACTIVATION
+        FNN_STEP_DROPOUT
+        FNN_LOSS_MSE
+        FNN_LOSS_SQUARED_ERROR
+        FNN_LOSS_XENT_LABELS
+        FNN_LOSS_XENT_PROBS
+        FNN_LOSS_BINARY_XENT
+        FNN_OPT_SGD
+        FNN_OPT_ADAM
+        FNN_OPT_ADAMW
+        FNN_OPT_RMSPROP
+
+    ctypedef struct fnn_step:
+        int kind
+        Py_ssize_t in_dim, out_dim
+        void *W
+        void *b
+        void *dW
+        void *db
+        int trainable
+        int param_index
+        int activation
+        double alpha
+        double rate
+        uint64_t seed, offset
+        void *mask
+        void *y
+        const void *x
+
+    ctypedef struct fnn_optimizer:
+        int kind
+        double lr, momentum, beta1, beta2, eps, weight_decay, rho
+        int nesterov, amsgrad, centered
+        long long iterations
+        int n_params
+        void **param
+        void **grad
+        void **state0
+        void **state1
+        void **state2
+        Py_ssize_t *size
+
+    ctypedef struct fnn_plan:
+        int dtype_size
+        int n_steps
+        fnn_step *steps
+        Py_ssize_t batch_size, in_dim, out_dim
+        int loss, fold_last, has_weights
+        void *xb
+        void *tb
+        Py_ssize_t *lb
+        void *wb
+        void *grad_a
+        void *grad_b
+        double *row_loss
+        int n_threads
+        void *gemm
+        fnn_optimizer opt
+
+    Py_ssize_t fnn_plan_train(fnn_plan *p, const void *X, Py_ssize_t n_rows,
+                              const void *targets, const void *sample_weight,
+                              const Py_ssize_t *perm, Py_ssize_t first_batch,
+                              Py_ssize_t last_batch, double *loss_sum, double *correct,
+                              Py_ssize_t *seen)
+    void fnn_plan_predict(fnn_plan *p, const void *X, Py_ssize_t n, void *out)
+
+STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
+              "dropout": FNN_STEP_DROPOUT}
+LOSS_KINDS = {"mse": FNN_LOSS_MSE, "squared_error": FNN_LOSS_SQUARED_ERROR,
+              "xent_labels": FNN_LOSS_XENT_LABELS, "xent_probs": FNN_LOSS_XENT_PROBS,
+              "binary_xent": FNN_LOSS_BINARY_XENT}
+OPTIMIZER_KINDS = {"sgd": FNN_OPT_SGD, "adam": FNN_OPT_ADAM, "adamw": FNN_OPT_ADAMW,
+                   "rmsprop": FNN_OPT_RMSPROP}
+
+
+cdef void *_ptr(a) except? NULL:
+    """Data pointer of a C-contiguous ndarray (None -> NULL)."""
+    if a is None:
+        return NULL
+    if not a.flags.c_contiguous:
+        raise ValueError("plan arrays must be C-contiguous")
+    return <void *><uintptr_t>a.ctypes.data
+
+
+cdef class TrainingPlan:
+    """A compiled training loop over fixed buffers. Build it with fastnn._fused."""
+
+    cdef fnn_plan p
+    cdef list _keep      # every array the C struct points into
+    cdef object dtype
+    cdef public list step_specs
+
+    def __cinit__(self):
+        self._keep = []
+
+    def __init__(self, steps, *, loss, fold_last, batch_size, in_dim, dtype,
+                 optimizer, params, grads, states, has_weights=False):
+        """steps: list of dicts with "kind" and, per kind: dense {W, b, dW, db, trainable};
+        activation {activation (C code), alpha, dim}; dropout {rate, seed, offset, dim}.
+        optimizer: dict with "kind" and its hyperparameters and "iterations"; params,
+        grads: the trainable arrays in update order; states: per param a list of up to
+        three state arrays in the order documented in plan.h (None where unused)."""
+        cdef fnn_plan *p = &self.p
+        cdef fnn_step *st
+        cdef Py_ssize_t i, widest, d
+        self.dtype = np.dtype(dtype)
+        self.step_specs = list(steps)
+        p.dtype_size = self.dtype.itemsize
+        p.n_steps = len(steps)
+        p.batch_size = batch_size
+        p.in_dim = in_dim
+        p.loss = LOSS_KINDS[loss]
+        p.fold_last = bool(fold_last)
+        p.has_weights = bool(has_weights)
+        p.n_threads = current_num_threads()
+        p.gemm = <void *>gemm_f32 if p.dtype_size == 4 else <void *>gemm_f64
+        p.steps = <fnn_step *>PyMem_Calloc(max(1, p.n_steps), sizeof(fnn_step))
+        if p.steps == NULL:
+            raise MemoryError()
+        d = in_dim
+        widest = in_dim
+        for i, spec in enumerate(steps):
+            st = &p.steps[i]
+            st.kind = STEP_KINDS[spec["kind"]]
+            st.in_dim = d
+            if spec["kind"] == "dense":
+                W = spec["W"]
+                if W.shape[0] != d:
+                    raise ValueError(f"step {i}: W has {W.shape[0]} rows for {d} inputs")
+                st.out_dim = W.shape[1]
+                st.W, st.b, st.dW, st.db = _ptr(W), _ptr(spec.get("b")), \
+                    _ptr(spec["dW"]), _ptr(spec.get("db"))
+                st.trainable = bool(spec["trainable"])
+                self._keep += [W, spec.get("b"), spec["dW"], spec.get("db")]
+            elif spec["kind"] == "activation":
+                st.out_dim = d
+                st.activation = spec["activation"]
+                st.alpha = spec.get("alpha") or 0.0
+            else:
+                st.out_dim = d
+                st.rate = spec["rate"]
+                st.seed = spec["seed"]
+                st.offset = spec["offset"]
+                st.mask = self._buffer(batch_size * d)
+            st.y = self._buffer(batch_size * st.out_dim)
+            d = st.out_dim
+            widest = max(widest, d)
+        p.out_dim = d
+        p.xb = self._buffer(batch_size * in_dim)
+        p.tb = self._buffer(batch_size * d)
+        lb = np.zeros(batch_size, dtype=np.intp)
+        self._keep.append(lb)
+        p.lb = <Py_ssize_t *>_ptr(lb)
+        p.wb = self._buffer(batch_size)
+        p.grad_a = self._buffer(batch_size * widest)
+        p.grad_b = self._buffer(batch_size * widest)
+        rl = np.zeros(batch_size, dtype=np.float64)
+        self._keep.append(rl)
+        p.row_loss = <double *>_ptr(rl)
+        self._set_optimizer(optimizer, params, grads, states)
+
+    cdef void *_buffer(self, Py_ssize_t n) except? NULL:
+        a = np.zeros(max(1, n), dtype=self.dtype)
+        self._keep.append(a)
+        return _ptr(a)
+
+    cdef _set_optimizer(self, cfg, params, grads, states):
+        cdef fnn_optimizer *o = &self.p.opt
+        cdef Py_ssize_t n = len(params), i
+        o.kind = OPTIMIZER_KINDS[cfg["kind"]]
+        o.lr = cfg.get("lr", 0.0)
+        o.momentum = cfg.get("momentum", 0.0)
+        o.beta1 = cfg.get("beta1", 0.9)
+        o.beta2 = cfg.get("beta2", 0.999)
+        o.eps = cfg.get("eps", 1e-8)
+        o.weight_decay = cfg.get("weight_decay", 0.0)
+        o.rho = cfg.get("rho", 0.99)
+        o.nesterov = bool(cfg.get("nesterov", False))
+        o.amsgrad = bool(cfg.get("amsgrad", False))
+        o.centered = bool(cfg.get("centered", False))
+        o.iterations = cfg.get("iterations", 0)
+        o.n_params = n
+        o.param = <void **>PyMem_Calloc(max(1, n), sizeof(void *))
+        o.grad = <void **>PyMem_Calloc(max(1, n), sizeof(void *))
+        o.state0 = <void **>PyMem_Calloc(max(1, n), sizeof(void *))
+        o.state1 = <void **>PyMem_Calloc(max(1, n), sizeof(void *))
+        o.state2 = <void **>PyMem_Calloc(max(1, n), sizeof(void *))
+        o.size = <Py_ssize_t *>PyMem_Calloc(max(1, n), sizeof(Py_ssize_t))
+        if not (o.param and o.grad and o.state0 and o.state1 and o.state2 and o.size):
+            raise MemoryError()
+        for i in range(n):
+            st = list(states[i]) + [None, None, None]
+            o.param[i] = _ptr(params[i])
+            o.grad[i] = _ptr(grads[i])
+            o.state0[i], o.state1[i], o.state2[i] = _ptr(st[0]), _ptr(st[1]), _ptr(st[2])
+            o.size[i] = params[i].size
+            self._keep += [params[i], grads[i]] + [s for s in st[:3] if s is not None]
+
+    def __dealloc__(self):
+        PyMem_Free(self.p.steps)
+        PyMem_Free(self.p.opt.param)
+        PyMem_Free(self.p.opt.grad)
+        PyMem_Free(self.p.opt.state0)
+        PyMem_Free(self.p.opt.state1)
+        PyMem_Free(self.p.opt.state2)
+        PyMem_Free(self.p.opt.size)
+
+    property iterations:
+        def __get__(self):
+            return self.p.opt.iterations
+
+    property lr:
+        def __get__(self):
+            return self.p.opt.lr
+
+        def __set__(self, double value):
+            self.p.opt.lr = value
+
+    def dropout_offsets(self):
+        """The current offset of every dropout step, in step order."""
+        return [self.p.steps[i].offset for i in range(self.p.n_steps)
+                if self.p.steps[i].kind == FNN_STEP_DROPOUT]
+
+    def train(self, X, targets, sample_weight, perm, Py_ssize_t first_batch,
+              Py_ssize_t last_batch):
+        """Run mini-batches [first_batch, last_batch) of the epoch ordered by `perm`.
+        Arrays must already be validated (dtype, contiguity, shapes) by the caller.
+        Returns (loss_sum, correct, seen, bad_batch) where bad_batch is 0 or the
+        1-based index of the first batch whose loss was not finite."""
+        cdef double loss_sum = 0.0, correct = 0.0
+        cdef Py_ssize_t seen = 0, bad
+        cdef Py_ssize_t n = X.shape[0]
+        cdef const void *px = _ptr(X)
+        cdef const void *pt = _ptr(targets)
+        cdef const void *pw = _ptr(sample_weight)
+        cdef const Py_ssize_t *pp = <const Py_ssize_t *>_ptr(perm)
+        if X.dtype != self.dtype or X.shape[1] != self.p.in_dim or perm.dtype != np.intp:
+            raise ValueError("train(): X or perm does not match the plan")
+        if (sample_weight is not None) != bool(self.p.has_weights):
+            raise ValueError("train(): sample_weight presence does not match the plan")
+        self.p.n_threads = current_num_threads()
+        with nogil:
+            bad = fnn_plan_train(&self.p, px, n, pt, pw, pp, first_batch, last_batch,
+                                 &loss_sum, &correct, &seen)
+        return loss_sum, correct, seen, bad
+
+    def predict(self, X, out):
+        """Forward every row of X (inference: dropout off) into out (n, out_dim)."""
+        cdef const void *px = _ptr(X)
+        cdef void *po = _ptr(out)
+        cdef Py_ssize_t n = X.shape[0]
+        if X.dtype != self.dtype or out.dtype != self.dtype or X.shape[1] != self.p.in_dim \
+                or out.shape != (n, self.p.out_dim):
+            raise ValueError("predict(): arrays do not match the plan")
+        self.p.n_threads = current_num_threads()
+        with nogil:
+            fnn_plan_predict(&self.p, px, n, po)
+        return out

@@ -1,0 +1,44 @@
+/* plan.c -- the fused training loop; the bodies are in plan_impl.h. */
+#include <string.h>
+
+#include "activations.h"
+#include "dense.h"
+#include "dropout.h"
+#include "losses.h"
+#include "optimizers.h"
+#include "plan.h"
+
+#define REAL float
+#define FNN_SFX(name) name##_f32
+#define FNN_GEMM_T fnn_gemm_f32_fn
+#include "plan_impl.h"
+#undef REAL
+#undef FNN_SFX
+#undef FNN_GEMM_T
+
+#define REAL double
+#define FNN_SFX(name) name##_f64
+#define FNN_GEMM_T fnn_gemm_f64_fn
+#include "plan_impl.h"
+#undef REAL
+#undef FNN_SFX
+#undef FNN_GEMM_T
+
+fnn_idx fnn_plan_train(fnn_plan *p, const void *X, fnn_idx n_rows, const void *targets,
+                       const void *sample_weight, const fnn_idx *perm, fnn_idx first_batch,
+                       fnn_idx last_batch, double *loss_sum, double *correct, fnn_idx *seen)
+{
+    if (p->dtype_size == 4)
+        return plan_train_f32(p, X, n_rows, targets, sample_weight, perm, first_batch,
+                              last_batch, loss_sum, correct, seen);
+    return plan_train_f64(p, X, n_rows, targets, sample_weight, perm, first_batch, last_batch,
+                          loss_sum, correct, seen);
+}
+
+void fnn_plan_predict(fnn_plan *p, const void *X, fnn_idx n, void *out)
+{
+    if (p->dtype_size == 4)
+        plan_predict_f32(p, X, n, out);
+    else
+        plan_predict_f64(p, X, n, out);
+}

@@ -1,0 +1,106 @@
+/* plan.h -- a whole training epoch in C: the "fused plan" behind Sequential.fit.
+ *
+ * A plan is a list of steps (dense, activation, dropout; flatten needs no step since
+ * rows stay contiguous), a loss and an optimizer, with every buffer allocated once for
+ * the largest batch. fnn_plan_train_* runs a range of mini-batches -- gather the rows of
+ * the batch (in the shuffled order `perm`), forward, loss and its gradient, backward,
+ * optimizer update -- without returning to Python and without allocating.
+ *
+ * Arrays are `void *` so one struct serves float and double; `dtype_size` says which.
+ * The matrix products go through `gemm`, a row-major GEMM supplied by the caller (fastnn
+ * passes SciPy's BLAS), so this file needs no BLAS headers of its own.
+ */
+#ifndef FNN_PLAN_H
+#define FNN_PLAN_H
+
+#include <stdint.h>
+
+#include "fnn_common.h"
+
+enum fnn_step_kind { FNN_STEP_DENSE = 0, FNN_STEP_ACTIVATION = 1, FNN_STEP_DROPOUT = 2 };
+
+enum fnn_loss_kind {
+    FNN_LOSS_MSE = 0,
+    FNN_LOSS_SQUARED_ERROR = 1, /* 0.5 * sum_j (a_j - y_j)^2, mean over the batch */
+    FNN_LOSS_XENT_LABELS = 2,   /* softmax cross-entropy, integer labels */
+    FNN_LOSS_XENT_PROBS = 3,    /* softmax cross-entropy, probability targets */
+    FNN_LOSS_BINARY_XENT = 4    /* sigmoid cross-entropy from logits */
+};
+
+enum fnn_optimizer_kind { FNN_OPT_SGD = 0, FNN_OPT_ADAM = 1, FNN_OPT_ADAMW = 2, FNN_OPT_RMSPROP = 3 };
+
+typedef void (*fnn_gemm_f32_fn)(int trans_a, int trans_b, fnn_idx m, fnn_idx n, fnn_idx k,
+                                float alpha, const float *a, const float *b, float beta,
+                                float *c);
+typedef void (*fnn_gemm_f64_fn)(int trans_a, int trans_b, fnn_idx m, fnn_idx n, fnn_idx k,
+                                double alpha, const double *a, const double *b, double beta,
+                                double *c);
+
+typedef struct {
+    int kind;                  /* enum fnn_step_kind */
+    fnn_idx in_dim, out_dim;   /* features per sample going in and out */
+    /* dense: W (in_dim, out_dim), b (out_dim) or NULL, and their gradients */
+    void *W, *b, *dW, *db;
+    int trainable;
+    int param_index;           /* W's index in the optimizer's lists; b follows it */
+    /* activation */
+    int activation;            /* enum fnn_activation */
+    double alpha;
+    /* dropout: mask of element i is hash(seed, offset + i); offset advances per batch */
+    double rate;
+    uint64_t seed, offset;
+    void *mask;                /* batch * in_dim */
+    void *y;                   /* this step's output, batch * out_dim */
+    const void *x;             /* this step's input in the last forward pass (set by it) */
+} fnn_step;
+
+typedef struct {
+    int kind;                  /* enum fnn_optimizer_kind */
+    double lr, momentum, beta1, beta2, eps, weight_decay, rho;
+    int nesterov, amsgrad, centered;
+    long long iterations;      /* updates done so far (Adam's bias correction uses +1) */
+    int n_params;
+    void **param, **grad;      /* n_params arrays each */
+    void **state0, **state1, **state2; /* SGD: velocity | Adam: m, v, v_max |
+                                          RMSprop: square_avg, velocity, grad_avg */
+    fnn_idx *size;             /* elements of each param */
+} fnn_optimizer;
+
+typedef struct {
+    int dtype_size;            /* 4 (float32) or 8 (float64) */
+    int n_steps;
+    fnn_step *steps;
+    fnn_idx batch_size;        /* largest batch the buffers hold */
+    fnn_idx in_dim, out_dim;   /* features of X; outputs of the network */
+    int loss;                  /* enum fnn_loss_kind */
+    int fold_last;             /* 1: the last step (softmax / sigmoid) is folded into the
+                                  loss: training computes the loss from its input */
+    int has_weights;           /* sample weights given */
+    void *xb;                  /* gathered input batch, batch * in_dim */
+    void *tb;                  /* gathered float targets, batch * out_dim */
+    fnn_idx *lb;               /* gathered labels, batch */
+    void *wb;                  /* gathered sample weights, batch */
+    void *grad_a, *grad_b;     /* gradient ping-pong buffers, batch * widest */
+    double *row_loss;          /* batch */
+    int n_threads;
+    void *gemm;                /* fnn_gemm_f32_fn or fnn_gemm_f64_fn */
+    fnn_optimizer opt;
+} fnn_plan;
+
+/* Train on mini-batches first_batch .. last_batch - 1 of the epoch whose sample order is
+ * perm[0 .. n_rows). X is (n_rows, in_dim); targets are labels (fnn_idx, n_rows) for
+ * FNN_LOSS_XENT_LABELS and floats (n_rows, out_dim) otherwise; sample_weight may be NULL.
+ * Adds sum over batches of (batch loss * batch rows) to *loss_sum, the number of correctly
+ * classified samples to *correct (argmax match; for binary cross-entropy, the fraction
+ * of outputs on the right side of 0), and the rows seen to *seen.
+ * Returns 0, or the 1-based number of the first batch whose loss was not finite (the
+ * parameters were then NOT updated with that batch). */
+fnn_idx fnn_plan_train(fnn_plan *p, const void *X, fnn_idx n_rows, const void *targets,
+                       const void *sample_weight, const fnn_idx *perm, fnn_idx first_batch,
+                       fnn_idx last_batch, double *loss_sum, double *correct, fnn_idx *seen);
+
+/* Inference: forward n rows of X (dropout off, every step including a folded one) into
+ * out (n, out_dim), batch_size rows at a time through the plan's buffers. */
+void fnn_plan_predict(fnn_plan *p, const void *X, fnn_idx n, void *out);
+
+#endif

@@ -1,0 +1,234 @@
+/* plan_impl.h -- type-generic bodies for plan.c (included once per REAL).
+ *
+ * One training step on a mini-batch, in order:
+ *   gather   copy the batch's rows of X (and targets, weights) in shuffled order
+ *   forward  each step's output y = f(input), recording the input for backward
+ *   loss     loss value and dL/d(output) in one fused kernel
+ *   backward from the last step to the first trainable one: parameter gradients,
+ *            and the gradient w.r.t. each step's input for the step before it
+ *   update   the optimizer's fused in-place update of every trainable parameter
+ */
+
+typedef FNN_GEMM_T FNN_SFX(gemm_fn);
+
+/* Copy the rows perm[start .. start + rows) of X, the targets and the weights. */
+static void FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, const REAL *sw,
+                            const fnn_idx *perm, fnn_idx start, fnn_idx rows)
+{
+    REAL *xb = (REAL *)p->xb;
+    fnn_idx d_in = p->in_dim, d_out = p->out_dim;
+    for (fnn_idx r = 0; r < rows; ++r) {
+        fnn_idx i = perm[start + r];
+        memcpy(xb + r * d_in, X + i * d_in, (size_t)d_in * sizeof(REAL));
+        if (p->loss == FNN_LOSS_XENT_LABELS)
+            p->lb[r] = ((const fnn_idx *)targets)[i];
+        else
+            memcpy((REAL *)p->tb + r * d_out, (const REAL *)targets + i * d_out,
+                   (size_t)d_out * sizeof(REAL));
+        if (sw) ((REAL *)p->wb)[r] = sw[i];
+    }
+}
+
+/* Forward `rows` rows through steps [0, n_steps); returns the last output. */
+static const REAL *FNN_SFX(forward)(fnn_plan *p, const REAL *x, fnn_idx rows, int training,
+                                    int n_steps)
+{
+    FNN_SFX(gemm_fn) gemm = (FNN_SFX(gemm_fn))p->gemm;
+    int nt = p->n_threads;
+    const REAL *cur = x;
+    for (int s = 0; s < n_steps; ++s) {
+        fnn_step *st = &p->steps[s];
+        REAL *y = (REAL *)st->y;
+        st->x = cur;
+        switch (st->kind) {
+        case FNN_STEP_DENSE:
+            if (st->b) FNN_SFX(fnn_bias_rows)(rows, st->out_dim, (const REAL *)st->b, y, nt);
+            gemm(0, 0, rows, st->out_dim, st->in_dim, (REAL)1, cur, (const REAL *)st->W,
+                 st->b ? (REAL)1 : (REAL)0, y);
+            cur = y;
+            break;
+        case FNN_STEP_ACTIVATION:
+            FNN_SFX(fnn_activation_forward)(st->activation)(rows, st->out_dim, cur, y,
+                                                            (REAL)st->alpha, nt);
+            cur = y;
+            break;
+        case FNN_STEP_DROPOUT:
+            if (training) {
+                fnn_idx n = rows * st->out_dim;
+                FNN_SFX(fnn_dropout_forward)(n, cur, y, (REAL *)st->mask, st->rate, st->seed,
+                                             st->offset, nt);
+                st->offset += (uint64_t)n;
+                cur = y;
+            }
+            break;
+        }
+    }
+    return cur;
+}
+
+/* Loss of the batch on `out` (rows, d); dL/d(out) goes to grad. Returns the batch loss. */
+static double FNN_SFX(loss)(fnn_plan *p, const REAL *out, fnn_idx rows, fnn_idx d, REAL *grad)
+{
+    const REAL *w = p->has_weights ? (const REAL *)p->wb : NULL;
+    const REAL *t = (const REAL *)p->tb;
+    int nt = p->n_threads;
+    switch (p->loss) {
+    case FNN_LOSS_MSE:
+        return FNN_SFX(fnn_mse)(rows, d, out, t, w, grad, p->row_loss, nt);
+    case FNN_LOSS_SQUARED_ERROR: {
+        /* 0.5 * sum_j = mse * d / 2, gradient likewise: the same arithmetic as
+         * fastnn.losses.SquaredError, so both training paths agree to the bit. */
+        double l = FNN_SFX(fnn_mse)(rows, d, out, t, w, grad, p->row_loss, nt);
+        FNN_SFX(fnn_scale)(rows * d, grad, (double)d / 2.0, nt);
+        return l * (double)d / 2.0;
+    }
+    case FNN_LOSS_XENT_LABELS:
+        return FNN_SFX(fnn_softmax_xent_labels)(rows, d, out, p->lb, w, grad, p->row_loss, nt);
+    case FNN_LOSS_XENT_PROBS:
+        return FNN_SFX(fnn_softmax_xent_probs)(rows, d, out, t, w, grad, p->row_loss, nt);
+    default:
+        return FNN_SFX(fnn_binary_xent)(rows, d, out, t, w, grad, p->row_loss, nt);
+    }
+}
+
+static fnn_idx FNN_SFX(argmax)(const REAL *v, fnn_idx n)
+{
+    fnn_idx best = 0;
+    for (fnn_idx j = 1; j < n; ++j)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
+
+/* Correct predictions in the batch, from the outputs before the update. */
+static double FNN_SFX(correct)(fnn_plan *p, const REAL *out, fnn_idx rows, fnn_idx d)
+{
+    double c = 0;
+    const REAL *t = (const REAL *)p->tb;
+    for (fnn_idx r = 0; r < rows; ++r) {
+        const REAL *o = out + r * d;
+        if (p->loss == FNN_LOSS_XENT_LABELS) {
+            c += FNN_SFX(argmax)(o, d) == p->lb[r];
+        } else if (p->loss == FNN_LOSS_BINARY_XENT) {
+            /* logits when the sigmoid is folded in (threshold 0), probabilities else */
+            REAL thr = p->fold_last ? (REAL)0 : (REAL)0.5;
+            fnn_idx ok = 0;
+            for (fnn_idx j = 0; j < d; ++j) ok += (o[j] > thr) == (t[r * d + j] > (REAL)0.5);
+            c += (double)ok / (double)d;
+        } else if (d > 1) {
+            c += FNN_SFX(argmax)(o, d) == FNN_SFX(argmax)(t + r * d, d);
+        }
+    }
+    return c;
+}
+
+/* Backward from dL/d(output of step `last`) in p->grad_a down to step `stop`. */
+static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop)
+{
+    FNN_SFX(gemm_fn) gemm = (FNN_SFX(gemm_fn))p->gemm;
+    int nt = p->n_threads;
+    REAL *g = (REAL *)p->grad_a, *other = (REAL *)p->grad_b;
+    for (int s = last; s >= stop; --s) {
+        fnn_step *st = &p->steps[s];
+        const REAL *xin = (const REAL *)st->x;
+        switch (st->kind) {
+        case FNN_STEP_DENSE:
+            if (st->trainable) {
+                /* dW = x^T g,  db = column sums of g */
+                gemm(1, 0, st->in_dim, st->out_dim, rows, (REAL)1, xin, g, (REAL)0,
+                     (REAL *)st->dW);
+                if (st->b)
+                    FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
+            }
+            if (s > stop) { /* dx = g W^T, for the step before */
+                gemm(0, 1, rows, st->in_dim, st->out_dim, (REAL)1, g, (const REAL *)st->W,
+                     (REAL)0, other);
+                REAL *tmp = g;
+                g = other;
+                other = tmp;
+            }
+            break;
+        case FNN_STEP_ACTIVATION:
+            FNN_SFX(fnn_activation_backward)(st->activation)(rows, st->out_dim, g, xin,
+                                                             (const REAL *)st->y, g,
+                                                             (REAL)st->alpha, nt);
+            break;
+        case FNN_STEP_DROPOUT:
+            FNN_SFX(fnn_dropout_backward)(rows * st->out_dim, g, (const REAL *)st->mask, g, nt);
+            break;
+        }
+    }
+}
+
+static void FNN_SFX(update)(fnn_plan *p)
+{
+    fnn_optimizer *o = &p->opt;
+    int nt = p->n_threads;
+    long long step = o->iterations + 1;
+    for (int i = 0; i < o->n_params; ++i) {
+        REAL *w = (REAL *)o->param[i];
+        const REAL *g = (const REAL *)o->grad[i];
+        REAL *s0 = (REAL *)o->state0[i], *s1 = (REAL *)o->state1[i], *s2 = (REAL *)o->state2[i];
+        switch (o->kind) {
+        case FNN_OPT_SGD:
+            FNN_SFX(fnn_sgd)(o->size[i], w, g, s0, o->lr, o->momentum, o->nesterov,
+                             o->weight_decay, nt);
+            break;
+        case FNN_OPT_ADAM:
+        case FNN_OPT_ADAMW:
+            FNN_SFX(fnn_adam)(o->size[i], w, g, s0, s1, o->amsgrad ? s2 : NULL, step, o->lr,
+                              o->beta1, o->beta2, o->eps, o->weight_decay,
+                              o->kind == FNN_OPT_ADAMW, nt);
+            break;
+        default:
+            FNN_SFX(fnn_rmsprop)(o->size[i], w, g, s0, o->centered ? s2 : NULL,
+                                 o->momentum != 0 ? s1 : NULL, o->lr, o->rho, o->eps,
+                                 o->weight_decay, o->momentum, nt);
+        }
+    }
+    o->iterations += 1;
+}
+
+static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
+                                   const void *targets, const void *sample_weight,
+                                   const fnn_idx *perm, fnn_idx first_batch, fnn_idx last_batch,
+                                   double *loss_sum, double *correct, fnn_idx *seen)
+{
+    int n_fwd = p->n_steps - (p->fold_last ? 1 : 0);
+    /* Steps below the first trainable one need no gradient. */
+    int stop = n_fwd;
+    for (int s = 0; s < n_fwd; ++s)
+        if (p->steps[s].kind == FNN_STEP_DENSE && p->steps[s].trainable) {
+            stop = s;
+            break;
+        }
+    fnn_idx d = n_fwd > 0 ? p->steps[n_fwd - 1].out_dim : p->in_dim;
+    for (fnn_idx b = first_batch; b < last_batch; ++b) {
+        fnn_idx start = b * p->batch_size;
+        fnn_idx rows = n_rows - start < p->batch_size ? n_rows - start : p->batch_size;
+        if (rows <= 0) break;
+        FNN_SFX(gather)(p, (const REAL *)X, targets, (const REAL *)sample_weight, perm, start,
+                        rows);
+        const REAL *out = FNN_SFX(forward)(p, (const REAL *)p->xb, rows, 1, n_fwd);
+        double l = FNN_SFX(loss)(p, out, rows, d, (REAL *)p->grad_a);
+        if (!(l - l == 0)) return b + 1; /* NaN or inf: stop before touching the weights */
+        *loss_sum += l * (double)rows;
+        *correct += FNN_SFX(correct)(p, out, rows, d);
+        *seen += rows;
+        if (stop < n_fwd) {
+            FNN_SFX(backward)(p, rows, n_fwd - 1, stop);
+            FNN_SFX(update)(p);
+        }
+    }
+    return 0;
+}
+
+static void FNN_SFX(plan_predict)(fnn_plan *p, const void *X, fnn_idx n, void *out)
+{
+    fnn_idx d = p->out_dim;
+    for (fnn_idx start = 0; start < n; start += p->batch_size) {
+        fnn_idx rows = n - start < p->batch_size ? n - start : p->batch_size;
+        const REAL *y = FNN_SFX(forward)(p, (const REAL *)X + start * p->in_dim, rows, 0,
+                                         p->n_steps);
+        memcpy((REAL *)out + start * d, y, (size_t)(rows * d) * sizeof(REAL));
+    }
+}
