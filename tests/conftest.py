@@ -101,12 +101,6 @@ def assert_twins_close(actual, expected, dtype=None, *, terms=1, magnitude=None,
         )
 
 
-def assert_same_dtype_and_shape(result, like):
-    assert isinstance(result, np.ndarray)
-    assert result.dtype == like.dtype, f"dtype {result.dtype} != {like.dtype} (upcast?)"
-    assert result.shape == like.shape
-
-
 # ------------------------------------------------------------------ data
 
 SEED = 20240611
@@ -119,18 +113,14 @@ def rng():
 
 
 def randn(rng, shape, dtype, scale=1.0):
-    return (rng.standard_normal(shape) * scale).astype(dtype)
+    """Normal(0, scale) samples as an ndarray of `dtype` (also for shape ())."""
+    return np.asarray(rng.standard_normal(shape) * scale, dtype=dtype)
 
 
 # ------------------------------------------------------------------ twins
 
 
-@pytest.fixture(params=["native", "reference"])
-def twin(request):
-    """Each of the two implementations (for tests against hand computation)."""
-    return fastnn.ops if request.param == "native" else fastnn.reference
-
-
+# Each of the two implementations, for tests against hand computation.
 TWINS = [pytest.param(fastnn.ops, id="native"), pytest.param(fastnn.reference, id="reference")]
 
 

@@ -5,6 +5,7 @@ for the formulas. Every update runs without the GIL.
 """
 
 from cython cimport floating
+from libc.math cimport sqrt
 
 from .. import _inputs
 from .._runtime cimport current_num_threads
@@ -160,7 +161,7 @@ def clip_grad_norm(grads, max_norm):
     for g in grads:
         sq += _sum_squares[float](g.reshape(-1)) if g.dtype.itemsize == 4 else \
             _sum_squares[double](g.reshape(-1))
-    total = sq ** 0.5
+    total = sqrt(sq)  # C sqrt: inf or NaN stay real, as in the numpy twin
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for g in grads:

@@ -21,8 +21,9 @@ _M2 = np.uint64(0x94D049BB133111EB)
 
 def _uniform24(seed, offset, n):
     """u = hash(seed, offset + i) / 2^24 for i in range(n), as float64."""
-    idx = np.arange(offset + 1, offset + 1 + n, dtype=np.uint64)
-    z = np.uint64(seed) + idx * _GOLDEN  # uint64 arithmetic wraps modulo 2^64
+    # The counter wraps modulo 2^64, like the C kernel's uint64_t arithmetic.
+    idx = np.arange(n, dtype=np.uint64) + np.uint64((offset + 1) % 2**64)
+    z = np.uint64(seed) + idx * _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * _M1
     z = (z ^ (z >> np.uint64(27))) * _M2
     z = z ^ (z >> np.uint64(31))
