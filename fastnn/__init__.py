@@ -4,6 +4,9 @@
     fastnn.reference    the same functions in plain numpy (the oracle and the baseline)
     fastnn.set_num_threads / get_num_threads   one thread budget for OpenMP and BLAS
     fastnn.show_config  how this build was made and what it runs on
+
+    fastnn.Sequential, layers (Dense, ReLU, ..., Dropout, Flatten), optimizers (SGD, Adam,
+    AdamW, RMSprop), callbacks (EarlyStopping, StepDecay, ...), fastnn.load: the model API
 """
 
 from ._config import config_context, get_config, set_config
@@ -11,6 +14,36 @@ from ._info import show_config
 from ._threads import get_num_threads, set_num_threads
 from ._version import __version__
 from . import ops, reference  # noqa: E402  (ops loads SciPy's BLAS)
+from .callbacks import (
+    Callback,
+    CosineDecay,
+    EarlyStopping,
+    ExponentialDecay,
+    History,
+    LearningRateScheduler,
+    StepDecay,
+)
+from .errors import FastnnError, ModelFileError, TrainingDivergedError
+from .layers import (
+    ELU,
+    GELU,
+    Activation,
+    Dense,
+    Dropout,
+    Flatten,
+    Identity,
+    Layer,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
+from .model import Sequential
+from .optimizers import SGD, Adam, AdamW, RMSprop
+from .saving import load
 
 __all__ = [
     "__version__",
@@ -22,4 +55,38 @@ __all__ = [
     "get_config",
     "set_config",
     "config_context",
+    "Sequential",
+    "Layer",
+    "Dense",
+    "Activation",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "LeakyReLU",
+    "ELU",
+    "GELU",
+    "Softmax",
+    "LogSoftmax",
+    "Identity",
+    "Dropout",
+    "Flatten",
+    "CrossEntropy",
+    "MSE",
+    "BinaryCrossEntropy",
+    "SquaredError",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "History",
+    "Callback",
+    "EarlyStopping",
+    "StepDecay",
+    "ExponentialDecay",
+    "CosineDecay",
+    "LearningRateScheduler",
+    "load",
+    "FastnnError",
+    "ModelFileError",
+    "TrainingDivergedError",
 ]

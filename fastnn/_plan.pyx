@@ -65,7 +65,9 @@ cdef extern from "plan.h" nogil:
         int n_steps
         fnn_step *steps
         Py_ssize_t batch_size, in_dim, out_dim
-        int loss, fold_last, has_weights
+        int loss, fold_last, has_weights, accuracy
+        double threshold
+        int stop_on_nonfinite
         void *xb
         void *tb
         Py_ssize_t *lb
@@ -109,12 +111,14 @@ cdef class TrainingPlan:
     cdef list _keep      # every array the C struct points into
     cdef object dtype
     cdef public list step_specs
+    cdef public list dropout_layers
 
     def __cinit__(self):
         self._keep = []
 
     def __init__(self, steps, *, loss, fold_last, batch_size, in_dim, dtype,
-                 optimizer, params, grads, states, has_weights=False):
+                 optimizer, params, grads, states, has_weights=False, accuracy=0,
+                 threshold=0.5, stop_on_nonfinite=True):
         """steps: list of dicts with "kind" and, per kind: dense {W, b, dW, db, trainable};
         activation {activation (C code), alpha, dim}; dropout {rate, seed, offset, dim}.
         optimizer: dict with "kind" and its hyperparameters and "iterations"; params,
@@ -132,6 +136,9 @@ cdef class TrainingPlan:
         p.loss = LOSS_KINDS[loss]
         p.fold_last = bool(fold_last)
         p.has_weights = bool(has_weights)
+        p.accuracy = accuracy
+        p.threshold = threshold
+        p.stop_on_nonfinite = bool(stop_on_nonfinite)
         p.n_threads = current_num_threads()
         p.gemm = <void *>gemm_f32 if p.dtype_size == 4 else <void *>gemm_f64
         p.steps = <fnn_step *>PyMem_Calloc(max(1, p.n_steps), sizeof(fnn_step))
@@ -224,6 +231,10 @@ cdef class TrainingPlan:
         PyMem_Free(self.p.opt.state1)
         PyMem_Free(self.p.opt.state2)
         PyMem_Free(self.p.opt.size)
+
+    property stop_on_nonfinite:
+        def __get__(self):
+            return bool(self.p.stop_on_nonfinite)
 
     property iterations:
         def __get__(self):

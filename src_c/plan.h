@@ -75,7 +75,14 @@ typedef struct {
     int loss;                  /* enum fnn_loss_kind */
     int fold_last;             /* 1: the last step (softmax / sigmoid) is folded into the
                                   loss: training computes the loss from its input */
-    int has_weights;           /* sample weights given */
+    int has_weights;           /* sample weights given; a batch whose weights sum to 0 is
+                                  skipped (nothing to learn from it) */
+    int accuracy;              /* 0: not counted; 1: argmax of outputs vs the label (or the
+                                  argmax of the target row); 2: binary, per output
+                                  (output > threshold) == (target > 0.5) */
+    double threshold;
+    int stop_on_nonfinite;     /* 1: a non-finite batch loss stops training before the
+                                  update; 0: training goes on regardless */
     void *xb;                  /* gathered input batch, batch * in_dim */
     void *tb;                  /* gathered float targets, batch * out_dim */
     fnn_idx *lb;               /* gathered labels, batch */
@@ -90,11 +97,11 @@ typedef struct {
 /* Train on mini-batches first_batch .. last_batch - 1 of the epoch whose sample order is
  * perm[0 .. n_rows). X is (n_rows, in_dim); targets are labels (fnn_idx, n_rows) for
  * FNN_LOSS_XENT_LABELS and floats (n_rows, out_dim) otherwise; sample_weight may be NULL.
- * Adds sum over batches of (batch loss * batch rows) to *loss_sum, the number of correctly
- * classified samples to *correct (argmax match; for binary cross-entropy, the fraction
- * of outputs on the right side of 0), and the rows seen to *seen.
- * Returns 0, or the 1-based number of the first batch whose loss was not finite (the
- * parameters were then NOT updated with that batch). */
+ * Adds sum over batches of (batch loss * batch rows) to *loss_sum, the correctly
+ * classified samples to *correct (see `accuracy`; with several binary outputs a row adds
+ * the fraction it got right), and the rows seen to *seen.
+ * Returns 0, or the 1-based number of the first batch whose loss was not finite; with
+ * stop_on_nonfinite the run stops there, before updating with that batch. */
 fnn_idx fnn_plan_train(fnn_plan *p, const void *X, fnn_idx n_rows, const void *targets,
                        const void *sample_weight, const fnn_idx *perm, fnn_idx first_batch,
                        fnn_idx last_batch, double *loss_sum, double *correct, fnn_idx *seen);

@@ -106,16 +106,15 @@ static double FNN_SFX(correct)(fnn_plan *p, const REAL *out, fnn_idx rows, fnn_i
     const REAL *t = (const REAL *)p->tb;
     for (fnn_idx r = 0; r < rows; ++r) {
         const REAL *o = out + r * d;
-        if (p->loss == FNN_LOSS_XENT_LABELS) {
-            c += FNN_SFX(argmax)(o, d) == p->lb[r];
-        } else if (p->loss == FNN_LOSS_BINARY_XENT) {
-            /* logits when the sigmoid is folded in (threshold 0), probabilities else */
-            REAL thr = p->fold_last ? (REAL)0 : (REAL)0.5;
+        if (p->accuracy == 1) {
+            fnn_idx truth = p->loss == FNN_LOSS_XENT_LABELS ? p->lb[r]
+                                                            : FNN_SFX(argmax)(t + r * d, d);
+            c += FNN_SFX(argmax)(o, d) == truth;
+        } else if (p->accuracy == 2) {
+            REAL thr = (REAL)p->threshold;
             fnn_idx ok = 0;
             for (fnn_idx j = 0; j < d; ++j) ok += (o[j] > thr) == (t[r * d + j] > (REAL)0.5);
-            c += (double)ok / (double)d;
-        } else if (d > 1) {
-            c += FNN_SFX(argmax)(o, d) == FNN_SFX(argmax)(t + r * d, d);
+            c += d == 1 ? (double)ok : (double)ok / (double)d;
         }
     }
     return c;
@@ -202,15 +201,24 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
             break;
         }
     fnn_idx d = n_fwd > 0 ? p->steps[n_fwd - 1].out_dim : p->in_dim;
+    fnn_idx bad = 0;
     for (fnn_idx b = first_batch; b < last_batch; ++b) {
         fnn_idx start = b * p->batch_size;
         fnn_idx rows = n_rows - start < p->batch_size ? n_rows - start : p->batch_size;
         if (rows <= 0) break;
         FNN_SFX(gather)(p, (const REAL *)X, targets, (const REAL *)sample_weight, perm, start,
                         rows);
+        if (p->has_weights) {
+            double wsum = 0;
+            for (fnn_idx r = 0; r < rows; ++r) wsum += ((const REAL *)p->wb)[r];
+            if (!(wsum > 0)) continue; /* every weight is 0: nothing to learn */
+        }
         const REAL *out = FNN_SFX(forward)(p, (const REAL *)p->xb, rows, 1, n_fwd);
         double l = FNN_SFX(loss)(p, out, rows, d, (REAL *)p->grad_a);
-        if (!(l - l == 0)) return b + 1; /* NaN or inf: stop before touching the weights */
+        if (!(l - l == 0)) { /* NaN or inf */
+            if (!bad) bad = b + 1;
+            if (p->stop_on_nonfinite) return bad; /* before touching the weights */
+        }
         *loss_sum += l * (double)rows;
         *correct += FNN_SFX(correct)(p, out, rows, d);
         *seen += rows;
@@ -219,7 +227,7 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
             FNN_SFX(update)(p);
         }
     }
-    return 0;
+    return bad;
 }
 
 static void FNN_SFX(plan_predict)(fnn_plan *p, const void *X, fnn_idx n, void *out)

@@ -1,0 +1,138 @@
+"""Compile a Sequential model into a native TrainingPlan (fastnn._plan) and run epochs.
+
+The plan points into the model's own arrays -- the layers' weights and gradients, the
+optimizer's state -- so training updates them in place and the Python objects always
+show the current state. The plan does exactly what the per-layer Python path does
+(Sequential._run_epoch_python): same kernels, same order, same dropout counters, same
+skipping of zero-weight batches; a test holds the two paths equal.
+"""
+
+import math
+
+import numpy as np
+
+from ._plan import TrainingPlan
+from .layers import Activation, Dense, Dropout, Flatten
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
+from .optimizers import SGD, Adam, AdamW, RMSprop
+from .ops.activations import ACTIVATION_CODES
+
+# Batches per call when a progress bar wants updates: about this many calls per epoch.
+_PROGRESS_CALLS = 20
+
+
+def unsupported_reason(model):
+    """Why `model` cannot train with the fused plan, or None if it can."""
+    if model.backend != "native":
+        return "the reference backend trains through the per-layer Python path"
+    for layer in model.layers:
+        if not isinstance(layer, (Dense, Activation, Dropout, Flatten)):
+            return f"layer {layer.name} ({type(layer).__name__}) has no fused step yet"
+    if not isinstance(model.loss, (CrossEntropy, MSE, BinaryCrossEntropy, SquaredError)):
+        return f"loss {type(model.loss).__name__} has no fused kernel"
+    if type(model.optimizer) not in (SGD, Adam, AdamW, RMSprop):
+        return f"optimizer {type(model.optimizer).__name__} has no fused kernel"
+    return None
+
+
+def _steps(model):
+    steps = []
+    for layer in model.layers:
+        if isinstance(layer, Dense):
+            steps.append({
+                "kind": "dense", "W": layer.params["W"], "b": layer.params.get("b"),
+                "dW": layer.grads["W"], "db": layer.grads.get("b"),
+                "trainable": bool(layer.trainable),
+            })
+            if layer.activation is not None:
+                steps.append({"kind": "activation",
+                              "activation": ACTIVATION_CODES[layer.activation],
+                              "alpha": layer.alpha})
+        elif isinstance(layer, Activation):
+            steps.append({"kind": "activation", "activation": ACTIVATION_CODES[layer.activation],
+                          "alpha": layer.alpha})
+        elif isinstance(layer, Dropout):
+            steps.append({"kind": "dropout", "rate": layer.rate, "seed": layer.seed,
+                          "offset": layer.offset, "layer": layer})
+        # Flatten: rows are contiguous, so it needs no step.
+    return steps
+
+
+def _optimizer(opt):
+    """(config dict for the plan, per-param state arrays in plan.h's order)."""
+    keys = {SGD: ("velocity",), Adam: ("m", "v", "v_max"), AdamW: ("m", "v", "v_max"),
+            RMSprop: ("square_avg", "velocity", "grad_avg")}[type(opt)]
+    cfg = dict(opt.get_config())
+    cfg["kind"] = {SGD: "sgd", Adam: "adam", AdamW: "adamw", RMSprop: "rmsprop"}[type(opt)]
+    cfg["lr"] = opt.lr
+    cfg["iterations"] = opt.iterations
+    states = [[s.get(k) for k in keys] for s in opt.state]
+    return cfg, states
+
+
+def _loss_kind(loss, y):
+    if isinstance(loss, CrossEntropy):
+        return "xent_labels" if y.ndim == 1 else "xent_probs"
+    if isinstance(loss, SquaredError):
+        return "squared_error"
+    if isinstance(loss, MSE):
+        return "mse"
+    return "binary_xent"
+
+
+def plan_targets(model, y, n):
+    """y as the plan reads it: intp labels, or a C-contiguous (n, outputs) float array."""
+    if isinstance(model.loss, CrossEntropy) and y.ndim == 1:
+        return np.ascontiguousarray(y, dtype=np.intp)
+    return np.ascontiguousarray(y, dtype=model.dtype).reshape(n, -1)
+
+
+def build_plan(model, X, y, batch_size, sample_weight):
+    cfg, states = _optimizer(model.optimizer)
+    steps = _steps(model)
+    plan = TrainingPlan(
+        steps,
+        loss=_loss_kind(model.loss, y),
+        fold_last=model._fold is not None,
+        batch_size=min(batch_size, max(1, X.shape[0])),
+        in_dim=int(np.prod(X.shape[1:])),
+        dtype=model.dtype,
+        optimizer=cfg,
+        params=list(model._train_params),
+        grads=list(model._train_grads),
+        states=states,
+        has_weights=sample_weight is not None,
+        accuracy=(0 if not model._track_accuracy else 1 if model._task == "multiclass" else 2),
+        threshold=float(getattr(model, "_threshold", 0.5) or 0.0),
+        stop_on_nonfinite=model._on_nonfinite == "raise",
+    )
+    plan.dropout_layers = [s["layer"] for s in steps if s["kind"] == "dropout"]
+    return plan
+
+
+def run_epoch(model, plan, X, y, perm, batch_size, sample_weight):
+    """One epoch through the plan; returns what Sequential._run_epoch returns."""
+    n = X.shape[0]
+    X2 = X.reshape(n, -1)
+    perm = np.arange(n, dtype=np.intp) if perm is None else np.ascontiguousarray(perm, np.intp)
+    sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, model.dtype)
+    plan.lr = model.optimizer.lr  # schedules change lr between epochs
+    n_batches = -(-n // batch_size)
+    report = model._progress
+    chunk = n_batches if report is None else max(1, -(-n_batches // _PROGRESS_CALLS))
+    loss_sum, correct, seen = 0.0, 0.0, 0
+    try:
+        for first in range(0, n_batches, chunk):
+            ls, c, s, bad = plan.train(X2, y, sw, perm, first, min(n_batches, first + chunk))
+            loss_sum, correct, seen = loss_sum + ls, correct + c, seen + s
+            if bad:
+                loss_sum = math.nan
+                if plan.stop_on_nonfinite:
+                    break
+            if report is not None:
+                report(s)
+    finally:  # the plan advanced these in C; hand them back to the Python objects
+        model.optimizer.iterations = plan.iterations
+        for layer, offset in zip(plan.dropout_layers, plan.dropout_offsets()):
+            layer.offset = offset
+    return loss_sum, seen, (correct if model._track_accuracy else None)

@@ -1,0 +1,37 @@
+"""fastnn's own exceptions.
+
+Each one also derives from the built-in exception a caller would expect, so code that
+catches ``ValueError`` or ``FloatingPointError`` keeps working:
+
+    FastnnError               base class of the errors below
+    ModelFileError            (ValueError) a model file that fastnn cannot or will not load
+    TrainingDivergedError     (FloatingPointError) the loss became NaN/inf during fit
+"""
+
+__all__ = ["FastnnError", "ModelFileError", "TrainingDivergedError"]
+
+
+class FastnnError(Exception):
+    """Base class of fastnn's own exceptions."""
+
+
+class ModelFileError(FastnnError, ValueError):
+    """A file passed to :func:`fastnn.load` is not a valid fastnn model file: truncated,
+    corrupted, of an unsupported format version, a foreign file (including a pickle,
+    which fastnn never loads), or inconsistent with its own header. ``path`` names the
+    file."""
+
+    def __init__(self, message, path=None):
+        super().__init__(message)
+        self.path = path
+
+
+class TrainingDivergedError(FastnnError, FloatingPointError):
+    """The training loss became NaN or infinite. ``epoch`` is the 1-based number of the
+    epoch where it happened and ``loss`` the value seen; the model's weights (and the
+    optimizer's state) were put back as they were after the last good epoch."""
+
+    def __init__(self, message, epoch=None, loss=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.loss = loss

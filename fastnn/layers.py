@@ -1,0 +1,669 @@
+"""Layers: Dense, activation layers, Dropout and Flatten.
+
+Every layer works on its own, the way a textbook shows it::
+
+    d = Dense(3, input_dim=4)
+    y = d.forward(x, training=True)     # x (N, 4) -> y (N, 3); builds at first use
+    dx = d.backward(dy)                 # fills d.grads["W"], d.grads["b"]; returns dL/dx
+
+``layer.params`` and ``layer.grads`` are dicts of plain numpy arrays with the same keys
+and shapes (empty for layers without parameters). Parameters are updated in place, so a
+reference taken to ``layer.params["W"]`` stays valid. ``layer.trainable = False``
+freezes a layer: its parameters are not updated, but gradients still flow through it.
+
+The math goes through a backend: ``fastnn.ops`` (native, the default) or
+``fastnn.reference`` (numpy), both with the same functions. ``Sequential(backend=...)``
+sets ``layer._ops`` on each of its layers.
+"""
+
+import math
+
+import numpy as np
+
+from . import ops as _native
+from . import reference as _reference
+from ._validation import FLOAT_DTYPES, integer, scalar
+
+__all__ = [
+    "Layer",
+    "Dense",
+    "Activation",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "LeakyReLU",
+    "ELU",
+    "GELU",
+    "Softmax",
+    "LogSoftmax",
+    "Identity",
+    "Dropout",
+    "Flatten",
+    "INITIALIZERS",
+    "ACTIVATION_NAMES",
+    "BACKENDS",
+    "get_backend",
+    "layer_from_config",
+]
+
+BACKENDS = {"native": _native, "reference": _reference}
+
+# The activation names every backend knows (fastnn.ops.ACTIVATIONS has the same keys).
+ACTIVATION_NAMES = tuple(_reference.ACTIVATIONS)
+# Default alpha of the activations that take one (the ops' own defaults).
+_ALPHA_DEFAULTS = {"leaky_relu": 0.01, "elu": 1.0}
+
+INITIALIZERS = ("he", "glorot", "lecun", "normal", "uniform", "zeros", "ones")
+_INIT_ALIASES = {
+    "he_normal": "he",
+    "kaiming": "he",
+    "glorot_uniform": "glorot",
+    "xavier": "glorot",
+    "lecun_normal": "lecun",
+    "zero": "zeros",
+}
+_INIT_DEFAULT_SCALE = {"normal": ("std", 0.05), "uniform": ("limit", 0.05)}
+
+
+def get_backend(backend):
+    """The ops module of a backend name: "native" -> fastnn.ops, "reference" ->
+    fastnn.reference (a module passes through)."""
+    if isinstance(backend, str):
+        try:
+            return BACKENDS[backend]
+        except KeyError:
+            raise ValueError(
+                f"unknown backend {backend!r}; valid backends: {', '.join(map(repr, BACKENDS))}"
+            ) from None
+    if backend is _native or backend is _reference:
+        return backend
+    raise TypeError(f"backend must be 'native' or 'reference', got {type(backend).__name__}")
+
+
+def backend_name(module):
+    for name, mod in BACKENDS.items():
+        if mod is module:
+            return name
+    return getattr(module, "__name__", repr(module))
+
+
+def as_float_dtype(dtype, what="dtype"):
+    """np.dtype('float32') or np.dtype('float64'); anything else is an error."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{what} must be 'float32' or 'float64', got {dtype!r}") from None
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"{what} must be 'float32' or 'float64', got {dt}")
+    return dt
+
+
+def _shape_tuple(shape, what):
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(integer(what, s, lo=1) for s in shape)
+    except TypeError:
+        raise TypeError(f"{what} must be a tuple of positive integers, got {shape!r}") from None
+    return shape
+
+
+def _check_activation(activation, alpha, what="activation"):
+    """(name or None, alpha or None), validated."""
+    if activation is None or activation == "linear":
+        if alpha is not None:
+            raise ValueError("alpha is only used with activation='leaky_relu' or 'elu'")
+        return None, None
+    if not isinstance(activation, str):
+        raise TypeError(f"{what} must be a name (str) or None, got {type(activation).__name__}")
+    if activation not in ACTIVATION_NAMES:
+        raise ValueError(
+            f"unknown activation {activation!r}; valid names: {', '.join(ACTIVATION_NAMES)} "
+            "(or None for a linear layer)"
+        )
+    if activation in _ALPHA_DEFAULTS:
+        alpha = _ALPHA_DEFAULTS[activation] if alpha is None else scalar("alpha", alpha)
+    elif alpha is not None:
+        raise ValueError(
+            f"alpha is only used with activation='leaky_relu' or 'elu', not {activation!r}"
+        )
+    return activation, alpha
+
+
+def _check_init(spec, what):
+    """Normalize an initializer: a name, or a dict {"name": ..., "std"/"limit": ...}.
+    Returns a JSON-able spec (a str when no parameter is given)."""
+    params = {}
+    if isinstance(spec, dict):
+        params = dict(spec)
+        name = params.pop("name", None)
+    else:
+        name = spec
+    if not isinstance(name, str):
+        raise TypeError(
+            f"{what} must be an initializer name or a dict with a 'name', got {spec!r}"
+        )
+    name = _INIT_ALIASES.get(name, name)
+    if name not in INITIALIZERS:
+        raise ValueError(
+            f"unknown initializer {name!r} for {what}; valid names: {', '.join(INITIALIZERS)}"
+        )
+    allowed = {_INIT_DEFAULT_SCALE[name][0]} if name in _INIT_DEFAULT_SCALE else set()
+    unknown = set(params) - allowed
+    if unknown:
+        raise ValueError(
+            f"{what} {name!r} takes {sorted(allowed) or 'no parameters'}, got {sorted(unknown)}"
+        )
+    for k, v in params.items():
+        params[k] = scalar(f"{what}[{k!r}]", v, lo=0.0)
+    return {"name": name, **params} if params else name
+
+
+def _initialize(spec, shape, fan_in, fan_out, rng, dtype):
+    """Draw an initial array from the model's generator (float64 draws, then cast, so
+    float32 and float64 models with one seed start from the same values)."""
+    if isinstance(spec, dict):
+        name, params = spec["name"], spec
+    else:
+        name, params = spec, {}
+    if name == "zeros":
+        return np.zeros(shape, dtype)
+    if name == "ones":
+        return np.ones(shape, dtype)
+    if name == "he":
+        a = rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)
+    elif name == "lecun":
+        a = rng.standard_normal(shape) * math.sqrt(1.0 / fan_in)
+    elif name == "glorot":
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        a = rng.uniform(-limit, limit, shape)
+    elif name == "normal":
+        a = rng.standard_normal(shape) * params.get("std", 0.05)
+    elif name == "uniform":
+        limit = params.get("limit", 0.05)
+        a = rng.uniform(-limit, limit, shape)
+    else:  # pragma: no cover - _check_init rejects it first
+        raise ValueError(f"unknown initializer {name!r}")
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def _fmt_shape(shape):
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class Layer:
+    """Base class of all layers.
+
+    Attributes: ``name`` (unique within a model; the model names unnamed layers
+    ``dense_1``, ``dropout_2``, ...), ``trainable``, ``params`` and ``grads`` (dicts of
+    arrays with the same keys and shapes), ``built``, ``input_shape`` (per sample, without
+    the batch dimension) and ``dtype``.
+
+    Subclasses implement ``_build(input_shape, dtype, rng)`` (allocate params),
+    ``output_shape(input_shape)``, ``_forward(x, training)`` and ``backward(dy)``.
+    """
+
+    _ops = _native  # the backend; Sequential sets it per layer
+    _base_name = "layer"
+
+    def __init__(self, *, name=None, trainable=True):
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"name must be a non-empty str, got {name!r}")
+        self.name = name if name is not None else self._base_name
+        self._auto_name = name is None
+        self.trainable = bool(trainable)
+        self.params = {}
+        self.grads = {}
+        self.built = False
+        self.input_shape = None
+        self.dtype = None
+        # Set by Sequential while it trains / predicts: reuse output buffers between
+        # calls (allocation-light) and skip dx of the bottom layer.
+        self._reuse = False
+        self._bufs = {}
+        self._need_dx = True
+
+    # ------------------------------------------------------------------ building
+
+    def build(self, input_shape, dtype=np.float32, rng=None):
+        """Allocate the parameters for inputs of per-sample shape ``input_shape`` (without
+        the batch dimension) and ``dtype``, drawing initial values from ``rng`` (the
+        model's ``np.random.Generator``; a fresh unseeded one when None)."""
+        input_shape = _shape_tuple(input_shape, "input_shape")
+        dtype = as_float_dtype(dtype)
+        if rng is None:
+            rng = np.random.default_rng()
+        elif not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        self.output_shape(input_shape)  # validates the input shape
+        self.input_shape = input_shape
+        self.dtype = dtype
+        self.params = {}
+        self._build(input_shape, dtype, rng)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self._bufs = {}
+        self.built = True
+        return self
+
+    def _build(self, input_shape, dtype, rng):
+        pass
+
+    def output_shape(self, input_shape):
+        """Per-sample output shape for a per-sample input shape."""
+        return tuple(input_shape)
+
+    def _declared_input_shape(self):
+        """The per-sample input shape fixed by the constructor (Dense's input_dim), or None."""
+        return None
+
+    # ------------------------------------------------------------------ compute
+
+    def forward(self, x, training=False):
+        """Output for a batch ``x`` (N, ...). ``training`` turns on dropout. Caches what
+        ``backward`` needs. Builds the layer at first use from ``x.shape[1:]``."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
+        if not self.built:
+            if x.ndim < 1:
+                raise ValueError("x must have a batch dimension, got a 0-d array")
+            self.build(x.shape[1:], x.dtype)
+        if x.dtype != self.dtype:
+            raise TypeError(
+                f"{self.name} was built for {self.dtype} inputs but x has dtype {x.dtype} "
+                f"(convert it with x.astype(np.{self.dtype}))"
+            )
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"{self.name} was built for inputs of shape "
+                f"{_fmt_shape(('N',) + self.input_shape)} but x has shape {_fmt_shape(x.shape)}"
+            )
+        return self._forward(np.ascontiguousarray(x), training)
+
+    def _forward(self, x, training):
+        raise NotImplementedError
+
+    def backward(self, dy):
+        """Given dL/dy for the last forward batch, fill ``self.grads`` and return dL/dx."""
+        raise NotImplementedError
+
+    def _buffer(self, key, shape):
+        """An output array: a new one, or a reused one while the model runs (set _reuse)."""
+        if not self._reuse:
+            return np.empty(shape, self.dtype)
+        k = (key, shape)
+        buf = self._bufs.get(k)
+        if buf is None:
+            if len(self._bufs) > 16:
+                self._bufs.clear()
+            buf = self._bufs[k] = np.empty(shape, self.dtype)
+        return buf
+
+    def _check_forwarded(self, attr):
+        if getattr(self, attr, None) is None:
+            raise RuntimeError(f"{self.name}: backward() needs a forward() call first")
+
+    # ------------------------------------------------------------------ info
+
+    def count_params(self):
+        return int(sum(p.size for p in self.params.values()))
+
+    def get_config(self):
+        """A JSON-able dict that ``from_config`` turns back into an equal (unbuilt) layer."""
+        return {"class": type(self).__name__, "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, cfg):
+        cfg = dict(cfg)
+        cls_name = cfg.pop("class", cls.__name__)
+        if cls_name != cls.__name__:
+            raise ValueError(f"config is for {cls_name}, not {cls.__name__}")
+        name = cfg.pop("name", None)
+        layer = cls(**cfg)
+        if name is not None:
+            layer.name = name
+            layer._auto_name = False
+        return layer
+
+    def _repr_args(self):
+        return []
+
+    def __repr__(self):
+        args = list(self._repr_args())
+        if not self._auto_name or self.name != self._base_name:
+            args.append(f"name={self.name!r}")
+        if not self.trainable:
+            args.append("trainable=False")
+        return f"{type(self).__name__}({', '.join(args)})"
+
+
+class Dense(Layer):
+    """Fully connected layer ``y = activation(x @ W + b)``; W has shape (in, units).
+
+    kernel_init / bias_init: "he" (normal, std sqrt(2/in)), "glorot" (uniform
+    +-sqrt(6/(in+units))), "lecun" (normal, std sqrt(1/in)), "normal" (std 0.05, or
+    ``{"name": "normal", "std": s}``), "uniform" (+-0.05, or ``{"name": "uniform",
+    "limit": a}``), "zeros", "ones". activation: None or a name of ``ACTIVATION_NAMES``;
+    ``alpha`` for leaky_relu / elu.
+    """
+
+    _base_name = "dense"
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_init="he",
+                 bias_init="zeros", input_dim=None, *, alpha=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.units = integer("units", units, lo=1)
+        self.activation, self.alpha = _check_activation(activation, alpha)
+        self.use_bias = bool(use_bias)
+        self.kernel_init = _check_init(kernel_init, "kernel_init")
+        self.bias_init = _check_init(bias_init, "bias_init")
+        self.input_dim = None if input_dim is None else integer("input_dim", input_dim, lo=1)
+        self._x = self._z = self._y = None
+        self._activated = False
+
+    def _declared_input_shape(self):
+        return None if self.input_dim is None else (self.input_dim,)
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"{self.name} (Dense) takes inputs of shape (N, features), but gets samples of "
+                f"shape {_fmt_shape(input_shape)}: put a Flatten() layer before it"
+            )
+        if self.input_dim is not None and input_shape[0] != self.input_dim:
+            raise ValueError(
+                f"{self.name} (Dense) was declared with input_dim={self.input_dim} but gets "
+                f"{input_shape[0]} features"
+            )
+        return (self.units,)
+
+    def _build(self, input_shape, dtype, rng):
+        fan_in, fan_out = input_shape[0], self.units
+        self.params["W"] = _initialize(self.kernel_init, (fan_in, fan_out), fan_in, fan_out,
+                                       rng, dtype)
+        if self.use_bias:
+            self.params["b"] = _initialize(self.bias_init, (fan_out,), fan_in, fan_out, rng, dtype)
+
+    def _forward(self, x, training, activate=True):
+        ops = self._ops
+        n = x.shape[0]
+        z = ops.dense_forward(x, self.params["W"], self.params.get("b"),
+                              out=self._buffer("z", (n, self.units)))
+        self._x = x
+        self._z = z
+        if self.activation is None or not activate:
+            self._activated = False
+            self._y = z
+            return z
+        fwd = ops.ACTIVATIONS[self.activation][0]
+        out = self._buffer("y", (n, self.units))
+        y = fwd(z, self.alpha, out=out) if self.alpha is not None else fwd(z, out=out)
+        self._activated = True
+        self._y = y
+        return y
+
+    def backward(self, dy):
+        self._check_forwarded("_x")
+        ops = self._ops
+        dz = dy
+        if self._activated:
+            bwd = ops.ACTIVATIONS[self.activation][1]
+            out = self._buffer("dz", self._z.shape)
+            if self.alpha is not None:
+                dz = bwd(dy, self._z, self._y, self.alpha, out=out)
+            else:
+                dz = bwd(dy, self._z, self._y, out=out)
+        dx, _, _ = ops.dense_backward(
+            self._x, self.params["W"], dz,
+            dx=self._buffer("dx", self._x.shape) if self._need_dx else None,
+            dw=self.grads["W"], db=self.grads.get("b"),
+            compute_dx=self._need_dx, compute_db=self.use_bias,
+        )
+        return dx
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "alpha": self.alpha,
+            "use_bias": self.use_bias,
+            "kernel_init": self.kernel_init,
+            "bias_init": self.bias_init,
+            "input_dim": self.input_dim,
+        }
+
+    def _repr_args(self):
+        args = [str(self.units)]
+        if self.activation is not None:
+            args.append(f"activation={self.activation!r}")
+            if self.alpha is not None and self.alpha != _ALPHA_DEFAULTS.get(self.activation):
+                args.append(f"alpha={self.alpha!r}")
+        if not self.use_bias:
+            args.append("use_bias=False")
+        if self.kernel_init != "he":
+            args.append(f"kernel_init={self.kernel_init!r}")
+        if self.bias_init != "zeros":
+            args.append(f"bias_init={self.bias_init!r}")
+        if self.input_dim is not None:
+            args.append(f"input_dim={self.input_dim}")
+        return args
+
+
+class Activation(Layer):
+    """An activation function as a layer: ``Activation("relu")``, ``Activation("elu",
+    alpha=0.5)``. Elementwise, except softmax and log_softmax (along the last axis)."""
+
+    _base_name = "activation"
+
+    def __init__(self, activation, alpha=None, *, name=None, trainable=True):
+        act, alpha = _check_activation(activation, alpha)
+        if act is None:
+            act = "identity"
+        if name is None and type(self) is Activation:
+            self._base_name = act
+        super().__init__(name=name, trainable=trainable)
+        self.activation = act
+        self.alpha = alpha
+        self._x = self._y = None
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if self.activation in ("softmax", "log_softmax") and not input_shape:
+            raise ValueError(f"{self.name}: {self.activation} needs samples with at least one axis")
+        return input_shape
+
+    def _forward(self, x, training):
+        fwd = self._ops.ACTIVATIONS[self.activation][0]
+        out = self._buffer("y", x.shape)
+        y = fwd(x, self.alpha, out=out) if self.alpha is not None else fwd(x, out=out)
+        self._x, self._y = x, y
+        return y
+
+    def backward(self, dy):
+        self._check_forwarded("_x")
+        bwd = self._ops.ACTIVATIONS[self.activation][1]
+        out = self._buffer("dx", dy.shape)
+        if self.alpha is not None:
+            return bwd(dy, self._x, self._y, self.alpha, out=out)
+        return bwd(dy, self._x, self._y, out=out)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation, "alpha": self.alpha}
+
+    def _repr_args(self):
+        args = [repr(self.activation)]
+        if self.alpha is not None:
+            args.append(f"alpha={self.alpha!r}")
+        return args
+
+
+class _NamedActivation(Activation):
+    """An Activation subclass with a fixed function (ReLU, Tanh, ...)."""
+
+    _act = None
+
+    def __init__(self, *, name=None, trainable=True):
+        super().__init__(self._act, name=name, trainable=trainable)
+
+    def get_config(self):
+        cfg = super().get_config()
+        del cfg["activation"], cfg["alpha"]
+        return cfg
+
+    def _repr_args(self):
+        return []
+
+
+class ReLU(_NamedActivation):
+    _act = _base_name = "relu"
+
+
+class Sigmoid(_NamedActivation):
+    _act = _base_name = "sigmoid"
+
+
+class Tanh(_NamedActivation):
+    _act = _base_name = "tanh"
+
+
+class GELU(_NamedActivation):
+    _act = _base_name = "gelu"
+
+
+class Softmax(_NamedActivation):
+    _act = _base_name = "softmax"
+
+
+class LogSoftmax(_NamedActivation):
+    _act = _base_name = "log_softmax"
+
+
+class Identity(_NamedActivation):
+    _act = _base_name = "identity"
+
+
+class _AlphaActivation(Activation):
+    _act = None
+    _default_alpha = None
+
+    def __init__(self, alpha=None, *, name=None, trainable=True):
+        super().__init__(self._act, self._default_alpha if alpha is None else alpha,
+                         name=name, trainable=trainable)
+
+    def get_config(self):
+        cfg = super().get_config()
+        del cfg["activation"]
+        return cfg
+
+    def _repr_args(self):
+        return [] if self.alpha == self._default_alpha else [f"alpha={self.alpha!r}"]
+
+
+class LeakyReLU(_AlphaActivation):
+    """x for x >= 0, alpha * x below (alpha 0.01 by default)."""
+
+    _act = _base_name = "leaky_relu"
+    _default_alpha = 0.01
+
+
+class ELU(_AlphaActivation):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise (alpha 1.0 by default)."""
+
+    _act = _base_name = "elu"
+    _default_alpha = 1.0
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training each element is zeroed with probability ``rate`` and
+    the others are scaled by 1/(1 - rate); in inference it is the identity.
+
+    The mask comes from ``ops.dropout_forward``: a pure function of ``(seed, offset +
+    element index)``. ``seed`` is drawn from the model's generator when the layer is built
+    (unless given); ``offset`` advances by ``x.size`` after each training forward, so each
+    batch gets a fresh mask and a saved model resumes with the exact same masks.
+    """
+
+    _base_name = "dropout"
+
+    def __init__(self, rate, *, seed=None, offset=0, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.rate = scalar("rate", rate, lo=0.0, hi=1.0, hi_open=True)
+        if seed is not None:
+            seed = integer("seed", seed, lo=0)
+            if seed >= 2**63:
+                raise ValueError(f"seed must be below 2**63, got {seed}")
+        self.seed = seed
+        self.offset = integer("offset", offset, lo=0)
+        self._mask = None
+        self._forwarded = False
+
+    def _build(self, input_shape, dtype, rng):
+        if self.seed is None:
+            self.seed = int(rng.integers(0, 2**63))
+
+    def _forward(self, x, training):
+        self._forwarded = True
+        if not training:
+            self._mask = None
+            return x
+        y, mask = self._ops.dropout_forward(
+            x, self.rate, self.seed, self.offset,
+            out=self._buffer("y", x.shape), mask=self._buffer("mask", x.shape),
+        )
+        self.offset += x.size
+        self._mask = mask
+        return y
+
+    def backward(self, dy):
+        if not self._forwarded:
+            raise RuntimeError(f"{self.name}: backward() needs a forward() call first")
+        if self._mask is None:  # the last forward was in inference mode: identity
+            return dy
+        return self._ops.dropout_backward(dy, self._mask, out=self._buffer("dx", dy.shape))
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "offset": self.offset}
+
+    def _repr_args(self):
+        return [repr(self.rate)]
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...); backward reshapes back."""
+
+    _base_name = "flatten"
+
+    def __init__(self, *, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self._in_shape = None
+
+    def output_shape(self, input_shape):
+        return (int(np.prod(input_shape, dtype=np.int64)),)
+
+    def _forward(self, x, training):
+        self._in_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy):
+        self._check_forwarded("_in_shape")
+        return dy.reshape(self._in_shape)
+
+
+LAYERS = {cls.__name__: cls for cls in (Dense, Activation, ReLU, Sigmoid, Tanh, LeakyReLU,
+                                         ELU, GELU, Softmax, LogSoftmax, Identity, Dropout,
+                                         Flatten)}
+
+
+def layer_from_config(cfg):
+    """A layer from ``get_config()`` output; only fastnn's own layer classes are known."""
+    if not isinstance(cfg, dict):
+        raise TypeError(f"a layer config must be a dict, got {type(cfg).__name__}")
+    cls_name = cfg.get("class")
+    cls = LAYERS.get(cls_name) if isinstance(cls_name, str) else None
+    if cls is None:
+        raise ValueError(
+            f"unknown layer class {cls_name!r}; known layers: {', '.join(sorted(LAYERS))}"
+        )
+    return cls.from_config(cfg)

@@ -1,0 +1,448 @@
+"""Save and load Sequential models: one file, no pickle.
+
+The file is a zip archive written with ``numpy.savez``: every array (layer parameters,
+optimizer state) as a ``.npy`` member, plus a JSON header stored as a uint8 array under
+``"__fastnn__"``. The header holds the magic ``"fastnn-model"``, the format version,
+fastnn's version, dtype, seed, the layer configs (backend-independent; Dropout's seed and
+offset included), the parameter names and shapes, the loss, the optimizer (class, config,
+iterations, state keys) and the model's RNG state, so that a resumed ``fit`` continues
+exactly where the saved one stopped.
+
+``load`` reads with ``allow_pickle=False`` always and checks everything: the zip's CRCs,
+the magic and version, a SHA-256 of the whole file (kept in the zip archive's comment, so
+any changed byte is caught, zip metadata included), every array named in the header
+(present, right shape and dtype) and that nothing else is in the file. Any problem raises
+:class:`fastnn.errors.ModelFileError` naming it. Writes are atomic: a temporary file in
+the same directory, fsync, ``os.replace``.
+"""
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+import zipfile
+import zlib
+
+import numpy as np
+
+from ._version import __version__
+from .errors import ModelFileError
+from .layers import BACKENDS, LAYERS, layer_from_config
+from .losses import LOSSES, get_loss
+from .model import Sequential
+from .optimizers import optimizer_from_config
+
+__all__ = ["save_model", "load", "MAGIC", "FORMAT_VERSION", "HEADER_KEY"]
+
+MAGIC = "fastnn-model"
+FORMAT_VERSION = 1
+HEADER_KEY = "__fastnn__"
+# The zip archive's comment: this prefix and the hex SHA-256 of every byte before the digest.
+SEAL_PREFIX = b"fastnn-sha256:"
+_SEAL_LEN = len(SEAL_PREFIX) + 64
+_EOCD_LEN = 22  # end-of-central-directory record without a comment
+
+
+def _sha256(f, n):
+    """Hex SHA-256 of the first n bytes of the open file f."""
+    h = hashlib.sha256()
+    f.seek(0)
+    left = n
+    while left:
+        chunk = f.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        h.update(chunk)
+        left -= len(chunk)
+    return h.hexdigest().encode()
+
+
+def _seal(f):
+    """Append the checksum comment to the zip archive in the open file f (read/write)."""
+    size = f.seek(0, os.SEEK_END)
+    f.seek(size - _EOCD_LEN)
+    eocd = f.read(_EOCD_LEN)
+    if len(eocd) != _EOCD_LEN or eocd[:4] != b"PK\x05\x06" or eocd[20:] != b"\0\0":
+        raise RuntimeError("numpy.savez wrote an unexpected zip layout; cannot seal it")
+    f.seek(size - 2)
+    f.write(struct.pack("<H", _SEAL_LEN) + SEAL_PREFIX)
+    f.flush()
+    digest = _sha256(f, size + len(SEAL_PREFIX))
+    f.seek(0, os.SEEK_END)
+    f.write(digest)
+    f.flush()
+
+
+# ============================================================================ save
+
+
+def _header_and_arrays(model):
+    for layer in model.layers:
+        if LAYERS.get(type(layer).__name__) is not type(layer):
+            raise ValueError(f"cannot save layer {layer.name!r} of class "
+                             f"{type(layer).__name__}: only fastnn's own layers can be saved")
+    arrays = {}
+    params_meta = []
+    index = {}
+    for i, (layer, key, arr) in enumerate(model.params):
+        name = f"param.{i}"
+        arrays[name] = arr
+        index[id(arr)] = i
+        params_meta.append({"layer": layer.name, "key": key, "array": name,
+                            "shape": list(arr.shape)})
+
+    opt_meta = None
+    opt = model.optimizer
+    if opt is not None:
+        opt_meta = {"config": opt.get_config(), "iterations": int(opt.iterations),
+                    "state_keys": list(opt.state_keys()), "params": None, "state": None}
+        if opt.state is not None:
+            aligned = getattr(model, "_train_params", None)
+            if (aligned is None or len(aligned) != len(opt.state)
+                    or any(id(a) not in index for a in aligned)):
+                raise ValueError(
+                    "the optimizer's state does not belong to this model's parameters; "
+                    "fit the model with it first, or set model.optimizer = None"
+                )
+            opt_meta["params"] = [index[id(a)] for a in aligned]
+            state_meta = []
+            for j, s in enumerate(opt.state):
+                entry = {}
+                for k, a in s.items():
+                    name = f"opt.{j}.{k}"
+                    arrays[name] = a
+                    entry[k] = name
+                state_meta.append(entry)
+            opt_meta["state"] = state_meta
+
+    loss = model.loss
+    header = {
+        "magic": MAGIC,
+        "format_version": FORMAT_VERSION,
+        "fastnn_version": __version__,
+        "dtype": str(model.dtype),
+        "seed": model.seed,
+        "backend": model.backend,
+        "input_shape": list(model.input_shape),
+        "layers": [layer.get_config() for layer in model.layers],
+        "params": params_meta,
+        "loss": loss.name if loss is not None and loss.name in LOSSES else None,
+        "metrics": list(model.metrics),
+        "optimizer": opt_meta,
+        "rng_state": model.rng.bit_generator.state,
+    }
+    return header, arrays
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_model(model, path):
+    """Write ``model`` to ``path`` (one .npz-format file; the name is used as given)."""
+    if not isinstance(model, Sequential):
+        raise TypeError(f"save_model takes a Sequential, got {type(model).__name__}")
+    if not model.built:
+        raise ValueError("the model is not built yet, so it has no weights to save: fit it, "
+                         "predict once, or call model.build(input_shape)")
+    path = os.fspath(path)
+    header, arrays = _header_and_arrays(model)
+    blob = json.dumps(header, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    members = {HEADER_KEY: np.frombuffer(blob, dtype=np.uint8)}
+    members.update(arrays)
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "w+b") as f:
+            np.savez(f, **members)
+            _seal(f)
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+# ============================================================================ load
+
+
+def _fail(path, message):
+    return ModelFileError(f"{path}: {message}", path=path)
+
+
+def _sniff(path):
+    """Reject what is plainly not a fastnn file before opening it as a zip archive."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head:
+        raise _fail(path, "the file is empty (0 bytes), not a fastnn model file")
+    if head[0] == 0x80 and len(head) > 1 and 2 <= head[1] <= 5:
+        raise _fail(path, "not a fastnn model file: it looks like a Python pickle, which "
+                          "fastnn never loads (unpickling can run arbitrary code)")
+    if head.startswith(b"\x93NUMPY"):
+        raise _fail(path, "not a fastnn model file: it is a single .npy array")
+    if head.startswith(b"PK\x05\x06"):
+        raise _fail(path, "not a fastnn model file: it is an empty zip archive")
+    if not head.startswith(b"PK\x03\x04"):
+        raise _fail(path, "not a fastnn model file: it is not a zip archive (fastnn model "
+                          "files are written by model.save)")
+
+
+def _check_zip(path):
+    """The archive's member names, after checking every member's CRC."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+            NotImplementedError, RuntimeError) as e:  # RuntimeError: "encrypted" flag
+        raise _fail(path, f"the file is truncated or corrupted (its zip archive cannot be "
+                          f"read: {e})") from None
+    if bad is not None:
+        raise _fail(path, f"the file is corrupted: member {bad!r} fails its CRC check")
+    keys = []
+    for name in names:
+        if not name.endswith(".npy") or "/" in name:
+            raise _fail(path, f"not a fastnn model file: unexpected member {name!r}")
+        keys.append(name[:-4])
+    if len(set(keys)) != len(keys):
+        raise _fail(path, "the file is corrupted: duplicate members")
+    return keys
+
+
+def _verify_seal(path):
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size < _SEAL_LEN + _EOCD_LEN:
+            raise _fail(path, "the file is truncated (too short for a fastnn model file)")
+        f.seek(size - _SEAL_LEN - 2)
+        tail = f.read(_SEAL_LEN + 2)
+        if tail[:2] != struct.pack("<H", _SEAL_LEN) or not tail[2:].startswith(SEAL_PREFIX):
+            raise _fail(path, "the file's checksum is missing: it was not written by "
+                              "fastnn's save, or it was truncated or altered")
+        if _sha256(f, size - 64) != tail[2 + len(SEAL_PREFIX):]:
+            raise _fail(path, "the file is corrupted: its SHA-256 checksum does not match")
+
+
+def _read_array(npz, key, path):
+    try:
+        return npz[key]
+    except ValueError as e:
+        if "allow_pickle" in str(e) or "Object arrays" in str(e):
+            raise _fail(path, f"array {key!r} holds pickled Python objects, which fastnn "
+                              "never loads") from None
+        raise _fail(path, f"array {key!r} is corrupted ({e})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as e:
+        raise _fail(path, f"array {key!r} cannot be read: the file is truncated or "
+                          f"corrupted ({e})") from None
+
+
+def _read_header(npz, path):
+    raw = _read_array(npz, HEADER_KEY, path)
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _fail(path, f"the {HEADER_KEY!r} header must be a 1-D uint8 array, got "
+                          f"{raw.dtype} of shape {raw.shape}")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise _fail(path, f"the header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise _fail(path, "the header is not a JSON object")
+    if header.get("magic") != MAGIC:
+        raise _fail(path, f"not a fastnn model file (header magic {header.get('magic')!r}, "
+                          f"expected {MAGIC!r})")
+    version = header.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _fail(path, f"the header has an invalid format_version {version!r}")
+    if version != FORMAT_VERSION:
+        writer = header.get("fastnn_version")
+        newer = (f" (written by a newer fastnn{' ' + str(writer) if writer else ''}; upgrade "
+                 "fastnn to read it)") if version > FORMAT_VERSION else ""
+        raise _fail(path, f"unsupported format version {version}{newer}: fastnn "
+                          f"{__version__} reads format version {FORMAT_VERSION}")
+    return header
+
+
+def _field(header, key, types, path, what=None):
+    if key not in header:
+        raise _fail(path, f"the header lacks {key!r}")
+    value = header[key]
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in (
+            types if isinstance(types, tuple) else (types,))):
+        raise _fail(path, f"the header's {key!r} is invalid: {value!r:.200}"
+                          f"{' (' + what + ')' if what else ''}")
+    return value
+
+
+def _int_list(value, path, what, lo=0):
+    if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= lo for v in value):
+        raise _fail(path, f"the header's {what} is invalid: {value!r:.200}")
+    return value
+
+
+def load(path, *, backend=None):
+    """Load a model written by ``model.save`` / ``save_model``. ``backend`` overrides the
+    saved one ("native" or "reference"). Raises ModelFileError for anything that is not a
+    valid fastnn model file; never unpickles."""
+    path = os.fspath(path)
+    _sniff(path)
+    keys = _check_zip(path)
+    if HEADER_KEY not in keys:
+        shown = ", ".join(repr(k) for k in keys[:8]) + (", ..." if len(keys) > 8 else "")
+        raise _fail(path, f"not a fastnn model file: a .npz archive without the {HEADER_KEY!r} "
+                          f"header (it holds {shown or 'no arrays'})")
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise _fail(path, f"the file cannot be read ({e})") from None
+    with npz:
+        header = _read_header(npz, path)
+        _verify_seal(path)
+        try:
+            return _build(header, npz, set(keys), path, backend)
+        except ModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            raise _fail(path, f"the file is inconsistent: {type(e).__name__}: {e}") from None
+
+
+def _build(header, npz, keys, path, backend):
+    dtype = _field(header, "dtype", str, path)
+    if dtype not in ("float32", "float64"):
+        raise _fail(path, f"the header's dtype {dtype!r} is not float32 or float64")
+    seed = header.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise _fail(path, f"the header's seed is invalid: {seed!r}")
+    saved_backend = header.get("backend", "native")
+    if backend is None:
+        backend = saved_backend if saved_backend in BACKENDS else "native"
+    input_shape = _int_list(_field(header, "input_shape", list, path), path, "input_shape", 1)
+    layer_cfgs = _field(header, "layers", list, path)
+    params_meta = _field(header, "params", list, path)
+    opt_meta = header.get("optimizer")
+    loss_name = header.get("loss")
+    rng_state = _field(header, "rng_state", dict, path)
+
+    # every array the header names, present with the right dtype and shape; nothing else
+    expected = {}
+    for i, m in enumerate(params_meta):
+        if not isinstance(m, dict) or not isinstance(m.get("array"), str) \
+                or not isinstance(m.get("layer"), str) or not isinstance(m.get("key"), str):
+            raise _fail(path, f"the header's params[{i}] is invalid: {m!r:.200}")
+        expected[m["array"]] = tuple(_int_list(m.get("shape"), path, f"params[{i}].shape"))
+    if opt_meta is not None:
+        if not isinstance(opt_meta, dict):
+            raise _fail(path, "the header's optimizer entry is invalid")
+        state_meta = opt_meta.get("state")
+        if state_meta is not None:
+            opt_params = _int_list(opt_meta.get("params"), path, "optimizer.params")
+            if not isinstance(state_meta, list) or len(state_meta) != len(opt_params):
+                raise _fail(path, "the header's optimizer state does not match its params")
+            for j, (entry, pi) in enumerate(zip(state_meta, opt_params)):
+                if pi >= len(params_meta) or not isinstance(entry, dict):
+                    raise _fail(path, f"the header's optimizer.state[{j}] is invalid")
+                for k, name in entry.items():
+                    if not isinstance(name, str):
+                        raise _fail(path, f"the header's optimizer.state[{j}][{k!r}] is invalid")
+                    expected[name] = tuple(params_meta[pi]["shape"])
+    if HEADER_KEY in expected:
+        raise _fail(path, "the header names itself as an array")
+    missing = sorted(set(expected) - keys)
+    if missing:
+        raise _fail(path, f"array(s) named in the header are missing: {', '.join(missing[:8])}"
+                          " (the file is truncated or was altered)")
+    extra = sorted(keys - set(expected) - {HEADER_KEY})
+    if extra:
+        raise _fail(path, f"unexpected array(s) not named in the header: "
+                          f"{', '.join(extra[:8])}")
+    arrays = {}
+    for name, shape in expected.items():
+        a = _read_array(npz, name, path)
+        if a.dtype != np.dtype(dtype):
+            raise _fail(path, f"array {name!r} has dtype {a.dtype}, the header says {dtype}")
+        if a.shape != shape:
+            raise _fail(path, f"array {name!r} has shape {a.shape}, the header says {shape}")
+        arrays[name] = a
+
+    # the model
+    try:
+        layers = [layer_from_config(cfg) for cfg in layer_cfgs]
+    except (TypeError, ValueError) as e:
+        raise _fail(path, f"invalid layer config: {e}") from None
+    try:
+        model = Sequential(layers, seed=seed, dtype=dtype, backend=backend)
+        model.build(tuple(input_shape))
+    except (TypeError, ValueError) as e:
+        raise _fail(path, f"the layers in the header do not form a valid model: {e}") from None
+    mparams = model.params
+    if len(mparams) != len(params_meta):
+        raise _fail(path, f"the header lists {len(params_meta)} parameters, but its layers "
+                          f"have {len(mparams)}")
+    for (layer, key, arr), m in zip(mparams, params_meta):
+        if (layer.name, key, arr.shape) != (m["layer"], m["key"], expected[m["array"]]):
+            raise _fail(path, f"parameter {m['layer']}.{m['key']} {expected[m['array']]} does "
+                              f"not match the layers ({layer.name}.{key} {arr.shape})")
+        arr[...] = arrays[m["array"]]
+
+    if loss_name is not None:
+        if loss_name not in LOSSES:
+            raise _fail(path, f"unknown loss {loss_name!r}")
+        model.loss = get_loss(loss_name)
+        model.loss._ops = model._ops
+    metrics = header.get("metrics", ["accuracy"])
+    if not isinstance(metrics, list) or not all(m == "accuracy" for m in metrics):
+        raise _fail(path, f"the header's metrics are invalid: {metrics!r:.200}")
+    model.metrics = tuple(metrics)
+
+    if opt_meta is not None:
+        try:
+            opt = optimizer_from_config(opt_meta.get("config"))
+        except (TypeError, ValueError) as e:
+            raise _fail(path, f"invalid optimizer config: {e}") from None
+        iterations = opt_meta.get("iterations")
+        if not isinstance(iterations, int) or isinstance(iterations, bool) or iterations < 0:
+            raise _fail(path, f"invalid optimizer iterations {iterations!r}")
+        opt.iterations = iterations
+        if opt_meta.get("state") is not None:
+            keys_want = set(opt.state_keys())
+            state = []
+            for j, entry in enumerate(opt_meta["state"]):
+                if set(entry) != keys_want:
+                    raise _fail(path, f"optimizer.state[{j}] has keys {sorted(entry)}, "
+                                      f"{type(opt).__name__} keeps {sorted(keys_want)}")
+                state.append({k: np.ascontiguousarray(arrays[entry[k]]) for k in
+                              opt.state_keys()})
+            opt.state = state
+            model._train_params = [mparams[i][2] for i in opt_meta["params"]]
+            model._train_grads = [mparams[i][0].grads[mparams[i][1]]
+                                  for i in opt_meta["params"]]
+        opt._ops = model._ops
+        model.optimizer = opt
+
+    bitgen = model.rng.bit_generator
+    if rng_state.get("bit_generator") != type(bitgen).__name__:
+        raise _fail(path, f"the RNG state is for {rng_state.get('bit_generator')!r}, not "
+                          f"{type(bitgen).__name__}")
+    try:
+        bitgen.state = rng_state
+    except (TypeError, ValueError, KeyError, OverflowError) as e:
+        raise _fail(path, f"invalid RNG state: {e}") from None
+    return model

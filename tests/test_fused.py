@@ -1,0 +1,157 @@
+"""The fused native plan (fastnn._fused / src_c/plan.c) against the per-layer Python path.
+
+Both must produce the same weights, optimizer state, dropout counters and history for
+every layer, loss, optimizer and option the plan supports. They run the same kernels in
+the same order, so the comparison is exact (bit for bit) unless stated otherwise.
+"""
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import (SGD, ELU, GELU, Adam, AdamW, Dense, Dropout, Flatten, LeakyReLU, RMSprop,
+                    Sequential, Sigmoid, Softmax, Tanh)
+from fastnn.errors import TrainingDivergedError
+
+
+def _data(n=150, d=12, classes=4, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    y = (np.abs(X[:, :classes]).argmax(axis=1)).astype(np.int64)
+    return X, y
+
+
+def _train(build, fused, X, y, **fit):
+    model = build()
+    model.fused = fused
+    # optimizers and callbacks carry state: each run gets fresh ones from their factories
+    for key in ("optimizer", "callbacks"):
+        if callable(fit.get(key)):
+            fit[key] = fit[key]()
+    hist = model.fit(X, y, verbose=0, **fit)
+    return model, hist.history
+
+
+def _assert_same(build, X, y, **fit):
+    m1, h1 = _train(build, True, X, y, **fit)
+    m2, h2 = _train(build, False, X, y, **fit)
+    assert m1._plan is not None and m2._plan is None  # each took the path it should
+    for a, b in zip(m1.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert m1.optimizer.iterations == m2.optimizer.iterations
+    for s1, s2 in zip(m1.optimizer.state, m2.optimizer.state):
+        for k in s1:
+            np.testing.assert_array_equal(s1[k], s2[k])
+    assert [getattr(l, "offset", None) for l in m1.layers] == \
+        [getattr(l, "offset", None) for l in m2.layers]
+    assert h1.keys() == h2.keys()
+    for k in h1:
+        np.testing.assert_allclose(h1[k], h2[k], rtol=1e-12)
+    return m1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer", [
+    lambda: SGD(lr=0.1), lambda: SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda: Adam(lr=0.01), lambda: Adam(lr=0.01, amsgrad=True, weight_decay=1e-3),
+    lambda: AdamW(lr=0.01), lambda: RMSprop(lr=0.01),
+    lambda: RMSprop(lr=0.005, momentum=0.5, centered=True),
+], ids=["sgd", "sgd-nesterov-wd", "adam", "adam-amsgrad-l2", "adamw", "rmsprop",
+        "rmsprop-centered-momentum"])
+def test_every_optimizer(dtype, optimizer):
+    X, y = _data(dtype=dtype)
+    build = lambda: Sequential([Dense(16, activation="tanh"), Dropout(0.25), Dense(4),  # noqa: E731
+                                Softmax()], seed=7, dtype=dtype)
+    _assert_same(build, X, y, epochs=2, batch_size=16, optimizer=optimizer,
+                 validation_split=0.2)
+
+
+@pytest.mark.parametrize("layers", [
+    lambda: [Dense(10, activation="relu"), Dense(4)],                              # logits
+    lambda: [Dense(10, activation="sigmoid"), Dense(4, activation="softmax")],   # fold dense
+    lambda: [Dense(10), LeakyReLU(0.2), Dense(10), ELU(0.7), Dense(4), Softmax()],
+    lambda: [Flatten(), Dense(9, activation="gelu"), GELU(), Dense(4)],
+    lambda: [Dense(8, use_bias=False), Tanh(), Dropout(0.5), Dense(4, use_bias=False)],
+], ids=["relu-logits", "dense-softmax", "leaky-elu", "flatten-gelu", "no-bias-dropout"])
+def test_every_layer_kind(layers):
+    X, y = _data(dtype=np.float64)
+    _assert_same(lambda: Sequential(layers(), seed=1, dtype="float64"), X, y, epochs=2,
+                 batch_size=13, optimizer="adam")
+
+
+def test_probability_targets_and_sample_weights():
+    X, y = _data()
+    P = np.eye(4, dtype=np.float32)[y] * 0.9 + 0.025
+    sw = np.random.default_rng(3).random(len(X))
+    sw[:20] = 0  # the first batch (unshuffled) has weight 0: both paths skip it
+    build = lambda: Sequential([Dense(8, activation="relu"), Dense(4)], seed=2)  # noqa: E731
+    _assert_same(build, X, P, epochs=2, batch_size=20, sample_weight=sw, shuffle=False)
+    _assert_same(build, X, y, epochs=2, batch_size=20, sample_weight=sw)
+
+
+@pytest.mark.parametrize("loss", ["mse", "squared_error"])
+def test_squared_losses_with_one_hot_from_labels(loss):
+    X, y = _data()
+    build = lambda: Sequential([Dense(8, activation="sigmoid"), Dense(4, activation="sigmoid")],  # noqa: E731
+                               seed=4)
+    _assert_same(build, X, y, epochs=2, batch_size=10, loss=loss, optimizer=lambda: SGD(lr=3.0))
+
+
+def test_binary_cross_entropy_one_and_several_outputs():
+    X, y = _data()
+    yb = (y % 2).astype(np.float32)
+    build1 = lambda: Sequential([Dense(6, activation="elu"), Dense(1), Sigmoid()], seed=5)  # noqa: E731
+    _assert_same(build1, X, yb, epochs=2, batch_size=16, loss="binary_cross_entropy")
+    Y2 = np.stack([yb, 1 - yb, (y > 1).astype(np.float32)], axis=1)
+    build2 = lambda: Sequential([Dense(6, activation="relu"), Dense(3)], seed=5)  # noqa: E731
+    _assert_same(build2, X, Y2, epochs=2, batch_size=16, loss="binary_cross_entropy")
+
+
+def test_frozen_layers():
+    X, y = _data()
+
+    def build():
+        m = Sequential([Dense(8, activation="relu"), Dense(8, activation="relu"), Dense(4)], seed=6)
+        m.build((X.shape[1],))
+        m.layers[0].trainable = False
+        m.layers[2].trainable = False
+        return m
+
+    m = _assert_same(build, X, y, epochs=2, batch_size=16)
+    before = build()
+    np.testing.assert_array_equal(m.layers[0].params["W"], before.layers[0].params["W"])
+    assert not np.array_equal(m.layers[1].params["W"], before.layers[1].params["W"])
+
+
+def test_resumed_fit_with_schedule_and_threads(restore_threads):
+    X, y = _data()
+    for threads in (1, 2):
+        fastnn.set_num_threads(threads)
+        build = lambda: Sequential([Dense(16, activation="relu"), Dropout(0.1), Dense(4)], seed=8)  # noqa: E731
+        _assert_same(build, X, y, epochs=3, batch_size=16,
+                     optimizer=lambda: SGD(lr=0.1, momentum=0.9),
+                     callbacks=lambda: [fastnn.StepDecay(1, gamma=0.5)])
+
+
+def test_divergence_restores_last_good_epoch_on_both_paths():
+    X, y = _data()
+    results = []
+    for fused in (True, False):
+        m = Sequential([Dense(8, activation="relu"), Dense(4)], seed=9)
+        m.fused = fused
+        m.fit(X, y, epochs=1, batch_size=16, optimizer=SGD(lr=0.01), verbose=0)
+        good = m.get_weights()
+        with pytest.raises(TrainingDivergedError):
+            m.fit(X * 1e30, y, epochs=2, batch_size=16, optimizer=SGD(lr=1e30), verbose=0)
+        for a, b in zip(m.get_weights(), good):
+            np.testing.assert_array_equal(a, b)
+        results.append(m.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_reference_backend_never_uses_the_plan():
+    X, y = _data()
+    m = Sequential([Dense(4)], seed=1, backend="reference")
+    m.fit(X, y, epochs=1, verbose=0)
+    assert m._plan is None
