@@ -13,7 +13,8 @@ from libc.stdint cimport uint64_t, uintptr_t
 import numpy as np
 
 from ._runtime cimport current_num_threads
-from .ops.matmul cimport gemm_f32, gemm_f64
+from .ops.matmul cimport (blas_hold, blas_release, gemm_f32, gemm_f64,
+                          gemm_team_threads)
 
 cdef extern from "plan.h" nogil:
     enum:
@@ -76,6 +77,7 @@ cdef extern from "plan.h" nogil:
         void *grad_b
         double *row_loss
         int n_threads
+        int gemm_threads
         void *gemm
         fnn_optimizer opt
 
@@ -269,10 +271,14 @@ cdef class TrainingPlan:
             raise ValueError("train(): X or perm does not match the plan")
         if (sample_weight is not None) != bool(self.p.has_weights):
             raise ValueError("train(): sample_weight presence does not match the plan")
+        cdef int held
         self.p.n_threads = current_num_threads()
+        self.p.gemm_threads = gemm_team_threads()
         with nogil:
+            held = blas_hold()
             bad = fnn_plan_train(&self.p, px, n, pt, pw, pp, first_batch, last_batch,
                                  &loss_sum, &correct, &seen)
+            blas_release(held)
         return loss_sum, correct, seen, bad
 
     def predict(self, X, out):
@@ -283,7 +289,11 @@ cdef class TrainingPlan:
         if X.dtype != self.dtype or out.dtype != self.dtype or X.shape[1] != self.p.in_dim \
                 or out.shape != (n, self.p.out_dim):
             raise ValueError("predict(): arrays do not match the plan")
+        cdef int held
         self.p.n_threads = current_num_threads()
+        self.p.gemm_threads = gemm_team_threads()
         with nogil:
+            held = blas_hold()
             fnn_plan_predict(&self.p, px, n, po)
+            blas_release(held)
         return out

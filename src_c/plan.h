@@ -8,7 +8,8 @@
  *
  * Arrays are `void *` so one struct serves float and double; `dtype_size` says which.
  * The matrix products go through `gemm`, a row-major GEMM supplied by the caller (fastnn
- * passes SciPy's BLAS), so this file needs no BLAS headers of its own.
+ * passes SciPy's BLAS), split over `gemm_threads` OpenMP threads (src_c/matmul.h): the
+ * caller keeps BLAS itself at one thread while the plan runs.
  */
 #ifndef FNN_PLAN_H
 #define FNN_PLAN_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "fnn_common.h"
+#include "matmul.h"
 
 enum fnn_step_kind { FNN_STEP_DENSE = 0, FNN_STEP_ACTIVATION = 1, FNN_STEP_DROPOUT = 2 };
 
@@ -28,13 +30,6 @@ enum fnn_loss_kind {
 };
 
 enum fnn_optimizer_kind { FNN_OPT_SGD = 0, FNN_OPT_ADAM = 1, FNN_OPT_ADAMW = 2, FNN_OPT_RMSPROP = 3 };
-
-typedef void (*fnn_gemm_f32_fn)(int trans_a, int trans_b, fnn_idx m, fnn_idx n, fnn_idx k,
-                                float alpha, const float *a, const float *b, float beta,
-                                float *c);
-typedef void (*fnn_gemm_f64_fn)(int trans_a, int trans_b, fnn_idx m, fnn_idx n, fnn_idx k,
-                                double alpha, const double *a, const double *b, double beta,
-                                double *c);
 
 typedef struct {
     int kind;                  /* enum fnn_step_kind */
@@ -90,6 +85,7 @@ typedef struct {
     void *grad_a, *grad_b;     /* gradient ping-pong buffers, batch * widest */
     double *row_loss;          /* batch */
     int n_threads;
+    int gemm_threads;          /* threads a product may be split over */
     void *gemm;                /* fnn_gemm_f32_fn or fnn_gemm_f64_fn */
     fnn_optimizer opt;
 } fnn_plan;

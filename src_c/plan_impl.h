@@ -34,7 +34,7 @@ static const REAL *FNN_SFX(forward)(fnn_plan *p, const REAL *x, fnn_idx rows, in
                                     int n_steps)
 {
     FNN_SFX(gemm_fn) gemm = (FNN_SFX(gemm_fn))p->gemm;
-    int nt = p->n_threads;
+    int nt = p->n_threads, gt = p->gemm_threads;
     const REAL *cur = x;
     for (int s = 0; s < n_steps; ++s) {
         fnn_step *st = &p->steps[s];
@@ -43,8 +43,8 @@ static const REAL *FNN_SFX(forward)(fnn_plan *p, const REAL *x, fnn_idx rows, in
         switch (st->kind) {
         case FNN_STEP_DENSE:
             if (st->b) FNN_SFX(fnn_bias_rows)(rows, st->out_dim, (const REAL *)st->b, y, nt);
-            gemm(0, 0, rows, st->out_dim, st->in_dim, (REAL)1, cur, (const REAL *)st->W,
-                 st->b ? (REAL)1 : (REAL)0, y);
+            FNN_SFX(fnn_gemm_team)(gemm, 0, 0, rows, st->out_dim, st->in_dim, (REAL)1, cur,
+                                   (const REAL *)st->W, st->b ? (REAL)1 : (REAL)0, y, gt);
             cur = y;
             break;
         case FNN_STEP_ACTIVATION:
@@ -124,7 +124,7 @@ static double FNN_SFX(correct)(fnn_plan *p, const REAL *out, fnn_idx rows, fnn_i
 static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop)
 {
     FNN_SFX(gemm_fn) gemm = (FNN_SFX(gemm_fn))p->gemm;
-    int nt = p->n_threads;
+    int nt = p->n_threads, gt = p->gemm_threads;
     REAL *g = (REAL *)p->grad_a, *other = (REAL *)p->grad_b;
     for (int s = last; s >= stop; --s) {
         fnn_step *st = &p->steps[s];
@@ -133,14 +133,14 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop)
         case FNN_STEP_DENSE:
             if (st->trainable) {
                 /* dW = x^T g,  db = column sums of g */
-                gemm(1, 0, st->in_dim, st->out_dim, rows, (REAL)1, xin, g, (REAL)0,
-                     (REAL *)st->dW);
+                FNN_SFX(fnn_gemm_team)(gemm, 1, 0, st->in_dim, st->out_dim, rows, (REAL)1, xin,
+                                       g, (REAL)0, (REAL *)st->dW, gt);
                 if (st->b)
                     FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
             }
             if (s > stop) { /* dx = g W^T, for the step before */
-                gemm(0, 1, rows, st->in_dim, st->out_dim, (REAL)1, g, (const REAL *)st->W,
-                     (REAL)0, other);
+                FNN_SFX(fnn_gemm_team)(gemm, 0, 1, rows, st->in_dim, st->out_dim, (REAL)1, g,
+                                       (const REAL *)st->W, (REAL)0, other, gt);
                 REAL *tmp = g;
                 g = other;
                 other = tmp;

@@ -10,7 +10,7 @@ from .. import _inputs
 from .._runtime cimport current_num_threads
 from .._runtime import all_finite
 from .._validation import Checks
-from .matmul cimport gemm_f32, gemm_f64
+from .matmul cimport blas_hold, blas_release, gemm_team_f32, gemm_team_f64
 from .matmul import _check_blas_size
 
 V = Checks(all_finite)
@@ -20,18 +20,20 @@ cdef inline void _gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t 
                        floating alpha, const floating *a, const floating *b, floating beta,
                        floating *c) noexcept nogil:
     if floating is float:
-        gemm_f32(ta, tb, m, n, k, alpha, a, b, beta, c)
+        gemm_team_f32(ta, tb, m, n, k, alpha, a, b, beta, c)
     else:
-        gemm_f64(ta, tb, m, n, k, alpha, a, b, beta, c)
+        gemm_team_f64(ta, tb, m, n, k, alpha, a, b, beta, c)
 
 
 cdef void _forward(const floating[:, ::1] x, const floating[:, ::1] w,
                    const floating[::1] b, bint has_bias, floating[:, ::1] y):
     cdef Py_ssize_t n = x.shape[0], k = x.shape[1], m = w.shape[1]
     cdef int nt = current_num_threads()
+    cdef int held
     if n == 0 or m == 0:
         return
     with nogil:
+        held = blas_hold()
         if has_bias:
             if floating is float:
                 fnn_bias_rows_f32(n, m, &b[0], &y[0, 0], nt)
@@ -39,6 +41,7 @@ cdef void _forward(const floating[:, ::1] x, const floating[:, ::1] w,
                 fnn_bias_rows_f64(n, m, &b[0], &y[0, 0], nt)
         _gemm(False, False, n, m, k, <floating>1, &x[0, 0] if k else NULL,
               &w[0, 0] if k else NULL, <floating>(1 if has_bias else 0), &y[0, 0])
+        blas_release(held)
 
 
 cdef void _backward(const floating[:, ::1] x, const floating[:, ::1] w,
@@ -52,7 +55,9 @@ cdef void _backward(const floating[:, ::1] x, const floating[:, ::1] w,
     cdef const floating *pdy = &dy[0, 0] if dy.size else NULL
     cdef floating *pdw = &dw[0, 0] if dw.size else NULL
     cdef floating *pdx = &dx[0, 0] if want_dx and dx.size else NULL
+    cdef int held
     with nogil:
+        held = blas_hold()
         # dw (k, m) = x^T (k, n) @ dy (n, m)
         _gemm(True, False, k, m, n, <floating>1, px, pdy, beta, pdw)
         if want_db and m > 0:
@@ -63,6 +68,7 @@ cdef void _backward(const floating[:, ::1] x, const floating[:, ::1] w,
         # dx (n, k) = dy (n, m) @ w^T (m, k)
         if want_dx:
             _gemm(False, True, n, k, m, <floating>1, pdy, pw, <floating>0, pdx)
+        blas_release(held)
 
 
 def dense_forward(x, w, b=None, *, out=None):

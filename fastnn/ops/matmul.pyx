@@ -4,55 +4,176 @@ BLAS is column-major. A row-major matrix is the transpose of the same memory rea
 column-major, so the row-major product C = op(A) op(B) is computed as the
 column-major product C^T = op(B)^T op(A)^T: swap the operands, swap m and n, and
 keep each operand's transpose flag.
+
+Threads: fastnn keeps one thread runtime busy at a time. While a fastnn call runs,
+SciPy's BLAS is held at one thread (`blas_hold`) and a large product is split into
+one block per OpenMP thread (src_c/matmul.c), each block a single-threaded BLAS call.
+So OpenMP workers and BLAS's own pthreads never compete for the cores. Where the BLAS
+library offers no thread control fastnn recognises, products are left to BLAS whole.
 """
 
+import ctypes
+import ctypes.util
+
 from cython cimport floating
+from libc.stdint cimport uintptr_t
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 from .. import _inputs
+from .._runtime cimport current_num_threads
 from .._runtime import all_finite
 from .._validation import Checks
+
+__all__ = ["gemm"]
 
 V = Checks(all_finite)
 
 cdef int INT_MAX = 2147483647
 
+cdef extern from "matmul.h" nogil:
+    ctypedef void (*fnn_gemm_f32_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, float,
+                                     const float *, Py_ssize_t, const float *, Py_ssize_t,
+                                     float, float *, Py_ssize_t)
+    ctypedef void (*fnn_gemm_f64_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, double,
+                                     const double *, Py_ssize_t, const double *, Py_ssize_t,
+                                     double, double *, Py_ssize_t)
+    void fnn_gemm_team_f32(fnn_gemm_f32_fn gemm, int trans_a, int trans_b, Py_ssize_t m,
+                           Py_ssize_t n, Py_ssize_t k, float alpha, const float *a,
+                           const float *b, float beta, float *c, int n_threads)
+    void fnn_gemm_team_f64(fnn_gemm_f64_fn gemm, int trans_a, int trans_b, Py_ssize_t m,
+                           Py_ssize_t n, Py_ssize_t k, double alpha, const double *a,
+                           const double *b, double beta, double *c, int n_threads)
 
-cdef inline void gemm_rowmajor(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n,
-                        Py_ssize_t k, floating alpha, const floating *a,
-                        const floating *b, floating beta, floating *c) noexcept nogil:
+# ----------------------------------------------------------------- BLAS thread control
+
+ctypedef void (*set_threads_fn)(int) noexcept nogil
+ctypedef int (*get_threads_fn)() noexcept nogil
+cdef set_threads_fn _blas_set = NULL
+cdef get_threads_fn _blas_get = NULL
+_blas_control = {"library": None, "path": None, "symbol": None}
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def _library_of(uintptr_t address):
+    """Path of the shared library that holds `address` (dladdr), or None."""
+    try:
+        libc = ctypes.CDLL(None)
+        dladdr = getattr(libc, "dladdr", None)
+        if dladdr is None:
+            dladdr = ctypes.CDLL(ctypes.util.find_library("dl")).dladdr
+        info = _DlInfo()
+        if dladdr(ctypes.c_void_p(address), ctypes.byref(info)) and info.dli_fname:
+            return info.dli_fname.decode()
+    except (OSError, AttributeError, TypeError):
+        pass
+    return None
+
+
+def _find_blas_control():
+    """Find openblas_set/get_num_threads in the library SciPy's sgemm lives in."""
+    global _blas_set, _blas_get
+    path = _library_of(<uintptr_t>sgemm)
+    if path is None:
+        return
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return
+    for prefix in ("", "scipy_"):
+        for suffix in ("", "64_", "_64"):
+            setter = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+            getter = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+            if setter is not None and getter is not None:
+                _blas_set = <set_threads_fn><uintptr_t>ctypes.cast(setter, ctypes.c_void_p).value
+                _blas_get = <get_threads_fn><uintptr_t>ctypes.cast(getter, ctypes.c_void_p).value
+                _blas_control.update(library="openblas", path=path,
+                                     symbol=f"{prefix}openblas_set_num_threads{suffix}")
+                return
+
+
+_find_blas_control()
+
+
+def blas_control():
+    """How fastnn keeps BLAS to one thread inside its calls (for show_config)."""
+    return dict(_blas_control)
+
+
+cdef int blas_hold() noexcept nogil:
+    cdef int previous
+    if _blas_set == NULL:
+        return -1
+    previous = _blas_get()
+    if previous != 1:
+        _blas_set(1)
+    return previous
+
+
+cdef void blas_release(int previous) noexcept nogil:
+    if _blas_set != NULL and previous > 1:
+        _blas_set(previous)
+
+
+cdef int gemm_team_threads() noexcept nogil:
+    """OpenMP threads a product may be split over (1 when BLAS cannot be held)."""
+    return current_num_threads() if _blas_set != NULL else 1
+
+# ------------------------------------------------------------------------------ GEMM
+
+
+cdef inline void _gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                       floating alpha, const floating *a, Py_ssize_t lda, const floating *b,
+                       Py_ssize_t ldb, floating beta, floating *c,
+                       Py_ssize_t ldc) noexcept nogil:
     cdef char ta = b't' if trans_a else b'n'
     cdef char tb = b't' if trans_b else b'n'
-    # Leading dimension = length of a stored row; BLAS wants it >= 1 even when empty.
-    cdef int lda = <int>max(1, m if trans_a else k)
-    cdef int ldb = <int>max(1, k if trans_b else n)
-    cdef int ldc = <int>max(1, n)
     cdef int mi = <int>m, ni = <int>n, ki = <int>k
-    cdef Py_ssize_t i
+    cdef int lda_ = <int>max(1, lda), ldb_ = <int>max(1, ldb), ldc_ = <int>max(1, ldc)
+    cdef Py_ssize_t i, j
     if m == 0 or n == 0:
         return
     if k == 0:  # empty sum: C = beta * C
-        for i in range(m * n):
-            c[i] = 0 if beta == 0 else beta * c[i]
+        for i in range(m):
+            for j in range(n):
+                c[i * ldc + j] = 0 if beta == 0 else beta * c[i * ldc + j]
         return
+    # row-major C = op(A) op(B)  <=>  column-major C^T = op(B)^T op(A)^T
     if floating is float:
-        sgemm(&tb, &ta, &ni, &mi, &ki, &alpha, <float *>b, &ldb, <float *>a, &lda,
-              &beta, c, &ldc)
+        sgemm(&tb, &ta, &ni, &mi, &ki, &alpha, <float *>b, &ldb_, <float *>a, &lda_,
+              &beta, c, &ldc_)
     else:
-        dgemm(&tb, &ta, &ni, &mi, &ki, &alpha, <double *>b, &ldb, <double *>a, &lda,
-              &beta, c, &ldc)
+        dgemm(&tb, &ta, &ni, &mi, &ki, &alpha, <double *>b, &ldb_, <double *>a, &lda_,
+              &beta, c, &ldc_)
 
 
 cdef void gemm_f32(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-                   float alpha, const float *a, const float *b, float beta,
-                   float *c) noexcept nogil:
-    gemm_rowmajor(trans_a, trans_b, m, n, k, alpha, a, b, beta, c)
+                   float alpha, const float *a, Py_ssize_t lda, const float *b,
+                   Py_ssize_t ldb, float beta, float *c, Py_ssize_t ldc) noexcept nogil:
+    _gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
 cdef void gemm_f64(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
-                   double alpha, const double *a, const double *b, double beta,
-                   double *c) noexcept nogil:
-    gemm_rowmajor(trans_a, trans_b, m, n, k, alpha, a, b, beta, c)
+                   double alpha, const double *a, Py_ssize_t lda, const double *b,
+                   Py_ssize_t ldb, double beta, double *c, Py_ssize_t ldc) noexcept nogil:
+    _gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+cdef void gemm_team_f32(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                        float alpha, const float *a, const float *b, float beta,
+                        float *c) noexcept nogil:
+    fnn_gemm_team_f32(<fnn_gemm_f32_fn>gemm_f32, trans_a, trans_b, m, n, k, alpha, a, b,
+                      beta, c, gemm_team_threads())
+
+
+cdef void gemm_team_f64(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                        double alpha, const double *a, const double *b, double beta,
+                        double *c) noexcept nogil:
+    fnn_gemm_team_f64(<fnn_gemm_f64_fn>gemm_f64, trans_a, trans_b, m, n, k, alpha, a, b,
+                      beta, c, gemm_team_threads())
 
 
 cdef inline void _gemm_arrays(bint trans_a, bint trans_b, const floating[:, ::1] a,
@@ -60,13 +181,19 @@ cdef inline void _gemm_arrays(bint trans_a, bint trans_b, const floating[:, ::1]
                               floating[:, ::1] out):
     cdef Py_ssize_t m = out.shape[0], n = out.shape[1]
     cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1]
+    cdef int held
     if m == 0 or n == 0:
         return
     cdef const floating *pa = &a[0, 0] if k else NULL
     cdef const floating *pb = &b[0, 0] if k else NULL
     with nogil:
-        gemm_rowmajor(trans_a, trans_b, m, n, k, <floating>alpha, pa, pb, <floating>beta,
-                      &out[0, 0])
+        held = blas_hold()
+        if floating is float:
+            gemm_team_f32(trans_a, trans_b, m, n, k, <float>alpha, pa, pb, <float>beta,
+                          &out[0, 0])
+        else:
+            gemm_team_f64(trans_a, trans_b, m, n, k, alpha, pa, pb, beta, &out[0, 0])
+        blas_release(held)
 
 
 def _check_blas_size(*dims):
