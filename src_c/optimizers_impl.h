@@ -1,5 +1,13 @@
 /* optimizers_impl.h -- type-generic bodies for optimizers.c (included once per REAL).
- * Hyperparameters arrive as double and are rounded to REAL once, as the numpy twin does. */
+ * Hyperparameters arrive as double and are rounded to REAL once, as the numpy twin does.
+ *
+ * State arrays (momentum, Adam's moments, RMSprop's averages) decay geometrically where
+ * the gradient is 0 -- every weight of a dead ReLU unit -- and would sink into the
+ * subnormal range, where each arithmetic operation costs ~100 cycles. States below the
+ * smallest normal number are therefore stored as 0 (FNN_FLUSH): a change under 1e-38
+ * (float) that the numpy twin makes too. */
+
+#define FNN_FLUSH(v) (((v) < FNN_TINY && (v) > -FNN_TINY) ? (REAL)0 : (v))
 
 /* ---------------------------------------------------------------------------- SGD */
 
@@ -15,7 +23,7 @@ static void FNN_SFX(sgd_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *vel, REAL
 #pragma omp simd
     for (fnn_idx i = 0; i < n; ++i) {
         REAL gi = g[i] + wd * p[i];
-        REAL vi = mom * vel[i] + gi;
+        REAL vi = FNN_FLUSH(mom * vel[i] + gi);
         vel[i] = vi;
         p[i] -= lr * (nesterov ? gi + mom * vi : vi);
     }
@@ -51,8 +59,8 @@ static void FNN_SFX(adam_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *m, REAL 
     for (fnn_idx i = 0; i < n; ++i) {
         REAL pi = p[i] * shrink;
         REAL gi = g[i] + l2 * pi;
-        REAL mi = b1 * m[i] + c1 * gi;
-        REAL vi = b2 * v[i] + c2 * (gi * gi);
+        REAL mi = FNN_FLUSH(b1 * m[i] + c1 * gi);
+        REAL vi = FNN_FLUSH(b2 * v[i] + c2 * (gi * gi));
         m[i] = mi;
         v[i] = vi;
         REAL second = vi;
@@ -93,16 +101,16 @@ static void FNN_SFX(rmsprop_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *sq, R
 #pragma omp simd
     for (fnn_idx i = 0; i < n; ++i) {
         REAL gi = g[i] + wd * p[i];
-        REAL si = rho * sq[i] + one_minus_rho * (gi * gi);
+        REAL si = FNN_FLUSH(rho * sq[i] + one_minus_rho * (gi * gi));
         sq[i] = si;
         if (ga) {
-            REAL ai = rho * ga[i] + one_minus_rho * gi;
+            REAL ai = FNN_FLUSH(rho * ga[i] + one_minus_rho * gi);
             ga[i] = ai;
             si = si - ai * ai;
         }
         REAL r = gi / (FNN_SQRT(si) + eps);
         if (vel) {
-            REAL bi = mom * vel[i] + r;
+            REAL bi = FNN_FLUSH(mom * vel[i] + r);
             vel[i] = bi;
             p[i] -= lr * bi;
         } else {
@@ -166,3 +174,5 @@ void FNN_SFX(fnn_scale)(fnn_idx n, REAL *x, double factor, int n_threads)
     FNN_FOR_CHUNKS(n, FNN_GRAIN_CHEAP, n_threads, lo, len,
                    FNN_SFX(scale_leaf)(len, x + lo, (REAL)factor));
 }
+
+#undef FNN_FLUSH

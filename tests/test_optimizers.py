@@ -297,3 +297,28 @@ def test_clip_grad_norm_norm_overflowing_to_inf(dtype):
     (t_n, g_n), (t_r, g_r) = results
     assert t_n == pytest.approx(t_r, rel=1e-6)
     np.testing.assert_allclose(g_n, g_r, rtol=1e-6)
+
+
+@pytest.mark.parametrize("impl", [ops, reference], ids=["native", "reference"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_states_decaying_into_subnormals_are_flushed_to_zero(impl, dtype):
+    """Where the gradient is 0 (dead units) states decay geometrically; below the smallest
+    normal number they are stored as 0, never as slow subnormals."""
+    tiny = np.finfo(dtype).tiny
+    n = 300
+    grad = np.zeros(n, dtype)
+    p = np.ones(n, dtype)
+    m = np.full(n, tiny * 1.05, dtype)   # one decay step away from the subnormal range
+    v = np.full(n, tiny * 1.0005, dtype)
+    impl.adam_update(p, grad, m, v, step=5, lr=1e-3)
+    vel = np.full(n, tiny * 1.05, dtype)
+    impl.sgd_update(p, grad, vel, lr=0.1, momentum=0.9)
+    sq = np.full(n, tiny * 1.005, dtype)
+    ga = np.full(n, tiny * 1.005, dtype)  # rho = 0.99: 0.995 tiny after one step
+    rv = np.full(n, tiny * 1.05, dtype)
+    impl.rmsprop_update(p, grad, sq, centered=True, grad_avg=ga, momentum=0.5, velocity=rv)
+    for name, state in (("m", m), ("v", v), ("velocity", vel), ("square_avg", sq),
+                        ("grad_avg", ga), ("rmsprop velocity", rv)):
+        assert not np.any((state != 0) & (np.abs(state) < tiny)), f"{name} holds subnormals"
+        np.testing.assert_array_equal(state, 0, err_msg=name)
+    np.testing.assert_array_equal(p, 1)  # zero gradients and zero states leave p alone

@@ -2,7 +2,9 @@
 and its state arrays, with PyTorch's conventions for the hyperparameters.
 
 ``step`` (Adam family) is the 1-based number of the update being made, used for bias
-correction. ``weight_decay`` adds ``weight_decay * param`` to the gradient (L2), except
+correction. State arrays that fall below the smallest normal number are set to 0
+(``_flush``): where a gradient stays 0 they decay geometrically, and subnormal numbers
+make every later operation on them very slow; the change is below 1e-38. ``weight_decay`` adds ``weight_decay * param`` to the gradient (L2), except
 in AdamW, where the parameter is shrunk by ``lr * weight_decay`` directly (decoupled).
 """
 
@@ -18,6 +20,11 @@ __all__ = ["sgd_update", "adam_update", "adamw_update", "rmsprop_update", "clip_
 V = Checks()
 
 
+def _flush(state):
+    """Set entries below the smallest normal number (subnormals) to 0, in place."""
+    state[np.abs(state) < np.finfo(state.dtype).tiny] = 0
+
+
 def sgd_update(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     """SGD with optional momentum (``v = momentum * v + g``) and Nesterov look-ahead."""
     param, grad, velocity, lr, momentum, weight_decay = _inputs.sgd_inputs(
@@ -28,6 +35,7 @@ def sgd_update(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, 
     if momentum:
         velocity *= dt(momentum)
         velocity += g
+        _flush(velocity)
         g = g + dt(momentum) * velocity if nesterov else velocity
     param -= dt(lr) * g
 
@@ -44,8 +52,10 @@ def _adam(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
         g = grad + dt(weight_decay) * param if weight_decay else grad
     m *= dt(beta1)
     m += dt(1.0 - beta1) * g
+    _flush(m)
     v *= dt(beta2)
     v += dt(1.0 - beta2) * (g * g)
+    _flush(v)
     if amsgrad:
         np.maximum(v_max, v, out=v_max)
     second = v_max if amsgrad else v
@@ -80,15 +90,18 @@ def rmsprop_update(param, grad, square_avg, *, lr=1e-2, rho=0.99, eps=1e-8, weig
     g = grad + dt(weight_decay) * param if weight_decay else grad
     square_avg *= dt(rho)
     square_avg += dt(1.0 - rho) * (g * g)
+    _flush(square_avg)
     if centered:
         grad_avg *= dt(rho)
         grad_avg += dt(1.0 - rho) * g
+        _flush(grad_avg)
         avg = np.sqrt(square_avg - grad_avg * grad_avg) + dt(eps)
     else:
         avg = np.sqrt(square_avg) + dt(eps)
     if momentum:
         velocity *= dt(momentum)
         velocity += g / avg
+        _flush(velocity)
         param -= dt(lr) * velocity
     else:
         param -= dt(lr) * (g / avg)
