@@ -32,6 +32,18 @@ def _threadpools():
     return threadpool_info()
 
 
+def _gemm_path():
+    from .ops.matmul import blas_control
+
+    ctl = blas_control()
+    if ctl["library"]:
+        return {"path": "scipy.linalg.cython_blas, split across fastnn's OpenMP team",
+                "blas_threads_inside_fastnn": 1, "control": ctl["symbol"]}
+    return {"path": "scipy.linalg.cython_blas, threaded by the BLAS itself (no thread "
+                    "control found for this BLAS)", "blas_threads_inside_fastnn": None,
+            "control": None}
+
+
 def config():
     """Return the build and runtime configuration as a dict (what show_config prints)."""
     import numpy
@@ -70,6 +82,7 @@ def config():
             }
             for p in pools if p.get("user_api") == "blas"
         ],
+        "gemm": _gemm_path(),
         "simd": {"compiled": _runtime.simd_clones(), "chosen": _runtime.simd_chosen()},
         "kernels": {
             family: {
@@ -105,6 +118,9 @@ def show_config(file=None):
                             "threading": "", "threads": "", "path": ""}]:
         w(f"blas     : {b['library']} {b['version']}, core type {b['core_type']}, "
           f"{b['threading']} threading, {b['threads']} threads ({b['path']})")
+    g = c["gemm"]
+    w(f"gemm     : {g['path']}" + (f" (BLAS held at 1 thread via {g['control']})"
+                                   if g["control"] else ""))
     w(f"simd     : compiled {', '.join(c['simd']['compiled'])}; chosen {c['simd']['chosen']}")
     w("kernels  : (native | numpy twin)")
     for family, kernels in c["kernels"].items():
