@@ -147,6 +147,7 @@ class BuildExt(build_ext):
 
 
 def _extensions():
+    import numpy
     from Cython.Build import cythonize
 
     exts = []
@@ -156,7 +157,8 @@ def _extensions():
             Extension(
                 name,
                 sources=[pyx] + [os.path.join(SRC_C, f) for f in c_files],
-                include_dirs=[SRC_C],
+                include_dirs=[SRC_C, numpy.get_include()],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                 depends=[os.path.join(SRC_C, f) for f in os.listdir(os.path.join(HERE, SRC_C))],
             )
         )

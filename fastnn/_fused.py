@@ -21,13 +21,20 @@ from .ops.activations import ACTIVATION_CODES
 _PROGRESS_CALLS = 20
 
 
-def unsupported_reason(model):
-    """Why `model` cannot train with the fused plan, or None if it can."""
+def _layers_unsupported(model):
     if model.backend != "native":
-        return "the reference backend trains through the per-layer Python path"
+        return "the reference backend runs the per-layer Python path"
     for layer in model.layers:
         if not isinstance(layer, (Dense, Activation, Dropout, Flatten)):
             return f"layer {layer.name} ({type(layer).__name__}) has no fused step yet"
+    return None
+
+
+def unsupported_reason(model):
+    """Why `model` cannot train with the fused plan, or None if it can."""
+    reason = _layers_unsupported(model)
+    if reason:
+        return reason
     if not isinstance(model.loss, (CrossEntropy, MSE, BinaryCrossEntropy, SquaredError)):
         return f"loss {type(model.loss).__name__} has no fused kernel"
     if type(model.optimizer) not in (SGD, Adam, AdamW, RMSprop):
@@ -136,3 +143,14 @@ def run_epoch(model, plan, X, y, perm, batch_size, sample_weight):
         for layer, offset in zip(plan.dropout_layers, plan.dropout_offsets()):
             layer.offset = offset
     return loss_sum, seen, (correct if model._track_accuracy else None)
+
+
+def inference_plan(model, batch_size):
+    """A plan for predict(): the model's steps and buffers, no loss or optimizer work.
+    None when a layer has no native step (predict then uses the layers)."""
+    if _layers_unsupported(model) is not None:
+        return None
+    in_dim = int(np.prod(model.input_shape))
+    return TrainingPlan(_steps(model), loss="mse", fold_last=False, batch_size=batch_size,
+                        in_dim=in_dim, dtype=model.dtype, optimizer={"kind": "sgd"},
+                        params=[], grads=[], states=[])

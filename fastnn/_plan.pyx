@@ -12,6 +12,10 @@ from libc.stdint cimport uint64_t, uintptr_t
 
 import numpy as np
 
+cimport numpy as cnp
+
+cnp.import_array()
+
 from ._runtime cimport current_num_threads
 from .ops.matmul cimport (blas_hold, blas_release, gemm_f32, gemm_f64,
                           gemm_team_threads)
@@ -101,9 +105,9 @@ cdef void *_ptr(a) except? NULL:
     """Data pointer of a C-contiguous ndarray (None -> NULL)."""
     if a is None:
         return NULL
-    if not a.flags.c_contiguous:
-        raise ValueError("plan arrays must be C-contiguous")
-    return <void *><uintptr_t>a.ctypes.data
+    if not cnp.PyArray_Check(a) or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+        raise ValueError("plan arrays must be C-contiguous ndarrays")
+    return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
 cdef class TrainingPlan:

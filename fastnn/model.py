@@ -97,6 +97,7 @@ class Sequential:
         self.metrics = METRICS
         self.stop_training = False
         self._plan = None          # the fused native plan, rebuilt when the model changes
+        self._infer_plan = None    # its inference twin, for predict
         self._plan_key = None
         self._plan_targets = None
         self._progress = None      # called with the rows done, while fit shows a bar
@@ -123,7 +124,7 @@ class Sequential:
         for obj in (self.loss, self.optimizer):
             if obj is not None:
                 obj._ops = self._ops
-        self._plan = None
+        self._plan = self._infer_plan = None
 
     def add(self, layer):
         """Append a layer (built at once if the model already is)."""
@@ -146,7 +147,7 @@ class Sequential:
             self._build_layer(layer, self._output_shape)
             self._output_shape = shape
         self.layers.append(layer)
-        self._plan = None
+        self._plan = self._infer_plan = None
 
     def get_layer(self, name):
         for layer in self.layers:
@@ -195,7 +196,7 @@ class Sequential:
         self._input_shape = shape
         self._output_shape = s
         self.built = True
-        self._plan = None
+        self._plan = self._infer_plan = None
         return self
 
     def _ensure_built(self, X):
@@ -740,6 +741,14 @@ class Sequential:
         self._ensure_built(X)
         self._check_features(X)
         n = X.shape[0]
+        if self.fused and self.backend == "native" and n:
+            if self._infer_plan is None:
+                self._infer_plan = _fused.inference_plan(self, INFERENCE_BATCH)
+            if self._infer_plan is not None:  # one native call: every layer, every row
+                out = np.empty((n,) + self._output_shape, self.dtype)
+                self._infer_plan.predict(np.ascontiguousarray(X).reshape(n, -1),
+                                         out.reshape(n, -1))
+                return out
         with self._session():
             if n <= bs:
                 return np.array(self._forward_logits(X, False, None), copy=True)

@@ -25,8 +25,23 @@ typedef void (*fnn_gemm_f64_fn)(int trans_a, int trans_b, fnn_idx m, fnn_idx n, 
 /* Multiply-adds per thread below which a product stays on one thread. */
 #define FNN_GRAIN_GEMM (1 << 18)
 
+/* Products with at most this many rows of C (and no transposes) use fastnn's own
+ * kernel instead of BLAS: a BLAS call costs microseconds of overhead before it starts,
+ * which dominates single-sample inference. */
+#define FNN_SMALL_M 2
+
+/* C = alpha A B + beta C for m <= FNN_SMALL_M, computed row by row: each row of C is
+ * accumulated in registers as y += a_k * B[k, :], skipping a_k == 0 (sparse inputs such
+ * as image pixels skip whole rows of B). beta == 0 means C is not read. */
+void fnn_gemm_small_f32(fnn_idx m, fnn_idx n, fnn_idx k, float alpha, const float *a,
+                        fnn_idx lda, const float *b, fnn_idx ldb, float beta, float *c,
+                        fnn_idx ldc);
+void fnn_gemm_small_f64(fnn_idx m, fnn_idx n, fnn_idx k, double alpha, const double *a,
+                        fnn_idx lda, const double *b, fnn_idx ldb, double beta, double *c,
+                        fnn_idx ldc);
+
 /* Contiguous operands (lda, ldb, ldc = the stored row lengths); the team splits the
- * longer of C's two sides. */
+ * longer of C's two sides. Small products (see FNN_SMALL_M) go to fnn_gemm_small. */
 void fnn_gemm_team_f32(fnn_gemm_f32_fn gemm, int trans_a, int trans_b, fnn_idx m, fnn_idx n,
                        fnn_idx k, float alpha, const float *a, const float *b, float beta,
                        float *c, int n_threads);

@@ -1,10 +1,70 @@
 /* matmul_impl.h -- type-generic body for matmul.c (included once per REAL). */
 
+/* One row of C over the column block [j0, j0 + FNN_SMALL_NB): the block's accumulators
+ * have a fixed width so that the compiler keeps them in vector registers. */
+#define FNN_SMALL_NB 64
+
+FNN_SIMD_CLONES
+static void FNN_SFX(small_row_block)(fnn_idx k, const REAL *a, const REAL *b, fnn_idx ldb,
+                                     REAL *acc)
+{
+    REAL s[FNN_SMALL_NB];
+    for (int j = 0; j < FNN_SMALL_NB; ++j) s[j] = 0;
+    for (fnn_idx kk = 0; kk < k; ++kk) {
+        REAL av = a[kk];
+        if (av == 0) continue;
+        const REAL *bk = b + kk * ldb;
+#pragma omp simd
+        for (int j = 0; j < FNN_SMALL_NB; ++j) s[j] += av * bk[j];
+    }
+    for (int j = 0; j < FNN_SMALL_NB; ++j) acc[j] = s[j];
+}
+
+/* The same for a last block narrower than FNN_SMALL_NB. */
+FNN_SIMD_CLONES
+static void FNN_SFX(small_row_tail)(fnn_idx k, fnn_idx w, const REAL *a, const REAL *b,
+                                    fnn_idx ldb, REAL *acc)
+{
+    for (fnn_idx j = 0; j < w; ++j) acc[j] = 0;
+    for (fnn_idx kk = 0; kk < k; ++kk) {
+        REAL av = a[kk];
+        if (av == 0) continue;
+        const REAL *bk = b + kk * ldb;
+#pragma omp simd
+        for (fnn_idx j = 0; j < w; ++j) acc[j] += av * bk[j];
+    }
+}
+
+void FNN_SFX(fnn_gemm_small)(fnn_idx m, fnn_idx n, fnn_idx k, REAL alpha, const REAL *a,
+                             fnn_idx lda, const REAL *b, fnn_idx ldb, REAL beta, REAL *c,
+                             fnn_idx ldc)
+{
+    REAL acc[FNN_SMALL_NB];
+    for (fnn_idx i = 0; i < m; ++i) {
+        REAL *ci = c + i * ldc;
+        for (fnn_idx j0 = 0; j0 < n; j0 += FNN_SMALL_NB) {
+            fnn_idx w = n - j0 < FNN_SMALL_NB ? n - j0 : FNN_SMALL_NB;
+            if (w == FNN_SMALL_NB)
+                FNN_SFX(small_row_block)(k, a + i * lda, b + j0, ldb, acc);
+            else
+                FNN_SFX(small_row_tail)(k, w, a + i * lda, b + j0, ldb, acc);
+            if (beta == 0) /* C is not read: it may hold anything, NaN included */
+                for (fnn_idx j = 0; j < w; ++j) ci[j0 + j] = alpha * acc[j];
+            else
+                for (fnn_idx j = 0; j < w; ++j) ci[j0 + j] = alpha * acc[j] + beta * ci[j0 + j];
+        }
+    }
+}
+
 void FNN_SFX(fnn_gemm_team)(FNN_GEMM_T gemm, int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx k,
                             REAL alpha, const REAL *a, const REAL *b, REAL beta, REAL *c,
                             int n_threads)
 {
     fnn_idx lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
+    if (!ta && !tb && m <= FNN_SMALL_M && k > 0) {
+        FNN_SFX(fnn_gemm_small)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
     fnn_idx side = m >= n ? m : n;
     int team = fnn_team_size(m * n * k, FNN_GRAIN_GEMM, n_threads);
     if (team > side / 8) team = (int)(side / 8 > 0 ? side / 8 : 1);
@@ -28,3 +88,5 @@ void FNN_SFX(fnn_gemm_team)(FNN_GEMM_T gemm, int ta, int tb, fnn_idx m, fnn_idx 
         }
     }
 }
+
+#undef FNN_SMALL_NB

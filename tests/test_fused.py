@@ -155,3 +155,26 @@ def test_reference_backend_never_uses_the_plan():
     m = Sequential([Dense(4)], seed=1, backend="reference")
     m.fit(X, y, epochs=1, verbose=0)
     assert m._plan is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predict_through_the_inference_plan_equals_the_layers(dtype):
+    X, y = _data(n=300, dtype=dtype)
+    m = Sequential([Flatten(), Dense(16, activation="elu"), Dropout(0.3), Dense(8), Tanh(),
+                    Dense(4), Softmax()], seed=3, dtype=dtype)
+    m.fit(X, y, epochs=1, batch_size=16, verbose=0)
+    for rows in (X[:1], X[:2], X[:3], X):  # 1-2 rows take fastnn's small GEMM kernel
+        native = m.predict(rows)
+        assert m._infer_plan is not None
+        m.fused = False
+        layers = m.predict(rows)
+        m.fused = True
+        np.testing.assert_allclose(native, layers, rtol=1e-5 if dtype == np.float32 else 1e-13,
+                                   atol=1e-6 if dtype == np.float32 else 1e-14)
+    # weights changed in place (another fit) are seen by the cached plan
+    before = m.predict(X[:5])
+    m.fit(X, y, epochs=1, batch_size=16, verbose=0)
+    after = m.predict(X[:5])
+    m.fused = False
+    np.testing.assert_allclose(after, m.predict(X[:5]), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(before, after)

@@ -152,3 +152,37 @@ def test_gemm_out_same_as_passed_and_overwritten(rng, dtype):
     assert got is out
     assert_twins_close(got, reference.gemm(a, b), terms=4,
                        magnitude=_magnitude(a, b, False, False, 1.0))
+
+
+# ---------------------------------------------------------------- fastnn's own small kernel
+# Products with at most FNN_SMALL_M (= 2) rows and no transposes skip BLAS (src_c/matmul.c,
+# fnn_gemm_small). They are held here against numpy's BLAS product, including the zero
+# skipping (sparse rows), ragged column blocks around the 64-wide register block, and
+# beta semantics (beta == 0 never reads out, even when it holds NaN).
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m", [1, 2])
+@pytest.mark.parametrize("n", [1, 7, 63, 64, 65, 128, 257])
+@pytest.mark.parametrize("k", [1, 33, 784])
+def test_small_kernel_matches_blas(dtype, m, n, k):
+    rng = np.random.default_rng(m * 1000 + n * 10 + k)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    a[rng.random((m, k)) < 0.7] = 0  # sparse rows take the skipping path
+    b = rng.standard_normal((k, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)  # beta = 0: must not be read
+    ops.gemm(a, b, alpha=0.5, out=out)
+    expected = 0.5 * (a.astype(np.float64) @ b.astype(np.float64))
+    rtol, atol = (2e-5, 2e-5 * np.sqrt(k)) if dtype == np.float32 else (1e-12, 1e-12 * np.sqrt(k))
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=atol)
+    c = rng.standard_normal((m, n)).astype(dtype)
+    got = ops.gemm(a, b, alpha=2.0, beta=-1.5, out=c.copy())
+    np.testing.assert_allclose(got, 2.0 * (a.astype(np.float64) @ b) - 1.5 * c, rtol=rtol,
+                               atol=atol)
+    np.testing.assert_allclose(got, reference.gemm(a, b, alpha=2.0, beta=-1.5, out=c.copy()),
+                               rtol=rtol, atol=atol)
+
+
+def test_small_kernel_all_zero_row():
+    a = np.zeros((1, 50), np.float32)
+    b = np.random.default_rng(0).standard_normal((50, 70)).astype(np.float32)
+    np.testing.assert_array_equal(ops.gemm(a, b), np.zeros((1, 70), np.float32))
