@@ -39,7 +39,7 @@ EXTENSIONS = {
     "fastnn.ops.dropout": ["dropout.c"],
     "fastnn.ops.losses": ["losses.c"],
     "fastnn.ops.optimizers": ["optimizers.c"],
-    "fastnn._plan": ["plan.c", "matmul.c", "activations.c", "dense.c", "dropout.c", "losses.c",
+    "fastnn._plan": ["plan.c", "matmul.c", "runtime.c", "activations.c", "dense.c", "dropout.c", "losses.c",
                      "optimizers.c"],
 }
 

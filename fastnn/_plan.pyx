@@ -92,6 +92,10 @@ cdef extern from "plan.h" nogil:
                               Py_ssize_t *seen)
     void fnn_plan_predict(fnn_plan *p, const void *X, Py_ssize_t n, void *out)
 
+cdef extern from "runtime.h" nogil:
+    int fnn_all_finite_f32(Py_ssize_t n, const float *x, int n_threads)
+    int fnn_all_finite_f64(Py_ssize_t n, const double *x, int n_threads)
+
 STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
               "dropout": FNN_STEP_DROPOUT}
 LOSS_KINDS = {"mse": FNN_LOSS_MSE, "squared_error": FNN_LOSS_SQUARED_ERROR,
@@ -285,11 +289,14 @@ cdef class TrainingPlan:
             blas_release(held)
         return loss_sum, correct, seen, bad
 
-    def predict(self, X, out):
-        """Forward every row of X (inference: dropout off) into out (n, out_dim)."""
+    def predict(self, X, out, bint check_finite=False):
+        """Forward every row of X (inference: dropout off) into out (n, out_dim).
+        With check_finite, X is first scanned for NaN/inf natively; returns False (and
+        computes nothing) if it holds any, True otherwise."""
         cdef const void *px = _ptr(X)
         cdef void *po = _ptr(out)
         cdef Py_ssize_t n = X.shape[0]
+        cdef int ok = 1
         if X.dtype != self.dtype or out.dtype != self.dtype or X.shape[1] != self.p.in_dim \
                 or out.shape != (n, self.p.out_dim):
             raise ValueError("predict(): arrays do not match the plan")
@@ -297,7 +304,15 @@ cdef class TrainingPlan:
         self.p.n_threads = current_num_threads()
         self.p.gemm_threads = gemm_team_threads()
         with nogil:
-            held = blas_hold()
-            fnn_plan_predict(&self.p, px, n, po)
-            blas_release(held)
-        return out
+            if check_finite:
+                if self.p.dtype_size == 4:
+                    ok = fnn_all_finite_f32(n * self.p.in_dim, <const float *>px,
+                                            self.p.n_threads)
+                else:
+                    ok = fnn_all_finite_f64(n * self.p.in_dim, <const double *>px,
+                                            self.p.n_threads)
+            if ok:
+                held = blas_hold()
+                fnn_plan_predict(&self.p, px, n, po)
+                blas_release(held)
+        return bool(ok)

@@ -736,6 +736,15 @@ class Sequential:
 
     def predict(self, X, batch_size=None):
         """Raw outputs of the last layer for X, computed in batches (inference mode)."""
+        plan = self._infer_plan
+        if (plan is not None and type(X) is np.ndarray and X.dtype == self.dtype
+                and X.ndim == 2 and X.shape[0] and X.shape[1:] == self._input_shape
+                and X.flags.c_contiguous and self.fused and batch_size is None):
+            # The common case, checked in a few attribute reads: one native call that
+            # scans X for NaN/inf and runs every layer (single-sample latency matters).
+            out = np.empty((X.shape[0],) + self._output_shape, self.dtype)
+            if plan.predict(X, out, True):
+                return out
         bs = self._infer_batch(batch_size)
         X = self._check_X(X)
         self._ensure_built(X)
@@ -746,8 +755,7 @@ class Sequential:
                 self._infer_plan = _fused.inference_plan(self, INFERENCE_BATCH)
             if self._infer_plan is not None:  # one native call: every layer, every row
                 out = np.empty((n,) + self._output_shape, self.dtype)
-                self._infer_plan.predict(np.ascontiguousarray(X).reshape(n, -1),
-                                         out.reshape(n, -1))
+                self._infer_plan.predict(X.reshape(n, -1), out.reshape(n, -1))
                 return out
         with self._session():
             if n <= bs:
