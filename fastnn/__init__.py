@@ -14,6 +14,7 @@ from ._info import show_config
 from ._threads import get_num_threads, set_num_threads
 from ._version import __version__
 from . import ops, reference  # noqa: E402  (ops loads SciPy's BLAS)
+from . import datasets
 from .callbacks import (
     Callback,
     CosineDecay,
@@ -48,6 +49,7 @@ from .saving import load
 __all__ = [
     "__version__",
     "ops",
+    "datasets",
     "reference",
     "set_num_threads",
     "get_num_threads",
