@@ -5,6 +5,8 @@
  * threads. Read the table of expressions: that is the mathematics.
  */
 
+#include "fnn_rows_impl.h"
+
 #define FNN_GELU_C ((REAL)0.7978845608028654) /* sqrt(2 / pi) */
 #define FNN_GELU_K ((REAL)0.044715)
 
@@ -95,25 +97,16 @@ static void FNN_SFX(softmax_rows_leaf)(fnn_idx rows, fnn_idx cols, const REAL *x
     for (fnn_idx r = 0; r < rows; ++r) {
         const REAL *xr = x + r * cols;
         REAL *yr = y + r * cols;
-        REAL m = xr[0];
-#pragma omp simd reduction(max : m)
-        for (fnn_idx j = 0; j < cols; ++j) m = xr[j] > m ? xr[j] : m;
-        REAL s = 0;
+        REAL m;
+        /* softmax keeps exp(x - m) in y, log_softmax needs only the sum */
+        REAL s = FNN_SFX(row_sumexp)(cols, xr, log_form ? NULL : yr, &m);
         if (log_form) {
-#pragma omp simd reduction(+ : s)
-            for (fnn_idx j = 0; j < cols; ++j) s += FNN_SFX(fnn_exp)(xr[j] - m);
             /* (x - m) - log(s), never x - (m + log(s)): for large |x| the sum m + log(s)
              * would round away the digits that matter. */
             REAL log_s = FNN_LOG(s);
 #pragma omp simd
             for (fnn_idx j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - log_s;
         } else {
-#pragma omp simd reduction(+ : s)
-            for (fnn_idx j = 0; j < cols; ++j) {
-                REAL e = FNN_SFX(fnn_exp)(xr[j] - m);
-                yr[j] = e;
-                s += e;
-            }
             REAL inv = 1 / s;
 #pragma omp simd
             for (fnn_idx j = 0; j < cols; ++j) yr[j] *= inv;

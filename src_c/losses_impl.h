@@ -5,6 +5,8 @@
  * row order. The gradient of row i carries its factor c_i = w_i / sum(w).
  */
 
+#include "fnn_rows_impl.h"
+
 /* The sum of the weights (n when unweighted), in double and in row order. */
 static double FNN_SFX(weight_sum)(fnn_idx n, const REAL *weight)
 {
@@ -61,29 +63,6 @@ double FNN_SFX(fnn_mse)(fnn_idx n, fnn_idx d, const REAL *pred, const REAL *targ
 }
 
 /* ------------------------------------------------------------ softmax cross-entropy */
-
-/* Row statistics shared by both target kinds: max m, s = sum exp(z - m), and (when a
- * gradient is wanted) exp(z - m) stored into the gradient row for later scaling. */
-static inline REAL FNN_SFX(row_sumexp)(fnn_idx c, const REAL *z, REAL *e_out, REAL *m_out)
-{
-    REAL m = z[0];
-#pragma omp simd reduction(max : m)
-    for (fnn_idx j = 0; j < c; ++j) m = z[j] > m ? z[j] : m;
-    REAL s = 0;
-    if (e_out) {
-#pragma omp simd reduction(+ : s)
-        for (fnn_idx j = 0; j < c; ++j) {
-            REAL e = FNN_SFX(fnn_exp)(z[j] - m);
-            e_out[j] = e;
-            s += e;
-        }
-    } else {
-#pragma omp simd reduction(+ : s)
-        for (fnn_idx j = 0; j < c; ++j) s += FNN_SFX(fnn_exp)(z[j] - m);
-    }
-    *m_out = m;
-    return s;
-}
 
 FNN_SIMD_CLONES
 static void FNN_SFX(xent_labels_leaf)(fnn_idx rows, fnn_idx c, const REAL *z,
