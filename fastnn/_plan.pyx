@@ -8,7 +8,7 @@ fastnn._fused builds plans from Sequential models; this module knows nothing of 
 """
 
 from cpython.mem cimport PyMem_Calloc, PyMem_Free
-from libc.stdint cimport uint64_t, uintptr_t
+from libc.stdint cimport uint64_t
 
 import numpy as np
 

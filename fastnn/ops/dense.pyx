@@ -4,6 +4,7 @@ The products go to BLAS (fastnn.ops.matmul); the bias broadcast and the bias
 gradient are fastnn's own C loops (src_c/dense.c). All of it runs without the GIL.
 """
 
+import numpy as np
 from cython cimport floating
 
 from .. import _inputs
@@ -14,6 +15,13 @@ from .matmul cimport blas_hold, blas_release, gemm_team_f32, gemm_team_f64
 from .matmul import _check_blas_size
 
 V = Checks(all_finite)
+
+# Stand-ins for the arrays a call does not use (no bias, no dx, no db): typed memoryview
+# arguments cannot be None.
+_EMPTY32 = np.zeros(1, dtype=np.float32)
+_EMPTY64 = np.zeros(1, dtype=np.float64)
+_EMPTY32_2D = np.zeros((1, 1), dtype=np.float32)
+_EMPTY64_2D = np.zeros((1, 1), dtype=np.float64)
 
 
 cdef inline void _gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
@@ -105,10 +113,3 @@ def dense_backward(
                           db if compute_db else _EMPTY64, compute_db, accumulate)
     return dx, dw, db
 
-
-import numpy as _np
-
-_EMPTY32 = _np.zeros(1, dtype=_np.float32)
-_EMPTY64 = _np.zeros(1, dtype=_np.float64)
-_EMPTY32_2D = _np.zeros((1, 1), dtype=_np.float32)
-_EMPTY64_2D = _np.zeros((1, 1), dtype=_np.float64)
