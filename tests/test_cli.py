@@ -89,3 +89,14 @@ def test_console_script(tmp_path):
     r = subprocess.run(["fastnn", "info", "--json"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0 and '"kernels"' in r.stdout
+
+
+@pytest.mark.skipif("FASTNN_MNIST_DIR" not in os.environ,
+                    reason="FASTNN_MNIST_DIR is not set (the directory of the MNIST IDX files)")
+def test_train_on_mnist(tmp_path):
+    r = run(["train", "--dataset", "mnist", "--data-dir", os.environ["FASTNN_MNIST_DIR"],
+             "--hidden", "64", "--epochs", "1", "--batch-size", "64", "--output", "mn.fnn"],
+            tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "training on MNIST: 60000 samples for training, 10000 for testing" in r.stdout
+    assert float(r.stdout.split("test accuracy")[1].split()[0]) >= 0.93  # measured 0.95
