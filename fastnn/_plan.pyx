@@ -265,8 +265,8 @@ cdef class TrainingPlan:
     def train(self, X, targets, sample_weight, perm, Py_ssize_t first_batch,
               Py_ssize_t last_batch):
         """Run mini-batches [first_batch, last_batch) of the epoch ordered by `perm`.
-        Arrays must already be validated (dtype, contiguity, shapes) by the caller.
-        Returns (loss_sum, correct, seen, bad_batch) where bad_batch is 0 or the
+        Every array is checked against the plan (dtype, shape, contiguity, index ranges)
+        before C touches it. Returns (loss_sum, correct, seen, bad_batch) where bad_batch is 0 or the
         1-based index of the first batch whose loss was not finite."""
         cdef double loss_sum = 0.0, correct = 0.0
         cdef Py_ssize_t seen = 0, bad
@@ -275,10 +275,23 @@ cdef class TrainingPlan:
         cdef const void *pt = _ptr(targets)
         cdef const void *pw = _ptr(sample_weight)
         cdef const Py_ssize_t *pp = <const Py_ssize_t *>_ptr(perm)
-        if X.dtype != self.dtype or X.shape[1] != self.p.in_dim or perm.dtype != np.intp:
-            raise ValueError("train(): X or perm does not match the plan")
-        if (sample_weight is not None) != bool(self.p.has_weights):
-            raise ValueError("train(): sample_weight presence does not match the plan")
+        # The C loop trusts these pointers: check every size, dtype and index it will use.
+        if X.dtype != self.dtype or X.ndim != 2 or X.shape[1] != self.p.in_dim:
+            raise ValueError("train(): X does not match the plan")
+        if perm.dtype != np.intp or perm.shape != (n,) or (n and (perm.min() < 0 or perm.max() >= n)):
+            raise ValueError("train(): perm must be intp indices into the rows of X")
+        if self.p.loss == FNN_LOSS_XENT_LABELS:
+            if targets.dtype != np.intp or targets.shape != (n,) or (
+                    n and (targets.min() < 0 or targets.max() >= self.p.out_dim)):
+                raise ValueError(f"train(): labels must be intp in [0, {self.p.out_dim})")
+        elif targets.dtype != self.dtype or targets.shape != (n, self.p.out_dim):
+            raise ValueError("train(): targets do not match the plan")
+        if (sample_weight is not None) != bool(self.p.has_weights) or (
+                sample_weight is not None and (sample_weight.dtype != self.dtype
+                                               or sample_weight.shape != (n,))):
+            raise ValueError("train(): sample_weight does not match the plan")
+        if first_batch < 0 or last_batch < first_batch:
+            raise ValueError("train(): bad batch range")
         cdef int held
         self.p.n_threads = current_num_threads()
         self.p.gemm_threads = gemm_team_threads()
@@ -297,8 +310,8 @@ cdef class TrainingPlan:
         cdef void *po = _ptr(out)
         cdef Py_ssize_t n = X.shape[0]
         cdef int ok = 1
-        if X.dtype != self.dtype or out.dtype != self.dtype or X.shape[1] != self.p.in_dim \
-                or out.shape != (n, self.p.out_dim):
+        if X.dtype != self.dtype or out.dtype != self.dtype or X.ndim != 2 \
+                or X.shape[1] != self.p.in_dim or out.shape != (n, self.p.out_dim):
             raise ValueError("predict(): arrays do not match the plan")
         cdef int held
         self.p.n_threads = current_num_threads()

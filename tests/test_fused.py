@@ -178,3 +178,29 @@ def test_predict_through_the_inference_plan_equals_the_layers(dtype):
     m.fused = False
     np.testing.assert_allclose(after, m.predict(X[:5]), rtol=1e-5, atol=1e-6)
     assert not np.allclose(before, after)
+
+
+def test_plan_rejects_arrays_that_do_not_match_it():
+    """The C loop trusts its pointers; the Cython boundary checks everything first."""
+    X, y = _data(n=40)
+    m = Sequential([Dense(8, activation="relu"), Dense(4)], seed=1)
+    m.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    plan = m._plan
+    perm = np.arange(40, dtype=np.intp)
+    labels = y.astype(np.intp)
+    plan.train(X, labels, None, perm, 0, 5)  # the good call works
+    bad_calls = [
+        (X.astype(np.float64), labels, None, perm),          # dtype
+        (X[:, :5].copy(), labels, None, perm),               # features
+        (X, labels[:30], None, perm),                        # label count
+        (X, labels + 4, None, perm),                         # label out of range
+        (X, labels, None, perm + 1),                         # index past the rows
+        (X, labels, None, perm.astype(np.int32)),            # index dtype
+        (X, labels, np.ones(40, np.float32), perm),          # weights the plan has no room for
+        (X[:, ::2], labels, None, perm),                     # not contiguous
+    ]
+    for args in bad_calls:
+        with pytest.raises(ValueError):
+            plan.train(*args, 0, 5)
+    with pytest.raises(ValueError):
+        plan.train(X, labels, None, perm, 3, 1)
