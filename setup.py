@@ -33,13 +33,13 @@ def _env_flag(name):
 # thread count as an argument, so no C global state is shared between modules.
 EXTENSIONS = {
     "fastnn._runtime": ["runtime.c"],
-    "fastnn.ops.matmul": ["matmul.c"],
+    "fastnn.ops.matmul": ["matmul.c", "gemm_avx512.c"],
     "fastnn.ops.dense": ["dense.c"],
     "fastnn.ops.activations": ["activations.c"],
     "fastnn.ops.dropout": ["dropout.c"],
     "fastnn.ops.losses": ["losses.c"],
     "fastnn.ops.optimizers": ["optimizers.c"],
-    "fastnn._plan": ["plan.c", "matmul.c", "runtime.c", "activations.c", "dense.c", "dropout.c", "losses.c",
+    "fastnn._plan": ["plan.c", "matmul.c", "gemm_avx512.c", "runtime.c", "activations.c", "dense.c", "dropout.c", "losses.c",
                      "optimizers.c"],
 }
 

@@ -1,13 +1,41 @@
 /* matmul.c -- GEMM split across the OpenMP team; bodies in matmul_impl.h. */
+#include <limits.h>
+
+#include "gemm_avx512.h"
 #include "matmul.h"
+
+/* Small float32 products on AVX-512 CPUs go to fastnn's register-blocked kernel
+ * (gemm_avx512.h): alpha = 1, B not transposed, and a batch dimension -- the rows of C
+ * for A B, the inner dimension for A^T B -- of at most FNN_FAST_GEMM_ROWS. Returns 1 if
+ * it computed the product, 0 to leave it to BLAS. */
+#define FNN_FAST_GEMM_ROWS 64
+
+static int fnn_gemm_fast_f32(int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx k, float alpha,
+                             const float *a, const float *b, float beta, float *c)
+{
+    if (tb || alpha != 1.0f || m > INT_MAX || n > INT_MAX || k > INT_MAX ||
+        !fnn_sgemm_avx512_supported())
+        return 0;
+    if (!ta && m > FNN_SMALL_M && m <= FNN_FAST_GEMM_ROWS && (beta == 0.0f || beta == 1.0f)) {
+        fnn_sgemm_avx512_nn((int)m, (int)k, (int)n, a, b, c, beta == 1.0f);
+        return 1;
+    }
+    if (ta && k <= FNN_FAST_GEMM_ROWS && beta == 0.0f) { /* A is stored (k, m) */
+        fnn_sgemm_avx512_tn((int)k, (int)m, (int)n, a, b, c);
+        return 1;
+    }
+    return 0;
+}
 
 #define REAL float
 #define FNN_SFX(name) name##_f32
 #define FNN_GEMM_T fnn_gemm_f32_fn
+#define FNN_GEMM_FAST fnn_gemm_fast_f32
 #include "matmul_impl.h"
 #undef REAL
 #undef FNN_SFX
 #undef FNN_GEMM_T
+#undef FNN_GEMM_FAST
 
 #define REAL double
 #define FNN_SFX(name) name##_f64

@@ -61,6 +61,9 @@ void FNN_SFX(fnn_gemm_team)(FNN_GEMM_T gemm, int ta, int tb, fnn_idx m, fnn_idx 
                             int n_threads)
 {
     fnn_idx lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
+#ifdef FNN_GEMM_FAST /* a faster kernel of fastnn's own for this type and shape? */
+    if (FNN_GEMM_FAST(ta, tb, m, n, k, alpha, a, b, beta, c)) return;
+#endif
     if (!ta && !tb && m <= FNN_SMALL_M && k > 0) {
         FNN_SFX(fnn_gemm_small)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;

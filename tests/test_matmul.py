@@ -186,3 +186,38 @@ def test_small_kernel_all_zero_row():
     a = np.zeros((1, 50), np.float32)
     b = np.random.default_rng(0).standard_normal((50, 70)).astype(np.float32)
     np.testing.assert_array_equal(ops.gemm(a, b), np.zeros((1, 70), np.float32))
+
+
+# ------------------------------------------------- fastnn's AVX-512 kernel (src_c/gemm_avx512.c)
+# On AVX-512 CPUs, float32 products with alpha = 1, B not transposed and 3..64 batch rows
+# (rows of C for A @ B, the inner dimension for A.T @ B) skip BLAS. Their register blocking
+# has edges everywhere -- row blocks of 6..16, column panels of 16..64 with masked tails --
+# so they are held against a float64 product on shapes that cross every edge.
+
+def _f64_check(got, expected, k):
+    scale = np.abs(expected).max() + 1.0
+    np.testing.assert_allclose(got, expected, rtol=0, atol=4e-7 * np.sqrt(k) * scale)
+
+
+@pytest.mark.parametrize("m", [3, 5, 10, 17, 32, 33, 64])
+@pytest.mark.parametrize("n", [1, 10, 15, 16, 17, 30, 47, 64, 65, 128, 130])
+@pytest.mark.parametrize("k", [1, 7, 128, 784])
+def test_avx512_kernel_forward_and_accumulate(m, n, k):
+    rng = np.random.default_rng(m * 10007 + n * 101 + k)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    out = np.full((m, n), np.nan, np.float32)  # beta = 0 must not read it
+    _f64_check(ops.gemm(a, b, out=out), a.astype(np.float64) @ b, k)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    _f64_check(ops.gemm(a, b, beta=1.0, out=c.copy()), a.astype(np.float64) @ b + c, k)
+
+
+@pytest.mark.parametrize("inner", [1, 3, 10, 24, 25, 32, 64])
+@pytest.mark.parametrize("n", [1, 10, 30, 64, 65, 128])
+@pytest.mark.parametrize("rows", [1, 7, 784])
+def test_avx512_kernel_weight_gradient(inner, n, rows):
+    rng = np.random.default_rng(inner * 7919 + n * 31 + rows)
+    x = rng.standard_normal((inner, rows)).astype(np.float32)  # a batch of `inner` samples
+    g = rng.standard_normal((inner, n)).astype(np.float32)
+    out = np.full((rows, n), np.nan, np.float32)
+    _f64_check(ops.gemm(x, g, trans_a=True, out=out), x.T.astype(np.float64) @ g, inner)
