@@ -13,11 +13,9 @@ static void FNN_SFX(bias_rows_leaf)(fnn_idx rows, fnn_idx m, const REAL *b, REAL
 void FNN_SFX(fnn_bias_rows)(fnn_idx n, fnn_idx m, const REAL *b, REAL *y, int n_threads)
 {
     int team = fnn_team_size(n * m, FNN_GRAIN_CHEAP, n_threads);
-#pragma omp parallel for num_threads(team) if (team > 1)
-    for (int t = 0; t < team; ++t) {
+    FNN_TEAM_FOR(team, t,
         fnn_idx lo = fnn_chunk_start(n, team, t, 1), hi = fnn_chunk_start(n, team, t + 1, 1);
-        FNN_SFX(bias_rows_leaf)(hi - lo, m, b, y + lo * m);
-    }
+        FNN_SFX(bias_rows_leaf)(hi - lo, m, b, y + lo * m));
 }
 
 /* Sum rows of dy into db[0:width] for the column block starting at dy (row stride m). */
@@ -43,9 +41,7 @@ void FNN_SFX(fnn_column_sums)(fnn_idx n, fnn_idx m, const REAL *dy, REAL *db, in
      * by one thread, so the result does not depend on the thread count. */
     int team = fnn_team_size(n * m, FNN_GRAIN_CHEAP, n_threads);
     if (team > m / 16) team = (int)(m / 16 > 0 ? m / 16 : 1);
-#pragma omp parallel for num_threads(team) if (team > 1)
-    for (int t = 0; t < team; ++t) {
+    FNN_TEAM_FOR(team, t,
         fnn_idx lo = fnn_chunk_start(m, team, t, 16), hi = fnn_chunk_start(m, team, t + 1, 16);
-        FNN_SFX(column_sums_leaf)(n, m, hi - lo, dy + lo, db + lo, accumulate);
-    }
+        FNN_SFX(column_sums_leaf)(n, m, hi - lo, dy + lo, db + lo, accumulate));
 }

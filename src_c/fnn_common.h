@@ -58,18 +58,29 @@ static inline fnn_idx fnn_chunk_start(fnn_idx n, int parts, int part, fnn_idx al
     return s;
 }
 
+/* Run BODY for t = 0 .. team - 1: on an OpenMP team when team > 1, else inline.
+ * (An `omp parallel ... if (0)` region still enters libgomp, which allocates and frees
+ * a team on every call: a measurable share of a 10-row training step.) */
+#define FNN_TEAM_FOR(team, t, ...)                                                     \
+    do {                                                                               \
+        int fnn_team_ = (team);                                                        \
+        if (fnn_team_ > 1) {                                                           \
+            _Pragma("omp parallel for num_threads(fnn_team_) schedule(static)")        \
+            for (int t = 0; t < fnn_team_; ++t) { __VA_ARGS__; }                       \
+        } else {                                                                       \
+            const int t = 0;                                                           \
+            (void)t;                                                                   \
+            __VA_ARGS__;                                                               \
+        }                                                                              \
+    } while (0)
+
 /* Run CALL once per contiguous chunk [lo, lo + len) of [0, n): one chunk (serially)
  * when the work is small, else one chunk per thread of a team of at most n_threads,
  * each getting at least `grain` elements. CALL is a statement using `lo` and `len`. */
 #define FNN_FOR_CHUNKS(n, grain, n_threads, lo, len, CALL)                              \
-    do {                                                                               \
-        int fnn_team_ = fnn_team_size((n), (grain), (n_threads));                      \
-        _Pragma("omp parallel for num_threads(fnn_team_) if (fnn_team_ > 1)")          \
-        for (int fnn_t_ = 0; fnn_t_ < fnn_team_; ++fnn_t_) {                           \
-            fnn_idx lo = fnn_chunk_start((n), fnn_team_, fnn_t_, 16);                  \
-            fnn_idx len = fnn_chunk_start((n), fnn_team_, fnn_t_ + 1, 16) - lo;        \
-            CALL;                                                                      \
-        }                                                                              \
-    } while (0)
+    FNN_TEAM_FOR(fnn_team_size((n), (grain), (n_threads)), fnn_t_,                     \
+                 fnn_idx lo = fnn_chunk_start((n), fnn_team_, fnn_t_, 16);             \
+                 fnn_idx len = fnn_chunk_start((n), fnn_team_, fnn_t_ + 1, 16) - lo;   \
+                 CALL)
 
 #endif /* FNN_COMMON_H */

@@ -152,10 +152,17 @@ double FNN_SFX(fnn_sum_squares)(fnn_idx n, const REAL *x, int n_threads)
     int nblocks = (int)((n + block - 1) / block);
     double partial[FNN_MAX_BLOCKS];
     int team = fnn_team_size(n, FNN_GRAIN_CHEAP, n_threads);
-#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
-    for (int b = 0; b < nblocks; ++b) {
-        fnn_idx lo = b * block, hi = lo + block < n ? lo + block : n;
-        partial[b] = FNN_SFX(sum_squares_leaf)(hi - lo, x + lo);
+    if (team > 1) {
+#pragma omp parallel for num_threads(team) schedule(static)
+        for (int b = 0; b < nblocks; ++b) {
+            fnn_idx lo = b * block, hi = lo + block < n ? lo + block : n;
+            partial[b] = FNN_SFX(sum_squares_leaf)(hi - lo, x + lo);
+        }
+    } else {
+        for (int b = 0; b < nblocks; ++b) {
+            fnn_idx lo = b * block, hi = lo + block < n ? lo + block : n;
+            partial[b] = FNN_SFX(sum_squares_leaf)(hi - lo, x + lo);
+        }
     }
     double total = 0;
     for (int b = 0; b < nblocks; ++b) total += partial[b];
