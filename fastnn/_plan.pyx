@@ -80,6 +80,10 @@ cdef extern from "plan.h" nogil:
         void *grad_a
         void *grad_b
         double *row_loss
+        const void **rowp
+        int *cols
+        int *zcols
+        unsigned short *masks
         int n_threads
         int gemm_threads
         void *gemm
@@ -194,6 +198,16 @@ cdef class TrainingPlan:
         rl = np.zeros(batch_size, dtype=np.float64)
         self._keep.append(rl)
         p.row_loss = <double *>_ptr(rl)
+        if p.dtype_size == 4:  # the active-column kernels of the first layer (plan.h)
+            rowp = np.zeros(batch_size, dtype=np.uintp)
+            cols = np.zeros(max(1, in_dim), dtype=np.intc)
+            zcols = np.zeros(max(1, in_dim), dtype=np.intc)
+            masks = np.zeros((in_dim + 15) // 16 + 1, dtype=np.uint16)
+            self._keep += [rowp, cols, zcols, masks]
+            p.rowp = <const void **>_ptr(rowp)
+            p.cols = <int *>_ptr(cols)
+            p.zcols = <int *>_ptr(zcols)
+            p.masks = <unsigned short *>_ptr(masks)
         self._set_optimizer(optimizer, params, grads, states)
 
     cdef void *_buffer(self, Py_ssize_t n) except? NULL:

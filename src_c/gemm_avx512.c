@@ -51,10 +51,18 @@ static const int MR_MAX[2][5] = {MR_NN, MR_TN};
 #define PUNROLL _Pragma("GCC unroll 4")
 #endif
 
-static TGT AI void kern(const int TRANS, const int MR, const int NV,
+/*
+ * IDX = 1 (the "active columns" products of a sparse input batch, see
+ * fnn_sgemm_avx512_pack_active): TRANS = 0 reads right-operand row p from
+ * b + idx[p] * ldb; TRANS = 1 writes C row r to c + idx[r] * ldc.
+ * The store is C = alpha * acc, or C = alpha * acc + C with accum (alpha = 1
+ * outside the IDX products, where the fmadd rounds exactly like an add).
+ */
+static TGT AI void kern(const int TRANS, const int MR, const int NV, const int IDX,
                         int kk, const float *restrict a, ptrdiff_t lda,
                         const float *restrict b, ptrdiff_t ldb,
-                        float *restrict c, ptrdiff_t ldc, __mmask16 lastmask, int accum)
+                        float *restrict c, ptrdiff_t ldc, __mmask16 lastmask, int accum,
+                        const int *restrict idx, float alpha)
 {
     /* explicit scalar accumulators: an __m512 acc[][] array gets spilled by gcc 12 */
     __m512 c0_0 = _mm512_setzero_ps(), c0_1 = _mm512_setzero_ps(), c0_2 = _mm512_setzero_ps(), c0_3 = _mm512_setzero_ps();
@@ -75,7 +83,7 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV,
     __m512 c15_0 = _mm512_setzero_ps(), c15_1 = _mm512_setzero_ps(), c15_2 = _mm512_setzero_ps(), c15_3 = _mm512_setzero_ps();
     PUNROLL
     for (int p = 0; p < kk; p++) {
-        const float *bp = b + (ptrdiff_t)p * ldb;
+        const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
         const float *ap = TRANS ? a + (ptrdiff_t)p * lda : a + p;
         const ptrdiff_t rs = TRANS ? 1 : lda;
         __m512 b0, b1, b2, b3, av;
@@ -204,215 +212,240 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV,
             if (NV > 3) c15_3 = _mm512_fmadd_ps(av, b3, c15_3);
         }
     }
+    const __m512 va = _mm512_set1_ps(alpha);
     if (MR > 0) {
-        float *cr = c + (ptrdiff_t)0 * ldc;
-        if (NV - 1 == 0) { if (accum) c0_0 = _mm512_add_ps(c0_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c0_0); }
-        else if (NV > 0) { if (accum) c0_0 = _mm512_add_ps(c0_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c0_0); }
-        if (NV - 1 == 1) { if (accum) c0_1 = _mm512_add_ps(c0_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c0_1); }
-        else if (NV > 1) { if (accum) c0_1 = _mm512_add_ps(c0_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c0_1); }
-        if (NV - 1 == 2) { if (accum) c0_2 = _mm512_add_ps(c0_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c0_2); }
-        else if (NV > 2) { if (accum) c0_2 = _mm512_add_ps(c0_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c0_2); }
-        if (NV - 1 == 3) { if (accum) c0_3 = _mm512_add_ps(c0_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c0_3); }
-        else if (NV > 3) { if (accum) c0_3 = _mm512_add_ps(c0_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c0_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[0] : 0) * ldc;
+        if (NV - 1 == 0) { c0_0 = accum ? _mm512_fmadd_ps(va, c0_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c0_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c0_0); }
+        else if (NV > 0) { c0_0 = accum ? _mm512_fmadd_ps(va, c0_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c0_0); _mm512_storeu_ps(cr + 0, c0_0); }
+        if (NV - 1 == 1) { c0_1 = accum ? _mm512_fmadd_ps(va, c0_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c0_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c0_1); }
+        else if (NV > 1) { c0_1 = accum ? _mm512_fmadd_ps(va, c0_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c0_1); _mm512_storeu_ps(cr + 16, c0_1); }
+        if (NV - 1 == 2) { c0_2 = accum ? _mm512_fmadd_ps(va, c0_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c0_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c0_2); }
+        else if (NV > 2) { c0_2 = accum ? _mm512_fmadd_ps(va, c0_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c0_2); _mm512_storeu_ps(cr + 32, c0_2); }
+        if (NV - 1 == 3) { c0_3 = accum ? _mm512_fmadd_ps(va, c0_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c0_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c0_3); }
+        else if (NV > 3) { c0_3 = accum ? _mm512_fmadd_ps(va, c0_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c0_3); _mm512_storeu_ps(cr + 48, c0_3); }
     }
     if (MR > 1) {
-        float *cr = c + (ptrdiff_t)1 * ldc;
-        if (NV - 1 == 0) { if (accum) c1_0 = _mm512_add_ps(c1_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c1_0); }
-        else if (NV > 0) { if (accum) c1_0 = _mm512_add_ps(c1_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c1_0); }
-        if (NV - 1 == 1) { if (accum) c1_1 = _mm512_add_ps(c1_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c1_1); }
-        else if (NV > 1) { if (accum) c1_1 = _mm512_add_ps(c1_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c1_1); }
-        if (NV - 1 == 2) { if (accum) c1_2 = _mm512_add_ps(c1_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c1_2); }
-        else if (NV > 2) { if (accum) c1_2 = _mm512_add_ps(c1_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c1_2); }
-        if (NV - 1 == 3) { if (accum) c1_3 = _mm512_add_ps(c1_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c1_3); }
-        else if (NV > 3) { if (accum) c1_3 = _mm512_add_ps(c1_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c1_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[1] : 1) * ldc;
+        if (NV - 1 == 0) { c1_0 = accum ? _mm512_fmadd_ps(va, c1_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c1_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c1_0); }
+        else if (NV > 0) { c1_0 = accum ? _mm512_fmadd_ps(va, c1_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c1_0); _mm512_storeu_ps(cr + 0, c1_0); }
+        if (NV - 1 == 1) { c1_1 = accum ? _mm512_fmadd_ps(va, c1_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c1_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c1_1); }
+        else if (NV > 1) { c1_1 = accum ? _mm512_fmadd_ps(va, c1_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c1_1); _mm512_storeu_ps(cr + 16, c1_1); }
+        if (NV - 1 == 2) { c1_2 = accum ? _mm512_fmadd_ps(va, c1_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c1_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c1_2); }
+        else if (NV > 2) { c1_2 = accum ? _mm512_fmadd_ps(va, c1_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c1_2); _mm512_storeu_ps(cr + 32, c1_2); }
+        if (NV - 1 == 3) { c1_3 = accum ? _mm512_fmadd_ps(va, c1_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c1_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c1_3); }
+        else if (NV > 3) { c1_3 = accum ? _mm512_fmadd_ps(va, c1_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c1_3); _mm512_storeu_ps(cr + 48, c1_3); }
     }
     if (MR > 2) {
-        float *cr = c + (ptrdiff_t)2 * ldc;
-        if (NV - 1 == 0) { if (accum) c2_0 = _mm512_add_ps(c2_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c2_0); }
-        else if (NV > 0) { if (accum) c2_0 = _mm512_add_ps(c2_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c2_0); }
-        if (NV - 1 == 1) { if (accum) c2_1 = _mm512_add_ps(c2_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c2_1); }
-        else if (NV > 1) { if (accum) c2_1 = _mm512_add_ps(c2_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c2_1); }
-        if (NV - 1 == 2) { if (accum) c2_2 = _mm512_add_ps(c2_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c2_2); }
-        else if (NV > 2) { if (accum) c2_2 = _mm512_add_ps(c2_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c2_2); }
-        if (NV - 1 == 3) { if (accum) c2_3 = _mm512_add_ps(c2_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c2_3); }
-        else if (NV > 3) { if (accum) c2_3 = _mm512_add_ps(c2_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c2_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[2] : 2) * ldc;
+        if (NV - 1 == 0) { c2_0 = accum ? _mm512_fmadd_ps(va, c2_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c2_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c2_0); }
+        else if (NV > 0) { c2_0 = accum ? _mm512_fmadd_ps(va, c2_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c2_0); _mm512_storeu_ps(cr + 0, c2_0); }
+        if (NV - 1 == 1) { c2_1 = accum ? _mm512_fmadd_ps(va, c2_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c2_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c2_1); }
+        else if (NV > 1) { c2_1 = accum ? _mm512_fmadd_ps(va, c2_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c2_1); _mm512_storeu_ps(cr + 16, c2_1); }
+        if (NV - 1 == 2) { c2_2 = accum ? _mm512_fmadd_ps(va, c2_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c2_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c2_2); }
+        else if (NV > 2) { c2_2 = accum ? _mm512_fmadd_ps(va, c2_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c2_2); _mm512_storeu_ps(cr + 32, c2_2); }
+        if (NV - 1 == 3) { c2_3 = accum ? _mm512_fmadd_ps(va, c2_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c2_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c2_3); }
+        else if (NV > 3) { c2_3 = accum ? _mm512_fmadd_ps(va, c2_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c2_3); _mm512_storeu_ps(cr + 48, c2_3); }
     }
     if (MR > 3) {
-        float *cr = c + (ptrdiff_t)3 * ldc;
-        if (NV - 1 == 0) { if (accum) c3_0 = _mm512_add_ps(c3_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c3_0); }
-        else if (NV > 0) { if (accum) c3_0 = _mm512_add_ps(c3_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c3_0); }
-        if (NV - 1 == 1) { if (accum) c3_1 = _mm512_add_ps(c3_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c3_1); }
-        else if (NV > 1) { if (accum) c3_1 = _mm512_add_ps(c3_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c3_1); }
-        if (NV - 1 == 2) { if (accum) c3_2 = _mm512_add_ps(c3_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c3_2); }
-        else if (NV > 2) { if (accum) c3_2 = _mm512_add_ps(c3_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c3_2); }
-        if (NV - 1 == 3) { if (accum) c3_3 = _mm512_add_ps(c3_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c3_3); }
-        else if (NV > 3) { if (accum) c3_3 = _mm512_add_ps(c3_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c3_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[3] : 3) * ldc;
+        if (NV - 1 == 0) { c3_0 = accum ? _mm512_fmadd_ps(va, c3_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c3_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c3_0); }
+        else if (NV > 0) { c3_0 = accum ? _mm512_fmadd_ps(va, c3_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c3_0); _mm512_storeu_ps(cr + 0, c3_0); }
+        if (NV - 1 == 1) { c3_1 = accum ? _mm512_fmadd_ps(va, c3_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c3_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c3_1); }
+        else if (NV > 1) { c3_1 = accum ? _mm512_fmadd_ps(va, c3_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c3_1); _mm512_storeu_ps(cr + 16, c3_1); }
+        if (NV - 1 == 2) { c3_2 = accum ? _mm512_fmadd_ps(va, c3_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c3_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c3_2); }
+        else if (NV > 2) { c3_2 = accum ? _mm512_fmadd_ps(va, c3_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c3_2); _mm512_storeu_ps(cr + 32, c3_2); }
+        if (NV - 1 == 3) { c3_3 = accum ? _mm512_fmadd_ps(va, c3_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c3_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c3_3); }
+        else if (NV > 3) { c3_3 = accum ? _mm512_fmadd_ps(va, c3_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c3_3); _mm512_storeu_ps(cr + 48, c3_3); }
     }
     if (MR > 4) {
-        float *cr = c + (ptrdiff_t)4 * ldc;
-        if (NV - 1 == 0) { if (accum) c4_0 = _mm512_add_ps(c4_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c4_0); }
-        else if (NV > 0) { if (accum) c4_0 = _mm512_add_ps(c4_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c4_0); }
-        if (NV - 1 == 1) { if (accum) c4_1 = _mm512_add_ps(c4_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c4_1); }
-        else if (NV > 1) { if (accum) c4_1 = _mm512_add_ps(c4_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c4_1); }
-        if (NV - 1 == 2) { if (accum) c4_2 = _mm512_add_ps(c4_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c4_2); }
-        else if (NV > 2) { if (accum) c4_2 = _mm512_add_ps(c4_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c4_2); }
-        if (NV - 1 == 3) { if (accum) c4_3 = _mm512_add_ps(c4_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c4_3); }
-        else if (NV > 3) { if (accum) c4_3 = _mm512_add_ps(c4_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c4_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[4] : 4) * ldc;
+        if (NV - 1 == 0) { c4_0 = accum ? _mm512_fmadd_ps(va, c4_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c4_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c4_0); }
+        else if (NV > 0) { c4_0 = accum ? _mm512_fmadd_ps(va, c4_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c4_0); _mm512_storeu_ps(cr + 0, c4_0); }
+        if (NV - 1 == 1) { c4_1 = accum ? _mm512_fmadd_ps(va, c4_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c4_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c4_1); }
+        else if (NV > 1) { c4_1 = accum ? _mm512_fmadd_ps(va, c4_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c4_1); _mm512_storeu_ps(cr + 16, c4_1); }
+        if (NV - 1 == 2) { c4_2 = accum ? _mm512_fmadd_ps(va, c4_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c4_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c4_2); }
+        else if (NV > 2) { c4_2 = accum ? _mm512_fmadd_ps(va, c4_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c4_2); _mm512_storeu_ps(cr + 32, c4_2); }
+        if (NV - 1 == 3) { c4_3 = accum ? _mm512_fmadd_ps(va, c4_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c4_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c4_3); }
+        else if (NV > 3) { c4_3 = accum ? _mm512_fmadd_ps(va, c4_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c4_3); _mm512_storeu_ps(cr + 48, c4_3); }
     }
     if (MR > 5) {
-        float *cr = c + (ptrdiff_t)5 * ldc;
-        if (NV - 1 == 0) { if (accum) c5_0 = _mm512_add_ps(c5_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c5_0); }
-        else if (NV > 0) { if (accum) c5_0 = _mm512_add_ps(c5_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c5_0); }
-        if (NV - 1 == 1) { if (accum) c5_1 = _mm512_add_ps(c5_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c5_1); }
-        else if (NV > 1) { if (accum) c5_1 = _mm512_add_ps(c5_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c5_1); }
-        if (NV - 1 == 2) { if (accum) c5_2 = _mm512_add_ps(c5_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c5_2); }
-        else if (NV > 2) { if (accum) c5_2 = _mm512_add_ps(c5_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c5_2); }
-        if (NV - 1 == 3) { if (accum) c5_3 = _mm512_add_ps(c5_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c5_3); }
-        else if (NV > 3) { if (accum) c5_3 = _mm512_add_ps(c5_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c5_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[5] : 5) * ldc;
+        if (NV - 1 == 0) { c5_0 = accum ? _mm512_fmadd_ps(va, c5_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c5_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c5_0); }
+        else if (NV > 0) { c5_0 = accum ? _mm512_fmadd_ps(va, c5_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c5_0); _mm512_storeu_ps(cr + 0, c5_0); }
+        if (NV - 1 == 1) { c5_1 = accum ? _mm512_fmadd_ps(va, c5_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c5_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c5_1); }
+        else if (NV > 1) { c5_1 = accum ? _mm512_fmadd_ps(va, c5_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c5_1); _mm512_storeu_ps(cr + 16, c5_1); }
+        if (NV - 1 == 2) { c5_2 = accum ? _mm512_fmadd_ps(va, c5_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c5_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c5_2); }
+        else if (NV > 2) { c5_2 = accum ? _mm512_fmadd_ps(va, c5_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c5_2); _mm512_storeu_ps(cr + 32, c5_2); }
+        if (NV - 1 == 3) { c5_3 = accum ? _mm512_fmadd_ps(va, c5_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c5_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c5_3); }
+        else if (NV > 3) { c5_3 = accum ? _mm512_fmadd_ps(va, c5_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c5_3); _mm512_storeu_ps(cr + 48, c5_3); }
     }
     if (MR > 6) {
-        float *cr = c + (ptrdiff_t)6 * ldc;
-        if (NV - 1 == 0) { if (accum) c6_0 = _mm512_add_ps(c6_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c6_0); }
-        else if (NV > 0) { if (accum) c6_0 = _mm512_add_ps(c6_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c6_0); }
-        if (NV - 1 == 1) { if (accum) c6_1 = _mm512_add_ps(c6_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c6_1); }
-        else if (NV > 1) { if (accum) c6_1 = _mm512_add_ps(c6_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c6_1); }
-        if (NV - 1 == 2) { if (accum) c6_2 = _mm512_add_ps(c6_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c6_2); }
-        else if (NV > 2) { if (accum) c6_2 = _mm512_add_ps(c6_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c6_2); }
-        if (NV - 1 == 3) { if (accum) c6_3 = _mm512_add_ps(c6_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c6_3); }
-        else if (NV > 3) { if (accum) c6_3 = _mm512_add_ps(c6_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c6_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[6] : 6) * ldc;
+        if (NV - 1 == 0) { c6_0 = accum ? _mm512_fmadd_ps(va, c6_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c6_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c6_0); }
+        else if (NV > 0) { c6_0 = accum ? _mm512_fmadd_ps(va, c6_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c6_0); _mm512_storeu_ps(cr + 0, c6_0); }
+        if (NV - 1 == 1) { c6_1 = accum ? _mm512_fmadd_ps(va, c6_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c6_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c6_1); }
+        else if (NV > 1) { c6_1 = accum ? _mm512_fmadd_ps(va, c6_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c6_1); _mm512_storeu_ps(cr + 16, c6_1); }
+        if (NV - 1 == 2) { c6_2 = accum ? _mm512_fmadd_ps(va, c6_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c6_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c6_2); }
+        else if (NV > 2) { c6_2 = accum ? _mm512_fmadd_ps(va, c6_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c6_2); _mm512_storeu_ps(cr + 32, c6_2); }
+        if (NV - 1 == 3) { c6_3 = accum ? _mm512_fmadd_ps(va, c6_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c6_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c6_3); }
+        else if (NV > 3) { c6_3 = accum ? _mm512_fmadd_ps(va, c6_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c6_3); _mm512_storeu_ps(cr + 48, c6_3); }
     }
     if (MR > 7) {
-        float *cr = c + (ptrdiff_t)7 * ldc;
-        if (NV - 1 == 0) { if (accum) c7_0 = _mm512_add_ps(c7_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c7_0); }
-        else if (NV > 0) { if (accum) c7_0 = _mm512_add_ps(c7_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c7_0); }
-        if (NV - 1 == 1) { if (accum) c7_1 = _mm512_add_ps(c7_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c7_1); }
-        else if (NV > 1) { if (accum) c7_1 = _mm512_add_ps(c7_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c7_1); }
-        if (NV - 1 == 2) { if (accum) c7_2 = _mm512_add_ps(c7_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c7_2); }
-        else if (NV > 2) { if (accum) c7_2 = _mm512_add_ps(c7_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c7_2); }
-        if (NV - 1 == 3) { if (accum) c7_3 = _mm512_add_ps(c7_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c7_3); }
-        else if (NV > 3) { if (accum) c7_3 = _mm512_add_ps(c7_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c7_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[7] : 7) * ldc;
+        if (NV - 1 == 0) { c7_0 = accum ? _mm512_fmadd_ps(va, c7_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c7_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c7_0); }
+        else if (NV > 0) { c7_0 = accum ? _mm512_fmadd_ps(va, c7_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c7_0); _mm512_storeu_ps(cr + 0, c7_0); }
+        if (NV - 1 == 1) { c7_1 = accum ? _mm512_fmadd_ps(va, c7_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c7_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c7_1); }
+        else if (NV > 1) { c7_1 = accum ? _mm512_fmadd_ps(va, c7_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c7_1); _mm512_storeu_ps(cr + 16, c7_1); }
+        if (NV - 1 == 2) { c7_2 = accum ? _mm512_fmadd_ps(va, c7_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c7_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c7_2); }
+        else if (NV > 2) { c7_2 = accum ? _mm512_fmadd_ps(va, c7_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c7_2); _mm512_storeu_ps(cr + 32, c7_2); }
+        if (NV - 1 == 3) { c7_3 = accum ? _mm512_fmadd_ps(va, c7_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c7_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c7_3); }
+        else if (NV > 3) { c7_3 = accum ? _mm512_fmadd_ps(va, c7_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c7_3); _mm512_storeu_ps(cr + 48, c7_3); }
     }
     if (MR > 8) {
-        float *cr = c + (ptrdiff_t)8 * ldc;
-        if (NV - 1 == 0) { if (accum) c8_0 = _mm512_add_ps(c8_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c8_0); }
-        else if (NV > 0) { if (accum) c8_0 = _mm512_add_ps(c8_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c8_0); }
-        if (NV - 1 == 1) { if (accum) c8_1 = _mm512_add_ps(c8_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c8_1); }
-        else if (NV > 1) { if (accum) c8_1 = _mm512_add_ps(c8_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c8_1); }
-        if (NV - 1 == 2) { if (accum) c8_2 = _mm512_add_ps(c8_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c8_2); }
-        else if (NV > 2) { if (accum) c8_2 = _mm512_add_ps(c8_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c8_2); }
-        if (NV - 1 == 3) { if (accum) c8_3 = _mm512_add_ps(c8_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c8_3); }
-        else if (NV > 3) { if (accum) c8_3 = _mm512_add_ps(c8_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c8_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[8] : 8) * ldc;
+        if (NV - 1 == 0) { c8_0 = accum ? _mm512_fmadd_ps(va, c8_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c8_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c8_0); }
+        else if (NV > 0) { c8_0 = accum ? _mm512_fmadd_ps(va, c8_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c8_0); _mm512_storeu_ps(cr + 0, c8_0); }
+        if (NV - 1 == 1) { c8_1 = accum ? _mm512_fmadd_ps(va, c8_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c8_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c8_1); }
+        else if (NV > 1) { c8_1 = accum ? _mm512_fmadd_ps(va, c8_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c8_1); _mm512_storeu_ps(cr + 16, c8_1); }
+        if (NV - 1 == 2) { c8_2 = accum ? _mm512_fmadd_ps(va, c8_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c8_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c8_2); }
+        else if (NV > 2) { c8_2 = accum ? _mm512_fmadd_ps(va, c8_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c8_2); _mm512_storeu_ps(cr + 32, c8_2); }
+        if (NV - 1 == 3) { c8_3 = accum ? _mm512_fmadd_ps(va, c8_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c8_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c8_3); }
+        else if (NV > 3) { c8_3 = accum ? _mm512_fmadd_ps(va, c8_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c8_3); _mm512_storeu_ps(cr + 48, c8_3); }
     }
     if (MR > 9) {
-        float *cr = c + (ptrdiff_t)9 * ldc;
-        if (NV - 1 == 0) { if (accum) c9_0 = _mm512_add_ps(c9_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c9_0); }
-        else if (NV > 0) { if (accum) c9_0 = _mm512_add_ps(c9_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c9_0); }
-        if (NV - 1 == 1) { if (accum) c9_1 = _mm512_add_ps(c9_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c9_1); }
-        else if (NV > 1) { if (accum) c9_1 = _mm512_add_ps(c9_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c9_1); }
-        if (NV - 1 == 2) { if (accum) c9_2 = _mm512_add_ps(c9_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c9_2); }
-        else if (NV > 2) { if (accum) c9_2 = _mm512_add_ps(c9_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c9_2); }
-        if (NV - 1 == 3) { if (accum) c9_3 = _mm512_add_ps(c9_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c9_3); }
-        else if (NV > 3) { if (accum) c9_3 = _mm512_add_ps(c9_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c9_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[9] : 9) * ldc;
+        if (NV - 1 == 0) { c9_0 = accum ? _mm512_fmadd_ps(va, c9_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c9_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c9_0); }
+        else if (NV > 0) { c9_0 = accum ? _mm512_fmadd_ps(va, c9_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c9_0); _mm512_storeu_ps(cr + 0, c9_0); }
+        if (NV - 1 == 1) { c9_1 = accum ? _mm512_fmadd_ps(va, c9_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c9_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c9_1); }
+        else if (NV > 1) { c9_1 = accum ? _mm512_fmadd_ps(va, c9_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c9_1); _mm512_storeu_ps(cr + 16, c9_1); }
+        if (NV - 1 == 2) { c9_2 = accum ? _mm512_fmadd_ps(va, c9_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c9_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c9_2); }
+        else if (NV > 2) { c9_2 = accum ? _mm512_fmadd_ps(va, c9_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c9_2); _mm512_storeu_ps(cr + 32, c9_2); }
+        if (NV - 1 == 3) { c9_3 = accum ? _mm512_fmadd_ps(va, c9_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c9_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c9_3); }
+        else if (NV > 3) { c9_3 = accum ? _mm512_fmadd_ps(va, c9_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c9_3); _mm512_storeu_ps(cr + 48, c9_3); }
     }
     if (MR > 10) {
-        float *cr = c + (ptrdiff_t)10 * ldc;
-        if (NV - 1 == 0) { if (accum) c10_0 = _mm512_add_ps(c10_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c10_0); }
-        else if (NV > 0) { if (accum) c10_0 = _mm512_add_ps(c10_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c10_0); }
-        if (NV - 1 == 1) { if (accum) c10_1 = _mm512_add_ps(c10_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c10_1); }
-        else if (NV > 1) { if (accum) c10_1 = _mm512_add_ps(c10_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c10_1); }
-        if (NV - 1 == 2) { if (accum) c10_2 = _mm512_add_ps(c10_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c10_2); }
-        else if (NV > 2) { if (accum) c10_2 = _mm512_add_ps(c10_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c10_2); }
-        if (NV - 1 == 3) { if (accum) c10_3 = _mm512_add_ps(c10_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c10_3); }
-        else if (NV > 3) { if (accum) c10_3 = _mm512_add_ps(c10_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c10_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[10] : 10) * ldc;
+        if (NV - 1 == 0) { c10_0 = accum ? _mm512_fmadd_ps(va, c10_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c10_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c10_0); }
+        else if (NV > 0) { c10_0 = accum ? _mm512_fmadd_ps(va, c10_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c10_0); _mm512_storeu_ps(cr + 0, c10_0); }
+        if (NV - 1 == 1) { c10_1 = accum ? _mm512_fmadd_ps(va, c10_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c10_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c10_1); }
+        else if (NV > 1) { c10_1 = accum ? _mm512_fmadd_ps(va, c10_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c10_1); _mm512_storeu_ps(cr + 16, c10_1); }
+        if (NV - 1 == 2) { c10_2 = accum ? _mm512_fmadd_ps(va, c10_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c10_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c10_2); }
+        else if (NV > 2) { c10_2 = accum ? _mm512_fmadd_ps(va, c10_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c10_2); _mm512_storeu_ps(cr + 32, c10_2); }
+        if (NV - 1 == 3) { c10_3 = accum ? _mm512_fmadd_ps(va, c10_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c10_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c10_3); }
+        else if (NV > 3) { c10_3 = accum ? _mm512_fmadd_ps(va, c10_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c10_3); _mm512_storeu_ps(cr + 48, c10_3); }
     }
     if (MR > 11) {
-        float *cr = c + (ptrdiff_t)11 * ldc;
-        if (NV - 1 == 0) { if (accum) c11_0 = _mm512_add_ps(c11_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c11_0); }
-        else if (NV > 0) { if (accum) c11_0 = _mm512_add_ps(c11_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c11_0); }
-        if (NV - 1 == 1) { if (accum) c11_1 = _mm512_add_ps(c11_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c11_1); }
-        else if (NV > 1) { if (accum) c11_1 = _mm512_add_ps(c11_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c11_1); }
-        if (NV - 1 == 2) { if (accum) c11_2 = _mm512_add_ps(c11_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c11_2); }
-        else if (NV > 2) { if (accum) c11_2 = _mm512_add_ps(c11_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c11_2); }
-        if (NV - 1 == 3) { if (accum) c11_3 = _mm512_add_ps(c11_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c11_3); }
-        else if (NV > 3) { if (accum) c11_3 = _mm512_add_ps(c11_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c11_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[11] : 11) * ldc;
+        if (NV - 1 == 0) { c11_0 = accum ? _mm512_fmadd_ps(va, c11_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c11_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c11_0); }
+        else if (NV > 0) { c11_0 = accum ? _mm512_fmadd_ps(va, c11_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c11_0); _mm512_storeu_ps(cr + 0, c11_0); }
+        if (NV - 1 == 1) { c11_1 = accum ? _mm512_fmadd_ps(va, c11_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c11_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c11_1); }
+        else if (NV > 1) { c11_1 = accum ? _mm512_fmadd_ps(va, c11_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c11_1); _mm512_storeu_ps(cr + 16, c11_1); }
+        if (NV - 1 == 2) { c11_2 = accum ? _mm512_fmadd_ps(va, c11_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c11_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c11_2); }
+        else if (NV > 2) { c11_2 = accum ? _mm512_fmadd_ps(va, c11_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c11_2); _mm512_storeu_ps(cr + 32, c11_2); }
+        if (NV - 1 == 3) { c11_3 = accum ? _mm512_fmadd_ps(va, c11_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c11_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c11_3); }
+        else if (NV > 3) { c11_3 = accum ? _mm512_fmadd_ps(va, c11_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c11_3); _mm512_storeu_ps(cr + 48, c11_3); }
     }
     if (MR > 12) {
-        float *cr = c + (ptrdiff_t)12 * ldc;
-        if (NV - 1 == 0) { if (accum) c12_0 = _mm512_add_ps(c12_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c12_0); }
-        else if (NV > 0) { if (accum) c12_0 = _mm512_add_ps(c12_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c12_0); }
-        if (NV - 1 == 1) { if (accum) c12_1 = _mm512_add_ps(c12_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c12_1); }
-        else if (NV > 1) { if (accum) c12_1 = _mm512_add_ps(c12_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c12_1); }
-        if (NV - 1 == 2) { if (accum) c12_2 = _mm512_add_ps(c12_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c12_2); }
-        else if (NV > 2) { if (accum) c12_2 = _mm512_add_ps(c12_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c12_2); }
-        if (NV - 1 == 3) { if (accum) c12_3 = _mm512_add_ps(c12_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c12_3); }
-        else if (NV > 3) { if (accum) c12_3 = _mm512_add_ps(c12_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c12_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[12] : 12) * ldc;
+        if (NV - 1 == 0) { c12_0 = accum ? _mm512_fmadd_ps(va, c12_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c12_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c12_0); }
+        else if (NV > 0) { c12_0 = accum ? _mm512_fmadd_ps(va, c12_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c12_0); _mm512_storeu_ps(cr + 0, c12_0); }
+        if (NV - 1 == 1) { c12_1 = accum ? _mm512_fmadd_ps(va, c12_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c12_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c12_1); }
+        else if (NV > 1) { c12_1 = accum ? _mm512_fmadd_ps(va, c12_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c12_1); _mm512_storeu_ps(cr + 16, c12_1); }
+        if (NV - 1 == 2) { c12_2 = accum ? _mm512_fmadd_ps(va, c12_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c12_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c12_2); }
+        else if (NV > 2) { c12_2 = accum ? _mm512_fmadd_ps(va, c12_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c12_2); _mm512_storeu_ps(cr + 32, c12_2); }
+        if (NV - 1 == 3) { c12_3 = accum ? _mm512_fmadd_ps(va, c12_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c12_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c12_3); }
+        else if (NV > 3) { c12_3 = accum ? _mm512_fmadd_ps(va, c12_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c12_3); _mm512_storeu_ps(cr + 48, c12_3); }
     }
     if (MR > 13) {
-        float *cr = c + (ptrdiff_t)13 * ldc;
-        if (NV - 1 == 0) { if (accum) c13_0 = _mm512_add_ps(c13_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c13_0); }
-        else if (NV > 0) { if (accum) c13_0 = _mm512_add_ps(c13_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c13_0); }
-        if (NV - 1 == 1) { if (accum) c13_1 = _mm512_add_ps(c13_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c13_1); }
-        else if (NV > 1) { if (accum) c13_1 = _mm512_add_ps(c13_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c13_1); }
-        if (NV - 1 == 2) { if (accum) c13_2 = _mm512_add_ps(c13_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c13_2); }
-        else if (NV > 2) { if (accum) c13_2 = _mm512_add_ps(c13_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c13_2); }
-        if (NV - 1 == 3) { if (accum) c13_3 = _mm512_add_ps(c13_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c13_3); }
-        else if (NV > 3) { if (accum) c13_3 = _mm512_add_ps(c13_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c13_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[13] : 13) * ldc;
+        if (NV - 1 == 0) { c13_0 = accum ? _mm512_fmadd_ps(va, c13_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c13_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c13_0); }
+        else if (NV > 0) { c13_0 = accum ? _mm512_fmadd_ps(va, c13_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c13_0); _mm512_storeu_ps(cr + 0, c13_0); }
+        if (NV - 1 == 1) { c13_1 = accum ? _mm512_fmadd_ps(va, c13_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c13_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c13_1); }
+        else if (NV > 1) { c13_1 = accum ? _mm512_fmadd_ps(va, c13_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c13_1); _mm512_storeu_ps(cr + 16, c13_1); }
+        if (NV - 1 == 2) { c13_2 = accum ? _mm512_fmadd_ps(va, c13_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c13_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c13_2); }
+        else if (NV > 2) { c13_2 = accum ? _mm512_fmadd_ps(va, c13_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c13_2); _mm512_storeu_ps(cr + 32, c13_2); }
+        if (NV - 1 == 3) { c13_3 = accum ? _mm512_fmadd_ps(va, c13_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c13_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c13_3); }
+        else if (NV > 3) { c13_3 = accum ? _mm512_fmadd_ps(va, c13_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c13_3); _mm512_storeu_ps(cr + 48, c13_3); }
     }
     if (MR > 14) {
-        float *cr = c + (ptrdiff_t)14 * ldc;
-        if (NV - 1 == 0) { if (accum) c14_0 = _mm512_add_ps(c14_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c14_0); }
-        else if (NV > 0) { if (accum) c14_0 = _mm512_add_ps(c14_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c14_0); }
-        if (NV - 1 == 1) { if (accum) c14_1 = _mm512_add_ps(c14_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c14_1); }
-        else if (NV > 1) { if (accum) c14_1 = _mm512_add_ps(c14_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c14_1); }
-        if (NV - 1 == 2) { if (accum) c14_2 = _mm512_add_ps(c14_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c14_2); }
-        else if (NV > 2) { if (accum) c14_2 = _mm512_add_ps(c14_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c14_2); }
-        if (NV - 1 == 3) { if (accum) c14_3 = _mm512_add_ps(c14_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c14_3); }
-        else if (NV > 3) { if (accum) c14_3 = _mm512_add_ps(c14_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c14_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[14] : 14) * ldc;
+        if (NV - 1 == 0) { c14_0 = accum ? _mm512_fmadd_ps(va, c14_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c14_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c14_0); }
+        else if (NV > 0) { c14_0 = accum ? _mm512_fmadd_ps(va, c14_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c14_0); _mm512_storeu_ps(cr + 0, c14_0); }
+        if (NV - 1 == 1) { c14_1 = accum ? _mm512_fmadd_ps(va, c14_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c14_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c14_1); }
+        else if (NV > 1) { c14_1 = accum ? _mm512_fmadd_ps(va, c14_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c14_1); _mm512_storeu_ps(cr + 16, c14_1); }
+        if (NV - 1 == 2) { c14_2 = accum ? _mm512_fmadd_ps(va, c14_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c14_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c14_2); }
+        else if (NV > 2) { c14_2 = accum ? _mm512_fmadd_ps(va, c14_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c14_2); _mm512_storeu_ps(cr + 32, c14_2); }
+        if (NV - 1 == 3) { c14_3 = accum ? _mm512_fmadd_ps(va, c14_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c14_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c14_3); }
+        else if (NV > 3) { c14_3 = accum ? _mm512_fmadd_ps(va, c14_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c14_3); _mm512_storeu_ps(cr + 48, c14_3); }
     }
     if (MR > 15) {
-        float *cr = c + (ptrdiff_t)15 * ldc;
-        if (NV - 1 == 0) { if (accum) c15_0 = _mm512_add_ps(c15_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)); _mm512_mask_storeu_ps(cr + 0, lastmask, c15_0); }
-        else if (NV > 0) { if (accum) c15_0 = _mm512_add_ps(c15_0, _mm512_loadu_ps(cr + 0)); _mm512_storeu_ps(cr + 0, c15_0); }
-        if (NV - 1 == 1) { if (accum) c15_1 = _mm512_add_ps(c15_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)); _mm512_mask_storeu_ps(cr + 16, lastmask, c15_1); }
-        else if (NV > 1) { if (accum) c15_1 = _mm512_add_ps(c15_1, _mm512_loadu_ps(cr + 16)); _mm512_storeu_ps(cr + 16, c15_1); }
-        if (NV - 1 == 2) { if (accum) c15_2 = _mm512_add_ps(c15_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)); _mm512_mask_storeu_ps(cr + 32, lastmask, c15_2); }
-        else if (NV > 2) { if (accum) c15_2 = _mm512_add_ps(c15_2, _mm512_loadu_ps(cr + 32)); _mm512_storeu_ps(cr + 32, c15_2); }
-        if (NV - 1 == 3) { if (accum) c15_3 = _mm512_add_ps(c15_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)); _mm512_mask_storeu_ps(cr + 48, lastmask, c15_3); }
-        else if (NV > 3) { if (accum) c15_3 = _mm512_add_ps(c15_3, _mm512_loadu_ps(cr + 48)); _mm512_storeu_ps(cr + 48, c15_3); }
+        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[15] : 15) * ldc;
+        if (NV - 1 == 0) { c15_0 = accum ? _mm512_fmadd_ps(va, c15_0, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, c15_0); _mm512_mask_storeu_ps(cr + 0, lastmask, c15_0); }
+        else if (NV > 0) { c15_0 = accum ? _mm512_fmadd_ps(va, c15_0, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, c15_0); _mm512_storeu_ps(cr + 0, c15_0); }
+        if (NV - 1 == 1) { c15_1 = accum ? _mm512_fmadd_ps(va, c15_1, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, c15_1); _mm512_mask_storeu_ps(cr + 16, lastmask, c15_1); }
+        else if (NV > 1) { c15_1 = accum ? _mm512_fmadd_ps(va, c15_1, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, c15_1); _mm512_storeu_ps(cr + 16, c15_1); }
+        if (NV - 1 == 2) { c15_2 = accum ? _mm512_fmadd_ps(va, c15_2, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, c15_2); _mm512_mask_storeu_ps(cr + 32, lastmask, c15_2); }
+        else if (NV > 2) { c15_2 = accum ? _mm512_fmadd_ps(va, c15_2, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, c15_2); _mm512_storeu_ps(cr + 32, c15_2); }
+        if (NV - 1 == 3) { c15_3 = accum ? _mm512_fmadd_ps(va, c15_3, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, c15_3); _mm512_mask_storeu_ps(cr + 48, lastmask, c15_3); }
+        else if (NV > 3) { c15_3 = accum ? _mm512_fmadd_ps(va, c15_3, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, c15_3); _mm512_storeu_ps(cr + 48, c15_3); }
     }
 }
 
 typedef void (*kfn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t,
-                    float *, ptrdiff_t, __mmask16, int);
+                    float *, ptrdiff_t, __mmask16, int, const int *, float);
 
-#define DEFK(T, MR, NV)                                                        \
-    static TGT __attribute__((noinline)) void kern_##T##_##MR##_##NV(           \
+#define DEFK(I, T, MR, NV)                                                     \
+    static TGT __attribute__((noinline)) void kern_##I##T##_##MR##_##NV(       \
         int kk, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,  \
-        float *c, ptrdiff_t ldc, __mmask16 m, int acc)                         \
-    { kern(T, MR, NV, kk, a, lda, b, ldb, c, ldc, m, acc); }
+        float *c, ptrdiff_t ldc, __mmask16 m, int acc, const int *ix, float al) \
+    { kern(T, MR, NV, I, kk, a, lda, b, ldb, c, ldc, m, acc, ix, al); }
 
-DEFK(0,1,1) DEFK(0,2,1) DEFK(0,3,1) DEFK(0,4,1) DEFK(0,5,1) DEFK(0,6,1) DEFK(0,7,1) DEFK(0,8,1) DEFK(0,9,1) DEFK(0,10,1) DEFK(0,11,1) DEFK(0,12,1) DEFK(0,13,1) DEFK(0,14,1) DEFK(0,15,1) DEFK(0,16,1)
-DEFK(0,1,2) DEFK(0,2,2) DEFK(0,3,2) DEFK(0,4,2) DEFK(0,5,2) DEFK(0,6,2) DEFK(0,7,2) DEFK(0,8,2) DEFK(0,9,2) DEFK(0,10,2) DEFK(0,11,2) DEFK(0,12,2)
-DEFK(0,1,3) DEFK(0,2,3) DEFK(0,3,3) DEFK(0,4,3) DEFK(0,5,3) DEFK(0,6,3) DEFK(0,7,3) DEFK(0,8,3)
-DEFK(0,1,4) DEFK(0,2,4) DEFK(0,3,4) DEFK(0,4,4) DEFK(0,5,4) DEFK(0,6,4)
-DEFK(1,1,1) DEFK(1,2,1) DEFK(1,3,1) DEFK(1,4,1) DEFK(1,5,1) DEFK(1,6,1) DEFK(1,7,1) DEFK(1,8,1) DEFK(1,9,1) DEFK(1,10,1) DEFK(1,11,1) DEFK(1,12,1) DEFK(1,13,1) DEFK(1,14,1) DEFK(1,15,1) DEFK(1,16,1)
-DEFK(1,1,2) DEFK(1,2,2) DEFK(1,3,2) DEFK(1,4,2) DEFK(1,5,2) DEFK(1,6,2) DEFK(1,7,2) DEFK(1,8,2) DEFK(1,9,2) DEFK(1,10,2) DEFK(1,11,2) DEFK(1,12,2)
-DEFK(1,1,3) DEFK(1,2,3) DEFK(1,3,3) DEFK(1,4,3) DEFK(1,5,3) DEFK(1,6,3) DEFK(1,7,3) DEFK(1,8,3)
-DEFK(1,1,4) DEFK(1,2,4) DEFK(1,3,4) DEFK(1,4,4) DEFK(1,5,4) DEFK(1,6,4)
+DEFK(0,0,1,1) DEFK(0,0,2,1) DEFK(0,0,3,1) DEFK(0,0,4,1) DEFK(0,0,5,1) DEFK(0,0,6,1) DEFK(0,0,7,1) DEFK(0,0,8,1) DEFK(0,0,9,1) DEFK(0,0,10,1) DEFK(0,0,11,1) DEFK(0,0,12,1) DEFK(0,0,13,1) DEFK(0,0,14,1) DEFK(0,0,15,1) DEFK(0,0,16,1)
+DEFK(0,0,1,2) DEFK(0,0,2,2) DEFK(0,0,3,2) DEFK(0,0,4,2) DEFK(0,0,5,2) DEFK(0,0,6,2) DEFK(0,0,7,2) DEFK(0,0,8,2) DEFK(0,0,9,2) DEFK(0,0,10,2) DEFK(0,0,11,2) DEFK(0,0,12,2)
+DEFK(0,0,1,3) DEFK(0,0,2,3) DEFK(0,0,3,3) DEFK(0,0,4,3) DEFK(0,0,5,3) DEFK(0,0,6,3) DEFK(0,0,7,3) DEFK(0,0,8,3)
+DEFK(0,0,1,4) DEFK(0,0,2,4) DEFK(0,0,3,4) DEFK(0,0,4,4) DEFK(0,0,5,4) DEFK(0,0,6,4)
+DEFK(0,1,1,1) DEFK(0,1,2,1) DEFK(0,1,3,1) DEFK(0,1,4,1) DEFK(0,1,5,1) DEFK(0,1,6,1) DEFK(0,1,7,1) DEFK(0,1,8,1) DEFK(0,1,9,1) DEFK(0,1,10,1) DEFK(0,1,11,1) DEFK(0,1,12,1) DEFK(0,1,13,1) DEFK(0,1,14,1) DEFK(0,1,15,1) DEFK(0,1,16,1)
+DEFK(0,1,1,2) DEFK(0,1,2,2) DEFK(0,1,3,2) DEFK(0,1,4,2) DEFK(0,1,5,2) DEFK(0,1,6,2) DEFK(0,1,7,2) DEFK(0,1,8,2) DEFK(0,1,9,2) DEFK(0,1,10,2) DEFK(0,1,11,2) DEFK(0,1,12,2)
+DEFK(0,1,1,3) DEFK(0,1,2,3) DEFK(0,1,3,3) DEFK(0,1,4,3) DEFK(0,1,5,3) DEFK(0,1,6,3) DEFK(0,1,7,3) DEFK(0,1,8,3)
+DEFK(0,1,1,4) DEFK(0,1,2,4) DEFK(0,1,3,4) DEFK(0,1,4,4) DEFK(0,1,5,4) DEFK(0,1,6,4)
+DEFK(1,0,1,1) DEFK(1,0,2,1) DEFK(1,0,3,1) DEFK(1,0,4,1) DEFK(1,0,5,1) DEFK(1,0,6,1) DEFK(1,0,7,1) DEFK(1,0,8,1) DEFK(1,0,9,1) DEFK(1,0,10,1) DEFK(1,0,11,1) DEFK(1,0,12,1) DEFK(1,0,13,1) DEFK(1,0,14,1) DEFK(1,0,15,1) DEFK(1,0,16,1)
+DEFK(1,0,1,2) DEFK(1,0,2,2) DEFK(1,0,3,2) DEFK(1,0,4,2) DEFK(1,0,5,2) DEFK(1,0,6,2) DEFK(1,0,7,2) DEFK(1,0,8,2) DEFK(1,0,9,2) DEFK(1,0,10,2) DEFK(1,0,11,2) DEFK(1,0,12,2)
+DEFK(1,0,1,3) DEFK(1,0,2,3) DEFK(1,0,3,3) DEFK(1,0,4,3) DEFK(1,0,5,3) DEFK(1,0,6,3) DEFK(1,0,7,3) DEFK(1,0,8,3)
+DEFK(1,0,1,4) DEFK(1,0,2,4) DEFK(1,0,3,4) DEFK(1,0,4,4) DEFK(1,0,5,4) DEFK(1,0,6,4)
+DEFK(1,1,1,1) DEFK(1,1,2,1) DEFK(1,1,3,1) DEFK(1,1,4,1) DEFK(1,1,5,1) DEFK(1,1,6,1) DEFK(1,1,7,1) DEFK(1,1,8,1) DEFK(1,1,9,1) DEFK(1,1,10,1) DEFK(1,1,11,1) DEFK(1,1,12,1) DEFK(1,1,13,1) DEFK(1,1,14,1) DEFK(1,1,15,1) DEFK(1,1,16,1)
+DEFK(1,1,1,2) DEFK(1,1,2,2) DEFK(1,1,3,2) DEFK(1,1,4,2) DEFK(1,1,5,2) DEFK(1,1,6,2) DEFK(1,1,7,2) DEFK(1,1,8,2) DEFK(1,1,9,2) DEFK(1,1,10,2) DEFK(1,1,11,2) DEFK(1,1,12,2)
+DEFK(1,1,1,3) DEFK(1,1,2,3) DEFK(1,1,3,3) DEFK(1,1,4,3) DEFK(1,1,5,3) DEFK(1,1,6,3) DEFK(1,1,7,3) DEFK(1,1,8,3)
+DEFK(1,1,1,4) DEFK(1,1,2,4) DEFK(1,1,3,4) DEFK(1,1,4,4) DEFK(1,1,5,4) DEFK(1,1,6,4)
 
-static const kfn TABLE[2][5][17] = {
+static const kfn TABLE[2][2][5][17] = {
+ {
   {{0},
-   {0, kern_0_1_1, kern_0_2_1, kern_0_3_1, kern_0_4_1, kern_0_5_1, kern_0_6_1, kern_0_7_1, kern_0_8_1, kern_0_9_1, kern_0_10_1, kern_0_11_1, kern_0_12_1, kern_0_13_1, kern_0_14_1, kern_0_15_1, kern_0_16_1},
-   {0, kern_0_1_2, kern_0_2_2, kern_0_3_2, kern_0_4_2, kern_0_5_2, kern_0_6_2, kern_0_7_2, kern_0_8_2, kern_0_9_2, kern_0_10_2, kern_0_11_2, kern_0_12_2, 0, 0, 0, 0},
-   {0, kern_0_1_3, kern_0_2_3, kern_0_3_3, kern_0_4_3, kern_0_5_3, kern_0_6_3, kern_0_7_3, kern_0_8_3, 0, 0, 0, 0, 0, 0, 0, 0},
-   {0, kern_0_1_4, kern_0_2_4, kern_0_3_4, kern_0_4_4, kern_0_5_4, kern_0_6_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_00_1_1, kern_00_2_1, kern_00_3_1, kern_00_4_1, kern_00_5_1, kern_00_6_1, kern_00_7_1, kern_00_8_1, kern_00_9_1, kern_00_10_1, kern_00_11_1, kern_00_12_1, kern_00_13_1, kern_00_14_1, kern_00_15_1, kern_00_16_1},
+   {0, kern_00_1_2, kern_00_2_2, kern_00_3_2, kern_00_4_2, kern_00_5_2, kern_00_6_2, kern_00_7_2, kern_00_8_2, kern_00_9_2, kern_00_10_2, kern_00_11_2, kern_00_12_2, 0, 0, 0, 0},
+   {0, kern_00_1_3, kern_00_2_3, kern_00_3_3, kern_00_4_3, kern_00_5_3, kern_00_6_3, kern_00_7_3, kern_00_8_3, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_00_1_4, kern_00_2_4, kern_00_3_4, kern_00_4_4, kern_00_5_4, kern_00_6_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
   },
   {{0},
-   {0, kern_1_1_1, kern_1_2_1, kern_1_3_1, kern_1_4_1, kern_1_5_1, kern_1_6_1, kern_1_7_1, kern_1_8_1, kern_1_9_1, kern_1_10_1, kern_1_11_1, kern_1_12_1, kern_1_13_1, kern_1_14_1, kern_1_15_1, kern_1_16_1},
-   {0, kern_1_1_2, kern_1_2_2, kern_1_3_2, kern_1_4_2, kern_1_5_2, kern_1_6_2, kern_1_7_2, kern_1_8_2, kern_1_9_2, kern_1_10_2, kern_1_11_2, kern_1_12_2, 0, 0, 0, 0},
-   {0, kern_1_1_3, kern_1_2_3, kern_1_3_3, kern_1_4_3, kern_1_5_3, kern_1_6_3, kern_1_7_3, kern_1_8_3, 0, 0, 0, 0, 0, 0, 0, 0},
-   {0, kern_1_1_4, kern_1_2_4, kern_1_3_4, kern_1_4_4, kern_1_5_4, kern_1_6_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_01_1_1, kern_01_2_1, kern_01_3_1, kern_01_4_1, kern_01_5_1, kern_01_6_1, kern_01_7_1, kern_01_8_1, kern_01_9_1, kern_01_10_1, kern_01_11_1, kern_01_12_1, kern_01_13_1, kern_01_14_1, kern_01_15_1, kern_01_16_1},
+   {0, kern_01_1_2, kern_01_2_2, kern_01_3_2, kern_01_4_2, kern_01_5_2, kern_01_6_2, kern_01_7_2, kern_01_8_2, kern_01_9_2, kern_01_10_2, kern_01_11_2, kern_01_12_2, 0, 0, 0, 0},
+   {0, kern_01_1_3, kern_01_2_3, kern_01_3_3, kern_01_4_3, kern_01_5_3, kern_01_6_3, kern_01_7_3, kern_01_8_3, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_01_1_4, kern_01_2_4, kern_01_3_4, kern_01_4_4, kern_01_5_4, kern_01_6_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
   },
+ },
+ {
+  {{0},
+   {0, kern_10_1_1, kern_10_2_1, kern_10_3_1, kern_10_4_1, kern_10_5_1, kern_10_6_1, kern_10_7_1, kern_10_8_1, kern_10_9_1, kern_10_10_1, kern_10_11_1, kern_10_12_1, kern_10_13_1, kern_10_14_1, kern_10_15_1, kern_10_16_1},
+   {0, kern_10_1_2, kern_10_2_2, kern_10_3_2, kern_10_4_2, kern_10_5_2, kern_10_6_2, kern_10_7_2, kern_10_8_2, kern_10_9_2, kern_10_10_2, kern_10_11_2, kern_10_12_2, 0, 0, 0, 0},
+   {0, kern_10_1_3, kern_10_2_3, kern_10_3_3, kern_10_4_3, kern_10_5_3, kern_10_6_3, kern_10_7_3, kern_10_8_3, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_10_1_4, kern_10_2_4, kern_10_3_4, kern_10_4_4, kern_10_5_4, kern_10_6_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+  },
+  {{0},
+   {0, kern_11_1_1, kern_11_2_1, kern_11_3_1, kern_11_4_1, kern_11_5_1, kern_11_6_1, kern_11_7_1, kern_11_8_1, kern_11_9_1, kern_11_10_1, kern_11_11_1, kern_11_12_1, kern_11_13_1, kern_11_14_1, kern_11_15_1, kern_11_16_1},
+   {0, kern_11_1_2, kern_11_2_2, kern_11_3_2, kern_11_4_2, kern_11_5_2, kern_11_6_2, kern_11_7_2, kern_11_8_2, kern_11_9_2, kern_11_10_2, kern_11_11_2, kern_11_12_2, 0, 0, 0, 0},
+   {0, kern_11_1_3, kern_11_2_3, kern_11_3_3, kern_11_4_3, kern_11_5_3, kern_11_6_3, kern_11_7_3, kern_11_8_3, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_11_1_4, kern_11_2_4, kern_11_3_4, kern_11_4_4, kern_11_5_4, kern_11_6_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+  },
+ },
 };
 
 /*
@@ -422,10 +455,12 @@ static const kfn TABLE[2][5][17] = {
  * costs m broadcasts of A[i*k + r] and m*NV FMAs into NV accumulators, split
  * into two partial sums (even/odd i) to halve the FMA dependency chain.
  */
-static TGT AI void gkern(const int M, const int NV, int nrows, const float *restrict a, ptrdiff_t lda,
-                         const float *restrict g, ptrdiff_t ldg, float *restrict c, ptrdiff_t ldc,
-                         __mmask16 lastmask)
+static TGT AI void gkern(const int M, const int NV, const int IDX, int nrows, const float *restrict a,
+                         ptrdiff_t lda, const float *restrict g, ptrdiff_t ldg, float *restrict c,
+                         ptrdiff_t ldc, __mmask16 lastmask, const int *restrict idx, float alpha,
+                         int accum)
 {
+    const __m512 va = _mm512_set1_ps(alpha);
     __m512 g0_0, g0_1, g0_2, g0_3;
     __m512 g1_0, g1_1, g1_2, g1_3;
     __m512 g2_0, g2_1, g2_2, g2_3;
@@ -740,7 +775,7 @@ static TGT AI void gkern(const int M, const int NV, int nrows, const float *rest
     else g23_3 = _mm512_setzero_ps();
     for (int r = 0; r < nrows; r++) {
         const float *ar = a + r;
-        float *cr = c + (ptrdiff_t)r * ldc;
+        float *cr = c + (ptrdiff_t)(IDX ? idx[r] : r) * ldc;
         __m512 e0 = _mm512_setzero_ps(), o0 = _mm512_setzero_ps(), e1 = _mm512_setzero_ps(), o1 = _mm512_setzero_ps(), e2 = _mm512_setzero_ps(), o2 = _mm512_setzero_ps(), e3 = _mm512_setzero_ps(), o3 = _mm512_setzero_ps(), av;
         if (M > 0) {
             av = _mm512_set1_ps(ar[0 * lda]);
@@ -910,40 +945,58 @@ static TGT AI void gkern(const int M, const int NV, int nrows, const float *rest
             if (NV > 2) o2 = _mm512_fmadd_ps(av, g23_2, o2);
             if (NV > 3) o3 = _mm512_fmadd_ps(av, g23_3, o3);
         }
-        if (NV - 1 == 0) _mm512_mask_storeu_ps(cr + 0, lastmask, _mm512_add_ps(e0, o0));
-        else if (NV > 0) _mm512_storeu_ps(cr + 0, _mm512_add_ps(e0, o0));
-        if (NV - 1 == 1) _mm512_mask_storeu_ps(cr + 16, lastmask, _mm512_add_ps(e1, o1));
-        else if (NV > 1) _mm512_storeu_ps(cr + 16, _mm512_add_ps(e1, o1));
-        if (NV - 1 == 2) _mm512_mask_storeu_ps(cr + 32, lastmask, _mm512_add_ps(e2, o2));
-        else if (NV > 2) _mm512_storeu_ps(cr + 32, _mm512_add_ps(e2, o2));
-        if (NV - 1 == 3) _mm512_mask_storeu_ps(cr + 48, lastmask, _mm512_add_ps(e3, o3));
-        else if (NV > 3) _mm512_storeu_ps(cr + 48, _mm512_add_ps(e3, o3));
+        if (NV - 1 == 0) { __m512 s = _mm512_add_ps(e0, o0); s = accum ? _mm512_fmadd_ps(va, s, _mm512_maskz_loadu_ps(lastmask, cr + 0)) : _mm512_mul_ps(va, s); _mm512_mask_storeu_ps(cr + 0, lastmask, s); }
+        else if (NV > 0) { __m512 s = _mm512_add_ps(e0, o0); s = accum ? _mm512_fmadd_ps(va, s, _mm512_loadu_ps(cr + 0)) : _mm512_mul_ps(va, s); _mm512_storeu_ps(cr + 0, s); }
+        if (NV - 1 == 1) { __m512 s = _mm512_add_ps(e1, o1); s = accum ? _mm512_fmadd_ps(va, s, _mm512_maskz_loadu_ps(lastmask, cr + 16)) : _mm512_mul_ps(va, s); _mm512_mask_storeu_ps(cr + 16, lastmask, s); }
+        else if (NV > 1) { __m512 s = _mm512_add_ps(e1, o1); s = accum ? _mm512_fmadd_ps(va, s, _mm512_loadu_ps(cr + 16)) : _mm512_mul_ps(va, s); _mm512_storeu_ps(cr + 16, s); }
+        if (NV - 1 == 2) { __m512 s = _mm512_add_ps(e2, o2); s = accum ? _mm512_fmadd_ps(va, s, _mm512_maskz_loadu_ps(lastmask, cr + 32)) : _mm512_mul_ps(va, s); _mm512_mask_storeu_ps(cr + 32, lastmask, s); }
+        else if (NV > 2) { __m512 s = _mm512_add_ps(e2, o2); s = accum ? _mm512_fmadd_ps(va, s, _mm512_loadu_ps(cr + 32)) : _mm512_mul_ps(va, s); _mm512_storeu_ps(cr + 32, s); }
+        if (NV - 1 == 3) { __m512 s = _mm512_add_ps(e3, o3); s = accum ? _mm512_fmadd_ps(va, s, _mm512_maskz_loadu_ps(lastmask, cr + 48)) : _mm512_mul_ps(va, s); _mm512_mask_storeu_ps(cr + 48, lastmask, s); }
+        else if (NV > 3) { __m512 s = _mm512_add_ps(e3, o3); s = accum ? _mm512_fmadd_ps(va, s, _mm512_loadu_ps(cr + 48)) : _mm512_mul_ps(va, s); _mm512_storeu_ps(cr + 48, s); }
     }
 }
 
-typedef void (*gfn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t, float *, ptrdiff_t, __mmask16);
-#define DEFG(M, NV) static TGT __attribute__((noinline)) void gkern_##M##_##NV(int nr, const float *a, ptrdiff_t lda, \
-    const float *g, ptrdiff_t ldg, float *c, ptrdiff_t ldc, __mmask16 mk) { gkern(M, NV, nr, a, lda, g, ldg, c, ldc, mk); }
-DEFG(1,1) DEFG(2,1) DEFG(3,1) DEFG(4,1) DEFG(5,1) DEFG(6,1) DEFG(7,1) DEFG(8,1) DEFG(9,1) DEFG(10,1) DEFG(11,1) DEFG(12,1) DEFG(13,1) DEFG(14,1) DEFG(15,1) DEFG(16,1) DEFG(17,1) DEFG(18,1) DEFG(19,1) DEFG(20,1) DEFG(21,1) DEFG(22,1) DEFG(23,1) DEFG(24,1)
-DEFG(1,2) DEFG(2,2) DEFG(3,2) DEFG(4,2) DEFG(5,2) DEFG(6,2) DEFG(7,2) DEFG(8,2) DEFG(9,2) DEFG(10,2) DEFG(11,2) DEFG(12,2)
-DEFG(1,3) DEFG(2,3) DEFG(3,3) DEFG(4,3) DEFG(5,3) DEFG(6,3) DEFG(7,3) DEFG(8,3)
-DEFG(1,4) DEFG(2,4) DEFG(3,4) DEFG(4,4) DEFG(5,4) DEFG(6,4)
-static const gfn GTABLE[5][25] = {
+typedef void (*gfn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t, float *, ptrdiff_t,
+                    __mmask16, const int *, float, int);
+#define DEFG(I, M, NV) static TGT __attribute__((noinline)) void gkern_##I##_##M##_##NV(int nr, \
+    const float *a, ptrdiff_t lda, const float *g, ptrdiff_t ldg, float *c, ptrdiff_t ldc, __mmask16 mk, \
+    const int *ix, float al, int acc) { gkern(M, NV, I, nr, a, lda, g, ldg, c, ldc, mk, ix, al, acc); }
+DEFG(0,1,1) DEFG(0,2,1) DEFG(0,3,1) DEFG(0,4,1) DEFG(0,5,1) DEFG(0,6,1) DEFG(0,7,1) DEFG(0,8,1) DEFG(0,9,1) DEFG(0,10,1) DEFG(0,11,1) DEFG(0,12,1) DEFG(0,13,1) DEFG(0,14,1) DEFG(0,15,1) DEFG(0,16,1) DEFG(0,17,1) DEFG(0,18,1) DEFG(0,19,1) DEFG(0,20,1) DEFG(0,21,1) DEFG(0,22,1) DEFG(0,23,1) DEFG(0,24,1)
+DEFG(0,1,2) DEFG(0,2,2) DEFG(0,3,2) DEFG(0,4,2) DEFG(0,5,2) DEFG(0,6,2) DEFG(0,7,2) DEFG(0,8,2) DEFG(0,9,2) DEFG(0,10,2) DEFG(0,11,2) DEFG(0,12,2)
+DEFG(0,1,3) DEFG(0,2,3) DEFG(0,3,3) DEFG(0,4,3) DEFG(0,5,3) DEFG(0,6,3) DEFG(0,7,3) DEFG(0,8,3)
+DEFG(0,1,4) DEFG(0,2,4) DEFG(0,3,4) DEFG(0,4,4) DEFG(0,5,4) DEFG(0,6,4)
+DEFG(1,1,1) DEFG(1,2,1) DEFG(1,3,1) DEFG(1,4,1) DEFG(1,5,1) DEFG(1,6,1) DEFG(1,7,1) DEFG(1,8,1) DEFG(1,9,1) DEFG(1,10,1) DEFG(1,11,1) DEFG(1,12,1) DEFG(1,13,1) DEFG(1,14,1) DEFG(1,15,1) DEFG(1,16,1) DEFG(1,17,1) DEFG(1,18,1) DEFG(1,19,1) DEFG(1,20,1) DEFG(1,21,1) DEFG(1,22,1) DEFG(1,23,1) DEFG(1,24,1)
+DEFG(1,1,2) DEFG(1,2,2) DEFG(1,3,2) DEFG(1,4,2) DEFG(1,5,2) DEFG(1,6,2) DEFG(1,7,2) DEFG(1,8,2) DEFG(1,9,2) DEFG(1,10,2) DEFG(1,11,2) DEFG(1,12,2)
+DEFG(1,1,3) DEFG(1,2,3) DEFG(1,3,3) DEFG(1,4,3) DEFG(1,5,3) DEFG(1,6,3) DEFG(1,7,3) DEFG(1,8,3)
+DEFG(1,1,4) DEFG(1,2,4) DEFG(1,3,4) DEFG(1,4,4) DEFG(1,5,4) DEFG(1,6,4)
+static const gfn GTABLE[2][5][25] = {
+ {
   {0},
-  {0, gkern_1_1, gkern_2_1, gkern_3_1, gkern_4_1, gkern_5_1, gkern_6_1, gkern_7_1, gkern_8_1, gkern_9_1, gkern_10_1, gkern_11_1, gkern_12_1, gkern_13_1, gkern_14_1, gkern_15_1, gkern_16_1, gkern_17_1, gkern_18_1, gkern_19_1, gkern_20_1, gkern_21_1, gkern_22_1, gkern_23_1, gkern_24_1},
-  {0, gkern_1_2, gkern_2_2, gkern_3_2, gkern_4_2, gkern_5_2, gkern_6_2, gkern_7_2, gkern_8_2, gkern_9_2, gkern_10_2, gkern_11_2, gkern_12_2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-  {0, gkern_1_3, gkern_2_3, gkern_3_3, gkern_4_3, gkern_5_3, gkern_6_3, gkern_7_3, gkern_8_3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-  {0, gkern_1_4, gkern_2_4, gkern_3_4, gkern_4_4, gkern_5_4, gkern_6_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+  {0, gkern_0_1_1, gkern_0_2_1, gkern_0_3_1, gkern_0_4_1, gkern_0_5_1, gkern_0_6_1, gkern_0_7_1, gkern_0_8_1, gkern_0_9_1, gkern_0_10_1, gkern_0_11_1, gkern_0_12_1, gkern_0_13_1, gkern_0_14_1, gkern_0_15_1, gkern_0_16_1, gkern_0_17_1, gkern_0_18_1, gkern_0_19_1, gkern_0_20_1, gkern_0_21_1, gkern_0_22_1, gkern_0_23_1, gkern_0_24_1},
+  {0, gkern_0_1_2, gkern_0_2_2, gkern_0_3_2, gkern_0_4_2, gkern_0_5_2, gkern_0_6_2, gkern_0_7_2, gkern_0_8_2, gkern_0_9_2, gkern_0_10_2, gkern_0_11_2, gkern_0_12_2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+  {0, gkern_0_1_3, gkern_0_2_3, gkern_0_3_3, gkern_0_4_3, gkern_0_5_3, gkern_0_6_3, gkern_0_7_3, gkern_0_8_3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+  {0, gkern_0_1_4, gkern_0_2_4, gkern_0_3_4, gkern_0_4_4, gkern_0_5_4, gkern_0_6_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+ },
+ {
+  {0},
+  {0, gkern_1_1_1, gkern_1_2_1, gkern_1_3_1, gkern_1_4_1, gkern_1_5_1, gkern_1_6_1, gkern_1_7_1, gkern_1_8_1, gkern_1_9_1, gkern_1_10_1, gkern_1_11_1, gkern_1_12_1, gkern_1_13_1, gkern_1_14_1, gkern_1_15_1, gkern_1_16_1, gkern_1_17_1, gkern_1_18_1, gkern_1_19_1, gkern_1_20_1, gkern_1_21_1, gkern_1_22_1, gkern_1_23_1, gkern_1_24_1},
+  {0, gkern_1_1_2, gkern_1_2_2, gkern_1_3_2, gkern_1_4_2, gkern_1_5_2, gkern_1_6_2, gkern_1_7_2, gkern_1_8_2, gkern_1_9_2, gkern_1_10_2, gkern_1_11_2, gkern_1_12_2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+  {0, gkern_1_1_3, gkern_1_2_3, gkern_1_3_3, gkern_1_4_3, gkern_1_5_3, gkern_1_6_3, gkern_1_7_3, gkern_1_8_3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+  {0, gkern_1_1_4, gkern_1_2_4, gkern_1_3_4, gkern_1_4_4, gkern_1_5_4, gkern_1_6_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+ },
 };
 
-/* out(M x N) (+)= L(M x K) . R(K x N); accumulate adds to the current out */
-static TGT void driver(int T, int M, int K, int N, const float *a, ptrdiff_t lda,
-                       const float *b, float *c, int accumulate)
+/* out(M x N) = alpha * L(M x K) . R(K x N) (+ out with accumulate). IDX: see kern. */
+static TGT void driver(int IDX, int T, int M, int K, int N, const float *a, ptrdiff_t lda,
+                       const float *b, float *c, int accumulate, const int *idx, float alpha)
 {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         if (!accumulate)
-            for (ptrdiff_t i = 0; i < (ptrdiff_t)M * N; i++) c[i] = 0.f;
+            for (ptrdiff_t r = 0; r < M; r++) {
+                float *cr = c + (ptrdiff_t)((IDX && T) ? idx[r] : r) * N;
+                for (ptrdiff_t j = 0; j < N; j++) cr[j] = 0.f;
+            }
         return;
     }
     for (int j0 = 0; j0 < N; j0 += 64) {
@@ -961,39 +1014,101 @@ static TGT void driver(int T, int M, int K, int N, const float *a, ptrdiff_t lda
             for (int bi = 0; bi < nblk; bi++) {
                 int mr = base + (bi < extra);
                 const float *ab = T ? a + (ptrdiff_t)p0 * lda + r0 : a + (ptrdiff_t)r0 * lda + p0;
-                TABLE[T][NV][mr](kb, ab, lda, b + (ptrdiff_t)p0 * N + j0, N,
-                                 c + (ptrdiff_t)r0 * N + j0, N, mask, p0 > 0 || accumulate);
+                const float *bb = (IDX && !T) ? b + j0 : b + (ptrdiff_t)p0 * N + j0;
+                float *cb = (IDX && T) ? c + j0 : c + (ptrdiff_t)r0 * N + j0;
+                const int *ix = IDX ? (T ? idx + r0 : idx + p0) : 0;
+                TABLE[IDX][T][NV][mr](kb, ab, lda, bb, N, cb, N, mask, p0 > 0 || accumulate,
+                                      ix, alpha);
                 r0 += mr;
             }
         }
     }
 }
 
+/* C(k x n) = alpha * A^T G (+ C), m <= 24 / NV: the G panel held in registers. Output
+ * row r goes to C row idx[r] when IDX. Returns 0 if the shape does not fit. */
+static TGT int gpanel(int IDX, int m, int k, int n, const float *A, ptrdiff_t lda,
+                      const float *G, float *C, const int *idx, float alpha, int accumulate)
+{
+    if (m < 1 || m > 24 || k < 1 || n < 1) return 0;
+    for (int j0 = 0; j0 < n; j0 += 64) {
+        int w = n - j0 < 64 ? n - j0 : 64, NV = (w + 15) >> 4;
+        if (!GTABLE[IDX][NV][m]) return 0;
+    }
+    for (int j0 = 0; j0 < n; j0 += 64) {
+        int w = n - j0 < 64 ? n - j0 : 64, NV = (w + 15) >> 4;
+        int rem = w - 16 * (NV - 1);
+        GTABLE[IDX][NV][m](k, A, lda, G + j0, n, C + j0, n, (__mmask16)((1u << rem) - 1u),
+                           idx, alpha, accumulate);
+    }
+    return 1;
+}
+
 TGT void fnn_sgemm_avx512_nn(int m, int k, int n, const float *A, const float *B, float *C,
                              int accumulate)
 {
-    driver(0, m, k, n, A, k, B, C, accumulate);
+    driver(0, 0, m, k, n, A, k, B, C, accumulate, 0, 1.0f);
 }
 
 TGT void fnn_sgemm_avx512_tn(int m, int k, int n, const float *A, const float *G, float *C)
 {
     /* small m: the G panel stays in registers while the k output rows stream past */
-    if (m >= 1 && k >= 1 && n >= 1) {
-        int ok = 1;
-        for (int j0 = 0; j0 < n && ok; j0 += 64) {
-            int w = n - j0 < 64 ? n - j0 : 64, NV = (w + 15) >> 4;
-            if (m > 24 || !GTABLE[NV][m]) ok = 0;
-        }
-        if (ok) {
-            for (int j0 = 0; j0 < n; j0 += 64) {
-                int w = n - j0 < 64 ? n - j0 : 64, NV = (w + 15) >> 4;
-                int rem = w - 16 * (NV - 1);
-                GTABLE[NV][m](k, A, k, G + j0, n, C + j0, n, (__mmask16)((1u << rem) - 1u));
-            }
-            return;
+    if (!gpanel(0, m, k, n, A, k, G, C, 0, 1.0f, 0))
+        driver(0, 1, k, m, n, A, k, G, C, 0, 0, 1.0f);
+}
+
+TGT int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, float *xc,
+                                     int *cols, int *zcols, unsigned short *masks)
+{
+    if (m <= 0 || k <= 0) return 0;
+    int nch = (k + 15) / 16, rem = k - 16 * (nch - 1), nact = 0, nz = 0;
+    const __mmask16 tail = (__mmask16)((1u << rem) - 1u);
+    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int ch = 0; ch < nch; ch++) {
+        __mmask16 lm = ch == nch - 1 ? tail : (__mmask16)0xFFFF, am = 0;
+        for (int i = 0; i < m; i++) /* NaN counts as nonzero: it must reach the product */
+            am |= _mm512_mask_cmp_ps_mask(lm, _mm512_maskz_loadu_ps(lm, rows[i] + 16 * ch),
+                                          zero, _CMP_NEQ_UQ);
+        __mmask16 zm = (__mmask16)(~am & lm);
+        __m512i ci = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * ch));
+        _mm512_mask_compressstoreu_epi32(cols + nact, am, ci);
+        _mm512_mask_compressstoreu_epi32(zcols + nz, zm, ci);
+        masks[ch] = am;
+        nact += __builtin_popcount(am);
+        nz += __builtin_popcount(zm);
+    }
+    for (int i = 0; i < m; i++) {
+        float *dst = xc + (ptrdiff_t)i * nact;
+        for (int ch = 0; ch < nch; ch++) {
+            __mmask16 am = masks[ch];
+            if (!am) continue;
+            __mmask16 lm = ch == nch - 1 ? tail : (__mmask16)0xFFFF;
+            _mm512_mask_compressstoreu_ps(dst, am, _mm512_maskz_loadu_ps(lm, rows[i] + 16 * ch));
+            dst += __builtin_popcount(am);
         }
     }
-    driver(1, k, m, n, A, k, G, C, 0);
+    return nact;
+}
+
+TGT void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                                  const float *B, float *C, int accumulate)
+{
+    driver(1, 0, m, nact, n, xc, nact, B, C, accumulate, cols, 1.0f);
+}
+
+TGT void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                                  int nzero, const int *zcols, const float *G, float *C,
+                                  float alpha, int accumulate)
+{
+    if (!accumulate)
+        for (int z = 0; z < nzero; z++) {
+            float *cr = C + (ptrdiff_t)zcols[z] * n;
+            for (int j = 0; j < n; j++) cr[j] = 0.f;
+        }
+    if (nact <= 0) return;
+    if (!gpanel(1, m, nact, n, xc, nact, G, C, cols, alpha, accumulate))
+        driver(1, 1, nact, m, n, xc, nact, G, C, accumulate, cols, alpha);
 }
 
 int fnn_sgemm_avx512_supported(void)
@@ -1018,6 +1133,24 @@ void fnn_sgemm_avx512_nn(int m, int k, int n, const float *A, const float *B, fl
 void fnn_sgemm_avx512_tn(int m, int k, int n, const float *A, const float *G, float *C)
 {
     (void)m; (void)k; (void)n; (void)A; (void)G; (void)C;
+}
+int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, float *xc,
+                                 int *cols, int *zcols, unsigned short *masks)
+{
+    (void)m; (void)k; (void)rows; (void)xc; (void)cols; (void)zcols; (void)masks;
+    return 0;
+}
+void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                              const float *B, float *C, int accumulate)
+{
+    (void)m; (void)nact; (void)n; (void)xc; (void)cols; (void)B; (void)C; (void)accumulate;
+}
+void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                              int nzero, const int *zcols, const float *G, float *C,
+                              float alpha, int accumulate)
+{
+    (void)m; (void)nact; (void)n; (void)xc; (void)cols; (void)nzero; (void)zcols; (void)G;
+    (void)C; (void)alpha; (void)accumulate;
 }
 
 #endif

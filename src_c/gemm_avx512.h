@@ -26,4 +26,26 @@ void fnn_sgemm_avx512_nn(int m, int k, int n, const float *A, const float *B, fl
 /* C (k x n) = A^T G with A (m x k) and G (m x n) contiguous row-major (C overwritten). */
 void fnn_sgemm_avx512_tn(int m, int k, int n, const float *A, const float *G, float *C);
 
+/* Sparse input batches (MNIST pixels are 80 % zeros; in a batch of 10 rows about half
+ * the columns are zero in every row). A column that is zero in every row of the batch
+ * adds nothing to X W and leaves its row of X^T G zero, so the first layer's products
+ * can run over the batch's active columns only:
+ *
+ * pack_active: rows[i] (i < m) point at the m input rows of k floats (in any order:
+ *   the plan passes rows of X in shuffled order, so nothing is gathered). Writes the
+ *   columns that are nonzero (or NaN) in at least one row to xc (m x nact, row-major),
+ *   their indices in increasing order to cols[0 .. nact), the other indices to
+ *   zcols[0 .. k - nact); masks needs (k + 15) / 16 entries of scratch. Returns nact.
+ * nn_cols: C (m x n) = xc B[cols, :]  (+ C with accumulate); B is (k x n).
+ * tn_cols: rows cols[j] of C (k x n) = alpha * xc[:, j]^T G (+ C[cols[j]] with
+ *   accumulate); without accumulate the rows zcols of C are set to 0, so C = alpha X^T G
+ *   exactly; with accumulate and alpha = -lr it is the SGD step W -= lr X^T G. */
+int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, float *xc,
+                                 int *cols, int *zcols, unsigned short *masks);
+void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                              const float *B, float *C, int accumulate);
+void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                              int nzero, const int *zcols, const float *G, float *C,
+                              float alpha, int accumulate);
+
 #endif

@@ -1,9 +1,11 @@
 /* plan.c -- the fused training loop; the bodies are in plan_impl.h. */
+#include <limits.h>
 #include <string.h>
 
 #include "activations.h"
 #include "dense.h"
 #include "dropout.h"
+#include "gemm_avx512.h"
 #include "losses.h"
 #include "optimizers.h"
 #include "plan.h"
@@ -11,10 +13,12 @@
 #define REAL float
 #define FNN_SFX(name) name##_f32
 #define FNN_GEMM_T fnn_gemm_f32_fn
+#define FNN_PLAN_COLS 1 /* float32 only: the active-column kernels */
 #include "plan_impl.h"
 #undef REAL
 #undef FNN_SFX
 #undef FNN_GEMM_T
+#undef FNN_PLAN_COLS
 
 #define REAL double
 #define FNN_SFX(name) name##_f64

@@ -84,6 +84,17 @@ typedef struct {
     void *wb;                  /* gathered sample weights, batch */
     void *grad_a, *grad_b;     /* gradient ping-pong buffers, batch * widest */
     double *row_loss;          /* batch */
+    /* Active columns (float32, AVX-512 CPUs, batches of at most 64 rows, a dense first
+     * step; see gemm_avx512.h): the first layer reads the batch's rows of X in place
+     * through rowp and runs its products over the columns that are nonzero in at least
+     * one row, packed into xb. With plain SGD (no momentum, no weight decay) its weight
+     * update is fused into the weight-gradient product, W -= lr X^T G, and its dW array
+     * is left as it was. rowp NULL: never used (Cython leaves it NULL for float64). */
+    const void **rowp;         /* batch */
+    int *cols, *zcols;         /* in_dim each */
+    unsigned short *masks;     /* (in_dim + 15) / 16 */
+    int nact;                  /* active columns of the current batch */
+    int fused_sgd;             /* set per run: step 0's W is updated in backward */
     int n_threads;
     int gemm_threads;          /* threads a product may be split over */
     void *gemm;                /* fnn_gemm_f32_fn or fnn_gemm_f64_fn */

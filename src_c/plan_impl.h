@@ -1,7 +1,8 @@
 /* plan_impl.h -- type-generic bodies for plan.c (included once per REAL).
  *
  * One training step on a mini-batch, in order:
- *   gather   copy the batch's rows of X (and targets, weights) in shuffled order
+ *   gather   copy the batch's rows of X (and targets, weights) in shuffled order, or
+ *            with active columns (plan.h) pack the columns the first layer needs
  *   forward  each step's output y = f(input), recording the input for backward
  *   loss     loss value and dL/d(output) in one fused kernel
  *   backward from the last step to the first trainable one: parameter gradients,
@@ -13,13 +14,16 @@ typedef FNN_GEMM_T FNN_SFX(gemm_fn);
 
 /* Copy the rows perm[start .. start + rows) of X, the targets and the weights. */
 static void FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, const REAL *sw,
-                            const fnn_idx *perm, fnn_idx start, fnn_idx rows)
+                            const fnn_idx *perm, fnn_idx start, fnn_idx rows, int cols)
 {
     REAL *xb = (REAL *)p->xb;
     fnn_idx d_in = p->in_dim, d_out = p->out_dim;
     for (fnn_idx r = 0; r < rows; ++r) {
         fnn_idx i = perm[start + r];
-        memcpy(xb + r * d_in, X + i * d_in, (size_t)d_in * sizeof(REAL));
+        if (cols)
+            p->rowp[r] = X + i * d_in;
+        else
+            memcpy(xb + r * d_in, X + i * d_in, (size_t)d_in * sizeof(REAL));
         if (p->loss == FNN_LOSS_XENT_LABELS)
             p->lb[r] = ((const fnn_idx *)targets)[i];
         else
@@ -27,11 +31,29 @@ static void FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, con
                    (size_t)d_out * sizeof(REAL));
         if (sw) ((REAL *)p->wb)[r] = sw[i];
     }
+#ifdef FNN_PLAN_COLS
+    if (cols)
+        p->nact = fnn_sgemm_avx512_pack_active((int)rows, (int)d_in, (const REAL *const *)p->rowp,
+                                               xb, p->cols, p->zcols, p->masks);
+#endif
+}
+
+/* Can this run use the active-column kernels (plan.h)? */
+static int FNN_SFX(cols_ok)(const fnn_plan *p)
+{
+#ifdef FNN_PLAN_COLS
+    return p->rowp && p->n_steps > 0 && p->steps[0].kind == FNN_STEP_DENSE &&
+           p->batch_size <= 64 && p->in_dim <= INT_MAX && p->steps[0].out_dim <= INT_MAX &&
+           fnn_sgemm_avx512_supported();
+#else
+    (void)p;
+    return 0;
+#endif
 }
 
 /* Forward `rows` rows through steps [0, n_steps); returns the last output. */
 static const REAL *FNN_SFX(forward)(fnn_plan *p, const REAL *x, fnn_idx rows, int training,
-                                    int n_steps)
+                                    int n_steps, int cols)
 {
     FNN_SFX(gemm_fn) gemm = (FNN_SFX(gemm_fn))p->gemm;
     int nt = p->n_threads, gt = p->gemm_threads;
@@ -43,6 +65,16 @@ static const REAL *FNN_SFX(forward)(fnn_plan *p, const REAL *x, fnn_idx rows, in
         switch (st->kind) {
         case FNN_STEP_DENSE:
             if (st->b) FNN_SFX(fnn_bias_rows)(rows, st->out_dim, (const REAL *)st->b, y, nt);
+#ifdef FNN_PLAN_COLS
+            if (cols && s == 0) { /* x is the packed active columns */
+                fnn_sgemm_avx512_nn_cols((int)rows, p->nact, (int)st->out_dim, x, p->cols,
+                                         (const REAL *)st->W, y, st->b != NULL);
+                cur = y;
+                break;
+            }
+#else
+            (void)cols;
+#endif
             FNN_SFX(fnn_gemm_team)(gemm, 0, 0, rows, st->out_dim, st->in_dim, (REAL)1, cur,
                                    (const REAL *)st->W, st->b ? (REAL)1 : (REAL)0, y, gt);
             cur = y;
@@ -121,7 +153,7 @@ static double FNN_SFX(correct)(fnn_plan *p, const REAL *out, fnn_idx rows, fnn_i
 }
 
 /* Backward from dL/d(output of step `last`) in p->grad_a down to step `stop`. */
-static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop)
+static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int cols)
 {
     FNN_SFX(gemm_fn) gemm = (FNN_SFX(gemm_fn))p->gemm;
     int nt = p->n_threads, gt = p->gemm_threads;
@@ -131,6 +163,22 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop)
         const REAL *xin = (const REAL *)st->x;
         switch (st->kind) {
         case FNN_STEP_DENSE:
+#ifdef FNN_PLAN_COLS
+            if (st->trainable && cols && s == 0) { /* x is the packed active columns */
+                if (p->fused_sgd) /* W -= lr x^T g; dW is not formed */
+                    fnn_sgemm_avx512_tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->cols,
+                                             (int)st->in_dim - p->nact, p->zcols, g,
+                                             (REAL *)st->W, (REAL)-p->opt.lr, 1);
+                else
+                    fnn_sgemm_avx512_tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->cols,
+                                             (int)st->in_dim - p->nact, p->zcols, g,
+                                             (REAL *)st->dW, (REAL)1, 0);
+                if (st->b)
+                    FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
+            } else
+#else
+            (void)cols;
+#endif
             if (st->trainable) {
                 /* dW = x^T g,  db = column sums of g */
                 FNN_SFX(fnn_gemm_team)(gemm, 1, 0, st->in_dim, st->out_dim, rows, (REAL)1, xin,
@@ -164,6 +212,7 @@ static void FNN_SFX(update)(fnn_plan *p)
     int nt = p->n_threads;
     long long step = o->iterations + 1;
     for (int i = 0; i < o->n_params; ++i) {
+        if (p->fused_sgd && i == p->steps[0].param_index) continue; /* done in backward */
         REAL *w = (REAL *)o->param[i];
         const REAL *g = (const REAL *)o->grad[i];
         REAL *s0 = (REAL *)o->state0[i], *s1 = (REAL *)o->state1[i], *s2 = (REAL *)o->state2[i];
@@ -202,18 +251,22 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
         }
     fnn_idx d = n_fwd > 0 ? p->steps[n_fwd - 1].out_dim : p->in_dim;
     fnn_idx bad = 0;
+    int cols = stop < n_fwd && FNN_SFX(cols_ok)(p);
+    fnn_optimizer *o = &p->opt;
+    p->fused_sgd = cols && p->steps[0].trainable && o->kind == FNN_OPT_SGD &&
+                   o->momentum == 0 && o->weight_decay == 0;
     for (fnn_idx b = first_batch; b < last_batch; ++b) {
         fnn_idx start = b * p->batch_size;
         fnn_idx rows = n_rows - start < p->batch_size ? n_rows - start : p->batch_size;
         if (rows <= 0) break;
         FNN_SFX(gather)(p, (const REAL *)X, targets, (const REAL *)sample_weight, perm, start,
-                        rows);
+                        rows, cols);
         if (p->has_weights) {
             double wsum = 0;
             for (fnn_idx r = 0; r < rows; ++r) wsum += ((const REAL *)p->wb)[r];
             if (!(wsum > 0)) continue; /* every weight is 0: nothing to learn */
         }
-        const REAL *out = FNN_SFX(forward)(p, (const REAL *)p->xb, rows, 1, n_fwd);
+        const REAL *out = FNN_SFX(forward)(p, (const REAL *)p->xb, rows, 1, n_fwd, cols);
         double l = FNN_SFX(loss)(p, out, rows, d, (REAL *)p->grad_a);
         if (!(l - l == 0)) { /* NaN or inf */
             if (!bad) bad = b + 1;
@@ -223,7 +276,7 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
         *correct += FNN_SFX(correct)(p, out, rows, d);
         *seen += rows;
         if (stop < n_fwd) {
-            FNN_SFX(backward)(p, rows, n_fwd - 1, stop);
+            FNN_SFX(backward)(p, rows, n_fwd - 1, stop, cols);
             FNN_SFX(update)(p);
         }
     }
@@ -236,7 +289,7 @@ static void FNN_SFX(plan_predict)(fnn_plan *p, const void *X, fnn_idx n, void *o
     for (fnn_idx start = 0; start < n; start += p->batch_size) {
         fnn_idx rows = n - start < p->batch_size ? n - start : p->batch_size;
         const REAL *y = FNN_SFX(forward)(p, (const REAL *)X + start * p->in_dim, rows, 0,
-                                         p->n_steps);
+                                         p->n_steps, 0);
         memcpy((REAL *)out + start * d, y, (size_t)(rows * d) * sizeof(REAL));
     }
 }

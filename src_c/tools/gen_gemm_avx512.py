@@ -65,15 +65,23 @@ static const int MR_MAX[2][5] = {MR_NN, MR_TN};
 #define PUNROLL _Pragma("GCC unroll 4")
 #endif
 ''')
-w('static TGT AI void kern(const int TRANS, const int MR, const int NV,\n'
+w('''/*
+ * IDX = 1 (the "active columns" products of a sparse input batch, see
+ * fnn_sgemm_avx512_pack_active): TRANS = 0 reads right-operand row p from
+ * b + idx[p] * ldb; TRANS = 1 writes C row r to c + idx[r] * ldc.
+ * The store is C = alpha * acc, or C = alpha * acc + C with accum (alpha = 1
+ * outside the IDX products, where the fmadd rounds exactly like an add).
+ */''')
+w('static TGT AI void kern(const int TRANS, const int MR, const int NV, const int IDX,\n'
   '                        int kk, const float *restrict a, ptrdiff_t lda,\n'
   '                        const float *restrict b, ptrdiff_t ldb,\n'
-  '                        float *restrict c, ptrdiff_t ldc, __mmask16 lastmask, int accum)\n{')
+  '                        float *restrict c, ptrdiff_t ldc, __mmask16 lastmask, int accum,\n'
+  '                        const int *restrict idx, float alpha)\n{')
 w('    /* explicit scalar accumulators: an __m512 acc[][] array gets spilled by gcc 12 */')
 for r in range(R):
     w('    __m512 ' + ', '.join(f'c{r}_{v} = _mm512_setzero_ps()' for v in range(V)) + ';')
 w('    PUNROLL\n    for (int p = 0; p < kk; p++) {')
-w('        const float *bp = b + (ptrdiff_t)p * ldb;')
+w('        const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;')
 w('        const float *ap = TRANS ? a + (ptrdiff_t)p * lda : a + p;')
 w('        const ptrdiff_t rs = TRANS ? 1 : lda;')
 w('        __m512 b0, b1, b2, b3, av;')
@@ -88,29 +96,35 @@ for r in range(R):
         w(f'            if (NV > {v}) c{r}_{v} = _mm512_fmadd_ps(av, b{v}, c{r}_{v});')
     w('        }')
 w('    }')
+w('    const __m512 va = _mm512_set1_ps(alpha);')
 for r in range(R):
     w(f'    if (MR > {r}) {{')
-    w(f'        float *cr = c + (ptrdiff_t){r} * ldc;')
+    w(f'        float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[{r}] : {r}) * ldc;')
     for v in range(V):
-        w(f'        if (NV - 1 == {v}) {{ if (accum) c{r}_{v} = _mm512_add_ps(c{r}_{v}, _mm512_maskz_loadu_ps(lastmask, cr + {16*v})); _mm512_mask_storeu_ps(cr + {16*v}, lastmask, c{r}_{v}); }}')
-        w(f'        else if (NV > {v}) {{ if (accum) c{r}_{v} = _mm512_add_ps(c{r}_{v}, _mm512_loadu_ps(cr + {16*v})); _mm512_storeu_ps(cr + {16*v}, c{r}_{v}); }}')
+        w(f'        if (NV - 1 == {v}) {{ c{r}_{v} = accum ? _mm512_fmadd_ps(va, c{r}_{v}, _mm512_maskz_loadu_ps(lastmask, cr + {16*v})) : _mm512_mul_ps(va, c{r}_{v}); _mm512_mask_storeu_ps(cr + {16*v}, lastmask, c{r}_{v}); }}')
+        w(f'        else if (NV > {v}) {{ c{r}_{v} = accum ? _mm512_fmadd_ps(va, c{r}_{v}, _mm512_loadu_ps(cr + {16*v})) : _mm512_mul_ps(va, c{r}_{v}); _mm512_storeu_ps(cr + {16*v}, c{r}_{v}); }}')
     w('    }')
 w('}\n')
-w('typedef void (*kfn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t,\n                    float *, ptrdiff_t, __mmask16, int);\n')
-w('#define DEFK(T, MR, NV)                                                        \\\n'
-  '    static TGT __attribute__((noinline)) void kern_##T##_##MR##_##NV(           \\\n'
+w('typedef void (*kfn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t,\n'
+  '                    float *, ptrdiff_t, __mmask16, int, const int *, float);\n')
+w('#define DEFK(I, T, MR, NV)                                                     \\\n'
+  '    static TGT __attribute__((noinline)) void kern_##I##T##_##MR##_##NV(       \\\n'
   '        int kk, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,  \\\n'
-  '        float *c, ptrdiff_t ldc, __mmask16 m, int acc)                         \\\n'
-  '    { kern(T, MR, NV, kk, a, lda, b, ldb, c, ldc, m, acc); }\n')
-for t in range(2):
-    for nv in range(1, 5):
-        w(' '.join(f'DEFK({t},{mr},{nv})' for mr in range(1, MRLIM[nv] + 1)))
-w('\nstatic const kfn TABLE[2][5][%d] = {' % (R + 1))
-for t in range(2):
-    w('  {{0},')
-    for nv in range(1, 5):
-        w('   {0, ' + ', '.join(f'kern_{t}_{mr}_{nv}' if mr <= MRLIM[nv] else '0' for mr in range(1, R + 1)) + '},')
-    w('  },')
+  '        float *c, ptrdiff_t ldc, __mmask16 m, int acc, const int *ix, float al) \\\n'
+  '    { kern(T, MR, NV, I, kk, a, lda, b, ldb, c, ldc, m, acc, ix, al); }\n')
+for i in range(2):
+    for t in range(2):
+        for nv in range(1, 5):
+            w(' '.join(f'DEFK({i},{t},{mr},{nv})' for mr in range(1, MRLIM[nv] + 1)))
+w('\nstatic const kfn TABLE[2][2][5][%d] = {' % (R + 1))
+for i in range(2):
+    w(' {')
+    for t in range(2):
+        w('  {{0},')
+        for nv in range(1, 5):
+            w('   {0, ' + ', '.join(f'kern_{i}{t}_{mr}_{nv}' if mr <= MRLIM[nv] else '0' for mr in range(1, R + 1)) + '},')
+        w('  },')
+    w(' },')
 w('};\n')
 
 # ---- weight-gradient kernel with G panel held in registers (small m) ----
@@ -122,9 +136,11 @@ w("""/*
  * costs m broadcasts of A[i*k + r] and m*NV FMAs into NV accumulators, split
  * into two partial sums (even/odd i) to halve the FMA dependency chain.
  */""")
-w('static TGT AI void gkern(const int M, const int NV, int nrows, const float *restrict a, ptrdiff_t lda,\n'
-  '                         const float *restrict g, ptrdiff_t ldg, float *restrict c, ptrdiff_t ldc,\n'
-  '                         __mmask16 lastmask)\n{')
+w('static TGT AI void gkern(const int M, const int NV, const int IDX, int nrows, const float *restrict a,\n'
+  '                         ptrdiff_t lda, const float *restrict g, ptrdiff_t ldg, float *restrict c,\n'
+  '                         ptrdiff_t ldc, __mmask16 lastmask, const int *restrict idx, float alpha,\n'
+  '                         int accum)\n{')
+w('    const __m512 va = _mm512_set1_ps(alpha);')
 for i in range(24):
     w(f'    __m512 ' + ', '.join(f'g{i}_{v}' for v in range(4)) + ';')
 for i in range(24):
@@ -134,7 +150,7 @@ for i in range(24):
         w(f'    else g{i}_{v} = _mm512_setzero_ps();')
 w('    for (int r = 0; r < nrows; r++) {')
 w('        const float *ar = a + r;')
-w('        float *cr = c + (ptrdiff_t)r * ldc;')
+w('        float *cr = c + (ptrdiff_t)(IDX ? idx[r] : r) * ldc;')
 w('        __m512 ' + ', '.join(f'e{v} = _mm512_setzero_ps(), o{v} = _mm512_setzero_ps()' for v in range(4)) + ', av;')
 for i in range(24):
     w(f'        if (M > {i}) {{')
@@ -144,27 +160,36 @@ for i in range(24):
         w(f'            if (NV > {v}) {acc}{v} = _mm512_fmadd_ps(av, g{i}_{v}, {acc}{v});')
     w('        }')
 for v in range(4):
-    w(f'        if (NV - 1 == {v}) _mm512_mask_storeu_ps(cr + {16*v}, lastmask, _mm512_add_ps(e{v}, o{v}));')
-    w(f'        else if (NV > {v}) _mm512_storeu_ps(cr + {16*v}, _mm512_add_ps(e{v}, o{v}));')
+    w(f'        if (NV - 1 == {v}) {{ __m512 s = _mm512_add_ps(e{v}, o{v}); s = accum ? _mm512_fmadd_ps(va, s, _mm512_maskz_loadu_ps(lastmask, cr + {16*v})) : _mm512_mul_ps(va, s); _mm512_mask_storeu_ps(cr + {16*v}, lastmask, s); }}')
+    w(f'        else if (NV > {v}) {{ __m512 s = _mm512_add_ps(e{v}, o{v}); s = accum ? _mm512_fmadd_ps(va, s, _mm512_loadu_ps(cr + {16*v})) : _mm512_mul_ps(va, s); _mm512_storeu_ps(cr + {16*v}, s); }}')
 w('    }')
 w('}\n')
-w('typedef void (*gfn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t, float *, ptrdiff_t, __mmask16);')
-w('#define DEFG(M, NV) static TGT __attribute__((noinline)) void gkern_##M##_##NV(int nr, const float *a, ptrdiff_t lda, \\\n'
-  '    const float *g, ptrdiff_t ldg, float *c, ptrdiff_t ldc, __mmask16 mk) { gkern(M, NV, nr, a, lda, g, ldg, c, ldc, mk); }')
-for nv in range(1, 5):
-    w(' '.join(f'DEFG({mm},{nv})' for mm in range(1, GLIM[nv] + 1)))
-w('static const gfn GTABLE[5][25] = {\n  {0},')
-for nv in range(1, 5):
-    w('  {0, ' + ', '.join(f'gkern_{mm}_{nv}' if mm <= GLIM[nv] else '0' for mm in range(1, 25)) + '},')
+w('typedef void (*gfn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t, float *, ptrdiff_t,\n'
+  '                    __mmask16, const int *, float, int);')
+w('#define DEFG(I, M, NV) static TGT __attribute__((noinline)) void gkern_##I##_##M##_##NV(int nr, \\\n'
+  '    const float *a, ptrdiff_t lda, const float *g, ptrdiff_t ldg, float *c, ptrdiff_t ldc, __mmask16 mk, \\\n'
+  '    const int *ix, float al, int acc) { gkern(M, NV, I, nr, a, lda, g, ldg, c, ldc, mk, ix, al, acc); }')
+for i in range(2):
+    for nv in range(1, 5):
+        w(' '.join(f'DEFG({i},{mm},{nv})' for mm in range(1, GLIM[nv] + 1)))
+w('static const gfn GTABLE[2][5][25] = {')
+for i in range(2):
+    w(' {\n  {0},')
+    for nv in range(1, 5):
+        w('  {0, ' + ', '.join(f'gkern_{i}_{mm}_{nv}' if mm <= GLIM[nv] else '0' for mm in range(1, 25)) + '},')
+    w(' },')
 w('};\n')
-w('''/* out(M x N) (+)= L(M x K) . R(K x N); accumulate adds to the current out */
-static TGT void driver(int T, int M, int K, int N, const float *a, ptrdiff_t lda,
-                       const float *b, float *c, int accumulate)
+w('''/* out(M x N) = alpha * L(M x K) . R(K x N) (+ out with accumulate). IDX: see kern. */
+static TGT void driver(int IDX, int T, int M, int K, int N, const float *a, ptrdiff_t lda,
+                       const float *b, float *c, int accumulate, const int *idx, float alpha)
 {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         if (!accumulate)
-            for (ptrdiff_t i = 0; i < (ptrdiff_t)M * N; i++) c[i] = 0.f;
+            for (ptrdiff_t r = 0; r < M; r++) {
+                float *cr = c + (ptrdiff_t)((IDX && T) ? idx[r] : r) * N;
+                for (ptrdiff_t j = 0; j < N; j++) cr[j] = 0.f;
+            }
         return;
     }
     for (int j0 = 0; j0 < N; j0 += 64) {
@@ -182,39 +207,101 @@ static TGT void driver(int T, int M, int K, int N, const float *a, ptrdiff_t lda
             for (int bi = 0; bi < nblk; bi++) {
                 int mr = base + (bi < extra);
                 const float *ab = T ? a + (ptrdiff_t)p0 * lda + r0 : a + (ptrdiff_t)r0 * lda + p0;
-                TABLE[T][NV][mr](kb, ab, lda, b + (ptrdiff_t)p0 * N + j0, N,
-                                 c + (ptrdiff_t)r0 * N + j0, N, mask, p0 > 0 || accumulate);
+                const float *bb = (IDX && !T) ? b + j0 : b + (ptrdiff_t)p0 * N + j0;
+                float *cb = (IDX && T) ? c + j0 : c + (ptrdiff_t)r0 * N + j0;
+                const int *ix = IDX ? (T ? idx + r0 : idx + p0) : 0;
+                TABLE[IDX][T][NV][mr](kb, ab, lda, bb, N, cb, N, mask, p0 > 0 || accumulate,
+                                      ix, alpha);
                 r0 += mr;
             }
         }
     }
 }
 
+/* C(k x n) = alpha * A^T G (+ C), m <= 24 / NV: the G panel held in registers. Output
+ * row r goes to C row idx[r] when IDX. Returns 0 if the shape does not fit. */
+static TGT int gpanel(int IDX, int m, int k, int n, const float *A, ptrdiff_t lda,
+                      const float *G, float *C, const int *idx, float alpha, int accumulate)
+{
+    if (m < 1 || m > 24 || k < 1 || n < 1) return 0;
+    for (int j0 = 0; j0 < n; j0 += 64) {
+        int w = n - j0 < 64 ? n - j0 : 64, NV = (w + 15) >> 4;
+        if (!GTABLE[IDX][NV][m]) return 0;
+    }
+    for (int j0 = 0; j0 < n; j0 += 64) {
+        int w = n - j0 < 64 ? n - j0 : 64, NV = (w + 15) >> 4;
+        int rem = w - 16 * (NV - 1);
+        GTABLE[IDX][NV][m](k, A, lda, G + j0, n, C + j0, n, (__mmask16)((1u << rem) - 1u),
+                           idx, alpha, accumulate);
+    }
+    return 1;
+}
+
 TGT void fnn_sgemm_avx512_nn(int m, int k, int n, const float *A, const float *B, float *C,
                              int accumulate)
 {
-    driver(0, m, k, n, A, k, B, C, accumulate);
+    driver(0, 0, m, k, n, A, k, B, C, accumulate, 0, 1.0f);
 }
 
 TGT void fnn_sgemm_avx512_tn(int m, int k, int n, const float *A, const float *G, float *C)
 {
     /* small m: the G panel stays in registers while the k output rows stream past */
-    if (m >= 1 && k >= 1 && n >= 1) {
-        int ok = 1;
-        for (int j0 = 0; j0 < n && ok; j0 += 64) {
-            int w = n - j0 < 64 ? n - j0 : 64, NV = (w + 15) >> 4;
-            if (m > 24 || !GTABLE[NV][m]) ok = 0;
-        }
-        if (ok) {
-            for (int j0 = 0; j0 < n; j0 += 64) {
-                int w = n - j0 < 64 ? n - j0 : 64, NV = (w + 15) >> 4;
-                int rem = w - 16 * (NV - 1);
-                GTABLE[NV][m](k, A, k, G + j0, n, C + j0, n, (__mmask16)((1u << rem) - 1u));
-            }
-            return;
+    if (!gpanel(0, m, k, n, A, k, G, C, 0, 1.0f, 0))
+        driver(0, 1, k, m, n, A, k, G, C, 0, 0, 1.0f);
+}
+
+TGT int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, float *xc,
+                                     int *cols, int *zcols, unsigned short *masks)
+{
+    if (m <= 0 || k <= 0) return 0;
+    int nch = (k + 15) / 16, rem = k - 16 * (nch - 1), nact = 0, nz = 0;
+    const __mmask16 tail = (__mmask16)((1u << rem) - 1u);
+    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int ch = 0; ch < nch; ch++) {
+        __mmask16 lm = ch == nch - 1 ? tail : (__mmask16)0xFFFF, am = 0;
+        for (int i = 0; i < m; i++) /* NaN counts as nonzero: it must reach the product */
+            am |= _mm512_mask_cmp_ps_mask(lm, _mm512_maskz_loadu_ps(lm, rows[i] + 16 * ch),
+                                          zero, _CMP_NEQ_UQ);
+        __mmask16 zm = (__mmask16)(~am & lm);
+        __m512i ci = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * ch));
+        _mm512_mask_compressstoreu_epi32(cols + nact, am, ci);
+        _mm512_mask_compressstoreu_epi32(zcols + nz, zm, ci);
+        masks[ch] = am;
+        nact += __builtin_popcount(am);
+        nz += __builtin_popcount(zm);
+    }
+    for (int i = 0; i < m; i++) {
+        float *dst = xc + (ptrdiff_t)i * nact;
+        for (int ch = 0; ch < nch; ch++) {
+            __mmask16 am = masks[ch];
+            if (!am) continue;
+            __mmask16 lm = ch == nch - 1 ? tail : (__mmask16)0xFFFF;
+            _mm512_mask_compressstoreu_ps(dst, am, _mm512_maskz_loadu_ps(lm, rows[i] + 16 * ch));
+            dst += __builtin_popcount(am);
         }
     }
-    driver(1, k, m, n, A, k, G, C, 0);
+    return nact;
+}
+
+TGT void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                                  const float *B, float *C, int accumulate)
+{
+    driver(1, 0, m, nact, n, xc, nact, B, C, accumulate, cols, 1.0f);
+}
+
+TGT void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                                  int nzero, const int *zcols, const float *G, float *C,
+                                  float alpha, int accumulate)
+{
+    if (!accumulate)
+        for (int z = 0; z < nzero; z++) {
+            float *cr = C + (ptrdiff_t)zcols[z] * n;
+            for (int j = 0; j < n; j++) cr[j] = 0.f;
+        }
+    if (nact <= 0) return;
+    if (!gpanel(1, m, nact, n, xc, nact, G, C, cols, alpha, accumulate))
+        driver(1, 1, nact, m, n, xc, nact, G, C, accumulate, cols, alpha);
 }
 
 int fnn_sgemm_avx512_supported(void)
@@ -239,6 +326,24 @@ void fnn_sgemm_avx512_nn(int m, int k, int n, const float *A, const float *B, fl
 void fnn_sgemm_avx512_tn(int m, int k, int n, const float *A, const float *G, float *C)
 {
     (void)m; (void)k; (void)n; (void)A; (void)G; (void)C;
+}
+int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, float *xc,
+                                 int *cols, int *zcols, unsigned short *masks)
+{
+    (void)m; (void)k; (void)rows; (void)xc; (void)cols; (void)zcols; (void)masks;
+    return 0;
+}
+void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                              const float *B, float *C, int accumulate)
+{
+    (void)m; (void)nact; (void)n; (void)xc; (void)cols; (void)B; (void)C; (void)accumulate;
+}
+void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                              int nzero, const int *zcols, const float *G, float *C,
+                              float alpha, int accumulate)
+{
+    (void)m; (void)nact; (void)n; (void)xc; (void)cols; (void)nzero; (void)zcols; (void)G;
+    (void)C; (void)alpha; (void)accumulate;
 }
 
 #endif
