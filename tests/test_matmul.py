@@ -221,3 +221,54 @@ def test_avx512_kernel_weight_gradient(inner, n, rows):
     g = rng.standard_normal((inner, n)).astype(np.float32)
     out = np.full((rows, n), np.nan, np.float32)
     _f64_check(ops.gemm(x, g, trans_a=True, out=out), x.T.astype(np.float64) @ g, inner)
+
+
+# ------------------------------------ the plan's active-column kernels (src_c/gemm_avx512.h)
+# On AVX-512 the fused plan's first layer skips the input columns that are zero in every
+# row of the batch (MNIST pixels are 80 % zeros) and, under plain SGD, applies the update
+# inside the weight-gradient product. Held against float64 products on sparse inputs,
+# with rows taken in a shuffled order, on shapes crossing the kernels' blocking edges.
+
+def _sparse_rows(rng, n_rows, k, density):
+    X = rng.standard_normal((n_rows, k)).astype(np.float32)
+    X[rng.random((n_rows, k)) > density] = 0.0
+    X[:, : k // 3] = 0.0  # a band of columns zero in every row (the MNIST border)
+    return X
+
+
+@pytest.mark.parametrize("m", [1, 3, 10, 24, 25, 32, 64])
+@pytest.mark.parametrize("n", [1, 10, 30, 64, 65, 128])
+@pytest.mark.parametrize("k", [1, 17, 784])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_active_column_kernels(m, n, k, accumulate):
+    from fastnn.ops.matmul import _active_columns
+
+    rng = np.random.default_rng(m * 1009 + n * 17 + k + accumulate)
+    X = _sparse_rows(rng, 100, k, density=0.2)
+    rows = rng.permutation(100)[:m]
+    W = rng.standard_normal((k, n)).astype(np.float32)
+    G = rng.standard_normal((m, n)).astype(np.float32)
+    Y0 = rng.standard_normal((m, n)).astype(np.float32)
+    C0 = rng.standard_normal((k, n)).astype(np.float32)
+    Y = Y0.copy() if accumulate else np.full((m, n), np.nan, np.float32)
+    C = C0.copy() if accumulate else np.full((k, n), np.nan, np.float32)
+    nact = _active_columns(X, rows, W, Y, G, C, -0.5, accumulate)
+    if nact < 0:
+        pytest.skip("this CPU has no AVX-512")
+    xb = X[rows].astype(np.float64)
+    assert nact == int((xb != 0).any(axis=0).sum())
+    _f64_check(Y, xb @ W + (Y0 if accumulate else 0), k)
+    _f64_check(C, -0.5 * (xb.T @ G) + (C0 if accumulate else 0), m)
+    if not accumulate:  # columns zero in every row give exact zero rows
+        assert np.all(C[~(xb != 0).any(axis=0)] == 0)
+
+
+def test_active_column_kernels_all_zero_batch():
+    from fastnn.ops.matmul import _active_columns
+
+    X = np.zeros((5, 40), np.float32)
+    W = np.ones((40, 3), np.float32)
+    Y, C = np.full((5, 3), np.nan, np.float32), np.full((40, 3), np.nan, np.float32)
+    if _active_columns(X, [4, 0, 2, 1, 3], W, Y, np.ones((5, 3), np.float32), C, 1.0, False) < 0:
+        pytest.skip("this CPU has no AVX-512")
+    assert np.all(Y == 0) and np.all(C == 0)

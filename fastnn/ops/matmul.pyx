@@ -216,3 +216,59 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     else:
         _gemm_arrays[double](trans_a, trans_b, a, b, alpha, beta, out)
     return out
+
+
+cdef extern from "gemm_avx512.h" nogil:
+    int fnn_sgemm_avx512_supported()
+    int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, float *xc,
+                                     int *cols, int *zcols, unsigned short *masks)
+    void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                                  const float *B, float *C, int accumulate)
+    void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const int *cols,
+                                  int nzero, const int *zcols, const float *G, float *C,
+                                  float alpha, int accumulate)
+
+
+def _active_columns(X, rows, W, Y, G, C, float alpha, bint accumulate):
+    """Test hook for the training plan's active-column kernels (src_c/gemm_avx512.h).
+
+    Packs the rows X[rows] (float32, m = len(rows)), then computes
+    Y = X[rows] @ W (+ Y with accumulate) and C = alpha * X[rows].T @ G (+ C with
+    accumulate), the first layer's forward product and weight gradient (or SGD step).
+    Returns the number of active columns, or -1 (and computes nothing) on a CPU
+    without AVX-512."""
+    import numpy as np
+    for name, a in (("X", X), ("W", W), ("Y", Y), ("G", G), ("C", C)):
+        if not (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.ndim == 2
+                and a.flags.c_contiguous):
+            raise TypeError(f"{name} must be a C-contiguous 2-d float32 array")
+    rows = np.ascontiguousarray(rows, dtype=np.intp)
+    cdef Py_ssize_t m = rows.shape[0], k = X.shape[1], n = W.shape[1]
+    if m < 1 or k < 1 or n < 1 or max(X.shape[0], k, n, m) > INT_MAX:
+        raise ValueError("empty or oversized operands")
+    if rows.min() < 0 or rows.max() >= X.shape[0]:
+        raise ValueError("row index out of range")
+    if W.shape != (k, n) or Y.shape != (m, n) or G.shape != (m, n) or C.shape != (k, n):
+        raise ValueError("shapes do not match X[rows] (m x k), W (k x n)")
+    if not fnn_sgemm_avx512_supported():
+        return -1
+    xc = np.empty(m * k, np.float32)
+    cols = np.empty(k, np.intc)
+    zcols = np.empty(k, np.intc)
+    masks = np.empty((k + 15) // 16, np.uint16)
+    ptrs = np.array([X.ctypes.data + int(r) * k * 4 for r in rows], dtype=np.uintp)
+    cdef uintptr_t[::1] pv = ptrs
+    cdef float[::1] xcv = xc
+    cdef int[::1] cv = cols, zv = zcols
+    cdef unsigned short[::1] mv = masks
+    cdef const float[:, ::1] Wv = W, Gv = G
+    cdef float[:, ::1] Yv = Y, Cv = C
+    cdef int nact
+    with nogil:
+        nact = fnn_sgemm_avx512_pack_active(<int>m, <int>k, <const float *const *>&pv[0],
+                                            &xcv[0], &cv[0], &zv[0], &mv[0])
+        fnn_sgemm_avx512_nn_cols(<int>m, nact, <int>n, &xcv[0], &cv[0], &Wv[0, 0], &Yv[0, 0],
+                                 accumulate)
+        fnn_sgemm_avx512_tn_cols(<int>m, nact, <int>n, &xcv[0], &cv[0], <int>k - nact, &zv[0],
+                                 &Gv[0, 0], &Cv[0, 0], alpha, accumulate)
+    return nact
