@@ -11,7 +11,10 @@ the same work. Also measured in the same run: the best SGEMM rate this machine
 reaches through SciPy's BLAS (for the GFLOP/s share) and predict latency.
 
 Uses real MNIST from --data-dir or $FASTNN_MNIST_DIR when available, else random data
-of the same shape (the timing does not depend on the values).
+of the same shape. The timing depends on the values in one way: on AVX-512 CPUs the
+first layer skips input columns that are zero in every row of a small batch (MNIST's
+pixels are 80 % zeros), which dense random data does not allow. "GFLOP/s" counts the
+dense products' flops, whatever was skipped.
 """
 
 import argparse
@@ -68,6 +71,18 @@ def timed_fit(backend, hidden, batch, opt, act, loss, X, y):
     return time.perf_counter() - t0, h.history["loss"][0]
 
 
+def best_of(rounds, hidden, batch, opt, act, loss, X, y):
+    """Fastest of `rounds` one-epoch fits per backend, the two backends alternating so
+    that both see the same machine state (the ratio of single runs drifts by 10-20 %
+    on a shared machine)."""
+    best = {"native": (float("inf"), None), "reference": (float("inf"), None)}
+    for _ in range(rounds):
+        for backend in best:
+            t, l = timed_fit(backend, hidden, batch, opt, act, loss, X, y)
+            best[backend] = min(best[backend], (t, l))
+    return best["native"], best["reference"]
+
+
 def best_sgemm():
     """Best SGEMM GFLOP/s over a few large shapes, through fastnn.ops.gemm."""
     best, rng = 0.0, np.random.default_rng(0)
@@ -103,6 +118,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--quick", action="store_true", help="10,000 rows instead of 60,000")
     ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternating timed epochs per backend; the fastest counts (3)")
     args = ap.parse_args(argv)
     if args.threads:
         fastnn.set_num_threads(args.threads)
@@ -115,8 +132,8 @@ def main(argv=None):
     print(f"{'network':<12} {'batch':>5} {'opt':<5} {'native/s':>11} {'numpy/s':>10} "
           f"{'speedup':>8} {'GFLOP/s':>8} {'of sgemm':>8}")
     for hidden, batch, opt, act, loss in CONFIGS:
-        t_nat, l_nat = timed_fit("native", hidden, batch, opt, act, loss, X, y)
-        t_ref, l_ref = timed_fit("reference", hidden, batch, opt, act, loss, X, y)
+        (t_nat, l_nat), (t_ref, l_ref) = best_of(args.rounds, hidden, batch, opt, act, loss,
+                                                 X, y)
         # same model, data, order and steps: the epoch losses agree to float32 round-off
         assert abs(l_nat - l_ref) <= 1e-3 * max(1.0, abs(l_ref)), (l_nat, l_ref)
         gflops = train_flops(hidden, len(X)) / t_nat / 1e9

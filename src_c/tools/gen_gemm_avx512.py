@@ -258,16 +258,23 @@ TGT int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, flo
     const __mmask16 tail = (__mmask16)((1u << rem) - 1u);
     const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     const __m512 zero = _mm512_setzero_ps();
+    /* row by row (each row is read front to back, which the hardware prefetcher follows):
+     * OR the nonzero mask of every 16-column chunk; NaN counts as nonzero, so it still
+     * reaches the products */
+    for (int ch = 0; ch < nch; ch++) masks[ch] = 0;
+    for (int i = 0; i < m; i++) {
+        const float *row = rows[i];
+        for (int ch = 0; ch < nch - 1; ch++)
+            masks[ch] |= _mm512_cmp_ps_mask(_mm512_loadu_ps(row + 16 * ch), zero, _CMP_NEQ_UQ);
+        masks[nch - 1] |= _mm512_mask_cmp_ps_mask(
+            tail, _mm512_maskz_loadu_ps(tail, row + 16 * (nch - 1)), zero, _CMP_NEQ_UQ);
+    }
     for (int ch = 0; ch < nch; ch++) {
-        __mmask16 lm = ch == nch - 1 ? tail : (__mmask16)0xFFFF, am = 0;
-        for (int i = 0; i < m; i++) /* NaN counts as nonzero: it must reach the product */
-            am |= _mm512_mask_cmp_ps_mask(lm, _mm512_maskz_loadu_ps(lm, rows[i] + 16 * ch),
-                                          zero, _CMP_NEQ_UQ);
+        __mmask16 lm = ch == nch - 1 ? tail : (__mmask16)0xFFFF, am = masks[ch];
         __mmask16 zm = (__mmask16)(~am & lm);
         __m512i ci = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * ch));
         _mm512_mask_compressstoreu_epi32(cols + nact, am, ci);
         _mm512_mask_compressstoreu_epi32(zcols + nz, zm, ci);
-        masks[ch] = am;
         nact += __builtin_popcount(am);
         nz += __builtin_popcount(zm);
     }
