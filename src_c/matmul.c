@@ -5,17 +5,29 @@
 #include "matmul.h"
 
 /* Small float32 products on AVX-512 CPUs go to fastnn's register-blocked kernel
- * (gemm_avx512.h): alpha = 1, B not transposed, and a batch dimension -- the rows of C
- * for A B, the inner dimension for A^T B -- of at most FNN_FAST_GEMM_ROWS. Returns 1 if
- * it computed the product, 0 to leave it to BLAS. */
+ * (gemm_avx512.h): alpha = 1 and a batch dimension -- the rows of C for A B and A B^T,
+ * the inner dimension for A^T B -- of at most FNN_FAST_GEMM_ROWS; for A B^T, B must be
+ * small enough to transpose on the stack. Returns 1 if it computed the product, 0 to
+ * leave it to BLAS. */
 #define FNN_FAST_GEMM_ROWS 64
+#define FNN_FAST_GEMM_BT 2048 /* elements of a transposed B that may go on the stack */
 
 static int fnn_gemm_fast_f32(int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx k, float alpha,
                              const float *a, const float *b, float beta, float *c)
 {
-    if (tb || alpha != 1.0f || m > INT_MAX || n > INT_MAX || k > INT_MAX ||
+    if (alpha != 1.0f || m > INT_MAX || n > INT_MAX || k > INT_MAX ||
         !fnn_sgemm_avx512_supported())
         return 0;
+    if (tb) { /* A B^T with a small B (a layer's dX = G W^T): transpose B on the stack */
+        float bt[FNN_FAST_GEMM_BT];
+        if (ta || m <= FNN_SMALL_M || m > FNN_FAST_GEMM_ROWS || n * k > FNN_FAST_GEMM_BT ||
+            (beta != 0.0f && beta != 1.0f))
+            return 0;
+        for (fnn_idx j = 0; j < n; ++j)
+            for (fnn_idx p = 0; p < k; ++p) bt[p * n + j] = b[j * k + p];
+        fnn_sgemm_avx512_nn((int)m, (int)k, (int)n, a, bt, c, beta == 1.0f);
+        return 1;
+    }
     if (!ta && m > FNN_SMALL_M && m <= FNN_FAST_GEMM_ROWS && (beta == 0.0f || beta == 1.0f)) {
         fnn_sgemm_avx512_nn((int)m, (int)k, (int)n, a, b, c, beta == 1.0f);
         return 1;

@@ -38,20 +38,6 @@ static void FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, con
 #endif
 }
 
-/* Ask for the rows of the next batch while this one computes: they are scattered over
- * X (shuffled order), so without this every batch starts by waiting on memory. Only
- * when they fit comfortably in L2 (256 KiB). */
-static void FNN_SFX(prefetch_rows)(const fnn_plan *p, const REAL *X, const fnn_idx *perm,
-                                   fnn_idx start, fnn_idx rows)
-{
-    size_t bytes = (size_t)p->in_dim * sizeof(REAL);
-    if ((size_t)rows * bytes > (size_t)256 * 1024) return;
-    for (fnn_idx r = 0; r < rows; ++r) {
-        const char *row = (const char *)(X + perm[start + r] * p->in_dim);
-        for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(row + off, 0, 2);
-    }
-}
-
 /* Can this run use the active-column kernels (plan.h)? */
 static int FNN_SFX(cols_ok)(const fnn_plan *p)
 {
@@ -275,10 +261,6 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
         if (rows <= 0) break;
         FNN_SFX(gather)(p, (const REAL *)X, targets, (const REAL *)sample_weight, perm, start,
                         rows, cols);
-        if (b + 1 < last_batch && start + rows < n_rows)
-            FNN_SFX(prefetch_rows)(p, (const REAL *)X, perm, start + rows,
-                                   n_rows - start - rows < p->batch_size ? n_rows - start - rows
-                                                                         : p->batch_size);
         if (p->has_weights) {
             double wsum = 0;
             for (fnn_idx r = 0; r < rows; ++r) wsum += ((const REAL *)p->wb)[r];

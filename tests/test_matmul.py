@@ -189,8 +189,9 @@ def test_small_kernel_all_zero_row():
 
 
 # ------------------------------------------------- fastnn's AVX-512 kernel (src_c/gemm_avx512.c)
-# On AVX-512 CPUs, float32 products with alpha = 1, B not transposed and 3..64 batch rows
-# (rows of C for A @ B, the inner dimension for A.T @ B) skip BLAS. Their register blocking
+# On AVX-512 CPUs, float32 products with alpha = 1 and 3..64 batch rows (rows of C for
+# A @ B and A @ B.T with B of at most 2048 elements, the inner dimension for A.T @ B) skip
+# BLAS. Their register blocking
 # has edges everywhere -- row blocks of 6..16, column panels of 16..64 with masked tails --
 # so they are held against a float64 product on shapes that cross every edge.
 
@@ -210,6 +211,12 @@ def test_avx512_kernel_forward_and_accumulate(m, n, k):
     _f64_check(ops.gemm(a, b, out=out), a.astype(np.float64) @ b, k)
     c = rng.standard_normal((m, n)).astype(np.float32)
     _f64_check(ops.gemm(a, b, beta=1.0, out=c.copy()), a.astype(np.float64) @ b + c, k)
+    # A @ B.T (a layer's dX = G W^T): B is transposed on the stack when small, else BLAS
+    bt = np.ascontiguousarray(b.T)
+    out = np.full((m, n), np.nan, np.float32)
+    _f64_check(ops.gemm(a, bt, trans_b=True, out=out), a.astype(np.float64) @ b, k)
+    _f64_check(ops.gemm(a, bt, trans_b=True, beta=1.0, out=c.copy()),
+               a.astype(np.float64) @ b + c, k)
 
 
 @pytest.mark.parametrize("inner", [1, 3, 10, 24, 25, 32, 64])

@@ -148,9 +148,25 @@ for i in range(24):
         w(f'    if (M > {i} && NV - 1 == {v}) g{i}_{v} = _mm512_maskz_loadu_ps(lastmask, g + {i} * ldg + {16*v});')
         w(f'    else if (M > {i} && NV > {v}) g{i}_{v} = _mm512_loadu_ps(g + {i} * ldg + {16*v});')
         w(f'    else g{i}_{v} = _mm512_setzero_ps();')
+w('''    /* With accum, C row r + 1 is loaded before row r is stored: loading right after a
+     * masked store into the same cache line (C rows are rarely 64-byte multiples) waits
+     * for the store to commit -- it took 40 % of the fused SGD step. Only where the
+     * registers allow (M * NV + 3 * NV + 2 <= 32). */
+    const int PRE = M * NV + 3 * NV + 2 <= 32;
+    __m512 n0 = _mm512_setzero_ps(), n1 = n0, n2 = n0, n3 = n0;''')
+for v in range(4):
+    w(f'    if (PRE && accum && nrows > 0 && NV - 1 == {v}) n{v} = _mm512_maskz_loadu_ps(lastmask, c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + {16*v});')
+    w(f'    else if (PRE && accum && nrows > 0 && NV > {v}) n{v} = _mm512_loadu_ps(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + {16*v});')
 w('    for (int r = 0; r < nrows; r++) {')
 w('        const float *ar = a + r;')
 w('        float *cr = c + (ptrdiff_t)(IDX ? idx[r] : r) * ldc;')
+w('        __m512 w0 = n0, w1 = n1, w2 = n2, w3 = n3;')
+w('        if (PRE && accum && r + 1 < nrows) {')
+w('            const float *cn = c + (ptrdiff_t)(IDX ? idx[r + 1] : r + 1) * ldc;')
+for v in range(4):
+    w(f'            if (NV - 1 == {v}) n{v} = _mm512_maskz_loadu_ps(lastmask, cn + {16*v});')
+    w(f'            else if (NV > {v}) n{v} = _mm512_loadu_ps(cn + {16*v});')
+w('        }')
 w('        __m512 ' + ', '.join(f'e{v} = _mm512_setzero_ps(), o{v} = _mm512_setzero_ps()' for v in range(4)) + ', av;')
 for i in range(24):
     w(f'        if (M > {i}) {{')
@@ -160,8 +176,8 @@ for i in range(24):
         w(f'            if (NV > {v}) {acc}{v} = _mm512_fmadd_ps(av, g{i}_{v}, {acc}{v});')
     w('        }')
 for v in range(4):
-    w(f'        if (NV - 1 == {v}) {{ __m512 s = _mm512_add_ps(e{v}, o{v}); s = accum ? _mm512_fmadd_ps(va, s, _mm512_maskz_loadu_ps(lastmask, cr + {16*v})) : _mm512_mul_ps(va, s); _mm512_mask_storeu_ps(cr + {16*v}, lastmask, s); }}')
-    w(f'        else if (NV > {v}) {{ __m512 s = _mm512_add_ps(e{v}, o{v}); s = accum ? _mm512_fmadd_ps(va, s, _mm512_loadu_ps(cr + {16*v})) : _mm512_mul_ps(va, s); _mm512_storeu_ps(cr + {16*v}, s); }}')
+    w(f'        if (NV - 1 == {v}) {{ __m512 s = _mm512_add_ps(e{v}, o{v}); s = accum ? _mm512_fmadd_ps(va, s, PRE ? w{v} : _mm512_maskz_loadu_ps(lastmask, cr + {16*v})) : _mm512_mul_ps(va, s); _mm512_mask_storeu_ps(cr + {16*v}, lastmask, s); }}')
+    w(f'        else if (NV > {v}) {{ __m512 s = _mm512_add_ps(e{v}, o{v}); s = accum ? _mm512_fmadd_ps(va, s, PRE ? w{v} : _mm512_loadu_ps(cr + {16*v})) : _mm512_mul_ps(va, s); _mm512_storeu_ps(cr + {16*v}, s); }}')
 w('    }')
 w('}\n')
 w('typedef void (*gfn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t, float *, ptrdiff_t,\n'
