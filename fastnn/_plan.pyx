@@ -84,6 +84,8 @@ cdef extern from "plan.h" nogil:
         int *cols
         int *zcols
         unsigned short *masks
+        void *gblock
+        int *gidx
         int n_threads
         int gemm_threads
         void *gemm
@@ -208,6 +210,11 @@ cdef class TrainingPlan:
             p.cols = <int *>_ptr(cols)
             p.zcols = <int *>_ptr(zcols)
             p.masks = <unsigned short *>_ptr(masks)
+            gblock = np.zeros(8192, dtype=np.float32)  # FNN_PLAN_GBLOCK
+            gidx = np.zeros(8192, dtype=np.intc)
+            self._keep += [gblock, gidx]
+            p.gblock = _ptr(gblock)
+            p.gidx = <int *>_ptr(gidx)
         self._set_optimizer(optimizer, params, grads, states)
 
     cdef void *_buffer(self, Py_ssize_t n) except? NULL:

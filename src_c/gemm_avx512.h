@@ -38,14 +38,15 @@ void fnn_sgemm_avx512_tn(int m, int k, int n, const float *A, const float *G, fl
  *   zcols[0 .. k - nact); masks needs (k + 15) / 16 entries of scratch. Returns nact.
  * nn_cols: C (m x n) = xc B[cols, :]  (+ C with accumulate); B is (k x n).
  * tn_cols: rows cols[j] of C (k x n) = alpha * xc[:, j]^T G (+ C[cols[j]] with
- *   accumulate); without accumulate the rows zcols of C are set to 0, so C = alpha X^T G
- *   exactly; with accumulate and alpha = -lr it is the SGD step W -= lr X^T G. */
+ *   accumulate), xc having ldx >= nact columns (a slice of the packed batch); without
+ *   accumulate the rows zcols[0 .. nzero) of C are set to 0, so C = alpha X^T G exactly;
+ *   with accumulate and alpha = -lr it is the SGD step W -= lr X^T G. */
 int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, float *xc,
                                  int *cols, int *zcols, unsigned short *masks);
 void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const int *cols,
                               const float *B, float *C, int accumulate);
-void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const int *cols,
-                              int nzero, const int *zcols, const float *G, float *C,
-                              float alpha, int accumulate);
+void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, int ldx,
+                              const int *cols, int nzero, const int *zcols, const float *G,
+                              float *C, float alpha, int accumulate);
 
 #endif

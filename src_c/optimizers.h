@@ -27,6 +27,30 @@ void fnn_adam_f64(fnn_idx n, double *param, const double *grad, double *m, doubl
                   double *v_max, long long step, double lr, double beta1, double beta2,
                   double eps, double weight_decay, int decoupled, int n_threads);
 
+/* Adam applied in pieces within one step (the training plan updates its first layer
+ * block by block, each block right after its gradient is formed): fnn_adam_prepare
+ * computes the step's coefficients once, fnn_adam_apply runs the update of fnn_adam --
+ * the same arithmetic, element for element -- serially on one piece. */
+typedef struct {
+    float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
+    float l2;           /* weight decay added to the gradient (Adam) */
+    float shrink;       /* factor applied to param first (AdamW), 1 otherwise */
+    float step_size;    /* lr / (1 - beta1^t) */
+    float inv_sqrt_bc2; /* 1 / sqrt(1 - beta2^t) */
+} fnn_adam_coefs_f32;
+typedef struct {
+    double beta1, one_minus_beta1, beta2, one_minus_beta2, eps, l2, shrink, step_size,
+        inv_sqrt_bc2;
+} fnn_adam_coefs_f64;
+void fnn_adam_prepare_f32(fnn_adam_coefs_f32 *k, long long step, double lr, double beta1,
+                          double beta2, double eps, double weight_decay, int decoupled);
+void fnn_adam_prepare_f64(fnn_adam_coefs_f64 *k, long long step, double lr, double beta1,
+                          double beta2, double eps, double weight_decay, int decoupled);
+void fnn_adam_apply_f32(fnn_idx n, float *param, const float *grad, float *m, float *v,
+                        float *v_max, const fnn_adam_coefs_f32 *k);
+void fnn_adam_apply_f64(fnn_idx n, double *param, const double *grad, double *m, double *v,
+                        double *v_max, const fnn_adam_coefs_f64 *k);
+
 /* RMSprop: s = rho s + (1 - rho) g^2; (centered: a = rho a + (1 - rho) g, s - a^2 is used)
  * r = g / (sqrt(...) + eps); with momentum: b = momentum b + r, p -= lr b; else p -= lr r.
  * grad_avg NULL = not centered; velocity NULL = no momentum. */

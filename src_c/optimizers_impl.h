@@ -40,13 +40,7 @@ void FNN_SFX(fnn_sgd)(fnn_idx n, REAL *param, const REAL *grad, REAL *velocity, 
 
 /* ------------------------------------------------------------------- Adam / AdamW */
 
-typedef struct {
-    REAL beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
-    REAL l2;          /* weight decay added to the gradient (Adam) */
-    REAL shrink;      /* factor applied to param first (AdamW), 1 otherwise */
-    REAL step_size;   /* lr / (1 - beta1^t) */
-    REAL inv_sqrt_bc2; /* 1 / sqrt(1 - beta2^t) */
-} FNN_SFX(adam_coefs);
+typedef FNN_SFX(fnn_adam_coefs) FNN_SFX(adam_coefs);
 
 FNN_SIMD_CLONES
 static void FNN_SFX(adam_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *m, REAL *v, REAL *vmax,
@@ -72,23 +66,40 @@ static void FNN_SFX(adam_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *m, REAL 
     }
 }
 
+void FNN_SFX(fnn_adam_prepare)(FNN_SFX(adam_coefs) *k, long long step, double lr,
+                               double beta1, double beta2, double eps, double weight_decay,
+                               int decoupled)
+{
+    k->beta1 = (REAL)beta1;
+    k->one_minus_beta1 = (REAL)(1.0 - beta1);
+    k->beta2 = (REAL)beta2;
+    k->one_minus_beta2 = (REAL)(1.0 - beta2);
+    k->eps = (REAL)eps;
+    k->l2 = decoupled ? (REAL)0 : (REAL)weight_decay;
+    k->shrink = decoupled ? (REAL)(1.0 - lr * weight_decay) : (REAL)1;
+    k->step_size = (REAL)(lr / (1.0 - pow(beta1, (double)step)));
+    k->inv_sqrt_bc2 = (REAL)(1.0 / sqrt(1.0 - pow(beta2, (double)step)));
+}
+
+void FNN_SFX(fnn_adam_apply)(fnn_idx n, REAL *param, const REAL *grad, REAL *m, REAL *v,
+                             REAL *v_max, const FNN_SFX(adam_coefs) *k)
+{
+#ifdef FNN_ADAM_PLAIN_FAST
+    if (!v_max && k->l2 == 0 && k->shrink == 1 && FNN_ADAM_PLAIN_FAST(n, param, grad, m, v, k))
+        return;
+#endif
+    FNN_SFX(adam_leaf)(n, param, grad, m, v, v_max, k);
+}
+
 void FNN_SFX(fnn_adam)(fnn_idx n, REAL *param, const REAL *grad, REAL *m, REAL *v, REAL *v_max,
                        long long step, double lr, double beta1, double beta2, double eps,
                        double weight_decay, int decoupled, int n_threads)
 {
     FNN_SFX(adam_coefs) k;
-    k.beta1 = (REAL)beta1;
-    k.one_minus_beta1 = (REAL)(1.0 - beta1);
-    k.beta2 = (REAL)beta2;
-    k.one_minus_beta2 = (REAL)(1.0 - beta2);
-    k.eps = (REAL)eps;
-    k.l2 = decoupled ? (REAL)0 : (REAL)weight_decay;
-    k.shrink = decoupled ? (REAL)(1.0 - lr * weight_decay) : (REAL)1;
-    k.step_size = (REAL)(lr / (1.0 - pow(beta1, (double)step)));
-    k.inv_sqrt_bc2 = (REAL)(1.0 / sqrt(1.0 - pow(beta2, (double)step)));
+    FNN_SFX(fnn_adam_prepare)(&k, step, lr, beta1, beta2, eps, weight_decay, decoupled);
     FNN_FOR_CHUNKS(n, FNN_GRAIN_CHEAP / 4, n_threads, lo, len,
-                   FNN_SFX(adam_leaf)(len, param + lo, grad + lo, m + lo, v + lo,
-                                      v_max ? v_max + lo : NULL, &k));
+                   FNN_SFX(fnn_adam_apply)(len, param + lo, grad + lo, m + lo, v + lo,
+                                           v_max ? v_max + lo : NULL, &k));
 }
 
 /* ------------------------------------------------------------------------ RMSprop */

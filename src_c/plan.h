@@ -29,6 +29,11 @@ enum fnn_loss_kind {
     FNN_LOSS_BINARY_XENT = 4    /* sigmoid cross-entropy from logits */
 };
 
+enum fnn_fused_w0 { FNN_FUSED_NONE = 0, FNN_FUSED_SGD = 1, FNN_FUSED_ADAM = 2 };
+
+/* Elements of the plan's gblock: one block of the first layer's dW (32 KiB of float). */
+#define FNN_PLAN_GBLOCK 8192
+
 enum fnn_optimizer_kind { FNN_OPT_SGD = 0, FNN_OPT_ADAM = 1, FNN_OPT_ADAMW = 2, FNN_OPT_RMSPROP = 3 };
 
 typedef struct {
@@ -87,14 +92,20 @@ typedef struct {
     /* Active columns (float32, AVX-512 CPUs, batches of at most 64 rows, a dense first
      * step; see gemm_avx512.h): the first layer reads the batch's rows of X in place
      * through rowp and runs its products over the columns that are nonzero in at least
-     * one row, packed into xb. With plain SGD (no momentum, no weight decay) its weight
-     * update is fused into the weight-gradient product, W -= lr X^T G, and its dW array
-     * is left as it was. rowp NULL: never used (Cython leaves it NULL for float64). */
+     * one row, packed into xb. Its weight update is fused into backward, and its dW
+     * array is left as it was: with plain SGD (no momentum, no weight decay) inside the
+     * weight-gradient product, W -= lr X^T G; with Adam/AdamW block by block, each block
+     * of dW formed in gblock and applied while it is in L1 (Adam is bound by memory
+     * traffic, and dW is a quarter of it). rowp NULL: never used (Cython leaves it NULL
+     * for float64). */
     const void **rowp;         /* batch */
     int *cols, *zcols;         /* in_dim each */
     unsigned short *masks;     /* (in_dim + 15) / 16 */
     int nact;                  /* active columns of the current batch */
-    int fused_sgd;             /* set per run: step 0's W is updated in backward */
+    void *gblock;              /* FNN_PLAN_GBLOCK elements */
+    int *gidx;                 /* FNN_PLAN_GBLOCK entries */
+    int fused_w0;              /* set per run: step 0's W is updated in backward
+                                  (enum fnn_fused_w0) */
     int n_threads;
     int gemm_threads;          /* threads a product may be split over */
     void *gemm;                /* fnn_gemm_f32_fn or fnn_gemm_f64_fn */

@@ -152,6 +152,42 @@ static double FNN_SFX(correct)(fnn_plan *p, const REAL *out, fnn_idx rows, fnn_i
     return c;
 }
 
+#ifdef FNN_PLAN_COLS
+/* Adam/AdamW on step 0's W, block by block of rows: the block's dW (zero rows for the
+ * inactive columns, x^T g for the active ones) is formed in gblock and applied at once,
+ * with the arithmetic of fnn_adam element for element. */
+static void FNN_SFX(cols_adam)(fnn_plan *p, fnn_step *st, fnn_idx rows, const REAL *xin,
+                               const REAL *g)
+{
+    fnn_optimizer *o = &p->opt;
+    int pi = st->param_index;
+    FNN_SFX(fnn_adam_coefs) k;
+    FNN_SFX(fnn_adam_prepare)(&k, o->iterations + 1, o->lr, o->beta1, o->beta2, o->eps,
+                              o->weight_decay, o->kind == FNN_OPT_ADAMW);
+    fnn_idx n = st->out_dim, k_in = st->in_dim, block = FNN_PLAN_GBLOCK / n;
+    REAL *gb = (REAL *)p->gblock, *W = (REAL *)st->W;
+    REAL *m = (REAL *)o->state0[pi], *v = (REAL *)o->state1[pi];
+    REAL *vmax = o->amsgrad ? (REAL *)o->state2[pi] : NULL;
+    int nz = (int)k_in - p->nact, j = 0, z = 0;
+    for (fnn_idx r0 = 0; r0 < k_in; r0 += block) {
+        fnn_idx r1 = r0 + block < k_in ? r0 + block : k_in;
+        int j1 = j, z1 = z;
+        while (j1 < p->nact && p->cols[j1] < r1) ++j1;
+        while (z1 < nz && p->zcols[z1] < r1) ++z1;
+        for (int t = z; t < z1; ++t) memset(gb + (p->zcols[t] - r0) * n, 0, (size_t)n * sizeof(REAL));
+        for (int t = j; t < j1; ++t) p->gidx[t - j] = (int)(p->cols[t] - r0);
+        if (j1 > j)
+            fnn_sgemm_avx512_tn_cols((int)rows, j1 - j, (int)n, xin + j, p->nact, p->gidx, 0,
+                                     NULL, g, gb, (REAL)1, 0);
+        fnn_idx off = r0 * n, len = (r1 - r0) * n;
+        FNN_SFX(fnn_adam_apply)(len, W + off, gb, m + off, v + off, vmax ? vmax + off : NULL,
+                                &k);
+        j = j1;
+        z = z1;
+    }
+}
+#endif
+
 /* Backward from dL/d(output of step `last`) in p->grad_a down to step `stop`. */
 static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int cols)
 {
@@ -165,13 +201,15 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
         case FNN_STEP_DENSE:
 #ifdef FNN_PLAN_COLS
             if (st->trainable && cols && s == 0) { /* x is the packed active columns */
-                if (p->fused_sgd) /* W -= lr x^T g; dW is not formed */
-                    fnn_sgemm_avx512_tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->cols,
-                                             (int)st->in_dim - p->nact, p->zcols, g,
+                if (p->fused_w0 == FNN_FUSED_SGD) /* W -= lr x^T g; dW is not formed */
+                    fnn_sgemm_avx512_tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
+                                             p->cols, (int)st->in_dim - p->nact, p->zcols, g,
                                              (REAL *)st->W, (REAL)-p->opt.lr, 1);
+                else if (p->fused_w0 == FNN_FUSED_ADAM)
+                    FNN_SFX(cols_adam)(p, st, rows, xin, g);
                 else
-                    fnn_sgemm_avx512_tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->cols,
-                                             (int)st->in_dim - p->nact, p->zcols, g,
+                    fnn_sgemm_avx512_tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
+                                             p->cols, (int)st->in_dim - p->nact, p->zcols, g,
                                              (REAL *)st->dW, (REAL)1, 0);
                 if (st->b)
                     FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
@@ -212,7 +250,7 @@ static void FNN_SFX(update)(fnn_plan *p)
     int nt = p->n_threads;
     long long step = o->iterations + 1;
     for (int i = 0; i < o->n_params; ++i) {
-        if (p->fused_sgd && i == p->steps[0].param_index) continue; /* done in backward */
+        if (p->fused_w0 && i == p->steps[0].param_index) continue; /* done in backward */
         REAL *w = (REAL *)o->param[i];
         const REAL *g = (const REAL *)o->grad[i];
         REAL *s0 = (REAL *)o->state0[i], *s1 = (REAL *)o->state1[i], *s2 = (REAL *)o->state2[i];
@@ -253,8 +291,14 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
     fnn_idx bad = 0;
     int cols = stop < n_fwd && FNN_SFX(cols_ok)(p);
     fnn_optimizer *o = &p->opt;
-    p->fused_sgd = cols && p->steps[0].trainable && o->kind == FNN_OPT_SGD &&
-                   o->momentum == 0 && o->weight_decay == 0;
+    p->fused_w0 = FNN_FUSED_NONE;
+    if (cols && p->steps[0].trainable) {
+        if (o->kind == FNN_OPT_SGD && o->momentum == 0 && o->weight_decay == 0)
+            p->fused_w0 = FNN_FUSED_SGD;
+        else if ((o->kind == FNN_OPT_ADAM || o->kind == FNN_OPT_ADAMW) && p->gblock &&
+                 p->steps[0].out_dim <= FNN_PLAN_GBLOCK)
+            p->fused_w0 = FNN_FUSED_ADAM;
+    }
     for (fnn_idx b = first_batch; b < last_batch; ++b) {
         fnn_idx start = b * p->batch_size;
         fnn_idx rows = n_rows - start < p->batch_size ? n_rows - start : p->batch_size;

@@ -322,3 +322,26 @@ def test_states_decaying_into_subnormals_are_flushed_to_zero(impl, dtype):
         assert not np.any((state != 0) & (np.abs(state) < tiny)), f"{name} holds subnormals"
         np.testing.assert_array_equal(state, 0, err_msg=name)
     np.testing.assert_array_equal(p, 1)  # zero gradients and zero states leave p alone
+
+
+@pytest.mark.parametrize("step", [1, 8, 1000])
+def test_native_adam_update_is_within_two_ulp_of_the_exact_step(step):
+    # float32 Adam may take an AVX-512 path that replaces sqrt and the division by refined
+    # hardware estimates (src_c/optimizers.c). Whatever path runs, the step
+    # lr_t * m / (sqrt(v) ib + eps), from the stored moments, must be within 2.4e-7
+    # (2 ulp) relative of its float64 value, beyond the final rounding of the weight.
+    rng = np.random.default_rng(step)
+    n = 100_003
+    p = rng.standard_normal(n).astype(np.float32)
+    g = (rng.standard_normal(n) * 10 ** rng.uniform(-6, 1, n)).astype(np.float32)
+    m = (rng.standard_normal(n) * 1e-3).astype(np.float32)
+    v = (rng.random(n) * 10 ** rng.uniform(-12, 0, n)).astype(np.float32)
+    v[:100] = 0  # sqrt(0) must give 0, not NaN
+    p0 = p.copy()
+    ops.adam_update(p, g, m, v, step=step, lr=1e-3)
+    lr_t = np.float64(np.float32(1e-3 / (1 - 0.9**step)))
+    ib = np.float64(np.float32(1 / np.sqrt(1 - 0.999**step)))
+    exact = lr_t * m.astype(np.float64) / (np.sqrt(v.astype(np.float64)) * ib + np.float64(np.float32(1e-8)))
+    err = np.abs((p0.astype(np.float64) - p.astype(np.float64)) - exact) - 0.5 * np.spacing(np.abs(p))
+    assert np.all(np.isfinite(p))
+    assert np.all(err <= 2.4e-7 * np.abs(exact) + 1e-45)

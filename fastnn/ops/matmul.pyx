@@ -224,9 +224,9 @@ cdef extern from "gemm_avx512.h" nogil:
                                      int *cols, int *zcols, unsigned short *masks)
     void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const int *cols,
                                   const float *B, float *C, int accumulate)
-    void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const int *cols,
-                                  int nzero, const int *zcols, const float *G, float *C,
-                                  float alpha, int accumulate)
+    void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, int ldx,
+                                  const int *cols, int nzero, const int *zcols, const float *G,
+                                  float *C, float alpha, int accumulate)
 
 
 def _active_columns(X, rows, W, Y, G, C, float alpha, bint accumulate):
@@ -269,6 +269,6 @@ def _active_columns(X, rows, W, Y, G, C, float alpha, bint accumulate):
                                             &xcv[0], &cv[0], &zv[0], &mv[0])
         fnn_sgemm_avx512_nn_cols(<int>m, nact, <int>n, &xcv[0], &cv[0], &Wv[0, 0], &Yv[0, 0],
                                  accumulate)
-        fnn_sgemm_avx512_tn_cols(<int>m, nact, <int>n, &xcv[0], &cv[0], <int>k - nact, &zv[0],
-                                 &Gv[0, 0], &Cv[0, 0], alpha, accumulate)
+        fnn_sgemm_avx512_tn_cols(<int>m, nact, <int>n, &xcv[0], nact, &cv[0], <int>k - nact,
+                                 &zv[0], &Gv[0, 0], &Cv[0, 0], alpha, accumulate)
     return nact

@@ -313,9 +313,9 @@ TGT void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const
     driver(1, 0, m, nact, n, xc, nact, B, C, accumulate, cols, 1.0f);
 }
 
-TGT void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const int *cols,
-                                  int nzero, const int *zcols, const float *G, float *C,
-                                  float alpha, int accumulate)
+TGT void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, int ldx,
+                                  const int *cols, int nzero, const int *zcols, const float *G,
+                                  float *C, float alpha, int accumulate)
 {
     if (!accumulate)
         for (int z = 0; z < nzero; z++) {
@@ -323,8 +323,8 @@ TGT void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const
             for (int j = 0; j < n; j++) cr[j] = 0.f;
         }
     if (nact <= 0) return;
-    if (!gpanel(1, m, nact, n, xc, nact, G, C, cols, alpha, accumulate))
-        driver(1, 1, nact, m, n, xc, nact, G, C, accumulate, cols, alpha);
+    if (!gpanel(1, m, nact, n, xc, ldx, G, C, cols, alpha, accumulate))
+        driver(1, 1, nact, m, n, xc, ldx, G, C, accumulate, cols, alpha);
 }
 
 int fnn_sgemm_avx512_supported(void)
@@ -361,11 +361,11 @@ void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const int
 {
     (void)m; (void)nact; (void)n; (void)xc; (void)cols; (void)B; (void)C; (void)accumulate;
 }
-void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, const int *cols,
-                              int nzero, const int *zcols, const float *G, float *C,
-                              float alpha, int accumulate)
+void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, int ldx,
+                              const int *cols, int nzero, const int *zcols, const float *G,
+                              float *C, float alpha, int accumulate)
 {
-    (void)m; (void)nact; (void)n; (void)xc; (void)cols; (void)nzero; (void)zcols; (void)G;
+    (void)m; (void)nact; (void)n; (void)xc; (void)ldx; (void)cols; (void)nzero; (void)zcols; (void)G;
     (void)C; (void)alpha; (void)accumulate;
 }
 
