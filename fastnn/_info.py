@@ -32,16 +32,31 @@ def _threadpools():
     return threadpool_info()
 
 
+def _small_products():
+    import os
+
+    from .ops.matmul import own_kernels
+
+    if own_kernels():
+        return ("fastnn's AVX-512 kernels: float32, 3-64 batch rows; the training plan's first "
+                "layer skips input columns that are zero in the whole batch (FASTNN_GEMM=blas "
+                "turns them off)")
+    if os.environ.get("FASTNN_GEMM") == "blas":
+        return "BLAS (FASTNN_GEMM=blas)"
+    return "BLAS (fastnn's own kernels need AVX-512)"
+
+
 def _gemm_path():
     from .ops.matmul import blas_control
 
     ctl = blas_control()
     if ctl["library"]:
         return {"path": "scipy.linalg.cython_blas, split across fastnn's OpenMP team",
+                "small_products": _small_products(),
                 "blas_threads_inside_fastnn": 1, "control": ctl["symbol"]}
     return {"path": "scipy.linalg.cython_blas, threaded by the BLAS itself (no thread "
                     "control found for this BLAS)", "blas_threads_inside_fastnn": None,
-            "control": None}
+            "small_products": _small_products(), "control": None}
 
 
 def config():
@@ -121,6 +136,7 @@ def show_config(file=None):
     g = c["gemm"]
     w(f"gemm     : {g['path']}" + (f" (BLAS held at 1 thread via {g['control']})"
                                    if g["control"] else ""))
+    w(f"small    : {g['small_products']}")
     w(f"simd     : compiled {', '.join(c['simd']['compiled'])}; chosen {c['simd']['chosen']}")
     w("kernels  : (native | numpy twin)")
     for family, kernels in c["kernels"].items():

@@ -1,4 +1,4 @@
-"""The ``fastnn`` command line: train, evaluate, predict, info.
+"""The ``fastnn`` command line: train, evaluate, predict, info, bench.
 
     fastnn train                       # the embedded 8x8 digits, offline, in seconds
     fastnn train --dataset mnist --data-dir DIR --hidden 128 --epochs 3
@@ -6,6 +6,8 @@
     fastnn evaluate model.fnn [--dataset digits | --data FILE.npz]
     fastnn predict model.fnn --data FILE.npz [--output predictions.csv]
     fastnn info [--json]
+    fastnn bench --quick [--json run.json] [--plot run.png]
+    fastnn bench --compare old.json new.json
 
 Errors are one line on stderr with exit status 1 (2 for a bad command line).
 """
@@ -173,6 +175,44 @@ def _cmd_info(args):
     return 0
 
 
+def _cmd_bench(args):
+    from fastnn import bench
+
+    if args.compare:
+        print(bench.compare(bench.read_json(args.compare[0]), bench.read_json(args.compare[1])))
+        return 0
+    if args.plot:  # fail before the run, not after it
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ImportError("--plot needs matplotlib: pip install matplotlib, or "
+                              "pip install 'fastnn[plot]'") from None
+    if args.threads:
+        import fastnn
+
+        fastnn.set_num_threads(args.threads)
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="case", leave=False, disable=not sys.stderr.isatty())
+
+    def progress(i, n, case):
+        bar.total = n
+        bar.set_description(case.name[:40])
+        bar.update(i - bar.n)
+
+    report = bench.run(args.only or bench.GROUPS, quick=args.quick, data_dir=args.data_dir,
+                       progress=progress)
+    bar.close()
+    print(bench.format_table(report))
+    if args.json:
+        bench.write_json(report, args.json)
+        print(f"results saved to {args.json}")
+    if args.plot:
+        bench.plot(report, args.plot)
+        print(f"chart saved to {args.plot}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
 
 
@@ -225,6 +265,26 @@ def build_parser():
     i = sub.add_parser("info", help="show how fastnn was built and what it runs on")
     i.add_argument("--json", action="store_true", help="print the configuration as JSON")
     i.set_defaults(func=_cmd_info)
+
+    b = sub.add_parser("bench", help="time fastnn against the numpy reference, same work",
+                       description="Kernels, MNIST training epochs, predict latency and "
+                       "thread scaling, each timed natively and with the numpy reference in "
+                       "the same run (results checked to agree first).")
+    b.add_argument("--quick", action="store_true",
+                   help="fewer sizes, 10,000 MNIST rows: under a minute")
+    b.add_argument("--only", nargs="+", choices=("kernels", "training", "inference", "threads"),
+                   help="run only these groups")
+    b.add_argument("--threads", type=int, default=None, help="threads (default: all available)")
+    b.add_argument("--data-dir", default=None,
+                   help="MNIST IDX files (else $FASTNN_MNIST_DIR, $FASTNN_DATA, the cache, or "
+                   "random data of MNIST's shape)")
+    b.add_argument("--json", default=None, metavar="FILE.json",
+                   help="save the results and the machine description")
+    b.add_argument("--plot", default=None, metavar="FILE.png",
+                   help="chart of the speedups (needs matplotlib)")
+    b.add_argument("--compare", nargs=2, default=None, metavar=("OLD.json", "NEW.json"),
+                   help="compare two saved runs and exit")
+    b.set_defaults(func=_cmd_bench)
     return p
 
 
@@ -238,7 +298,7 @@ def main(argv=None):
 
     try:
         return args.func(args)
-    except (FastnnError, ValueError, TypeError, OSError) as e:
+    except (FastnnError, ValueError, TypeError, OSError, ImportError) as e:
         one_line = " ".join(str(e).split())  # some library messages span several lines
         print(f"fastnn: error: {one_line}", file=sys.stderr)
         return 1

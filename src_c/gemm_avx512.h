@@ -16,7 +16,8 @@
 #define FNN_HAVE_GEMM_AVX512 0
 #endif
 
-/* 1 if this CPU runs the kernels (AVX-512 F/VL/DQ and FMA), else 0. */
+/* 1 if this CPU runs the kernels (AVX-512 F/VL/DQ and FMA) and the environment
+ * variable FASTNN_GEMM is not "blas" (read once, at the first product), else 0. */
 int fnn_sgemm_avx512_supported(void);
 
 /* C (m x n) = A (m x k) B (k x n), or C += A B with accumulate; contiguous row-major. */

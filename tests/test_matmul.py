@@ -279,3 +279,25 @@ def test_active_column_kernels_all_zero_batch():
     if _active_columns(X, [4, 0, 2, 1, 3], W, Y, np.ones((5, 3), np.float32), C, 1.0, False) < 0:
         pytest.skip("this CPU has no AVX-512")
     assert np.all(Y == 0) and np.all(C == 0)
+
+
+def test_fastnn_gemm_blas_turns_the_own_kernels_off(tmp_path):
+    # FASTNN_GEMM=blas: every product goes to BLAS, and `fastnn info` says so
+    import os
+    import subprocess
+    import sys
+
+    import fastnn
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    code = ("from fastnn.ops.matmul import own_kernels; from fastnn._info import config; "
+            "print(own_kernels(), config()['gemm']['small_products'])")
+    for value, expect in (("blas", "False BLAS (FASTNN_GEMM=blas)"), ("auto", None)):
+        env = dict(os.environ, FASTNN_GEMM=value,
+                   PYTHONPATH=parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, cwd=tmp_path, check=True).stdout.strip()
+        if expect:
+            assert out == expect
+        else:
+            from fastnn.ops.matmul import own_kernels
+            assert out.startswith(str(own_kernels()))

@@ -229,6 +229,12 @@ cdef extern from "gemm_avx512.h" nogil:
                                   float *C, float alpha, int accumulate)
 
 
+def own_kernels():
+    """True if small float32 products (and the training plan's first layer) run on
+    fastnn's AVX-512 kernels: an AVX-512 CPU, and FASTNN_GEMM is not "blas"."""
+    return bool(fnn_sgemm_avx512_supported())
+
+
 def _active_columns(X, rows, W, Y, G, C, float alpha, bint accumulate):
     """Test hook for the training plan's active-column kernels (src_c/gemm_avx512.h).
 

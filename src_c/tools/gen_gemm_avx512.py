@@ -46,6 +46,8 @@ w('''/*
 #if FNN_HAVE_GEMM_AVX512
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define TGT __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 #define AI  __attribute__((always_inline)) inline
@@ -331,9 +333,11 @@ int fnn_sgemm_avx512_supported(void)
 {
     static int ok = -1;
     if (ok < 0) {
+        const char *choice = getenv("FASTNN_GEMM"); /* "blas": every product to BLAS */
         __builtin_cpu_init();
         ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma") &&
+             !(choice && strcmp(choice, "blas") == 0);
     }
     return ok;
 }

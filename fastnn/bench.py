@@ -1,0 +1,543 @@
+"""fastnn's benchmarks: native kernels and training against the numpy reference.
+
+Behind ``fastnn bench`` and the pytest-benchmark suite in ``benchmarks/``. Every case
+runs the same work on both sides -- fastnn's native code and ``fastnn.reference`` (the
+numpy twin, what a from-scratch numpy network does) -- on the same inputs, checks that
+the two results agree before anything is timed, warms both up, and reports the best of
+several timed repeats. Ratios are only ever taken within one run.
+
+    from fastnn import bench
+    results = bench.run(quick=True)
+    print(bench.format_table(results))
+"""
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _threads, ops, reference
+
+__all__ = ["Case", "machine_info", "sgemm_peak", "kernel_cases", "training_cases",
+           "inference_cases", "thread_cases", "run", "format_table", "compare", "plot",
+           "write_json", "read_json", "GROUPS"]
+
+GROUPS = ("kernels", "training", "inference", "threads")
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Case:
+    """One unit of work, done natively and by the numpy reference.
+
+    native / reference: zero-argument callables doing the work once (the reference
+    is None where there is nothing to compare against). check: called once before
+    timing, raises if the two sides disagree. flops: floating-point operations of one
+    call (None if not meaningful); items: samples per call (training/inference)."""
+    group: str
+    name: str
+    native: object
+    reference: object = None
+    check: object = None
+    flops: float = None
+    items: int = None
+    threads: int = None
+    rounds: int = 3
+    info: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------ timing
+
+
+def time_call(fn, min_time=0.1, repeats=5, warmup=0.05):
+    """Best wall time of one call of fn: warm-up calls for `warmup` seconds (idle
+    cores, and idle virtual CPUs above all, take milliseconds to wake: a single warm-up
+    call leaves a threaded kernel timed at half speed), then `repeats` timed repeats of
+    n calls each, n chosen so that a repeat lasts about min_time/repeats."""
+    t_end = time.perf_counter() + warmup
+    fn()
+    while time.perf_counter() < t_end:
+        fn()
+    n, t = 1, 0.0
+    target = min_time / repeats
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        t = time.perf_counter() - t0
+        if t >= target or n >= 1 << 20:
+            break
+        n = max(n * 2, int(n * target / max(t, 1e-9)))
+    best = t / n
+    for _ in range(repeats - 1):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / n)
+    return best
+
+
+def time_rounds(fns, rounds):
+    """Best time of each callable in `fns`, calling them alternately `rounds` times
+    (for long calls such as a training epoch: both sides see the same machine state)."""
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best
+
+
+# ------------------------------------------------------------------- the machine
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info():
+    """What the results depend on: CPU, cores, SIMD paths, BLAS, threads, versions."""
+    from ._info import config
+
+    cfg = config()
+    return {
+        "cpu": _cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "cpu_features": cfg.get("cpu_features"),
+        "simd": cfg.get("simd"),
+        "openmp": (cfg.get("openmp") or {}).get("enabled"),
+        "blas": [{k: b.get(k) for k in ("library", "version", "core_type", "threading")}
+                 for b in cfg.get("blas") or []],
+        "gemm": cfg.get("gemm"),
+        "threads": _threads.get_num_threads(),
+        "versions": {k: cfg.get(k) for k in ("fastnn", "python", "numpy", "scipy")},
+        "compiler": cfg.get("compiler"),
+        "platform": cfg.get("platform"),
+    }
+
+
+def sgemm_peak(sizes=(1024, 2048), repeats=3):
+    """Best float32 GEMM rate (GFLOP/s) through fastnn.ops.gemm on square products: the
+    machine's reachable sgemm peak at the current thread count."""
+    from ._config import config_context
+
+    best, rng = 0.0, np.random.default_rng(0)
+    for n in sizes:
+        a = rng.random((n, n), dtype=np.float32)
+        b = rng.random((n, n), dtype=np.float32)
+        out = np.empty((n, n), np.float32)
+        with config_context(check_finite=False):
+            t = time_call(lambda: ops.gemm(a, b, out=out), min_time=0.3, repeats=repeats)
+        best = max(best, 2.0 * n ** 3 / t / 1e9)
+    return best
+
+
+# ------------------------------------------------------------------------ kernels
+
+
+def _agree(a, b, rtol=2e-4):
+    """float32 results of the same work agree to round-off: relative error, or an
+    absolute one on the scale of the largest output (sums of many products)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    scale = float(np.abs(b).max()) if b.size else 0.0
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=2e-4 * max(1.0, scale))
+
+
+def _twin_case(name, fn, args, kwargs, flops, outputs):
+    """A kernel case: fastnn.ops.fn against fastnn.reference.fn on private copies of
+    the same inputs; `outputs(result, args, kwargs)` picks the arrays to compare."""
+    def copies():
+        a = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
+        k = {key: (v.copy() if isinstance(v, np.ndarray) else v) for key, v in kwargs.items()}
+        return a, k
+
+    a_n, k_n = copies()
+    a_r, k_r = copies()
+    nat, ref = getattr(ops, fn), getattr(reference, fn)
+
+    def check():
+        a1, k1 = copies()
+        a2, k2 = copies()
+        for u, v in zip(outputs(nat(*a1, **k1), a1, k1), outputs(ref(*a2, **k2), a2, k2)):
+            _agree(u, v)
+
+    return Case("kernels", name, lambda: nat(*a_n, **k_n), lambda: ref(*a_r, **k_r),
+                check=check, flops=flops)
+
+
+def kernel_cases(quick=False, seed=0):
+    """float32 kernels, small to large: GEMM, dense forward/backward, activations
+    forward/backward, softmax cross-entropy with its gradient, SGD/Adam/AdamW."""
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+    first = lambda r, a, k: [r]  # noqa: E731 - the return value
+    cases = []
+    for n in ((64, 512) if quick else (64, 256, 1024)):
+        a = rng.standard_normal((n, n)).astype(f32)
+        b = rng.standard_normal((n, n)).astype(f32)
+        cases.append(_twin_case(f"gemm {n}x{n}x{n}", "gemm", (a, b),
+                                {"out": np.empty((n, n), f32)}, 2.0 * n ** 3, first))
+    for n, k, m in ((32, 784, 128), (1024, 784, 1024)) if quick else \
+            ((10, 784, 30), (32, 784, 128), (256, 784, 512), (1024, 784, 1024)):
+        x = rng.standard_normal((n, k)).astype(f32)
+        w = rng.standard_normal((k, m)).astype(f32)
+        bias = rng.standard_normal(m).astype(f32)
+        dy = rng.standard_normal((n, m)).astype(f32)
+        cases.append(_twin_case(f"dense forward {n}x{k}->{m}", "dense_forward", (x, w, bias),
+                                {"out": np.empty((n, m), f32)}, 2.0 * n * k * m, first))
+        cases.append(_twin_case(f"dense backward {n}x{k}->{m}", "dense_backward", (x, w, dy),
+                                {}, 4.0 * n * k * m, lambda r, a, kw: list(r)))
+    acts = ("sigmoid", "relu", "softmax") if quick else \
+        ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax", "log_softmax")
+    for n, m in ((32, 128),) if quick else ((32, 128), (1024, 1024)):
+        x = rng.standard_normal((n, m)).astype(f32)
+        dy = rng.standard_normal((n, m)).astype(f32)
+        for act in acts:
+            y = getattr(reference, act)(x)
+            cases.append(_twin_case(f"{act} forward {n}x{m}", act, (x,),
+                                    {"out": np.empty_like(x)}, None, first))
+            cases.append(_twin_case(f"{act} backward {n}x{m}", act + "_backward", (dy, x, y),
+                                    {"out": np.empty_like(x)}, None, first))
+    for n, c in ((32, 10), (1024, 10)) if quick else ((32, 10), (1024, 10), (1024, 1000)):
+        z = rng.standard_normal((n, c)).astype(f32)
+        labels = rng.integers(0, c, n)
+        cases.append(_twin_case(f"softmax xent+grad {n}x{c}", "softmax_cross_entropy",
+                                (z, labels), {"grad": np.empty_like(z)}, None,
+                                lambda r, a, k: [r[0] if isinstance(r, tuple) else r,
+                                                 k["grad"]]))
+    for size in (100_000,) if quick else (1_000, 100_000, 1_000_000):
+        p = rng.standard_normal(size).astype(f32)
+        g = rng.standard_normal(size).astype(f32) * f32(0.01)
+        z = np.zeros_like(p)
+        params = lambda r, a, k: [a[0]]  # noqa: E731 - the updated parameters
+        cases.append(_twin_case(f"sgd momentum update {size}", "sgd_update", (p, g, z),
+                                {"lr": 0.01, "momentum": 0.9}, None, params))
+        cases.append(_twin_case(f"adam update {size}", "adam_update", (p, g, z, z),
+                                {"step": 1}, None, params))
+        cases.append(_twin_case(f"adamw update {size}", "adamw_update", (p, g, z, z),
+                                {"step": 1}, None, params))
+    return cases
+
+
+# ----------------------------------------------------------------------- training
+
+# (hidden units, batch size, optimizer, hidden activation, loss) -- the MNIST networks
+TRAINING_CONFIGS = [
+    (30, 10, ("sgd", {"lr": 3.0}), "sigmoid", "squared_error"),
+    (128, 32, ("adam", {"lr": 1e-3}), "relu", "cross_entropy"),
+    (128, 128, ("adam", {"lr": 1e-3}), "relu", "cross_entropy"),
+    (512, 256, ("adam", {"lr": 1e-3}), "relu", "cross_entropy"),
+    (1024, 1024, ("adam", {"lr": 1e-3}), "relu", "cross_entropy"),
+]
+
+
+def load_training_data(data_dir=None, rows=None):
+    """MNIST's training set (from data_dir, $FASTNN_MNIST_DIR, $FASTNN_DATA or the
+    cache) as float32 in [0, 1], else random data of the same shape. Returns
+    (X, y, description)."""
+    from .datasets import load_mnist
+
+    dirs = [d for d in (data_dir, os.environ.get("FASTNN_MNIST_DIR")) if d] or [None]
+    for d in dirs:
+        try:
+            (X, y), _ = load_mnist(d)
+            src = "MNIST"
+            break
+        except Exception:  # noqa: BLE001 - absent or unreadable: fall back below
+            continue
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.random((60000, 784), dtype=np.float32)
+        y = rng.integers(0, 10, 60000)
+        src = "random (MNIST not found; its sparse pixels train faster)"
+    if rows:
+        X, y = X[:rows], y[:rows]
+    return np.ascontiguousarray(X, np.float32), y, f"{src}, {len(X)} rows"
+
+
+def _make_optimizer(spec):
+    from .optimizers import OPTIMIZERS
+
+    name, kw = spec
+    return OPTIMIZERS[name](**kw)
+
+
+def _network(hidden, act, loss, backend):
+    from .layers import Dense
+    from .model import Sequential
+
+    out = "sigmoid" if loss == "squared_error" else None  # the textbook network
+    return Sequential([Dense(hidden, activation=act), Dense(10, activation=out)], seed=0,
+                      backend=backend)
+
+
+def train_flops(hidden, n, d_in=784, d_out=10):
+    """Multiply-adds x 2 for forward, dW and dX (no dX for the first layer), for n
+    samples: the dense flops, whatever the kernels skip."""
+    macs = d_in * hidden + hidden * d_out
+    return 2.0 * n * (3 * macs - d_in * hidden)
+
+
+def training_cases(X, y, configs=None, threads=None, rounds=3):
+    """One epoch of Sequential.fit over (X, y) per config, native (fused plan) against
+    backend="reference" (the per-layer numpy twins): same seed, same shuffled order,
+    same steps; the epoch losses must agree."""
+    cases = []
+    for hidden, batch, opt, act, loss in configs or TRAINING_CONFIGS:
+        def fit(backend, hidden=hidden, batch=batch, opt=opt, act=act, loss=loss):
+            m = _network(hidden, act, loss, backend)
+            h = m.fit(X, y, epochs=1, batch_size=batch, optimizer=_make_optimizer(opt),
+                      loss=loss, verbose=0)
+            return h.history["loss"][0]
+
+        def warm(backend, hidden=hidden, batch=batch, opt=opt, act=act, loss=loss):
+            m = _network(hidden, act, loss, backend)
+            m.fit(X[: 4 * batch], y[: 4 * batch], epochs=1, batch_size=batch,
+                  optimizer=_make_optimizer(opt), loss=loss, verbose=0)
+
+        def check(fit=fit):
+            ln, lr = fit("native"), fit("reference")
+            if not abs(ln - lr) <= 1e-3 * max(1.0, abs(lr)):
+                raise AssertionError(f"epoch losses differ: native {ln}, reference {lr}")
+
+        name = f"MNIST 784-{hidden}-10 batch {batch} {opt[0]}"
+        cases.append(Case("training", name, lambda fit=fit: fit("native"),
+                          lambda fit=fit: fit("reference"), check=check,
+                          flops=train_flops(hidden, len(X), X.shape[1]), items=len(X),
+                          threads=threads, rounds=rounds,
+                          info={"warmup": warm}))
+    return cases
+
+
+def thread_cases(X, y, thread_counts=(1, 2), rounds=2):
+    """The large training configurations at each thread count (native and reference)."""
+    large = [c for c in TRAINING_CONFIGS if c[0] >= 512]
+    cases = []
+    for t in thread_counts:
+        for c in training_cases(X, y, large, threads=t, rounds=rounds):
+            c.group = "threads"
+            c.name = f"{c.name}, {t} thread{'s' if t > 1 else ''}"
+            cases.append(c)
+    return cases
+
+
+def inference_cases(X, y):
+    """predict latency of a trained 784-128-10 network: one sample and 1024 samples."""
+    nets = {b: _network(128, "relu", "cross_entropy", b) for b in ("native", "reference")}
+    for m in nets.values():
+        m.fit(X[:512], y[:512], epochs=1, batch_size=32, verbose=0)
+    cases = []
+    for label, rows in (("1 sample", X[:1]), ("1024 samples", X[:1024])):
+        def check(rows=rows):
+            _agree(nets["native"].predict(rows), nets["reference"].predict(rows))
+        cases.append(Case("inference", f"predict 784-128-10, {label}",
+                          lambda rows=rows: nets["native"].predict(rows),
+                          lambda rows=rows: nets["reference"].predict(rows), check=check,
+                          flops=2.0 * len(rows) * (784 * 128 + 128 * 10), items=len(rows)))
+    return cases
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def measure(case, min_time=0.1):
+    """Check, warm up and time one case; returns its result dict."""
+    previous = _threads.get_num_threads()
+    if case.threads:
+        _threads.set_num_threads(case.threads)
+    try:
+        if case.check:
+            case.check()
+        if case.group in ("training", "threads"):
+            case.info["warmup"]("native")
+            case.info["warmup"]("reference")
+            t_nat, t_ref = time_rounds([case.native, case.reference], case.rounds)
+        else:
+            t_nat = time_call(case.native, min_time)
+            t_ref = time_call(case.reference, min_time) if case.reference else None
+        threads = _threads.get_num_threads()
+    finally:
+        _threads.set_num_threads(previous)
+    r = {"group": case.group, "name": case.name, "threads": threads,
+         "native_s": t_nat, "reference_s": t_ref,
+         "speedup": t_ref / t_nat if t_ref else None,
+         "gflops": case.flops / t_nat / 1e9 if case.flops else None,
+         "native_items_per_s": case.items / t_nat if case.items else None,
+         "reference_items_per_s": case.items / t_ref if case.items and t_ref else None,
+         "agreed": bool(case.check)}
+    return r
+
+
+def run(groups=GROUPS, quick=False, data_dir=None, progress=None):
+    """Run the chosen groups; returns {"machine", "sgemm_peak_gflops", "data",
+    "results"}. quick: fewer sizes and configurations on 10,000 MNIST rows (under a
+    minute). progress(i, n, case) is called before each case."""
+    groups = [g for g in GROUPS if g in set(groups)]
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        raise ValueError(f"unknown benchmark group(s) {sorted(unknown)}; choose from {GROUPS}")
+    cases, data = [], None
+    if "kernels" in groups:
+        cases += kernel_cases(quick)
+    if set(groups) & {"training", "inference", "threads"}:
+        X, y, data = load_training_data(data_dir, rows=10_000 if quick else None)
+        if "training" in groups:
+            configs = [TRAINING_CONFIGS[i] for i in (0, 1, 3, 4)] if quick else None
+            cases += training_cases(X, y, configs, rounds=2 if quick else 3)
+        if "inference" in groups:
+            cases += inference_cases(X, y)
+        if "threads" in groups:
+            cases += thread_cases(X, y, rounds=1 if quick else 2)
+    results, peaks = [], {}
+    for i, case in enumerate(cases):
+        if progress:
+            progress(i, len(cases), case)
+        r = measure(case, min_time=0.05 if quick else 0.2)
+        if r["gflops"] is not None:
+            t = r["threads"]
+            if t not in peaks:  # the peak at the thread count this case ran with
+                previous = _threads.get_num_threads()
+                _threads.set_num_threads(t)
+                try:
+                    peaks[t] = sgemm_peak(sizes=(1024,) if quick else (1024, 2048))
+                finally:
+                    _threads.set_num_threads(previous)
+            r["sgemm_peak_share"] = r["gflops"] / peaks[t]
+        results.append(r)
+    threads = _threads.get_num_threads()
+    if threads not in peaks:
+        peaks[threads] = sgemm_peak(sizes=(1024,) if quick else (1024, 2048))
+    return {"fastnn_bench": FORMAT_VERSION, "quick": bool(quick), "machine": machine_info(),
+            "sgemm_peak_gflops": peaks[threads],
+            "sgemm_peak_gflops_by_threads": {str(k): v for k, v in sorted(peaks.items())},
+            "data": data, "results": results}
+
+
+# ------------------------------------------------------------------------- output
+
+
+def _fmt_time(t):
+    if t is None:
+        return "-"
+    if t < 1e-3:
+        return f"{t * 1e6:.1f} us"
+    if t < 1:
+        return f"{t * 1e3:.2f} ms"
+    return f"{t:.2f} s"
+
+
+def format_table(report):
+    """The results as a plain-text table, one section per group."""
+    lines = []
+    m = report["machine"]
+    lines.append(f"{m['cpu']}, {m['logical_cpus']} logical CPUs, SIMD {m['simd']['chosen']}, "
+                 f"BLAS {', '.join(b['library'] + ' ' + str(b['core_type']) for b in m['blas'])}")
+    lines.append(f"fastnn {m['versions']['fastnn']}, numpy {m['versions']['numpy']}, "
+                 f"threads {m['threads']}, sgemm peak "
+                 + ", ".join(f"{v:.0f} GFLOP/s at {k} thread{'s' if k != '1' else ''}"
+                             for k, v in report["sgemm_peak_gflops_by_threads"].items())
+                 + (f", data: {report['data']}" if report.get("data") else ""))
+    head = (f"{'':<46} {'native':>10} {'numpy':>10} {'speedup':>8} {'GFLOP/s':>8} "
+            f"{'of peak':>7}")
+    for group in GROUPS:
+        rows = [r for r in report["results"] if r["group"] == group]
+        if not rows:
+            continue
+        lines += ["", f"[{group}]" + (" (time per epoch; samples/s in brackets)"
+                                      if group in ("training", "threads") else ""), head]
+        for r in rows:
+            nat, ref = _fmt_time(r["native_s"]), _fmt_time(r["reference_s"])
+            if group in ("training", "threads") and r["native_items_per_s"]:
+                nat = f"{r['native_items_per_s'] / 1e3:.0f}k/s"
+                ref = f"{r['reference_items_per_s'] / 1e3:.0f}k/s"
+            sp = f"{r['speedup']:.1f}x" if r["speedup"] else "-"
+            gf = f"{r['gflops']:.1f}" if r.get("gflops") is not None else "-"
+            share = f"{r['sgemm_peak_share']:.0%}" if r.get("sgemm_peak_share") is not None else "-"
+            lines.append(f"{r['name'][:46]:<46} {nat:>10} {ref:>10} {sp:>8} {gf:>8} {share:>7}")
+    return "\n".join(lines)
+
+
+def write_json(report, path):
+    with open(path, "w") as f:
+        json.dump(report, f, indent=1)
+
+
+def read_json(path):
+    """A report written by write_json (``fastnn bench --json``)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            report = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        report = None
+    if not isinstance(report, dict) or report.get("fastnn_bench") != FORMAT_VERSION:
+        raise ValueError(f"{path}: not a fastnn bench JSON file (format {FORMAT_VERSION})")
+    return report
+
+
+def compare(old, new):
+    """Table of the cases present in both reports: native time before and after, its
+    change, and the speedup over numpy in each run."""
+    key = lambda r: (r["group"], r["name"], r["threads"])  # noqa: E731
+    before = {key(r): r for r in old["results"]}
+    lines = [f"{'':<46} {'old':>10} {'new':>10} {'change':>8} {'old x':>7} {'new x':>7}"]
+    for r in new["results"]:
+        o = before.get(key(r))
+        if not o:
+            continue
+        change = (r["native_s"] / o["native_s"] - 1.0) * 100.0
+        fx = lambda v: f"{v:.1f}x" if v else "-"  # noqa: E731
+        lines.append(f"{r['name'][:46]:<46} {_fmt_time(o['native_s']):>10} "
+                     f"{_fmt_time(r['native_s']):>10} {change:>+7.1f}% "
+                     f"{fx(o['speedup']):>7} {fx(r['speedup']):>7}")
+    if len(lines) == 1:
+        lines.append("(no case appears in both reports)")
+    return "\n".join(lines)
+
+
+def plot(report, path):
+    """A PNG bar chart of the speedups over numpy (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import matplotlib.ticker
+    except ImportError:
+        raise ImportError("writing a chart needs matplotlib: pip install 'fastnn[plot]'") \
+            from None
+    rows = [r for r in report["results"] if r["speedup"]]
+    fig, ax = plt.subplots(figsize=(9, 0.28 * len(rows) + 1.5))
+    colors = {"kernels": "tab:blue", "training": "tab:green", "inference": "tab:orange",
+              "threads": "tab:purple"}
+    ax.barh(range(len(rows)), [r["speedup"] for r in rows],
+            color=[colors[r["group"]] for r in rows])
+    ax.set_yticks(range(len(rows)), [f"{r['name']}" for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    fmt = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x")
+    ax.xaxis.set_major_formatter(fmt)
+    ax.xaxis.set_minor_formatter(fmt)
+    ax.tick_params(axis="x", which="both", labelsize=7)
+    ax.set_xlabel("speedup over the numpy reference (same run)")
+    ax.set_title(f"fastnn {report['machine']['versions']['fastnn']} on "
+                 f"{report['machine']['cpu']}, {report['machine']['threads']} threads",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+__all__ += ["time_call", "time_rounds", "measure", "load_training_data", "train_flops",
+            "TRAINING_CONFIGS"]

@@ -1,0 +1,100 @@
+"""fastnn.bench and `fastnn bench`: the quick run end to end (CI's smoke test), its
+JSON, the comparison of two runs, the chart, and that disagreeing sides are caught.
+Nothing here asserts a timing."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fastnn import bench
+from test_cli import PKG_PARENT, run
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bench")
+    r = run(["bench", "--quick", "--json", "run.json"], d, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return d, r.stdout, bench.read_json(d / "run.json")
+
+
+def test_quick_run_prints_every_group_and_saves_json(quick_run):
+    _, out, report = quick_run
+    for group in bench.GROUPS:
+        assert f"[{group}]" in out
+    assert "MNIST 784-30-10 batch 10 sgd" in out and "sgemm peak" in out
+    m = report["machine"]
+    for key in ("cpu", "logical_cpus", "simd", "blas", "threads", "versions"):
+        assert m[key] is not None, key
+    assert m["blas"] and all("core_type" in b for b in m["blas"])
+    assert report["sgemm_peak_gflops"] > 0
+    groups = {r["group"] for r in report["results"]}
+    assert groups == set(bench.GROUPS)
+    for r in report["results"]:
+        assert r["agreed"] is True  # every case checked both sides before timing
+        assert r["native_s"] > 0 and r["reference_s"] > 0 and r["speedup"] > 0
+        if r["group"] in ("training", "threads"):
+            assert r["native_items_per_s"] > 0 and 0 < r["sgemm_peak_share"]
+    threads = sorted({r["threads"] for r in report["results"] if r["group"] == "threads"})
+    assert threads == [1, 2]
+
+
+def test_compare_two_runs(quick_run, tmp_path):
+    d, _, report = quick_run
+    slower = json.loads(json.dumps(report))
+    for r in slower["results"]:
+        r["native_s"] *= 2
+    bench.write_json(slower, tmp_path / "slower.json")
+    r = run(["bench", "--compare", str(d / "run.json"), str(tmp_path / "slower.json")], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "+100.0%" in r.stdout and "gemm 64x64x64" in r.stdout
+
+
+def test_chart(quick_run, tmp_path):
+    pytest.importorskip("matplotlib")
+    bench.plot(quick_run[2], tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chart_without_matplotlib_is_one_clear_line(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None; from fastnn.cli import main; "
+            "sys.exit(main(['bench', '--quick', '--only', 'kernels', '--plot', 'x.png']))")
+    env = dict(os.environ, PYTHONPATH=PKG_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120, env=env)
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0 and "needs matplotlib" in r.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path):
+    (tmp_path / "junk.json").write_bytes(b"\x89PNG not json")
+    r = run(["bench", "--compare", "junk.json", "junk.json"], tmp_path)
+    assert r.returncode == 1 and "not a fastnn bench JSON file" in r.stderr
+    r = run(["bench", "--only", "nothing"], tmp_path)
+    assert r.returncode == 2
+
+
+def test_a_disagreeing_side_stops_the_measurement():
+    case = bench.kernel_cases(quick=True)[0]
+    wrong = bench._twin_case("gemm", "gemm", (np.eye(3, dtype=np.float32),
+                                              np.eye(3, dtype=np.float32)), {}, None,
+                             lambda r, a, k: [r])
+    bench.measure(wrong, min_time=0.001)  # the identity agrees with itself
+    bad = bench.Case("kernels", "bad", native=case.native, reference=case.reference,
+                     check=lambda: bench._agree(np.ones(3), np.zeros(3)))
+    with pytest.raises(AssertionError):
+        bench.measure(bad, min_time=0.001)
+
+
+def test_training_check_compares_the_epoch_losses():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 200)
+    case = bench.training_cases(X, y, [bench.TRAINING_CONFIGS[1]])[0]
+    case.check()  # same work: passes
+    assert case.flops == bench.train_flops(128, 200) and case.items == 200
