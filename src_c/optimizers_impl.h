@@ -84,9 +84,8 @@ void FNN_SFX(fnn_adam_prepare)(FNN_SFX(adam_coefs) *k, long long step, double lr
 void FNN_SFX(fnn_adam_apply)(fnn_idx n, REAL *param, const REAL *grad, REAL *m, REAL *v,
                              REAL *v_max, const FNN_SFX(adam_coefs) *k)
 {
-#ifdef FNN_ADAM_PLAIN_FAST
-    if (!v_max && k->l2 == 0 && k->shrink == 1 && FNN_ADAM_PLAIN_FAST(n, param, grad, m, v, k))
-        return;
+#ifdef FNN_ADAM_FAST
+    if (!v_max && FNN_ADAM_FAST(n, param, grad, m, v, k)) return;
 #endif
     FNN_SFX(adam_leaf)(n, param, grad, m, v, v_max, k);
 }

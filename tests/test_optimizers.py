@@ -324,8 +324,9 @@ def test_states_decaying_into_subnormals_are_flushed_to_zero(impl, dtype):
     np.testing.assert_array_equal(p, 1)  # zero gradients and zero states leave p alone
 
 
+@pytest.mark.parametrize("decay", ["none", "l2", "decoupled"])
 @pytest.mark.parametrize("step", [1, 8, 1000])
-def test_native_adam_update_is_within_two_ulp_of_the_exact_step(step):
+def test_native_adam_update_is_within_two_ulp_of_the_exact_step(step, decay):
     # float32 Adam may take an AVX-512 path that replaces sqrt and the division by refined
     # hardware estimates (src_c/optimizers.c). Whatever path runs, the step
     # lr_t * m / (sqrt(v) ib + eps), from the stored moments, must be within 2.4e-7
@@ -338,10 +339,34 @@ def test_native_adam_update_is_within_two_ulp_of_the_exact_step(step):
     v = (rng.random(n) * 10 ** rng.uniform(-12, 0, n)).astype(np.float32)
     v[:100] = 0  # sqrt(0) must give 0, not NaN
     p0 = p.copy()
-    ops.adam_update(p, g, m, v, step=step, lr=1e-3)
+    wd = 0.0 if decay == "none" else 0.05
+    if decay == "decoupled":
+        ops.adamw_update(p, g, m, v, step=step, lr=1e-3, weight_decay=wd)
+        p0 = p0 * np.float32(1 - 1e-3 * wd)  # the kernel shrinks first, in float32
+    else:
+        ops.adam_update(p, g, m, v, step=step, lr=1e-3, weight_decay=wd)
     lr_t = np.float64(np.float32(1e-3 / (1 - 0.9**step)))
     ib = np.float64(np.float32(1 / np.sqrt(1 - 0.999**step)))
     exact = lr_t * m.astype(np.float64) / (np.sqrt(v.astype(np.float64)) * ib + np.float64(np.float32(1e-8)))
     err = np.abs((p0.astype(np.float64) - p.astype(np.float64)) - exact) - 0.5 * np.spacing(np.abs(p))
     assert np.all(np.isfinite(p))
     assert np.all(err <= 2.4e-7 * np.abs(exact) + 1e-45)
+
+
+def test_native_adam_on_subnormal_values_differs_from_the_twin_only_below_flt_min():
+    # The AVX-512 Adam runs with subnormals flushed (src_c/optimizers.c): weights of inputs
+    # that are always zero shrink through the subnormal range under weight decay, where
+    # IEEE arithmetic is ~100x slower. Results may differ from the twin by < FLT_MIN only.
+    tiny = np.finfo(np.float32).tiny
+    p = np.array([1e-40, -3e-39, 1e-17, 2e-30, 0.5] * 20, np.float32)
+    g = np.array([0.0, 1e-41, 0.0, -1e-25, 1e-3] * 20, np.float32)
+    m = np.array([1e-39, 0.0, 1e-30, 0.0, 1e-4] * 20, np.float32)
+    v = np.array([0.0, 1e-39, 1e-35, 1e-38, 1e-6] * 20, np.float32)
+    arrays_n = [a.copy() for a in (p, g, m, v)]
+    arrays_r = [a.copy() for a in (p, g, m, v)]
+    for step in (1, 2, 3):
+        ops.adam_update(*arrays_n, step=step, lr=1e-3, weight_decay=3e-6)
+        reference.adam_update(*arrays_r, step=step, lr=1e-3, weight_decay=3e-6)
+    for a, b in zip(arrays_n, arrays_r):
+        assert np.all(np.isfinite(a))
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=tiny)
