@@ -34,6 +34,15 @@ enum fnn_fused_w0 { FNN_FUSED_NONE = 0, FNN_FUSED_SGD = 1, FNN_FUSED_ADAM = 2 };
 /* Elements of the plan's gblock: one block of the first layer's dW (32 KiB of float). */
 #define FNN_PLAN_GBLOCK 8192
 
+/* Largest batch whose first layer runs on the active-column kernels: up to 64 rows
+ * always; up to FNN_PLAN_COLS_ROWS on one thread (the kernels run on one thread, and
+ * above 64 rows two threads of BLAS are faster). Measured on MNIST: 784-128-10 at batch
+ * 128 takes 0.18 s per epoch instead of 0.28; at 512 and 1024 rows the unpacked kernels
+ * lose to BLAS. */
+#ifndef FNN_PLAN_COLS_ROWS
+#define FNN_PLAN_COLS_ROWS 256
+#endif
+
 enum fnn_optimizer_kind { FNN_OPT_SGD = 0, FNN_OPT_ADAM = 1, FNN_OPT_ADAMW = 2, FNN_OPT_RMSPROP = 3 };
 
 typedef struct {
@@ -89,7 +98,7 @@ typedef struct {
     void *wb;                  /* gathered sample weights, batch */
     void *grad_a, *grad_b;     /* gradient ping-pong buffers, batch * widest */
     double *row_loss;          /* batch */
-    /* Active columns (float32, AVX-512 CPUs, batches of at most 64 rows, a dense first
+    /* Active columns (float32, AVX-512 CPUs, small batches (FNN_PLAN_COLS_ROWS), a dense first
      * step; see gemm_avx512.h): the first layer reads the batch's rows of X in place
      * through rowp and runs its products over the columns that are nonzero in at least
      * one row, packed into xb. Its weight update is fused into backward, and its dW

@@ -43,7 +43,8 @@ static int FNN_SFX(cols_ok)(const fnn_plan *p)
 {
 #ifdef FNN_PLAN_COLS
     return p->rowp && p->n_steps > 0 && p->steps[0].kind == FNN_STEP_DENSE &&
-           p->batch_size <= 64 && p->in_dim <= INT_MAX && p->steps[0].out_dim <= INT_MAX &&
+           (p->batch_size <= 64 || (p->batch_size <= FNN_PLAN_COLS_ROWS && p->n_threads <= 1)) &&
+           p->in_dim <= INT_MAX && p->steps[0].out_dim <= INT_MAX &&
            fnn_sgemm_avx512_supported();
 #else
     (void)p;

@@ -206,18 +206,21 @@ def test_plan_rejects_arrays_that_do_not_match_it():
         plan.train(X, labels, None, perm, 3, 1)
 
 
-@pytest.mark.parametrize("batch_size", [10, 32, 64, 65])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("batch_size", [10, 32, 64, 65, 200, 257])
 @pytest.mark.parametrize("optimizer", [lambda: SGD(lr=0.5), lambda: SGD(lr=0.1, momentum=0.9),
                                        lambda: Adam(lr=0.01)], ids=["sgd", "momentum", "adam"])
-def test_sparse_inputs_mnist_like(batch_size, optimizer):
+def test_sparse_inputs_mnist_like(batch_size, optimizer, threads, restore_threads):
     # Mostly-zero inputs with an all-zero border, like MNIST: on AVX-512 the plan's first
-    # layer runs over the batch's active columns (and fuses plain SGD into its weight
-    # gradient); up to 64 rows per batch, so 65 takes the gathered path. Same bits.
+    # layer runs over the batch's active columns (and fuses the SGD / Adam update into its
+    # weight gradient) for batches of up to 64 rows, and up to 256 rows on one thread;
+    # larger batches take the gathered BLAS path. Same bits either way.
+    fastnn.set_num_threads(threads)
     rng = np.random.default_rng(11)
-    X = rng.random((300, 64), dtype=np.float32)
+    X = rng.random((600, 64), dtype=np.float32)
     X[X < 0.7] = 0
     X[:, :12] = 0
-    y = rng.integers(0, 5, 300)
+    y = rng.integers(0, 5, 600)
     build = lambda: Sequential([Dense(30, activation="sigmoid"), Dense(5)], seed=12)  # noqa: E731
     _assert_same(build, X, y, epochs=2, batch_size=batch_size, optimizer=optimizer)
     # the all-zero columns never move under plain SGD
