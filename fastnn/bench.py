@@ -22,10 +22,10 @@ import numpy as np
 from . import _threads, ops, reference
 
 __all__ = ["Case", "machine_info", "sgemm_peak", "kernel_cases", "training_cases",
-           "inference_cases", "thread_cases", "run", "format_table", "compare", "plot",
+           "inference_cases", "thread_cases", "sklearn_cases", "run", "format_table", "compare", "plot",
            "write_json", "read_json", "GROUPS"]
 
-GROUPS = ("kernels", "training", "inference", "threads")
+GROUPS = ("kernels", "training", "inference", "threads", "sklearn")
 FORMAT_VERSION = 1
 
 
@@ -348,6 +348,36 @@ def inference_cases(X, y):
     return cases
 
 
+def sklearn_cases(X, y, rounds=2):
+    """The same MLPClassifier settings (784-100-10 relu, adam, batch 200, one epoch) with
+    fastnn.sklearn against scikit-learn's own; needs scikit-learn. The two sides start
+    from different random weights, so the check is that their first-epoch losses agree
+    within 25 %: the same work, not the same bits."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    from .sklearn import MLPClassifier
+
+    def fit(cls):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return cls(hidden_layer_sizes=(100,), max_iter=1, random_state=0,
+                       shuffle=True).fit(X, y).loss_curve_[0]
+
+    def check():
+        ours, theirs = fit(MLPClassifier), fit(SkMLP)
+        if not abs(ours - theirs) <= 0.25 * theirs:
+            raise AssertionError(f"first-epoch losses differ: fastnn {ours}, "
+                                 f"scikit-learn {theirs}")
+
+    return [Case("sklearn", "MLPClassifier 784-100-10 adam batch 200, 1 epoch",
+                 lambda: fit(MLPClassifier), lambda: fit(SkMLP), check=check,
+                 flops=train_flops(100, len(X), X.shape[1]), items=len(X), rounds=rounds,
+                 info={"warmup": lambda side: None, "reference_name": "scikit-learn"})]
+
+
 # --------------------------------------------------------------------------- runs
 
 
@@ -359,7 +389,7 @@ def measure(case, min_time=0.1):
     try:
         if case.check:
             case.check()
-        if case.group in ("training", "threads"):
+        if case.group in ("training", "threads", "sklearn"):
             case.info["warmup"]("native")
             case.info["warmup"]("reference")
             t_nat, t_ref = time_rounds([case.native, case.reference], case.rounds)
@@ -390,7 +420,7 @@ def run(groups=GROUPS, quick=False, data_dir=None, progress=None):
     cases, data = [], None
     if "kernels" in groups:
         cases += kernel_cases(quick)
-    if set(groups) & {"training", "inference", "threads"}:
+    if set(groups) & {"training", "inference", "threads", "sklearn"}:
         X, y, data = load_training_data(data_dir, rows=10_000 if quick else None)
         if "training" in groups:
             configs = [TRAINING_CONFIGS[i] for i in (0, 1, 3, 4)] if quick else None
@@ -399,6 +429,11 @@ def run(groups=GROUPS, quick=False, data_dir=None, progress=None):
             cases += inference_cases(X, y)
         if "threads" in groups:
             cases += thread_cases(X, y, rounds=1 if quick else 2)
+        if "sklearn" in groups:
+            try:
+                cases += sklearn_cases(X, y, rounds=1 if quick else 2)
+            except ImportError:  # optional: scikit-learn is not a dependency
+                pass
     results, peaks = [], {}
     for i, case in enumerate(cases):
         if progress:
@@ -454,11 +489,13 @@ def format_table(report):
         rows = [r for r in report["results"] if r["group"] == group]
         if not rows:
             continue
-        lines += ["", f"[{group}]" + (" (time per epoch; samples/s in brackets)"
-                                      if group in ("training", "threads") else ""), head]
+        lines += ["", f"[{group}]" + (" (samples/s per epoch)"
+                                      if group in ("training", "threads") else
+                                      " (samples/s per epoch; reference: scikit-learn)"
+                                      if group == "sklearn" else ""), head]
         for r in rows:
             nat, ref = _fmt_time(r["native_s"]), _fmt_time(r["reference_s"])
-            if group in ("training", "threads") and r["native_items_per_s"]:
+            if group in ("training", "threads", "sklearn") and r["native_items_per_s"]:
                 nat = f"{r['native_items_per_s'] / 1e3:.0f}k/s"
                 ref = f"{r['reference_items_per_s'] / 1e3:.0f}k/s"
             sp = f"{r['speedup']:.1f}x" if r["speedup"] else "-"
@@ -519,7 +556,7 @@ def plot(report, path):
     rows = [r for r in report["results"] if r["speedup"]]
     fig, ax = plt.subplots(figsize=(9, 0.28 * len(rows) + 1.5))
     colors = {"kernels": "tab:blue", "training": "tab:green", "inference": "tab:orange",
-              "threads": "tab:purple"}
+              "threads": "tab:purple", "sklearn": "tab:red"}
     ax.barh(range(len(rows)), [r["speedup"] for r in rows],
             color=[colors[r["group"]] for r in rows])
     ax.set_yticks(range(len(rows)), [f"{r['name']}" for r in rows], fontsize=7)

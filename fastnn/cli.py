@@ -272,8 +272,9 @@ def build_parser():
                        "the same run (results checked to agree first).")
     b.add_argument("--quick", action="store_true",
                    help="fewer sizes, 10,000 MNIST rows: under a minute")
-    b.add_argument("--only", nargs="+", choices=("kernels", "training", "inference", "threads"),
-                   help="run only these groups")
+    b.add_argument("--only", nargs="+",
+                   choices=("kernels", "training", "inference", "threads", "sklearn"),
+                   help="run only these groups (sklearn: needs scikit-learn)")
     b.add_argument("--threads", type=int, default=None, help="threads (default: all available)")
     b.add_argument("--data-dir", default=None,
                    help="MNIST IDX files (else $FASTNN_MNIST_DIR, $FASTNN_DATA, the cache, or "
