@@ -1,0 +1,222 @@
+"""A drop-in replacement for ``network.py`` of Michael Nielsen's book *Neural Networks
+and Deep Learning* (chapter 1): the same class, methods, printed lines and numbers, with
+the training loop running natively.
+
+    from fastnn.compat import network          # instead of: import network
+    net = network.Network([784, 30, 10])
+    net.SGD(training_data, 30, 10, 3.0, test_data=test_data)
+
+The network is the book's: sigmoid neurons everywhere, the quadratic cost, weights and
+biases drawn from ``np.random.randn`` (numpy's global RNG) in the book's order, plain
+mini-batch gradient descent. Data come in the book's format: a list (or any iterable,
+such as the ``zip`` objects of the Python 3 ``mnist_loader``) of ``(x, y)`` pairs, x a
+column vector of shape (784, 1); y the one-hot (10, 1) column of the right digit for
+training data and the digit itself (an int) for test data.
+
+``net.weights[l]`` (n_out, n_in) and ``net.biases[l]`` (n_out, 1) are the book's float64
+lists: read them, edit them in place or assign new arrays, and the next SGD / evaluate
+uses what you wrote. As in the book, SGD replaces them with new arrays as it trains.
+
+How it runs: SGD stacks the data into float64 matrices once per call (about 320 MB for
+50,000 MNIST images) and trains each epoch in one native call of a float64 ``fastnn.Sequential`` twin (its fused training plan, fastnn._fused),
+mini-batch by mini-batch in the book's order: each epoch calls ``random.shuffle`` on a
+list as long as the training data, exactly as the book shuffles its list, so with
+``random.seed(...)`` and ``np.random.seed(...)`` you get the book's batches, its starting
+weights and -- up to float64 rounding -- its trained weights. ``evaluate`` is one
+batched native forward. ``update_mini_batch`` and ``backprop`` compute the book's
+results with numpy (the mini-batch as one matrix); if a subclass replaces one of them
+or ``cost_derivative``, SGD trains through them the way the book does (in numpy), and
+a subclass's own ``feedforward`` is what evaluate calls.
+
+Differences from the book's code: the training list you pass is copied, not shuffled in
+place (as in the Python 3 port); bad input (wrong shapes, NaN/inf) raises a clear error
+instead of broadcasting silently; ``save`` / ``load`` (from network2.py) are here too.
+"""
+
+import json
+
+import numpy as np
+
+from ..errors import ModelFileError
+from ._engine import BookNetwork, check_sizes, sigmoid, sigmoid_prime
+
+__all__ = ["Network", "sigmoid", "sigmoid_prime", "vectorized_result", "load"]
+
+
+class Network(BookNetwork):
+    """A feedforward network of sigmoid neurons trained with the quadratic cost.
+
+    ``sizes`` lists the neurons per layer, inputs first: ``Network([784, 30, 10])``.
+    Biases and weights are drawn from N(0, 1) with ``np.random.randn``, every bias
+    vector first and then every weight matrix, as the book does. The input layer has
+    no biases.
+    """
+
+    def __init__(self, sizes):
+        check_sizes(sizes)
+        self.num_layers = len(sizes)
+        self.sizes = sizes
+        self.biases = [np.random.randn(y, 1) for y in sizes[1:]]
+        self.weights = [np.random.randn(y, x) for x, y in zip(sizes[:-1], sizes[1:])]
+
+    def feedforward(self, a):
+        """The network's output for the input column vector ``a`` (n_in, 1)."""
+        return self._feedforward(a)
+
+    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None):
+        """Train with mini-batch stochastic gradient descent.
+
+        ``training_data``: (x, y) pairs with one-hot y; ``epochs`` passes over it in
+        mini-batches of ``mini_batch_size``, learning rate ``eta``. With ``test_data``
+        ((x, label) pairs) the network is scored after each epoch and
+        ``Epoch {j}: {correct} / {n_test}`` printed; otherwise ``Epoch {j} complete``.
+        """
+        training_data = list(training_data)
+        epochs = _count("epochs", epochs)
+        mini_batch_size = _count("mini_batch_size", mini_batch_size, lo=1)
+        if not training_data:
+            raise ValueError("training_data is empty")
+        X, Y = self._inputs(training_data, "training_data", "onehot")
+        if test_data is not None:
+            test_data = list(test_data)
+        if test_data:
+            n_test = len(test_data)
+            X_test, labels = self._inputs(test_data, "test_data", "labels")
+
+        def update(mini_batch):
+            self.update_mini_batch(mini_batch, eta)
+
+        for j in self._epochs(training_data, X, Y, epochs, mini_batch_size, eta, 0.0,
+                              update):
+            if test_data:
+                print("Epoch {0}: {1} / {2}".format(j, self._correct(X_test, labels), n_test))
+            else:
+                print("Epoch {0} complete".format(j))
+
+    def update_mini_batch(self, mini_batch, eta):
+        """One gradient-descent step on ``mini_batch`` (a list of (x, y)): backprop's
+        gradients summed over it, then ``w -= eta/m * nabla_w``, ``b -= eta/m *
+        nabla_b`` (m = len(mini_batch)). Replaces self.weights and self.biases."""
+        nabla_b, nabla_w, m = self._mini_batch_gradients(mini_batch)
+        self.weights = [w - (eta / m) * nw for w, nw in zip(self.weights, nabla_w)]
+        self.biases = [b - (eta / m) * nb for b, nb in zip(self.biases, nabla_b)]
+
+    def backprop(self, x, y):
+        """``(nabla_b, nabla_w)``: the gradient of the cost of one example (x, y), as
+        lists shaped like self.biases and self.weights."""
+        return self._backprop(x, y)
+
+    def evaluate(self, test_data):
+        """How many of the (x, label) pairs of ``test_data`` the network gets right (the
+        output neuron with the highest activation is its answer)."""
+        test_data = list(test_data)
+        if not test_data:
+            return 0
+        X, labels = self._inputs(test_data, "test_data", "labels")
+        return self._correct(X, labels)
+
+    def cost_derivative(self, output_activations, y):
+        """dC/da of the quadratic cost for the output activations: a - y."""
+        return output_activations - y
+
+    def save(self, filename):
+        """Write sizes, weights and biases to ``filename`` as JSON, in the format of
+        network2.py's save (with "cost": "QuadraticCost")."""
+        _save(self, filename, "QuadraticCost")
+
+    # ------------------------------------------------------------------ internals
+
+    def _output_delta(self, z, a, y):
+        return self.cost_derivative(a, y) * sigmoid_prime(z)
+
+    def _native_cost(self):
+        # a subclass with its own cost_derivative trains the book's way
+        return None if self._overridden("cost_derivative") else "quadratic"
+
+    def _correct(self, X, labels):
+        return int(np.count_nonzero(self._outputs(X).argmax(axis=1) == labels))
+
+
+Network._home = Network
+
+
+def load(filename):
+    """A Network from a JSON file written by ``save`` (here or in network2.py, with the
+    quadratic cost). Like the book's load, it first builds ``Network(sizes)``, which
+    draws from np.random, then puts the saved weights and biases in."""
+    sizes, weights, biases, cost = _read(filename)
+    if cost not in (None, "QuadraticCost"):
+        raise ModelFileError(f"{filename} holds a network trained with {cost}; network.py "
+                             "networks use the quadratic cost: load it with "
+                             "fastnn.compat.network2.load", filename)
+    net = Network(sizes)
+    net.weights, net.biases = weights, biases
+    return net
+
+
+def vectorized_result(j):
+    """The one-hot (10, 1) column for the digit ``j``."""
+    e = np.zeros((10, 1))
+    e[j] = 1.0
+    return e
+
+
+# ====================================================================== helpers (shared
+# with network2)
+
+
+def _count(name, value, lo=0):
+    """An int argument such as epochs, checked."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+    return int(value)
+
+
+def _save(net, filename, cost_name):
+    data = {"sizes": [int(s) for s in net.sizes],
+            "weights": [np.asarray(w, dtype=np.float64).tolist() for w in net.weights],
+            "biases": [np.asarray(b, dtype=np.float64).tolist() for b in net.biases],
+            "cost": cost_name}
+    with open(filename, "w") as f:
+        json.dump(data, f)
+
+
+def _read(filename):
+    """(sizes, weights, biases, cost name or None) from a JSON file in the book's
+    format, checked: shapes that fit the sizes, finite numbers."""
+    try:
+        with open(filename) as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"{filename} is not a JSON network file: {e}", filename) from None
+    if not isinstance(data, dict) or not {"sizes", "weights", "biases"} <= set(data):
+        raise ModelFileError(f"{filename} is not a network file in the book's format (a JSON "
+                             'object with "sizes", "weights", "biases" and "cost")', filename)
+    try:
+        sizes = check_sizes(data["sizes"])
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{filename}: {e}", filename) from None
+    weights, biases = [], []
+    for key, out, shapes in (
+            ("weights", weights, [(o, i) for i, o in zip(sizes[:-1], sizes[1:])]),
+            ("biases", biases, [(o, 1) for o in sizes[1:]])):
+        arrays = data[key]
+        if not isinstance(arrays, list) or len(arrays) != len(shapes):
+            raise ModelFileError(f"{filename}: {key} must be a list of {len(shapes)} arrays "
+                                 f"for sizes {sizes}", filename)
+        for i, (a, shape) in enumerate(zip(arrays, shapes)):
+            try:
+                a = np.array(a, dtype=np.float64)
+            except (TypeError, ValueError):
+                a = None
+            if a is None or a.shape != shape:
+                raise ModelFileError(f"{filename}: {key}[{i}] must be an array of shape "
+                                     f"{shape} for sizes {sizes}", filename)
+            if not np.isfinite(a).all():
+                raise ModelFileError(f"{filename}: {key}[{i}] contains NaN or infinity",
+                                     filename)
+            out.append(a)
+    cost = data.get("cost")
+    if cost is not None and not isinstance(cost, str):
+        raise ModelFileError(f"{filename}: cost must be a class name, got {cost!r}", filename)
+    return sizes, weights, biases, cost
