@@ -6,6 +6,7 @@ from . import _runtime
 from ._validation import integer
 
 _requested = None
+_forked = False
 
 
 def set_num_threads(n):
@@ -19,6 +20,14 @@ def set_num_threads(n):
     """
     global _requested
     n = integer("n", n, lo=1)
+    if _forked and n > 1 and _runtime.openmp_version():
+        import warnings
+
+        warnings.warn("fastnn: this process was forked from one that had started OpenMP "
+                      "threads; it stays on one thread (a parallel region would hang). Use "
+                      "multiprocessing's 'spawn' or 'forkserver' start method for parallel "
+                      "children.", RuntimeWarning, stacklevel=2)
+        n = 1
     from threadpoolctl import threadpool_limits
 
     _runtime._set_native_threads(n)
@@ -39,3 +48,19 @@ def default_num_threads():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def _one_thread_after_fork():
+    """A child made by fork() runs fastnn on one thread. GNU OpenMP's worker threads do
+    not survive fork(): the child's first parallel region would wait for them forever.
+    On one thread fastnn never enters the OpenMP runtime (and holds SciPy's BLAS at one
+    thread), so a forked child computes correctly, serially. Use the "spawn" or
+    "forkserver" start method of multiprocessing for parallel children."""
+    global _requested, _forked
+    _runtime._set_native_threads(1)
+    _requested = 1
+    _forked = True
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_one_thread_after_fork)
