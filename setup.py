@@ -110,7 +110,9 @@ class BuildExt(build_ext):
             compile_args += ["-O0", "-g"]
         else:
             # -fno-math-errno lets sqrt become one instruction, so loops that use it vectorize.
-            compile_args += ["-O3", "-fno-math-errno"]
+            # -g0: no debug sections (Python's own CFLAGS carry -g); they tripled the
+            # size of the wheel.
+            compile_args += ["-O3", "-fno-math-errno", "-g0"]
 
         if _env_flag("FASTNN_NATIVE") and not is_msvc:
             compile_args.append("-march=native")
