@@ -13,7 +13,6 @@ several timed repeats. Ratios are only ever taken within one run.
 
 import json
 import os
-import platform
 import time
 from dataclasses import dataclass, field
 
@@ -95,24 +94,13 @@ def time_rounds(fns, rounds):
 # ------------------------------------------------------------------- the machine
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_info():
     """What the results depend on: CPU, cores, SIMD paths, BLAS, threads, versions."""
     from ._info import config
 
     cfg = config()
     return {
-        "cpu": _cpu_model(),
+        "cpu": cfg.get("cpu"),
         "logical_cpus": os.cpu_count(),
         "cpu_features": cfg.get("cpu_features"),
         "simd": cfg.get("simd"),

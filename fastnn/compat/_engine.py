@@ -43,13 +43,20 @@ from ..layers import Dense
 from ..model import Sequential
 from ..optimizers import SGD
 
-__all__ = ["sigmoid", "sigmoid_prime", "check_sizes", "pairs", "stack_columns",
+__all__ = ["sigmoid", "sigmoid_prime", "vectorized_result", "check_sizes", "pairs", "stack_columns",
            "stack_labels", "NativeNetwork", "EpochTrainer", "BookNetwork"]
 
 
 def sigmoid(z):
     """The sigmoid function 1 / (1 + e^-z), elementwise."""
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def vectorized_result(j):
+    """The one-hot (10, 1) column for the digit ``j``."""
+    e = np.zeros((10, 1))
+    e[j] = 1.0
+    return e
 
 
 def sigmoid_prime(z):

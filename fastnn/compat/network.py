@@ -38,7 +38,7 @@ import json
 import numpy as np
 
 from ..errors import ModelFileError
-from ._engine import BookNetwork, check_sizes, sigmoid, sigmoid_prime
+from ._engine import BookNetwork, check_sizes, sigmoid, sigmoid_prime, vectorized_result
 
 __all__ = ["Network", "sigmoid", "sigmoid_prime", "vectorized_result", "load"]
 
@@ -153,12 +153,6 @@ def load(filename):
     net.weights, net.biases = weights, biases
     return net
 
-
-def vectorized_result(j):
-    """The one-hot (10, 1) column for the digit ``j``."""
-    e = np.zeros((10, 1))
-    e[j] = 1.0
-    return e
 
 
 # ====================================================================== helpers (shared

@@ -45,7 +45,7 @@ accuracy has not improved for that many epochs; needs monitor_evaluation_accurac
 import numpy as np
 
 from ..errors import ModelFileError
-from ._engine import BookNetwork, check_sizes, sigmoid, sigmoid_prime
+from ._engine import BookNetwork, check_sizes, sigmoid, sigmoid_prime, vectorized_result
 from .network import _count, _read, _save
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result",
@@ -295,10 +295,3 @@ def load(filename):
     net = Network(sizes, cost=cost)
     net.weights, net.biases = weights, biases
     return net
-
-
-def vectorized_result(j):
-    """The one-hot (10, 1) column for the digit ``j``."""
-    e = np.zeros((10, 1))
-    e[j] = 1.0
-    return e
