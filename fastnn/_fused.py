@@ -73,6 +73,8 @@ def _optimizer(opt):
     cfg["kind"] = {SGD: "sgd", Adam: "adam", AdamW: "adamw", RMSprop: "rmsprop"}[type(opt)]
     cfg["lr"] = opt.lr
     cfg["iterations"] = opt.iterations
+    # per-parameter weight decay factor: 0 for biases under decay_biases=False
+    cfg["decay"] = [1.0 if d else 0.0 for d in (opt.decay or [True] * len(opt.state))]
     states = [[s.get(k) for k in keys] for s in opt.state]
     return cfg, states
 
@@ -124,6 +126,7 @@ def run_epoch(model, plan, X, y, perm, batch_size, sample_weight):
     perm = np.arange(n, dtype=np.intp) if perm is None else np.ascontiguousarray(perm, np.intp)
     sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, model.dtype)
     plan.lr = model.optimizer.lr  # schedules change lr between epochs
+    plan.weight_decay = getattr(model.optimizer, "weight_decay", 0.0)
     n_batches = -(-n // batch_size)
     report = model._progress
     chunk = n_batches if report is None else max(1, -(-n_batches // _PROGRESS_CALLS))

@@ -64,6 +64,7 @@ cdef extern from "plan.h" nogil:
         void **state1
         void **state2
         Py_ssize_t *size
+        double *decay
 
     ctypedef struct fnn_plan:
         int dtype_size
@@ -253,6 +254,13 @@ cdef class TrainingPlan:
             o.state0[i], o.state1[i], o.state2[i] = _ptr(st[0]), _ptr(st[1]), _ptr(st[2])
             o.size[i] = params[i].size
             self._keep += [params[i], grads[i]] + [s for s in st[:3] if s is not None]
+        decay = cfg.get("decay")
+        if decay is not None:
+            if len(decay) != n:
+                raise ValueError(f"optimizer decay has {len(decay)} entries for {n} params")
+            decay = np.ascontiguousarray(decay, dtype=np.float64)
+            self._keep.append(decay)
+            o.decay = <double *>_ptr(decay)
 
     def __dealloc__(self):
         PyMem_Free(self.p.steps)
@@ -270,6 +278,15 @@ cdef class TrainingPlan:
     property iterations:
         def __get__(self):
             return self.p.opt.iterations
+
+    property weight_decay:
+        def __get__(self):
+            return self.p.opt.weight_decay
+
+        def __set__(self, double value):
+            if not value >= 0:
+                raise ValueError(f"weight_decay must be >= 0, got {value}")
+            self.p.opt.weight_decay = value
 
     property lr:
         def __get__(self):

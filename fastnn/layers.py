@@ -346,6 +346,8 @@ class Dense(Layer):
     ``alpha`` for leaky_relu / elu.
     """
 
+    bias_keys = ("b",)  # what an optimizer made with decay_biases=False does not decay
+
     _base_name = "dense"
 
     def __init__(self, units, activation=None, use_bias=True, kernel_init="he",

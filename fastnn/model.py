@@ -539,7 +539,9 @@ class Sequential:
         trainable = [(layer, key) for layer in self.layers[self._bw_stop:] if layer.trainable
                      for key in layer.params]
         train_params = [layer.params[k] for layer, k in trainable]
-        optimizer.setup(train_params)  # raises if it holds state for other parameters
+        # raises if it holds state for other parameters
+        optimizer.setup(train_params, is_bias=[k in getattr(layer, "bias_keys", ())
+                                               for layer, k in trainable])
         self._train_params = train_params
         self._train_grads = [layer.grads[k] for layer, k in trainable]
         loss._ops = self._ops

@@ -1,6 +1,8 @@
 """Optimizers: classes over the in-place update kernels (fastnn.ops by default).
 
     SGD(lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0)
+        (every optimizer also takes decay_biases=True: False leaves biases out of
+        weight_decay, as scikit-learn's alpha and most textbooks do)
     Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False)
     AdamW(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, amsgrad=False)
     RMSprop(lr=1e-2, rho=0.99, eps=1e-8, momentum=0.0, centered=False, weight_decay=0.0)
@@ -31,10 +33,12 @@ class Optimizer:
     name = None
     _ops = _native
 
-    def __init__(self, lr):
+    def __init__(self, lr, decay_biases=True):
         self.lr = scalar("lr", lr, lo=0.0)
+        self.decay_biases = bool(decay_biases)
         self.iterations = 0
         self.state = None
+        self.decay = None  # per parameter: does weight decay apply? (set by setup)
 
     # ------------------------------------------------------------------ state
 
@@ -42,10 +46,16 @@ class Optimizer:
         """The names of the state arrays kept per parameter (a tuple)."""
         return ()
 
-    def setup(self, params):
+    def setup(self, params, is_bias=None):
         """Allocate the state for ``params`` (zeros), once. A second call with params of
-        the same shapes and dtypes keeps the state (so training can continue)."""
+        the same shapes and dtypes keeps the state (so training can continue).
+        ``is_bias``: per param, whether it is a bias, which ``weight_decay`` leaves alone
+        when the optimizer was made with ``decay_biases=False``."""
         params = list(params)
+        is_bias = [False] * len(params) if is_bias is None else [bool(b) for b in is_bias]
+        if len(is_bias) != len(params):
+            raise ValueError(f"is_bias has {len(is_bias)} entries for {len(params)} params")
+        self.decay = [self.decay_biases or not b for b in is_bias]
         if self.state is not None:
             self._check_aligned(params)
             return
@@ -117,17 +127,22 @@ class Optimizer:
                 f"update got {len(params)} params and {len(grads)} grads, but the optimizer "
                 f"holds state for {len(self.state)}"
             )
-        for p, g, s in zip(params, grads, self.state):
-            self._update_one(p, g, s)
+        decay = self.decay if self.decay and len(self.decay) == len(params) \
+            else [True] * len(params)
+        for p, g, s, d in zip(params, grads, self.state, decay):
+            self._update_one(p, g, s, self.weight_decay if d else 0.0)
         self.iterations += 1
 
-    def _update_one(self, param, grad, state):
+    def _update_one(self, param, grad, state, weight_decay):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ config
 
     def get_config(self):
-        return {"class": type(self).__name__, "lr": float(self.lr)}
+        cfg = {"class": type(self).__name__, "lr": float(self.lr)}
+        if not self.decay_biases:
+            cfg["decay_biases"] = False
+        return cfg
 
     @classmethod
     def from_config(cls, cfg):
@@ -149,8 +164,9 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(lr)
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
+                 decay_biases=True):
+        super().__init__(lr, decay_biases)
         self.momentum = scalar("momentum", momentum, lo=0.0, hi=1.0)
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0.0:
@@ -160,10 +176,10 @@ class SGD(Optimizer):
     def state_keys(self):
         return ("velocity",) if self.momentum else ()
 
-    def _update_one(self, param, grad, state):
+    def _update_one(self, param, grad, state, weight_decay):
         self._ops.sgd_update(param, grad, state.get("velocity"), lr=self.lr,
                              momentum=self.momentum, nesterov=self.nesterov,
-                             weight_decay=self.weight_decay)
+                             weight_decay=weight_decay)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov,
@@ -178,8 +194,8 @@ class Adam(Optimizer):
     _kernel = "adam_update"
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                 amsgrad=False):
-        super().__init__(lr)
+                 amsgrad=False, decay_biases=True):
+        super().__init__(lr, decay_biases)
         self.beta1 = scalar("beta1", beta1, lo=0.0, hi=1.0, hi_open=True)
         self.beta2 = scalar("beta2", beta2, lo=0.0, hi=1.0, hi_open=True)
         self.eps = scalar("eps", eps, lo=0.0)
@@ -189,10 +205,10 @@ class Adam(Optimizer):
     def state_keys(self):
         return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
-    def _update_one(self, param, grad, state):
+    def _update_one(self, param, grad, state, weight_decay):
         getattr(self._ops, self._kernel)(
             param, grad, state["m"], state["v"], step=self.iterations + 1, lr=self.lr,
-            beta1=self.beta1, beta2=self.beta2, eps=self.eps, weight_decay=self.weight_decay,
+            beta1=self.beta1, beta2=self.beta2, eps=self.eps, weight_decay=weight_decay,
             amsgrad=self.amsgrad, v_max=state.get("v_max"),
         )
 
@@ -208,8 +224,8 @@ class AdamW(Adam):
     _kernel = "adamw_update"
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False):
-        super().__init__(lr, beta1, beta2, eps, weight_decay, amsgrad)
+                 amsgrad=False, decay_biases=True):
+        super().__init__(lr, beta1, beta2, eps, weight_decay, amsgrad, decay_biases)
 
 
 class RMSprop(Optimizer):
@@ -219,8 +235,8 @@ class RMSprop(Optimizer):
     name = "rmsprop"
 
     def __init__(self, lr=1e-2, rho=0.99, eps=1e-8, momentum=0.0, centered=False,
-                 weight_decay=0.0):
-        super().__init__(lr)
+                 weight_decay=0.0, decay_biases=True):
+        super().__init__(lr, decay_biases)
         self.rho = scalar("rho", rho, lo=0.0, hi=1.0, hi_open=True)
         self.eps = scalar("eps", eps, lo=0.0)
         self.momentum = scalar("momentum", momentum, lo=0.0, hi=1.0)
@@ -235,10 +251,10 @@ class RMSprop(Optimizer):
             keys += ("grad_avg",)
         return keys
 
-    def _update_one(self, param, grad, state):
+    def _update_one(self, param, grad, state, weight_decay):
         self._ops.rmsprop_update(
             param, grad, state["square_avg"], lr=self.lr, rho=self.rho, eps=self.eps,
-            weight_decay=self.weight_decay, momentum=self.momentum,
+            weight_decay=weight_decay, momentum=self.momentum,
             velocity=state.get("velocity"), centered=self.centered,
             grad_avg=state.get("grad_avg"),
         )

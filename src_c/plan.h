@@ -73,6 +73,8 @@ typedef struct {
     void **state0, **state1, **state2; /* SGD: velocity | Adam: m, v, v_max |
                                           RMSprop: square_avg, velocity, grad_avg */
     fnn_idx *size;             /* elements of each param */
+    double *decay;             /* per param: factor on weight_decay (1, or 0 for a bias
+                                  the optimizer leaves undecayed); NULL: all 1 */
 } fnn_optimizer;
 
 typedef struct {

@@ -164,7 +164,8 @@ static void FNN_SFX(cols_adam)(fnn_plan *p, fnn_step *st, fnn_idx rows, const RE
     int pi = st->param_index;
     FNN_SFX(fnn_adam_coefs) k;
     FNN_SFX(fnn_adam_prepare)(&k, o->iterations + 1, o->lr, o->beta1, o->beta2, o->eps,
-                              o->weight_decay, o->kind == FNN_OPT_ADAMW);
+                              o->weight_decay * (o->decay ? o->decay[pi] : 1.0),
+                              o->kind == FNN_OPT_ADAMW);
     fnn_idx n = st->out_dim, k_in = st->in_dim, block = FNN_PLAN_GBLOCK / n;
     REAL *gb = (REAL *)p->gblock, *W = (REAL *)st->W;
     REAL *m = (REAL *)o->state0[pi], *v = (REAL *)o->state1[pi];
@@ -255,21 +256,22 @@ static void FNN_SFX(update)(fnn_plan *p)
         REAL *w = (REAL *)o->param[i];
         const REAL *g = (const REAL *)o->grad[i];
         REAL *s0 = (REAL *)o->state0[i], *s1 = (REAL *)o->state1[i], *s2 = (REAL *)o->state2[i];
+        double wd = o->weight_decay * (o->decay ? o->decay[i] : 1.0);
         switch (o->kind) {
         case FNN_OPT_SGD:
             FNN_SFX(fnn_sgd)(o->size[i], w, g, s0, o->lr, o->momentum, o->nesterov,
-                             o->weight_decay, nt);
+                             wd, nt);
             break;
         case FNN_OPT_ADAM:
         case FNN_OPT_ADAMW:
             FNN_SFX(fnn_adam)(o->size[i], w, g, s0, s1, o->amsgrad ? s2 : NULL, step, o->lr,
-                              o->beta1, o->beta2, o->eps, o->weight_decay,
+                              o->beta1, o->beta2, o->eps, wd,
                               o->kind == FNN_OPT_ADAMW, nt);
             break;
         default:
             FNN_SFX(fnn_rmsprop)(o->size[i], w, g, s0, o->centered ? s2 : NULL,
                                  o->momentum != 0 ? s1 : NULL, o->lr, o->rho, o->eps,
-                                 o->weight_decay, o->momentum, nt);
+                                 wd, o->momentum, nt);
         }
     }
     o->iterations += 1;
@@ -294,7 +296,9 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
     fnn_optimizer *o = &p->opt;
     p->fused_w0 = FNN_FUSED_NONE;
     if (cols && p->steps[0].trainable) {
-        if (o->kind == FNN_OPT_SGD && o->momentum == 0 && o->weight_decay == 0)
+        int w0 = p->steps[0].param_index;
+        double wd0 = o->weight_decay * (o->decay ? o->decay[w0] : 1.0);
+        if (o->kind == FNN_OPT_SGD && o->momentum == 0 && wd0 == 0)
             p->fused_w0 = FNN_FUSED_SGD;
         else if ((o->kind == FNN_OPT_ADAM || o->kind == FNN_OPT_ADAMW) && p->gblock &&
                  p->steps[0].out_dim <= FNN_PLAN_GBLOCK)

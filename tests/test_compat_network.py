@@ -17,6 +17,7 @@ import sys
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn.compat import _reference as ref
 from fastnn.compat import network, network2
 from fastnn.errors import ModelFileError
@@ -61,10 +62,14 @@ def book_predictions(net, data):
 # ====================================================================== structure
 
 
-def test_import_fastnn_leaves_compat_alone():
+def test_import_fastnn_leaves_compat_alone(tmp_path):
+    # from a directory outside the tree, with this fastnn first on the path (CI tests an
+    # installed build; the source tree itself has no compiled modules)
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    env = dict(os.environ, PYTHONPATH=parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
     code = "import sys, fastnn; print('fastnn.compat' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, cwd=tmp_path, env=env).stdout
     assert out.strip() == "False"
 
 

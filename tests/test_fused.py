@@ -233,3 +233,22 @@ def _initial_w0(build):
     m = build()
     m.build((64,))
     return m.layers[0].params["W"][:12]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer", [
+    lambda: SGD(lr=0.1, weight_decay=0.05, decay_biases=False),
+    lambda: SGD(lr=0.1, momentum=0.5, weight_decay=0.05, decay_biases=False),
+    lambda: Adam(lr=0.01, weight_decay=0.05, decay_biases=False),
+    lambda: AdamW(lr=0.01, weight_decay=0.05, decay_biases=False),
+    lambda: RMSprop(lr=0.01, weight_decay=0.05, decay_biases=False),
+], ids=["sgd", "sgd-momentum", "adam", "adamw", "rmsprop"])
+def test_weight_decay_without_biases(dtype, optimizer):
+    # decay_biases=False: the plan's per-parameter decay factors match the Python path
+    rng = np.random.default_rng(5)
+    X = rng.random((200, 40)).astype(dtype)
+    X[X < 0.6] = 0  # sparse, so float32 takes the active-column first layer on AVX-512
+    y = rng.integers(0, 4, 200)
+    build = lambda: Sequential([Dense(12, activation="relu"), Dense(4)], seed=3,  # noqa: E731
+                               dtype=dtype)
+    _assert_same(build, X, y, epochs=2, batch_size=20, optimizer=optimizer)

@@ -370,3 +370,21 @@ def test_native_adam_on_subnormal_values_differs_from_the_twin_only_below_flt_mi
     for a, b in zip(arrays_n, arrays_r):
         assert np.all(np.isfinite(a))
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=tiny)
+
+
+@pytest.mark.parametrize("cls", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_decay_biases_false_leaves_biases_out_of_weight_decay(cls):
+    import fastnn
+
+    W = np.ones((3, 2), np.float32)
+    b = np.ones(2, np.float32)
+    opt = getattr(fastnn, cls)(lr=0.1, weight_decay=0.5, decay_biases=False)
+    opt.setup([W, b], is_bias=[False, True])
+    zeros = [np.zeros_like(W), np.zeros_like(b)]
+    opt.update([W, b], zeros)
+    assert np.all(W < 1)                  # the weights decayed
+    np.testing.assert_array_equal(b, 1)   # the biases did not (their gradient is 0)
+    cfg = opt.get_config()
+    assert cfg["decay_biases"] is False
+    again = getattr(fastnn, cls).from_config(cfg)
+    assert again.decay_biases is False

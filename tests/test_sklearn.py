@@ -155,12 +155,12 @@ def test_bad_parameters_are_clear_errors(digits):
         MLPClassifier().fit(np.full((4, 2), np.nan), [0, 1, 0, 1])
 
 
-def test_import_fastnn_does_not_import_scikit_learn():
+def test_import_fastnn_does_not_import_scikit_learn(tmp_path):
     import fastnn
 
     parent = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     code = "import sys, fastnn; print('sklearn' in sys.modules)"
     env = dict(os.environ, PYTHONPATH=parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True).stdout.strip()
+                         env=env, check=True, cwd=tmp_path).stdout.strip()
     assert out == "False"
