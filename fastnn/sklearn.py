@@ -12,9 +12,9 @@ else in float64.
 
 Differences from scikit-learn, on purpose:
 - solvers "adam" and "sgd" only (no "lbfgs");
-- ``alpha`` is applied as L2 weight decay ``alpha / batch_size`` on every parameter,
-  intercepts included (scikit-learn leaves intercepts unpenalised); with the default
-  ``alpha=1e-4`` and batches of 200 that is a decay of 5e-7 per step;
+- ``alpha`` is applied as L2 weight decay ``alpha / batch_size`` on the weights (the
+  intercepts are left alone, as in scikit-learn), with the full batch size also for a
+  last, smaller batch;
 - SGD momentum in PyTorch's form (v = momentum v + g; w -= lr v) where scikit-learn uses
   v = momentum v - lr g; w += v: the same steps at a constant learning rate, but with
   learning_rate="invscaling" a lowered rate applies to the whole velocity at once, so
@@ -159,10 +159,10 @@ class _BaseMLP(BaseEstimator):
         wd = self.alpha / batch
         if self.solver == "adam":
             return Adam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
-                        eps=self.epsilon, weight_decay=wd)
+                        eps=self.epsilon, weight_decay=wd, decay_biases=False)
         return SGD(lr=self.learning_rate_init, momentum=self.momentum,
                    nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
-                   weight_decay=wd)
+                   weight_decay=wd, decay_biases=False)
 
     def _dense_layers(self):
         return [layer for layer in self._model.layers if isinstance(layer, Dense)]

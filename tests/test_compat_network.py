@@ -172,7 +172,7 @@ def test_sgd_trains_through_the_native_plan(monkeypatch, capsys):
     seeded(network, [5, 7, 3]).SGD(data, 2, 4, 3.0)
     assert calls == {"epochs": 2, "plan calls": 2}  # one native call per epoch
     seeded(network2, [5, 7, 3]).SGD(data, 2, 4, 0.5, lmbda=1.0)
-    assert calls == {"epochs": 2, "plan calls": 2 + 2 * 6}  # L2: one per mini-batch
+    assert calls == {"epochs": 4, "plan calls": 4}  # with L2 too (decay_biases=False)
 
 
 def test_successive_sgd_calls_continue_from_the_trained_weights(capsys):

@@ -19,14 +19,10 @@ onto fastnn's losses and plain SGD exactly (up to float64 rounding):
                         sigmoid is folded into the loss, so the output error is
                         a - y as in the book); fastnn also averages over the d outputs,
                         so lr = eta * d.
-    L2 (lmbda > 0)      SGD's weight_decay adds wd * p to every gradient, biases
-                        included, while the book decays only the weights. With
+    L2 (lmbda > 0)      SGD's weight_decay adds wd * w to the weights' gradients
+                        (decay_biases=False: the book does not decay biases); with
                         lr * wd = eta * lmbda / n the weights follow the book's
-                        w <- (1 - eta*lmbda/n) w - eta/m sum nabla_w; the biases'
-                        decay is undone after every mini-batch (b += eta*lmbda/n * b_old,
-                        b_old the bias before the step), so that path runs the same plan
-                        one mini-batch per call (still batched and native, with a little
-                        Python per mini-batch: about 1.7x the time of the fused epoch).
+                        w <- (1 - eta*lmbda/n) w - eta/m sum nabla_w.
 
 `BookNetwork` is the base class of both modules' Network: the book's feedforward and
 backprop in numpy, the batched mini-batch gradient, the epoch loop and the plumbing
@@ -38,7 +34,7 @@ import random
 
 import numpy as np
 
-from .. import _fused, _runtime
+from .. import _runtime
 from ..layers import Dense
 from ..model import Sequential
 from ..optimizers import SGD
@@ -242,42 +238,22 @@ class EpochTrainer:
         n, d = Y.shape
         scale = 1.0 if cost == "quadratic" else float(d)
         loss = "squared_error" if cost == "quadratic" else "binary_cross_entropy"
-        optimizer = SGD(lr=eta * scale, weight_decay=lmbda / (n * scale))
+        # the book decays the weights only: w <- (1 - eta*lmbda/n) w - eta/m sum nabla_w
+        optimizer = SGD(lr=eta * scale, weight_decay=lmbda / (n * scale), decay_biases=False)
         model = net.model
         # fit with 0 epochs sets up the loss, the optimizer and the fused-plan settings
         # (one row is enough: the epochs below get the whole X).
         model.fit(X[:1], Y[:1], epochs=0, batch_size=mini_batch_size, loss=loss,
                   optimizer=optimizer, shuffle=False, metrics=(), verbose=0,
                   on_nonfinite="ignore")
-        self.bias_decay = eta * lmbda / n
-        self._plan = None
-        if self.bias_decay:
-            rows = min(mini_batch_size, n)
-            self._xb = np.empty((rows, X.shape[1]), np.float64)
-            self._yb = np.empty((rows, d), np.float64)
-            self._saved = [np.empty_like(layer.params["b"]) for layer in net.layers]
 
     def run(self, order):
-        """One epoch over the rows of X in ``order`` (a permutation of range(n))."""
+        """One epoch over the rows of X in ``order`` (a permutation of range(n)): one
+        native call."""
         model = self.net.model
         perm = np.asarray(order, dtype=np.intp)
-        if not self.bias_decay:
-            with model._session(model._bw_stop):
-                model._run_epoch(self.X, self.Y, perm, self.batch_size, None)
-            return
-        if self._plan is None:
-            self._plan = _fused.build_plan(model, self._xb, self._yb, self.batch_size, None)
-        biases = [layer.params["b"] for layer in self.net.layers]
-        m = self.batch_size
-        for start in range(0, len(perm), m):
-            idx = perm[start:start + m]
-            xb = np.take(self.X, idx, axis=0, out=self._xb[:len(idx)])
-            yb = np.take(self.Y, idx, axis=0, out=self._yb[:len(idx)])
-            for b, saved in zip(biases, self._saved):
-                saved[...] = b
-            _fused.run_epoch(model, self._plan, xb, yb, None, m, None)  # one mini-batch
-            for b, saved in zip(biases, self._saved):  # the book does not decay biases
-                b += self.bias_decay * saved
+        with model._session(model._bw_stop):
+            model._run_epoch(self.X, self.Y, perm, self.batch_size, None)
 
 
 # ====================================================================== the shared base

@@ -25,11 +25,9 @@ book's shuffle of its list), with the book's update rule
 
 so seeded runs give the book's weights up to float64 rounding. The quadratic cost maps
 onto fastnn's "squared_error" loss and the cross-entropy cost onto
-"binary_cross_entropy" (scaled, see fastnn.compat._engine). With ``lmbda == 0`` an
-epoch is one native call of the model's fused plan. With ``lmbda > 0`` fastnn's SGD
-weight decay would also decay the biases, which the book does not do, so the same plan
-runs one mini-batch per call and the biases' decay is undone after each (still batched
-and native, a little slower). ``accuracy`` and ``total_cost`` use one batched native
+"binary_cross_entropy" (scaled, see fastnn.compat._engine), L2 onto SGD's
+weight_decay with decay_biases=False; an epoch is one native call of the model's fused
+plan. ``accuracy`` and ``total_cost`` use one batched native
 forward. A cost class other than the two here (or a subclass that replaces
 ``update_mini_batch`` or ``backprop``) trains through ``update_mini_batch`` as in the
 book, with numpy: the mini-batch as one matrix whose columns are the examples, so a
