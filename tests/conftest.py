@@ -146,3 +146,15 @@ def restore_threads():
 # thread gets at least this many elements, so "above the grain" means > 2 * GRAIN.
 GRAIN_CHEAP = 65536
 GRAIN_HEAVY = 8192
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """Real MNIST ((X, y), (X_test, y_test)) from $FASTNN_MNIST_DIR, which .ci/run sets;
+    tests that use it skip without the variable."""
+    d = os.environ.get("FASTNN_MNIST_DIR")
+    if not d:
+        pytest.skip("FASTNN_MNIST_DIR is not set (the directory of the MNIST IDX files)")
+    from fastnn.datasets import load_mnist
+
+    return load_mnist(d)

@@ -516,16 +516,6 @@ def test_bad_input_gives_clear_errors(capsys):
 # ====================================================================== MNIST
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    d = os.environ.get("FASTNN_MNIST_DIR")
-    if not d:
-        pytest.skip("FASTNN_MNIST_DIR is not set (the directory of the MNIST IDX files)")
-    from fastnn.datasets import load_mnist
-
-    return load_mnist(d)
-
-
 def test_network_trains_mnist_like_the_book(mnist, capsys):
     # 784-30-10 with the book's N(0, 1) weights, 1 epoch on 10,000 rows, batch 10,
     # eta 3.0. Over np.random seeds 0-9 this scores 0.63-0.82 on the test set, except

@@ -25,15 +25,6 @@ import time
 import pytest
 
 import fastnn
-from fastnn.datasets import load_mnist
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    d = os.environ.get("FASTNN_MNIST_DIR")
-    if not d:
-        pytest.skip("FASTNN_MNIST_DIR is not set (the directory of the MNIST IDX files)")
-    return load_mnist(d)
 
 
 @pytest.fixture
