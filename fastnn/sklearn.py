@@ -146,8 +146,7 @@ class _BaseMLP(BaseEstimator):
                           "going to be clipped", UserWarning)
         return int(min(self.batch_size, n))
 
-    def _new_model(self, n_in, n_out, dtype, rng):
-        hidden = self._validate_params()
+    def _new_model(self, n_in, hidden, n_out, dtype, rng):
         act = _ACTIVATIONS[self.activation]
         layers = [Dense(h, activation=act, kernel_init="glorot") for h in hidden]
         layers.append(Dense(n_out, activation=self._out_activation, kernel_init="glorot"))
@@ -183,28 +182,25 @@ class _BaseMLP(BaseEstimator):
 
     def _ensure_model(self):
         if getattr(self, "_model", None) is None:
-            dtype = self.coefs_[0].dtype
             sizes = [W.shape[1] for W in self.coefs_]
-            rng = check_random_state(0)  # weights are overwritten just below
-            hidden_saved = self.hidden_layer_sizes
-            try:
-                self.hidden_layer_sizes = sizes[:-1] if len(sizes) > 1 else ()
-                self._model = self._new_model(self.coefs_[0].shape[0], sizes[-1], dtype, rng)
-            finally:
-                self.hidden_layer_sizes = hidden_saved
+            # the fitted shapes, not the parameters (set_params may have changed them);
+            # the random weights are overwritten just below
+            self._model = self._new_model(self.coefs_[0].shape[0], sizes[:-1], sizes[-1],
+                                          self.coefs_[0].dtype, check_random_state(0))
             self._import()
             self._optimizer = None
         return self._model
 
     def _fit(self, X, y, incremental):
-        self._validate_params()
+        hidden = self._validate_params()
         first = not (hasattr(self, "coefs_") and (self.warm_start or incremental))
         X, Y = self._prepare(X, y, reset=first or not hasattr(self, "n_features_in_"),
                              incremental=incremental)
         dtype = X.dtype
         if first:
             self._random_state = check_random_state(self.random_state)
-            self._model = self._new_model(X.shape[1], self._n_out, dtype, self._random_state)
+            self._model = self._new_model(X.shape[1], hidden, self._n_out, dtype,
+                                          self._random_state)
             self._optimizer = None
             self.loss_curve_ = []
             self.n_iter_ = 0
