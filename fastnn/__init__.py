@@ -5,7 +5,8 @@
     fastnn.set_num_threads / get_num_threads   one thread budget for OpenMP and BLAS
     fastnn.show_config  how this build was made and what it runs on
 
-    fastnn.Sequential, layers (Dense, ReLU, ..., Dropout, Flatten), optimizers (SGD, Adam,
+    fastnn.Sequential, layers (Dense, ReLU, ..., Dropout, Flatten, Conv2D, MaxPool2D,
+    BatchNorm, Residual, ...), optimizers (SGD, Adam,
     AdamW, RMSprop), callbacks (EarlyStopping, StepDecay, ...), fastnn.load: the model API
 """
 
@@ -41,6 +42,17 @@ from .layers import (
     Softmax,
     Tanh,
 )
+from .layers_block import BatchNorm, Residual
+from .layers_conv import (
+    AvgPool1D,
+    AvgPool2D,
+    Conv1D,
+    Conv2D,
+    GlobalAvgPool,
+    MaxPool1D,
+    MaxPool2D,
+    Reshape,
+)
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
 from .model import Sequential
 from .optimizers import SGD, Adam, AdamW, RMSprop
@@ -72,6 +84,16 @@ __all__ = [
     "Identity",
     "Dropout",
     "Flatten",
+    "Reshape",
+    "Conv1D",
+    "Conv2D",
+    "MaxPool1D",
+    "MaxPool2D",
+    "AvgPool1D",
+    "AvgPool2D",
+    "GlobalAvgPool",
+    "BatchNorm",
+    "Residual",
     "CrossEntropy",
     "MSE",
     "BinaryCrossEntropy",

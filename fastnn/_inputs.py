@@ -6,9 +6,12 @@ fastnn.ops and fastnn.reference call these, so the twins accept and reject exact
 the same inputs with the same messages.
 """
 
+import numbers
+from collections import namedtuple
+
 import numpy as np
 
-from ._validation import integer, scalar
+from ._validation import _shape_str, integer, scalar
 
 # ---------------------------------------------------------------------------- GEMM
 
@@ -238,3 +241,354 @@ def dropout_backward_inputs(V, dy, mask, out):
     V.same_dtype("dy", dy, mask=mask)
     V.shape_is("mask", mask, dy.shape)
     return dy, mask, V.output("out", out, dy.shape, dy.dtype)
+
+
+# ---------------------------------------------------------------------------- conv
+
+
+ConvGeometry = namedtuple(
+    "ConvGeometry", "c h w oh ow kh kw sh sw pt pb pl pr dh dw"
+)
+ConvGeometry.__doc__ = """Normalised geometry of a 2-D convolution (channels first).
+
+c, h, w: input channels, height, width; oh, ow: output height, width; kh, kw: kernel;
+sh, sw: stride; pt, pb, pl, pr: zero padding top, bottom, left, right; dh, dw: dilation.
+"""
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _int_pair(name, v, lo):
+    """An int or a pair (h, w) of ints, each >= lo, as a tuple of two Python ints."""
+    if _is_int(v):
+        pair = (int(v), int(v))
+    elif isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_int(e) for e in v):
+        pair = (int(v[0]), int(v[1]))
+    else:
+        raise TypeError(f"{name} must be an int or a pair (h, w) of ints, got {v!r}")
+    if min(pair) < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {pair}")
+    return pair
+
+
+def _padding(v):
+    """padding p, (ph, pw) or ((top, bottom), (left, right)) -> (pt, pb, pl, pr)."""
+    msg = ("padding must be an int, a pair (ph, pw) or a pair of pairs "
+           f"((top, bottom), (left, right)) of ints, got {v!r}")
+    if _is_int(v):
+        pads = (int(v),) * 4
+    elif isinstance(v, (tuple, list)) and len(v) == 2:
+        pads = ()
+        for side in v:
+            if _is_int(side):
+                pads += (int(side), int(side))
+            elif (isinstance(side, (tuple, list)) and len(side) == 2
+                  and all(_is_int(e) for e in side)):
+                pads += (int(side[0]), int(side[1]))
+            else:
+                raise TypeError(msg)
+    else:
+        raise TypeError(msg)
+    if min(pads) < 0:
+        raise ValueError(f"padding must be >= 0, got {v!r}")
+    return pads
+
+
+def conv_geometry(x_shape, kernel_size, stride=1, padding=0, dilation=1):
+    """Normalise a 2-D convolution's hyperparameters for an input of shape `x_shape`
+    ((N, C, H, W), or (C, H, W) for one sample) and return a ConvGeometry.
+
+    kernel_size, stride, dilation: an int or a pair (h, w), all >= 1. padding: an int,
+    a pair (ph, pw) (symmetric), or ((top, bottom), (left, right)); all >= 0.
+    Output size: oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1 (likewise ow).
+    """
+    shape = tuple(x_shape)
+    if len(shape) not in (3, 4):
+        raise ValueError(f"x must be 4-D (N, C, H, W), got shape {_shape_str(shape)}")
+    c, h, w = (int(s) for s in shape[-3:])
+    kh, kw = _int_pair("kernel_size", kernel_size, 1)
+    sh, sw = _int_pair("stride", stride, 1)
+    dh, dw = _int_pair("dilation", dilation, 1)
+    pt, pb, pl, pr = _padding(padding)
+    hp, wp = h + pt + pb, w + pl + pr
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    if span_h > hp or span_w > wp:
+        raise ValueError(
+            f"kernel ({kh}, {kw}) with dilation ({dh}, {dw}) is larger than the padded input "
+            f"({hp}, {wp}) (x has shape {_shape_str(shape)}, padding ({pt}, {pb}, {pl}, {pr}))"
+        )
+    return ConvGeometry(c, h, w, (hp - span_h) // sh + 1, (wp - span_w) // sw + 1,
+                        kh, kw, sh, sw, pt, pb, pl, pr, dh, dw)
+
+
+def _x_shape(x_shape):
+    """col2im's target shape: a sequence of 4 non-negative ints."""
+    if not isinstance(x_shape, (tuple, list)) or len(x_shape) != 4 or \
+            not all(_is_int(s) for s in x_shape):
+        raise TypeError(f"x_shape must be a tuple (N, C, H, W) of 4 ints, got {x_shape!r}")
+    shape = tuple(int(s) for s in x_shape)
+    if min(shape) < 0:
+        raise ValueError(f"x_shape must not have negative sizes, got {shape}")
+    return shape
+
+
+def cols_shape(n, g):
+    """Shape of im2col's matrix for a batch of n: (C*KH*KW, N*OH*OW)."""
+    return (g.c * g.kh * g.kw, n * g.oh * g.ow)
+
+
+def im2col_inputs(V, x, kernel_size, stride, padding, dilation, out):
+    x = V.float_array("x", x, ndim=4)
+    g = conv_geometry(x.shape, kernel_size, stride, padding, dilation)
+    out = V.output("out", out, cols_shape(x.shape[0], g), x.dtype)
+    return x, g, out
+
+
+def col2im_inputs(V, cols, x_shape, kernel_size, stride, padding, dilation, out):
+    cols = V.float_array("cols", cols, ndim=2)
+    x_shape = _x_shape(x_shape)
+    g = conv_geometry(x_shape, kernel_size, stride, padding, dilation)
+    want = cols_shape(x_shape[0], g)
+    if cols.shape != want:
+        raise ValueError(
+            f"cols must have shape {_shape_str(want)} for x_shape {_shape_str(x_shape)} and "
+            f"kernel ({g.kh}, {g.kw}) (C*KH*KW, N*OH*OW with OH, OW = {g.oh}, {g.ow}), got "
+            f"{_shape_str(cols.shape)}"
+        )
+    out = V.output("out", out, x_shape, cols.dtype)
+    return cols, x_shape, g, out
+
+
+def _conv_xw(V, x, w, stride, padding, dilation):
+    x = V.float_array("x", x, ndim=4)
+    w = V.float_array("w", w, ndim=4)
+    V.same_dtype("x", x, w=w)
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(
+            f"x has {x.shape[1]} channels but w expects {w.shape[1]} (w has shape "
+            f"{_shape_str(w.shape)}: (filters, channels, KH, KW))"
+        )
+    g = conv_geometry(x.shape, w.shape[2:], stride, padding, dilation)
+    return x, w, g
+
+
+def conv2d_forward_inputs(V, x, w, b, stride, padding, dilation, out):
+    x, w, g = _conv_xw(V, x, w, stride, padding, dilation)
+    if b is not None:
+        b = V.float_array("b", b, ndim=1)
+        V.same_dtype("x", x, b=b)
+        V.shape_is("b", b, (w.shape[0],))
+    out = V.output("out", out, (x.shape[0], w.shape[0], g.oh, g.ow), x.dtype)
+    return x, w, b, g, out
+
+
+def conv2d_backward_inputs(V, x, w, dy, stride, padding, dilation, dx, dw, db, compute_dx,
+                           compute_db):
+    x, w, g = _conv_xw(V, x, w, stride, padding, dilation)
+    dy = V.float_array("dy", dy, ndim=4)
+    V.same_dtype("x", x, dy=dy)
+    V.shape_is("dy", dy, (x.shape[0], w.shape[0], g.oh, g.ow))
+    dw = V.output("dw", dw, w.shape, x.dtype)
+    db = V.output("db", db, (w.shape[0],), x.dtype) if compute_db else None
+    dx = V.output("dx", dx, x.shape, x.dtype) if compute_dx else None
+    return x, w, dy, g, dx, dw, db
+
+
+# ---- pool / batchnorm / residual
+
+
+PoolGeometry = namedtuple("PoolGeometry", "n c h w oh ow kh kw sh sw")
+PoolGeometry.__doc__ = """Geometry of a 2-D pooling (channels first, no padding).
+
+n, c, h, w: the input shape; oh, ow: output height, width; kh, kw: window; sh, sw: stride.
+"""
+
+
+def pool_geometry(x_shape, pool_size, stride):
+    """Normalise pool_size / stride (an int or a pair (h, w), all >= 1; stride None means
+    pool_size) for an input of shape (N, C, H, W): oh = (h - kh) // sh + 1 (likewise ow)."""
+    n, c, h, w = x_shape
+    kh, kw = _int_pair("pool_size", pool_size, 1)
+    sh, sw = (kh, kw) if stride is None else _int_pair("stride", stride, 1)
+    if kh > h or kw > w:
+        raise ValueError(f"pool window ({kh}, {kw}) is larger than the input ({h}, {w})")
+    return PoolGeometry(n, c, h, w, (h - kh) // sh + 1, (w - kw) // sw + 1, kh, kw, sh, sw)
+
+
+def _not_overlapping(out, name, a, a_name):
+    """The pooling backward kernels zero `out` before reading `a`: they cannot run in place."""
+    if np.may_share_memory(out, a):
+        raise ValueError(f"{name} must not share memory with {a_name}")
+
+
+def pool_forward_inputs(V, x, pool_size, stride, out):
+    x = V.float_array("x", x, ndim=4)
+    g = pool_geometry(x.shape, pool_size, stride)
+    out = V.output("out", out, (g.n, g.c, g.oh, g.ow), x.dtype)
+    return x, g, out
+
+
+def maxpool_forward_inputs(V, x, pool_size, stride, out, argmax):
+    x, g, out = pool_forward_inputs(V, x, pool_size, stride, out)
+    argmax = V.output("argmax", argmax, out.shape, np.intp)
+    return x, g, out, argmax
+
+
+def maxpool_backward_inputs(V, dy, argmax, x_shape, out):
+    """argmax: maxpool2d_forward's flat indices h * W + w into each input plane."""
+    dy = V.float_array("dy", dy, ndim=4)
+    if not isinstance(argmax, np.ndarray):
+        raise TypeError(f"argmax must be a numpy.ndarray, got {type(argmax).__name__}")
+    if argmax.dtype != np.intp:
+        raise TypeError(
+            f"argmax must have dtype {np.dtype(np.intp)} (as maxpool2d_forward returns it), "
+            f"got {argmax.dtype}"
+        )
+    V.shape_is("argmax", argmax, dy.shape)
+    if not argmax.flags.c_contiguous:
+        raise ValueError("argmax must be C-contiguous")
+    x_shape = _x_shape(x_shape)
+    n, c, h, w = x_shape
+    if dy.shape[:2] != (n, c) or dy.shape[2] > h or dy.shape[3] > w:
+        raise ValueError(
+            f"dy has shape {_shape_str(dy.shape)}, which no pooling of an input of shape "
+            f"{_shape_str(x_shape)} produces"
+        )
+    if argmax.size:
+        lo, hi = int(argmax.min()), int(argmax.max())
+        if lo < 0 or hi >= h * w:
+            raise ValueError(
+                f"argmax has index {lo if lo < 0 else hi} outside [0, {h * w}) "
+                f"(H * W of x_shape {_shape_str(x_shape)})"
+            )
+    out = V.output("out", out, x_shape, dy.dtype)
+    _not_overlapping(out, "out", dy, "dy")
+    return dy, argmax, x_shape, out
+
+
+def avgpool_backward_inputs(V, dy, x_shape, pool_size, stride, out):
+    dy = V.float_array("dy", dy, ndim=4)
+    x_shape = _x_shape(x_shape)
+    g = pool_geometry(x_shape, pool_size, stride)
+    V.shape_is("dy", dy, (g.n, g.c, g.oh, g.ow))
+    out = V.output("out", out, x_shape, dy.dtype)
+    _not_overlapping(out, "out", dy, "dy")
+    return dy, g, out
+
+
+def _spatial_size(name, shape):
+    """(N, C, *spatial) with at least one spatial axis and no empty one -> the spatial size."""
+    if len(shape) < 3:
+        raise ValueError(
+            f"{name} must have shape (N, C, *spatial) with at least one spatial axis, "
+            f"got {_shape_str(shape)}"
+        )
+    s = 1
+    for d in shape[2:]:
+        s *= d
+    if s == 0:
+        raise ValueError(f"{name} has an empty spatial extent: shape {_shape_str(shape)}")
+    return s
+
+
+def global_avgpool_inputs(V, x, out):
+    x = V.float_array("x", x)
+    s = _spatial_size("x", x.shape)
+    return x, s, V.output("out", out, x.shape[:2], x.dtype)
+
+
+def global_avgpool_backward_inputs(V, dy, x_shape, out):
+    dy = V.float_array("dy", dy, ndim=2)
+    if not isinstance(x_shape, (tuple, list)) or not all(_is_int(d) for d in x_shape):
+        raise TypeError(f"x_shape must be a tuple (N, C, *spatial) of ints, got {x_shape!r}")
+    x_shape = tuple(int(d) for d in x_shape)
+    if x_shape and min(x_shape) < 0:
+        raise ValueError(f"x_shape must not have negative sizes, got {x_shape}")
+    s = _spatial_size("x_shape", x_shape)
+    V.shape_is("dy", dy, x_shape[:2])
+    return dy, x_shape, s, V.output("out", out, x_shape, dy.dtype)
+
+
+def _channels_first(name, a):
+    """(N, C) or (N, C, *spatial) -> (N, C, S) with S the spatial size (1 for 2-D)."""
+    if a.ndim < 2:
+        raise ValueError(
+            f"{name} must have shape (N, C) or (N, C, *spatial), got {_shape_str(a.shape)}"
+        )
+    s = 1
+    for d in a.shape[2:]:
+        s *= d
+    return a.shape[0], a.shape[1], s
+
+
+def _per_channel(V, name, a, x, c, finite=True):
+    a = V.float_array(name, a, ndim=1, finite=finite)
+    V.same_dtype("x", x, **{name: a})
+    V.shape_is(name, a, (c,))
+    return a
+
+
+def batchnorm_inputs(V, x, gamma, beta, running_mean, running_var, momentum, eps, training,
+                     out, mean, inv_std):
+    x = V.float_array("x", x)
+    n, c, s = _channels_first("x", x)
+    gamma = _per_channel(V, "gamma", gamma, x, c)
+    beta = _per_channel(V, "beta", beta, x, c)
+    momentum = scalar("momentum", momentum, lo=0.0, hi=1.0)
+    eps = scalar("eps", eps, lo=0.0, lo_open=True)
+    training = bool(training)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var go together: pass both or neither")
+    if training:
+        if n * s == 0:
+            raise ValueError(
+                "batch normalization in training needs at least one value per channel "
+                f"(N * spatial size >= 1), got x of shape {_shape_str(x.shape)}"
+            )
+        if running_mean is not None:
+            # running statistics are state updated in place, like optimizer state
+            running_mean = _per_channel(V, "running_mean", running_mean, x, c, finite=False)
+            running_var = _per_channel(V, "running_var", running_var, x, c, finite=False)
+            for name, a in (("running_mean", running_mean), ("running_var", running_var)):
+                if not a.flags.writeable:
+                    raise ValueError(f"{name} is read-only")
+    else:
+        if running_mean is None:
+            raise ValueError(
+                "inference (training=False) normalizes with running_mean and running_var: "
+                "pass them"
+            )
+        running_mean = _per_channel(V, "running_mean", running_mean, x, c)
+        running_var = _per_channel(V, "running_var", running_var, x, c)
+        if running_var.size and running_var.min() < 0:
+            raise ValueError("running_var must be >= 0")
+    out = V.output("out", out, x.shape, x.dtype)
+    mean = V.output("mean", mean, (c,), x.dtype)
+    inv_std = V.output("inv_std", inv_std, (c,), x.dtype)
+    return (x, (n, c, s), gamma, beta, running_mean, running_var, momentum, eps, training,
+            out, mean, inv_std)
+
+
+def batchnorm_backward_inputs(V, dy, x, gamma, mean, inv_std, dx, dgamma, dbeta, compute_dx):
+    dy = V.float_array("dy", dy)
+    n, c, s = _channels_first("dy", dy)
+    x = V.float_array("x", x)
+    V.same_dtype("dy", dy, x=x)
+    V.shape_is("x", x, dy.shape)
+    gamma = _per_channel(V, "gamma", gamma, x, c)
+    mean = _per_channel(V, "mean", mean, x, c)
+    inv_std = _per_channel(V, "inv_std", inv_std, x, c)
+    dgamma = V.output("dgamma", dgamma, (c,), x.dtype)
+    dbeta = V.output("dbeta", dbeta, (c,), x.dtype)
+    dx = V.output("dx", dx, x.shape, x.dtype) if compute_dx else None
+    return dy, x, (n, c, s), gamma, mean, inv_std, dx, dgamma, dbeta
+
+
+def residual_inputs(V, a, b, out):
+    a = V.float_array("a", a)
+    b = V.float_array("b", b)
+    V.same_dtype("a", a, b=b)
+    V.shape_is("b", b, a.shape)
+    return a, b, V.output("out", out, a.shape, a.dtype)

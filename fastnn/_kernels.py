@@ -12,6 +12,11 @@ KERNELS = {
         for suffix in ("", "_backward")
     ],
     "dropout": ["dropout_forward", "dropout_backward"],
+    "conv": ["im2col", "col2im", "conv2d_forward", "conv2d_backward"],
+    "pool": ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
+             "avgpool2d_backward", "global_avgpool_forward", "global_avgpool_backward"],
+    "batchnorm": ["batchnorm_forward", "batchnorm_backward"],
+    "residual": ["residual_add"],
     "losses": ["mse", "softmax_cross_entropy", "binary_cross_entropy"],
     "optimizers": ["sgd_update", "adam_update", "adamw_update", "rmsprop_update",
                    "clip_grad_norm"],

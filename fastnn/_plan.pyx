@@ -17,6 +17,7 @@ cimport numpy as cnp
 cnp.import_array()
 
 from ._runtime cimport current_num_threads
+from .ops.conv cimport fnn_conv_geom
 from .ops.matmul cimport (blas_hold, blas_release, gemm_f32, gemm_f64,
                           gemm_team_threads)
 
@@ -25,6 +26,15 @@ cdef extern from "plan.h" nogil:
         FNN_STEP_DENSE
         FNN_STEP_ACTIVATION
         FNN_STEP_DROPOUT
+        FNN_STEP_CONV
+        FNN_STEP_MAXPOOL
+        FNN_STEP_AVGPOOL
+        FNN_STEP_GLOBAL_AVGPOOL
+        FNN_STEP_BATCHNORM
+        FNN_STEP_RES_BEGIN
+        FNN_STEP_RES_END
+        FNN_PROJ_DENSE
+        FNN_PROJ_CONV
         FNN_LOSS_MSE
         FNN_LOSS_SQUARED_ERROR
         FNN_LOSS_XENT_LABELS
@@ -49,6 +59,18 @@ cdef extern from "plan.h" nogil:
         double rate
         uint64_t seed, offset
         void *mask
+        fnn_conv_geom geom
+        void *cols
+        Py_ssize_t *argmax
+        Py_ssize_t channels, spatial
+        void *running_mean
+        void *running_var
+        void *mean
+        void *inv_std
+        double momentum, eps
+        int partner
+        int proj
+        void *skip
         void *y
         const void *x
 
@@ -80,6 +102,8 @@ cdef extern from "plan.h" nogil:
         void *wb
         void *grad_a
         void *grad_b
+        void *conv_tmp
+        void *conv_dcols
         double *row_loss
         const void **rowp
         int *cols
@@ -104,7 +128,33 @@ cdef extern from "runtime.h" nogil:
     int fnn_all_finite_f64(Py_ssize_t n, const double *x, int n_threads)
 
 STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
-              "dropout": FNN_STEP_DROPOUT}
+              "dropout": FNN_STEP_DROPOUT, "conv": FNN_STEP_CONV, "maxpool": FNN_STEP_MAXPOOL,
+              "avgpool": FNN_STEP_AVGPOOL, "global_avgpool": FNN_STEP_GLOBAL_AVGPOOL,
+              "batchnorm": FNN_STEP_BATCHNORM, "res_begin": FNN_STEP_RES_BEGIN,
+              "res_end": FNN_STEP_RES_END}
+_GEOM_KEYS = ("c", "h", "w", "f", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw")
+
+
+cdef _set_geom(fnn_conv_geom *g, spec, Py_ssize_t in_dim, int step, bint pool):
+    """Fill g from spec["geom"] (a dict of _GEOM_KEYS) after checking what the C loops
+    rely on: positive sizes, (C, H, W) matching the input, and for pooling (which reads
+    without bounds checks) every window inside the input. Convolutions check bounds per
+    position (zero padding), so any padding is safe there."""
+    d = spec["geom"]
+    v = {k: int(d[k]) for k in _GEOM_KEYS}
+    if min(v[k] for k in _GEOM_KEYS if k not in ("pt", "pl")) < 1 or min(v["pt"], v["pl"]) < 0:
+        raise ValueError(f"step {step}: invalid geometry {v}")
+    if v["c"] * v["h"] * v["w"] != in_dim:
+        raise ValueError(f"step {step}: geometry (C, H, W) = ({v['c']}, {v['h']}, {v['w']}) "
+                         f"does not match {in_dim} input features")
+    if pool and (v["f"] != v["c"] or v["pt"] or v["pl"] or v["dh"] != 1 or v["dw"] != 1
+                 or (v["oh"] - 1) * v["sh"] + v["kh"] > v["h"]
+                 or (v["ow"] - 1) * v["sw"] + v["kw"] > v["w"]):
+        raise ValueError(f"step {step}: pooling windows do not fit the input: {v}")
+    g.c, g.h, g.w, g.f, g.oh, g.ow = v["c"], v["h"], v["w"], v["f"], v["oh"], v["ow"]
+    g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw = (v["kh"], v["kw"], v["sh"], v["sw"],
+                                                      v["pt"], v["pl"], v["dh"], v["dw"])
+    return v
 LOSS_KINDS = {"mse": FNN_LOSS_MSE, "squared_error": FNN_LOSS_SQUARED_ERROR,
               "xent_labels": FNN_LOSS_XENT_LABELS, "xent_probs": FNN_LOSS_XENT_PROBS,
               "binary_xent": FNN_LOSS_BINARY_XENT}
@@ -163,6 +213,8 @@ cdef class TrainingPlan:
             raise MemoryError()
         d = in_dim
         widest = in_dim
+        ws_tmp = ws_dcols = 0
+        begins = []
         for i, spec in enumerate(steps):
             st = &p.steps[i]
             st.kind = STEP_KINDS[spec["kind"]]
@@ -180,15 +232,97 @@ cdef class TrainingPlan:
                 st.out_dim = d
                 st.activation = spec["activation"]
                 st.alpha = spec.get("alpha") or 0.0
-            else:
+            elif spec["kind"] == "dropout":
                 st.out_dim = d
                 st.rate = spec["rate"]
                 st.seed = spec["seed"]
                 st.offset = spec["offset"]
                 st.mask = self._buffer(batch_size * d)
-            st.y = self._buffer(batch_size * st.out_dim)
+            elif spec["kind"] in ("conv", "maxpool", "avgpool"):
+                g = _set_geom(&st.geom, spec, d, i, spec["kind"] != "conv")
+                st.out_dim = g["f"] * g["oh"] * g["ow"]
+                if spec["kind"] == "conv":
+                    self._set_conv_params(st, spec, g, i)
+                    ws_tmp = max(ws_tmp, g["f"] * batch_size * g["oh"] * g["ow"])
+                    ws_dcols = max(ws_dcols, g["c"] * g["kh"] * g["kw"] * batch_size
+                                   * g["oh"] * g["ow"])
+                elif spec["kind"] == "maxpool":
+                    am = np.zeros(max(1, batch_size * st.out_dim), dtype=np.intp)
+                    self._keep.append(am)
+                    st.argmax = <Py_ssize_t *>_ptr(am)
+            elif spec["kind"] == "global_avgpool":
+                st.channels, st.spatial = spec["channels"], spec["spatial"]
+                if st.channels < 1 or st.spatial < 1 or st.channels * st.spatial != d:
+                    raise ValueError(f"step {i}: global_avgpool of {st.channels} x "
+                                     f"{st.spatial} does not match {d} features")
+                st.out_dim = st.channels
+            elif spec["kind"] == "batchnorm":
+                st.channels, st.spatial = spec["channels"], spec["spatial"]
+                if st.channels < 1 or st.spatial < 1 or st.channels * st.spatial != d:
+                    raise ValueError(f"step {i}: batchnorm of {st.channels} x "
+                                     f"{st.spatial} does not match {d} features")
+                st.out_dim = d
+                c = st.channels
+                st.W = self._arr(spec["gamma"], c, i)
+                st.b = self._arr(spec["beta"], c, i)
+                st.dW = self._arr(spec["dgamma"], c, i)
+                st.db = self._arr(spec["dbeta"], c, i)
+                st.running_mean = self._arr(spec["running_mean"], c, i)
+                st.running_var = self._arr(spec["running_var"], c, i)
+                st.mean = self._buffer(c)
+                st.inv_std = self._buffer(c)
+                st.momentum, st.eps = spec["momentum"], spec["eps"]
+                if not (0 <= st.momentum <= 1 and st.eps > 0):
+                    raise ValueError(f"step {i}: batchnorm momentum/eps out of range")
+                st.trainable = bool(spec["trainable"])
+            elif spec["kind"] == "res_begin":
+                st.out_dim = d
+                st.partner = spec["partner"]
+                begins.append(i)
+            else:  # res_end
+                if not begins:
+                    raise ValueError(f"step {i}: res_end without a res_begin")
+                b0 = begins.pop()
+                if p.steps[b0].partner != i or spec["partner"] != b0:
+                    raise ValueError(f"step {i}: res_end does not pair with step {b0}")
+                st.partner = b0
+                st.out_dim = d
+                d_in = p.steps[b0].in_dim
+                proj = spec.get("proj")
+                if proj is None:
+                    if d_in != d:
+                        raise ValueError(f"step {i}: residual of {d_in} features onto {d} "
+                                         "needs a projection")
+                elif proj["kind"] == "conv":
+                    st.proj = FNN_PROJ_CONV
+                    g = _set_geom(&st.geom, proj, d_in, i, False)
+                    if g["f"] * g["oh"] * g["ow"] != d:
+                        raise ValueError(f"step {i}: the projection gives "
+                                         f"{g['f'] * g['oh'] * g['ow']} features, not {d}")
+                    self._set_conv_params(st, proj, g, i)
+                    ws_tmp = max(ws_tmp, g["f"] * batch_size * g["oh"] * g["ow"])
+                    ws_dcols = max(ws_dcols, g["c"] * g["kh"] * g["kw"] * batch_size
+                                   * g["oh"] * g["ow"])
+                else:
+                    st.proj = FNN_PROJ_DENSE
+                    W = proj["W"]
+                    if W.shape != (d_in, d):
+                        raise ValueError(f"step {i}: projection W has shape {W.shape}, "
+                                         f"expected {(d_in, d)}")
+                    st.W = self._arr(W, d_in * d, i)
+                    st.dW = self._arr(proj["dW"], d_in * d, i)
+                    st.b = self._arr(proj.get("b"), d, i)
+                    st.db = self._arr(proj.get("db"), d, i)
+                    st.trainable = bool(proj["trainable"])
+                st.skip = self._buffer(batch_size * d_in)
+            if st.kind != FNN_STEP_RES_BEGIN:
+                st.y = self._buffer(batch_size * st.out_dim)
             d = st.out_dim
             widest = max(widest, d)
+        if begins:
+            raise ValueError(f"step {begins[-1]}: res_begin without a res_end")
+        p.conv_tmp = self._buffer(ws_tmp)
+        p.conv_dcols = self._buffer(ws_dcols)
         p.out_dim = d
         p.xb = self._buffer(batch_size * in_dim)
         p.tb = self._buffer(batch_size * d)
@@ -217,6 +351,28 @@ cdef class TrainingPlan:
             p.gblock = _ptr(gblock)
             p.gidx = <int *>_ptr(gidx)
         self._set_optimizer(optimizer, params, grads, states)
+
+    cdef void *_arr(self, a, Py_ssize_t size, int step) except? NULL:
+        """Pointer into a parameter-like array of the plan's dtype and `size` elements
+        (None -> NULL)."""
+        if a is None:
+            return NULL
+        if not isinstance(a, np.ndarray) or a.dtype != self.dtype or a.size != size:
+            raise ValueError(f"step {step}: expected a {self.dtype} array of {size} elements")
+        self._keep.append(a)
+        return _ptr(a)
+
+    cdef _set_conv_params(self, fnn_step *st, spec, g, int step):
+        cdef Py_ssize_t wsize = g["f"] * g["c"] * g["kh"] * g["kw"]
+        W = spec["W"]
+        if not isinstance(W, np.ndarray) or W.shape[0] != g["f"]:
+            raise ValueError(f"step {step}: W must have {g['f']} filters")
+        st.W = self._arr(W, wsize, step)
+        st.dW = self._arr(spec["dW"], wsize, step)
+        st.b = self._arr(spec.get("b"), g["f"], step)
+        st.db = self._arr(spec.get("db"), g["f"], step)
+        st.trainable = bool(spec["trainable"])
+        st.cols = self._buffer(g["c"] * g["kh"] * g["kw"] * self.p.batch_size * g["oh"] * g["ow"])
 
     cdef void *_buffer(self, Py_ssize_t n) except? NULL:
         a = np.zeros(max(1, n), dtype=self.dtype)

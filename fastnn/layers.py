@@ -214,6 +214,7 @@ class Layer:
         self.trainable = bool(trainable)
         self.params = {}
         self.grads = {}
+        self.buffers = {}  # state that is saved but not trained (BatchNorm's running stats)
         self.built = False
         self.input_shape = None
         self.dtype = None
@@ -306,6 +307,15 @@ class Layer:
 
     def count_params(self):
         return int(sum(p.size for p in self.params.values()))
+
+    def trainable_keys(self):
+        """Keys of ``params`` that training updates (all of them unless frozen; a
+        Residual block leaves out those of its frozen inner layers)."""
+        return list(self.params) if self.trainable else []
+
+    def sublayers(self):
+        """The layers this one contains (a Residual block's), depth first; [] for most."""
+        return []
 
     def get_config(self):
         """A JSON-able dict that ``from_config`` turns back into an equal (unbuilt) layer."""

@@ -37,6 +37,7 @@ from .layers import (
     backend_name,
     get_backend,
 )
+from . import layers_block, layers_conv  # noqa: F401  (registers their layer classes)
 from .losses import get_loss
 from .optimizers import get_optimizer
 
@@ -218,6 +219,15 @@ class Sequential:
     def params(self):
         """Every parameter as (layer, key, array), in layer order (the arrays themselves)."""
         return [(layer, key, arr) for layer in self.layers for key, arr in layer.params.items()]
+
+    @property
+    def buffers(self):
+        """Saved, untrained state as (layer, key, array): BatchNorm's running statistics."""
+        return [(layer, key, arr) for layer in self.layers for key, arr in layer.buffers.items()]
+
+    def all_layers(self):
+        """Every layer, with those inside Residual blocks, depth first."""
+        return [l for layer in self.layers for l in [layer] + layer.sublayers()]
 
     def count_params(self):
         return int(sum(a.size for _, _, a in self.params))
@@ -466,7 +476,7 @@ class Sequential:
     def _first_trainable(self):
         """Index of the lowest layer with trainable parameters (len(layers) if none)."""
         for i, layer in enumerate(self.layers):
-            if layer.trainable and layer.params:
+            if layer.trainable_keys():
                 return i
         return len(self.layers)
 
@@ -536,8 +546,8 @@ class Sequential:
                                           "validation_data y")
 
         self._bw_stop = self._first_trainable()
-        trainable = [(layer, key) for layer in self.layers[self._bw_stop:] if layer.trainable
-                     for key in layer.params]
+        trainable = [(layer, key) for layer in self.layers[self._bw_stop:]
+                     for key in layer.trainable_keys()]
         train_params = [layer.params[k] for layer, k in trainable]
         # raises if it holds state for other parameters
         optimizer.setup(train_params, is_bias=[k in getattr(layer, "bias_keys", ())
@@ -691,12 +701,15 @@ class Sequential:
         return (
             [a.copy() for _, _, a in self.params],
             self.optimizer.get_state() if self.optimizer is not None else None,
-            [(layer, layer.offset) for layer in self.layers if isinstance(layer, Dropout)],
+            [(layer, layer.offset) for layer in self.all_layers() if isinstance(layer, Dropout)],
+            [a.copy() for _, _, a in self.buffers],
         )
 
     def _restore(self, snapshot):
-        weights, opt_state, offsets = snapshot
+        weights, opt_state, offsets, buffers = snapshot
         for (_, _, a), w in zip(self.params, weights):
+            a[...] = w
+        for (_, _, a), w in zip(self.buffers, buffers):
             a[...] = w
         if opt_state is not None:
             self.optimizer.set_state(opt_state)
@@ -847,7 +860,9 @@ class Sequential:
             self.build()
         rows = []
         shape = self._input_shape if self.built else None
-        for layer in self.layers:
+
+        def add_rows(layer, shape, indent):
+            block_in = shape
             if shape is not None:
                 shape = layer.output_shape(shape)
                 shape_s = "(None, " + ", ".join(str(s) for s in shape) + ")"
@@ -856,7 +871,19 @@ class Sequential:
                 shape_s, count = "?", "?"
             has_params = bool(layer.params) if layer.built else isinstance(layer, Dense)
             status = ("yes" if layer.trainable else "frozen") if has_params else "-"
-            rows.append((f"{layer.name} ({type(layer).__name__})", shape_s, count, status))
+            rows.append((f"{indent}{layer.name} ({type(layer).__name__})", shape_s, count,
+                         status))
+            inner = getattr(layer, "layers", None)  # a Residual block: its layers, indented
+            if isinstance(inner, list):
+                s = block_in
+                for sub in inner:
+                    s = add_rows(sub, s, indent + "  | ")
+                if layer.projection is not None:
+                    add_rows(layer.projection, block_in, indent + "  + ")
+            return shape
+
+        for layer in self.layers:
+            shape = add_rows(layer, shape, "")
         head = ("Layer (type)", "Output shape", "Params", "Trainable")
         widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(4)]
         fmt = (f"{{:<{widths[0]}}}  {{:<{widths[1]}}}  {{:>{widths[2]}}}  "

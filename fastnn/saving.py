@@ -4,9 +4,10 @@ The file is a zip archive written with ``numpy.savez``: every array (layer param
 optimizer state) as a ``.npy`` member, plus a JSON header stored as a uint8 array under
 ``"__fastnn__"``. The header holds the magic ``"fastnn-model"``, the format version,
 fastnn's version, dtype, seed, the layer configs (backend-independent; Dropout's seed and
-offset included), the parameter names and shapes, the loss, the optimizer (class, config,
-iterations, state keys) and the model's RNG state, so that a resumed ``fit`` continues
-exactly where the saved one stopped.
+offset included), the names and shapes of the parameters and buffers (BatchNorm's
+running statistics), the loss, the optimizer (class, config, iterations, state keys)
+and the model's RNG state, so that a resumed ``fit`` continues exactly where the saved
+one stopped.
 
 ``load`` reads with ``allow_pickle=False`` always and checks everything: the zip's CRCs,
 the magic and version, a SHA-256 of the whole file (kept in the zip archive's comment, so
@@ -92,6 +93,13 @@ def _header_and_arrays(model):
         params_meta.append({"layer": layer.name, "key": key, "array": name,
                             "shape": list(arr.shape)})
 
+    buffers_meta = []
+    for i, (layer, key, arr) in enumerate(model.buffers):
+        name = f"buffer.{i}"
+        arrays[name] = arr
+        buffers_meta.append({"layer": layer.name, "key": key, "array": name,
+                             "shape": list(arr.shape)})
+
     opt_meta = None
     opt = model.optimizer
     if opt is not None:
@@ -127,6 +135,7 @@ def _header_and_arrays(model):
         "input_shape": list(model.input_shape),
         "layers": [layer.get_config() for layer in model.layers],
         "params": params_meta,
+        "buffers": buffers_meta,
         "loss": loss.name if loss is not None and loss.name in LOSSES else None,
         "metrics": list(model.metrics),
         "optimizer": opt_meta,
@@ -337,6 +346,9 @@ def _build(header, npz, keys, path, backend):
     input_shape = _int_list(_field(header, "input_shape", list, path), path, "input_shape", 1)
     layer_cfgs = _field(header, "layers", list, path)
     params_meta = _field(header, "params", list, path)
+    buffers_meta = header.get("buffers", [])  # absent in files without BatchNorm layers
+    if not isinstance(buffers_meta, list):
+        raise _fail(path, "the header's buffers entry is invalid")
     opt_meta = header.get("optimizer")
     loss_name = header.get("loss")
     rng_state = _field(header, "rng_state", dict, path)
@@ -348,6 +360,12 @@ def _build(header, npz, keys, path, backend):
                 or not isinstance(m.get("layer"), str) or not isinstance(m.get("key"), str):
             raise _fail(path, f"the header's params[{i}] is invalid: {m!r:.200}")
         expected[m["array"]] = tuple(_int_list(m.get("shape"), path, f"params[{i}].shape"))
+    for i, m in enumerate(buffers_meta):
+        if not isinstance(m, dict) or not isinstance(m.get("array"), str) \
+                or not isinstance(m.get("layer"), str) or not isinstance(m.get("key"), str) \
+                or m["array"] in expected:
+            raise _fail(path, f"the header's buffers[{i}] is invalid: {m!r:.200}")
+        expected[m["array"]] = tuple(_int_list(m.get("shape"), path, f"buffers[{i}].shape"))
     if opt_meta is not None:
         if not isinstance(opt_meta, dict):
             raise _fail(path, "the header's optimizer entry is invalid")
@@ -399,6 +417,15 @@ def _build(header, npz, keys, path, backend):
     for (layer, key, arr), m in zip(mparams, params_meta):
         if (layer.name, key, arr.shape) != (m["layer"], m["key"], expected[m["array"]]):
             raise _fail(path, f"parameter {m['layer']}.{m['key']} {expected[m['array']]} does "
+                              f"not match the layers ({layer.name}.{key} {arr.shape})")
+        arr[...] = arrays[m["array"]]
+    mbuffers = model.buffers
+    if len(mbuffers) != len(buffers_meta):
+        raise _fail(path, f"the header lists {len(buffers_meta)} buffers, but its layers "
+                          f"have {len(mbuffers)}")
+    for (layer, key, arr), m in zip(mbuffers, buffers_meta):
+        if (layer.name, key, arr.shape) != (m["layer"], m["key"], expected[m["array"]]):
+            raise _fail(path, f"buffer {m['layer']}.{m['key']} {expected[m['array']]} does "
                               f"not match the layers ({layer.name}.{key} {arr.shape})")
         arr[...] = arrays[m["array"]]
 

@@ -3,12 +3,16 @@
 #include <string.h>
 
 #include "activations.h"
+#include "batchnorm.h"
+#include "conv.h"
 #include "dense.h"
 #include "dropout.h"
 #include "gemm_avx512.h"
 #include "losses.h"
 #include "optimizers.h"
 #include "plan.h"
+#include "pool.h"
+#include "residual.h"
 
 #define REAL float
 #define FNN_SFX(name) name##_f32

@@ -1,7 +1,8 @@
 /* plan.h -- a whole training epoch in C: the "fused plan" behind Sequential.fit.
  *
- * A plan is a list of steps (dense, activation, dropout; flatten needs no step since
- * rows stay contiguous), a loss and an optimizer, with every buffer allocated once for
+ * A plan is a list of steps (dense, activation, dropout, conv, pooling, batchnorm, and
+ * the two ends of a residual block; flatten and reshape need no step since each
+ * sample's values stay contiguous), a loss and an optimizer, with every buffer allocated once for
  * the largest batch. fnn_plan_train_* runs a range of mini-batches -- gather the rows of
  * the batch (in the shuffled order `perm`), forward, loss and its gradient, backward,
  * optimizer update -- without returning to Python and without allocating.
@@ -17,9 +18,24 @@
 #include <stdint.h>
 
 #include "fnn_common.h"
+#include "conv.h"
 #include "matmul.h"
 
-enum fnn_step_kind { FNN_STEP_DENSE = 0, FNN_STEP_ACTIVATION = 1, FNN_STEP_DROPOUT = 2 };
+enum fnn_step_kind {
+    FNN_STEP_DENSE = 0,
+    FNN_STEP_ACTIVATION = 1,
+    FNN_STEP_DROPOUT = 2,
+    FNN_STEP_CONV = 3,           /* conv.h: im2col + GEMM; W (F, C, KH, KW) */
+    FNN_STEP_MAXPOOL = 4,        /* pool.h */
+    FNN_STEP_AVGPOOL = 5,
+    FNN_STEP_GLOBAL_AVGPOOL = 6, /* (n, channels, spatial) -> (n, channels) */
+    FNN_STEP_BATCHNORM = 7,      /* batchnorm.h; W = gamma, b = beta */
+    FNN_STEP_RES_BEGIN = 8,      /* marks a residual block's input (no compute forward;
+                                    backward adds the skip connection's gradient) */
+    FNN_STEP_RES_END = 9         /* y = inner output + x_begin, or + projection(x_begin) */
+};
+
+enum fnn_proj { FNN_PROJ_NONE = 0, FNN_PROJ_DENSE = 1, FNN_PROJ_CONV = 2 };
 
 enum fnn_loss_kind {
     FNN_LOSS_MSE = 0,
@@ -59,6 +75,23 @@ typedef struct {
     double rate;
     uint64_t seed, offset;
     void *mask;                /* batch * in_dim */
+    /* conv (and a conv projection of res_end), pools: geometry (conv.h) */
+    fnn_conv_geom geom;
+    void *cols;                /* conv: im2col of the batch's input, kept for backward */
+    fnn_idx *argmax;           /* maxpool: batch * out_dim */
+    /* batchnorm (W = gamma, b = beta, dW / db their gradients) and global_avgpool: the
+     * input seen as (n, channels, spatial) */
+    fnn_idx channels, spatial;
+    void *running_mean, *running_var; /* batchnorm: updated in training */
+    void *mean, *inv_std;      /* batchnorm: the batch's statistics, for backward */
+    double momentum, eps;
+    /* residual: res_begin and res_end point at each other (step indices) */
+    int partner;
+    int proj;                  /* res_end: the skip connection's projection (enum
+                                  fnn_proj), with W, b, dW, db (and geom, cols for a
+                                  conv) of this step */
+    void *skip;                /* res_end: gradient w.r.t. the block's input through the
+                                  skip connection, batch * (block input features) */
     void *y;                   /* this step's output, batch * out_dim */
     const void *x;             /* this step's input in the last forward pass (set by it) */
 } fnn_step;
@@ -99,6 +132,7 @@ typedef struct {
     fnn_idx *lb;               /* gathered labels, batch */
     void *wb;                  /* gathered sample weights, batch */
     void *grad_a, *grad_b;     /* gradient ping-pong buffers, batch * widest */
+    void *conv_tmp, *conv_dcols; /* conv workspaces (conv.h), sized for the largest conv */
     double *row_loss;          /* batch */
     /* Active columns (float32, AVX-512 CPUs, small batches (FNN_PLAN_COLS_ROWS), a dense first
      * step; see gemm_avx512.h): the first layer reads the batch's rows of X in place

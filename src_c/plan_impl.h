@@ -94,6 +94,59 @@ static const REAL *FNN_SFX(forward)(fnn_plan *p, const REAL *x, fnn_idx rows, in
                 cur = y;
             }
             break;
+        case FNN_STEP_CONV:
+            FNN_SFX(fnn_conv_forward)(gemm, gt, &st->geom, rows, cur, (const REAL *)st->W,
+                                      (const REAL *)st->b, y, (REAL *)st->cols,
+                                      (REAL *)p->conv_tmp, nt);
+            cur = y;
+            break;
+        case FNN_STEP_MAXPOOL:
+            FNN_SFX(fnn_maxpool_forward)(&st->geom, rows, cur, y, st->argmax, nt);
+            cur = y;
+            break;
+        case FNN_STEP_AVGPOOL:
+            FNN_SFX(fnn_avgpool_forward)(&st->geom, rows, cur, y, nt);
+            cur = y;
+            break;
+        case FNN_STEP_GLOBAL_AVGPOOL:
+            FNN_SFX(fnn_global_avgpool_forward)(rows * st->channels, st->spatial, cur, y, nt);
+            cur = y;
+            break;
+        case FNN_STEP_BATCHNORM:
+            if (training)
+                FNN_SFX(fnn_batchnorm_forward_train)(
+                    rows, st->channels, st->spatial, cur, (const REAL *)st->W,
+                    (const REAL *)st->b, y, (REAL *)st->mean, (REAL *)st->inv_std,
+                    (REAL *)st->running_mean, (REAL *)st->running_var, st->momentum, st->eps,
+                    nt);
+            else
+                FNN_SFX(fnn_batchnorm_forward_infer)(
+                    rows, st->channels, st->spatial, cur, (const REAL *)st->W,
+                    (const REAL *)st->b, (const REAL *)st->running_mean,
+                    (const REAL *)st->running_var, st->eps, y, nt);
+            cur = y;
+            break;
+        case FNN_STEP_RES_BEGIN: /* the block's input stays `cur`; st->x remembers it */
+            break;
+        case FNN_STEP_RES_END: {
+            const REAL *xb = (const REAL *)p->steps[st->partner].x;
+            if (st->proj == FNN_PROJ_CONV) {
+                FNN_SFX(fnn_conv_forward)(gemm, gt, &st->geom, rows, xb, (const REAL *)st->W,
+                                          (const REAL *)st->b, y, (REAL *)st->cols,
+                                          (REAL *)p->conv_tmp, nt);
+                FNN_SFX(fnn_residual_add)(rows * st->out_dim, y, cur, y, nt);
+            } else if (st->proj == FNN_PROJ_DENSE) {
+                fnn_idx d_in = p->steps[st->partner].in_dim;
+                if (st->b) FNN_SFX(fnn_bias_rows)(rows, st->out_dim, (const REAL *)st->b, y, nt);
+                FNN_SFX(fnn_gemm_team)(gemm, 0, 0, rows, st->out_dim, d_in, (REAL)1, xb,
+                                       (const REAL *)st->W, st->b ? (REAL)1 : (REAL)0, y, gt);
+                FNN_SFX(fnn_residual_add)(rows * st->out_dim, y, cur, y, nt);
+            } else {
+                FNN_SFX(fnn_residual_add)(rows * st->out_dim, cur, xb, y, nt);
+            }
+            cur = y;
+            break;
+        }
         }
     }
     return cur;
@@ -190,6 +243,21 @@ static void FNN_SFX(cols_adam)(fnn_plan *p, fnn_step *st, fnn_idx rows, const RE
 }
 #endif
 
+static inline void FNN_SFX(swap)(REAL **a, REAL **b)
+{
+    REAL *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Does step st have parameters that training updates? */
+static inline int FNN_SFX(step_trains)(const fnn_step *st)
+{
+    return st->trainable && (st->kind == FNN_STEP_DENSE || st->kind == FNN_STEP_CONV ||
+                             st->kind == FNN_STEP_BATCHNORM ||
+                             (st->kind == FNN_STEP_RES_END && st->proj));
+}
+
 /* Backward from dL/d(output of step `last`) in p->grad_a down to step `stop`. */
 static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int cols)
 {
@@ -229,9 +297,7 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
             if (s > stop) { /* dx = g W^T, for the step before */
                 FNN_SFX(fnn_gemm_team)(gemm, 0, 1, rows, st->in_dim, st->out_dim, (REAL)1, g,
                                        (const REAL *)st->W, (REAL)0, other, gt);
-                REAL *tmp = g;
-                g = other;
-                other = tmp;
+                FNN_SFX(swap)(&g, &other);
             }
             break;
         case FNN_STEP_ACTIVATION:
@@ -242,6 +308,62 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
         case FNN_STEP_DROPOUT:
             FNN_SFX(fnn_dropout_backward)(rows * st->out_dim, g, (const REAL *)st->mask, g, nt);
             break;
+        case FNN_STEP_CONV:
+            /* dW, db always (like dense: into the layer's grads); dx for the step before */
+            FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, (const REAL *)st->cols,
+                                       (const REAL *)st->W, g, s > stop ? other : NULL,
+                                       (REAL *)st->dW, (REAL *)st->db, (REAL *)p->conv_tmp,
+                                       (REAL *)p->conv_dcols, nt);
+            if (s > stop) FNN_SFX(swap)(&g, &other);
+            break;
+        case FNN_STEP_MAXPOOL:
+            FNN_SFX(fnn_maxpool_backward)(&st->geom, rows, g, st->argmax, other, nt);
+            FNN_SFX(swap)(&g, &other);
+            break;
+        case FNN_STEP_AVGPOOL:
+            FNN_SFX(fnn_avgpool_backward)(&st->geom, rows, g, other, nt);
+            FNN_SFX(swap)(&g, &other);
+            break;
+        case FNN_STEP_GLOBAL_AVGPOOL:
+            FNN_SFX(fnn_global_avgpool_backward)(rows * st->channels, st->spatial, g, other, nt);
+            FNN_SFX(swap)(&g, &other);
+            break;
+        case FNN_STEP_BATCHNORM: /* dx in place over g */
+            FNN_SFX(fnn_batchnorm_backward)(rows, st->channels, st->spatial, xin, g,
+                                            (const REAL *)st->W, (const REAL *)st->mean,
+                                            (const REAL *)st->inv_std, s > stop ? g : NULL,
+                                            (REAL *)st->dW, (REAL *)st->db, nt);
+            break;
+        case FNN_STEP_RES_END: {
+            /* g flows on unchanged into the inner layers; the skip connection's share
+             * waits in st->skip for res_begin (needed only if backward reaches it) */
+            int need = st->partner > stop;
+            const REAL *xb = (const REAL *)p->steps[st->partner].x;
+            REAL *skip = (REAL *)st->skip;
+            if (st->proj == FNN_PROJ_CONV) {
+                FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, (const REAL *)st->cols,
+                                           (const REAL *)st->W, g, need ? skip : NULL,
+                                           (REAL *)st->dW, (REAL *)st->db,
+                                           (REAL *)p->conv_tmp, (REAL *)p->conv_dcols, nt);
+            } else if (st->proj == FNN_PROJ_DENSE) {
+                fnn_idx d_in = p->steps[st->partner].in_dim;
+                FNN_SFX(fnn_gemm_team)(gemm, 1, 0, d_in, st->out_dim, rows, (REAL)1, xb, g,
+                                       (REAL)0, (REAL *)st->dW, gt);
+                if (st->b)
+                    FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
+                if (need)
+                    FNN_SFX(fnn_gemm_team)(gemm, 0, 1, rows, d_in, st->out_dim, (REAL)1, g,
+                                           (const REAL *)st->W, (REAL)0, skip, gt);
+            } else if (need) {
+                memcpy(skip, g, (size_t)(rows * st->out_dim) * sizeof(REAL));
+            }
+            break;
+        }
+        case FNN_STEP_RES_BEGIN: { /* the block's input gets both paths' gradients */
+            const fnn_step *end = &p->steps[st->partner];
+            FNN_SFX(fnn_residual_add)(rows * st->in_dim, g, (const REAL *)end->skip, g, nt);
+            break;
+        }
         }
     }
 }
@@ -286,7 +408,7 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
     /* Steps below the first trainable one need no gradient. */
     int stop = n_fwd;
     for (int s = 0; s < n_fwd; ++s)
-        if (p->steps[s].kind == FNN_STEP_DENSE && p->steps[s].trainable) {
+        if (FNN_SFX(step_trains)(&p->steps[s])) {
             stop = s;
             break;
         }

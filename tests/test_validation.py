@@ -244,6 +244,151 @@ def _dropout_specs():
             Spec("dropout_backward", build_b, call_b, inputs=("dy", "mask"), outputs=("out",))]
 
 
+def _conv_specs():
+    # x (2, 3, 5, 4), kernel (3, 2), stride (2, 1), padding ((1, 0), (1, 1)) -> (2, 5) output
+    spd = ((2, 1), ((1, 0), (1, 1)), 1)
+    cols_shape = (3 * 3 * 2, 2 * 2 * 5)
+
+    def build_i(dt):
+        return {"x": _u((2, 3, 5, 4), dt), "out": np.zeros(cols_shape, dt)}
+
+    def call_i(impl, a):
+        return impl.im2col(a["x"], (3, 2), *spd, out=a["out"])
+
+    def build_c(dt):
+        return {"cols": _u(cols_shape, dt), "out": np.zeros((2, 3, 5, 4), dt)}
+
+    def call_c(impl, a):
+        return impl.col2im(a["cols"], (2, 3, 5, 4), (3, 2), *spd, out=a["out"])
+
+    def build_f(dt):
+        return {"x": _u((2, 3, 5, 4), dt), "w": _u((4, 3, 3, 2), dt, seed=1),
+                "b": _u((4,), dt, seed=2), "out": np.zeros((2, 4, 2, 5), dt)}
+
+    def call_f(impl, a):
+        return impl.conv2d_forward(a["x"], a["w"], a["b"], *spd, out=a["out"])
+
+    def build_b(dt):
+        return {"x": _u((2, 3, 5, 4), dt), "w": _u((4, 3, 3, 2), dt, seed=1),
+                "dy": _u((2, 4, 2, 5), dt, seed=2), "dx": np.zeros((2, 3, 5, 4), dt),
+                "dw": np.zeros((4, 3, 3, 2), dt), "db": np.zeros((4,), dt)}
+
+    def call_b(impl, a):
+        return impl.conv2d_backward(a["x"], a["w"], a["dy"], *spd, dx=a["dx"], dw=a["dw"],
+                                    db=a["db"])
+
+    return [Spec("im2col", build_i, call_i, inputs=("x",), outputs=("out",)),
+            Spec("col2im", build_c, call_c, inputs=("cols",), outputs=("out",)),
+            Spec("conv2d_forward", build_f, call_f, inputs=("x", "w", "b"), outputs=("out",)),
+            Spec("conv2d_backward", build_b, call_b, inputs=("x", "w", "dy"),
+                 outputs=("dx", "dw", "db"))]
+
+
+def _pool_specs():
+    # x (2, 3, 4, 5); 2x2 windows (stride 2) -> (2, 3, 2, 2). argmax (np.intp) is not a
+    # float array, so the generic float mutations skip it (test_pool.py checks it).
+    xs, ys = (2, 3, 4, 5), (2, 3, 2, 2)
+
+    def build_mf(dt):
+        return {"x": _u(xs, dt), "out": np.empty(ys, dt), "argmax": np.empty(ys, np.intp)}
+
+    def call_mf(impl, a):
+        return impl.maxpool2d_forward(a["x"], 2, out=a["out"], argmax=a["argmax"])
+
+    def build_mb(dt):
+        argmax = reference.maxpool2d_forward(_u(xs, np.float64, seed=3), 2)[1]
+        return {"dy": _u(ys, dt), "argmax": argmax, "out": np.empty(xs, dt)}
+
+    def call_mb(impl, a):
+        return impl.maxpool2d_backward(a["dy"], a["argmax"], xs, out=a["out"])
+
+    def build_af(dt):
+        return {"x": _u(xs, dt), "out": np.empty((2, 3, 3, 2), dt)}
+
+    def call_af(impl, a):
+        return impl.avgpool2d_forward(a["x"], (2, 3), (1, 2), out=a["out"])
+
+    def build_ab(dt):
+        return {"dy": _u((2, 3, 3, 2), dt), "out": np.empty(xs, dt)}
+
+    def call_ab(impl, a):
+        return impl.avgpool2d_backward(a["dy"], xs, (2, 3), (1, 2), out=a["out"])
+
+    def build_gf(dt):
+        return {"x": _u(xs, dt), "out": np.empty((2, 3), dt)}
+
+    def call_gf(impl, a):
+        return impl.global_avgpool_forward(a["x"], out=a["out"])
+
+    def build_gb(dt):
+        return {"dy": _u((2, 3), dt), "out": np.empty(xs, dt)}
+
+    def call_gb(impl, a):
+        return impl.global_avgpool_backward(a["dy"], xs, out=a["out"])
+
+    return [Spec("maxpool2d_forward", build_mf, call_mf, inputs=("x",), outputs=("out",)),
+            Spec("maxpool2d_backward", build_mb, call_mb, inputs=("dy",), outputs=("out",)),
+            Spec("avgpool2d_forward", build_af, call_af, inputs=("x",), outputs=("out",)),
+            Spec("avgpool2d_backward", build_ab, call_ab, inputs=("dy",), outputs=("out",)),
+            Spec("global_avgpool_forward", build_gf, call_gf, inputs=("x",), outputs=("out",)),
+            Spec("global_avgpool_backward", build_gb, call_gb, inputs=("dy",),
+                 outputs=("out",))]
+
+
+def _batchnorm_specs():
+    xs = (2, 3, 4, 5)
+
+    def build_t(dt):
+        return {"x": _u(xs, dt), "gamma": _u((3,), dt, 0.5, 2, seed=1),
+                "beta": _u((3,), dt, seed=2), "running_mean": _u((3,), dt, seed=3),
+                "running_var": _u((3,), dt, 0.5, 2, seed=4), "out": np.empty(xs, dt),
+                "mean": np.empty(3, dt), "inv_std": np.empty(3, dt)}
+
+    def call_t(impl, a):
+        return impl.batchnorm_forward(a["x"], a["gamma"], a["beta"], a["running_mean"],
+                                      a["running_var"], momentum=0.2, out=a["out"],
+                                      mean=a["mean"], inv_std=a["inv_std"])
+
+    def build_i(dt):
+        a = build_t(dt)
+        a["x"], a["out"] = _u((4, 3), dt), np.empty((4, 3), dt)
+        return a
+
+    def call_i(impl, a):
+        return impl.batchnorm_forward(a["x"], a["gamma"], a["beta"], a["running_mean"],
+                                      a["running_var"], training=False, out=a["out"],
+                                      mean=a["mean"], inv_std=a["inv_std"])
+
+    def build_b(dt):
+        return {"dy": _u(xs, dt), "x": _u(xs, dt, seed=1), "gamma": _u((3,), dt, seed=2),
+                "mean": _u((3,), dt, seed=3), "inv_std": _u((3,), dt, 0.5, 2, seed=4),
+                "dx": np.empty(xs, dt), "dgamma": np.empty(3, dt), "dbeta": np.empty(3, dt)}
+
+    def call_b(impl, a):
+        return impl.batchnorm_backward(a["dy"], a["x"], a["gamma"], a["mean"], a["inv_std"],
+                                       dx=a["dx"], dgamma=a["dgamma"], dbeta=a["dbeta"])
+
+    # training: the running statistics are state updated in place (not scanned)
+    return [Spec("batchnorm_forward", build_t, call_t, inputs=("x", "gamma", "beta"),
+                 outputs=("out", "mean", "inv_std"), states=("running_mean", "running_var")),
+            Spec("batchnorm_forward-infer", build_i, call_i,
+                 inputs=("x", "gamma", "beta", "running_mean", "running_var"),
+                 outputs=("out", "mean", "inv_std")),
+            Spec("batchnorm_backward", build_b, call_b,
+                 inputs=("dy", "x", "gamma", "mean", "inv_std"),
+                 outputs=("dx", "dgamma", "dbeta"))]
+
+
+def _residual_spec():
+    def build(dt):
+        return {"a": _u((4, 3), dt), "b": _u((4, 3), dt, seed=1), "out": np.empty((4, 3), dt)}
+
+    def call(impl, a):
+        return impl.residual_add(a["a"], a["b"], out=a["out"])
+
+    return Spec("residual_add", build, call, inputs=("a", "b"), outputs=("out",))
+
+
 def _all_specs():
     specs = [_gemm_spec(), _gemm_beta0_spec(), _dense_forward_spec(), _dense_backward_spec()]
     for name, (_, _, takes_alpha) in reference.ACTIVATIONS.items():
@@ -254,6 +399,8 @@ def _all_specs():
     specs += [_sgd_spec(), _adam_spec("adam_update"), _adam_spec("adamw_update"),
               _rmsprop_spec(), _clip_spec()]
     specs += _dropout_specs()
+    specs += _conv_specs()
+    specs += _pool_specs() + _batchnorm_specs() + [_residual_spec()]
     return specs
 
 

@@ -9,6 +9,17 @@ from .._kernels import KERNELS
 from .activations import *  # noqa: F401,F403
 from .activations import ACTIVATION_CODES, ACTIVATIONS
 from .dense import dense_backward, dense_forward
+from .conv import col2im, conv2d_backward, conv2d_forward, im2col
+from .pool import (
+    avgpool2d_backward,
+    avgpool2d_forward,
+    global_avgpool_backward,
+    global_avgpool_forward,
+    maxpool2d_backward,
+    maxpool2d_forward,
+)
+from .batchnorm import batchnorm_backward, batchnorm_forward
+from .residual import residual_add
 from .dropout import dropout_backward, dropout_forward
 from .matmul import gemm
 from .losses import LOSSES, binary_cross_entropy, mse, softmax_cross_entropy

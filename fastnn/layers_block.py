@@ -1,0 +1,244 @@
+"""BatchNorm and Residual blocks.
+
+``BatchNorm`` normalizes each feature (2-D input) or each channel (3-D/4-D input) with
+the statistics of the batch in training and with running averages in inference:
+``ops.batchnorm_forward`` / ``batchnorm_backward`` and their numpy twins.
+
+``Residual(layers, projection=None)`` computes ``inner(x) + x`` -- or
+``inner(x) + projection(x)`` when the inner layers change the shape (a 1x1 Conv2D, or
+a Dense for flat input). Its ``params`` are those of the layers inside it, under keys
+``"<index>.<key>"`` and ``"projection.<key>"`` (the same arrays), so a model, its
+optimizer and save/load see them like any other layer's.
+"""
+
+import numpy as np
+
+from ._validation import scalar
+from .layers import LAYERS, Dense, Layer, _fmt_shape, layer_from_config
+from .layers_conv import Conv1D, Conv2D
+
+__all__ = ["BatchNorm", "Residual"]
+
+
+class BatchNorm(Layer):
+    """Batch normalization: ``y = gamma * (x - mean) / sqrt(var + eps) + beta`` per
+    feature of (N, F) input or per channel of (N, C, ...) input.
+
+    Training uses the batch's mean and (biased) variance and updates
+    ``running_mean`` / ``running_var`` (``buffers``) as
+    ``running = (1 - momentum) * running + momentum * batch`` (the unbiased variance, as
+    PyTorch); inference uses the running values. ``gamma`` starts at 1 and ``beta`` at 0;
+    they are the layer's ``params``, and count as biases for ``decay_biases=False``.
+    """
+
+    _base_name = "batch_norm"
+    bias_keys = ("gamma", "beta")
+
+    def __init__(self, momentum=0.1, eps=1e-5, *, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self.momentum = scalar("momentum", momentum, lo=0.0, hi=1.0)
+        self.eps = scalar("eps", eps, lo=0.0, lo_open=True)
+        self._x = self._mean = self._inv_std = None
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if not input_shape:
+            raise ValueError(f"{self.name} (BatchNorm) needs samples with at least one axis")
+        return input_shape
+
+    def _build(self, input_shape, dtype, rng):
+        c = input_shape[0]
+        self.params["gamma"] = np.ones(c, dtype)
+        self.params["beta"] = np.zeros(c, dtype)
+        self.buffers = {"running_mean": np.zeros(c, dtype), "running_var": np.ones(c, dtype)}
+        self._stats = (np.empty(c, dtype), np.empty(c, dtype))
+
+    def _forward(self, x, training):
+        mean, inv_std = self._stats
+        y, mean, inv_std = self._ops.batchnorm_forward(
+            x, self.params["gamma"], self.params["beta"], self.buffers["running_mean"],
+            self.buffers["running_var"], self.momentum, self.eps, training,
+            out=self._buffer("y", x.shape), mean=mean, inv_std=inv_std)
+        self._x, self._mean, self._inv_std = x, mean, inv_std
+        return y
+
+    def backward(self, dy):
+        self._check_forwarded("_x")
+        dx, _, _ = self._ops.batchnorm_backward(
+            np.ascontiguousarray(dy), self._x, self.params["gamma"], self._mean, self._inv_std,
+            dx=self._buffer("dx", self._x.shape) if self._need_dx else None,
+            dgamma=self.grads["gamma"], dbeta=self.grads["beta"], compute_dx=self._need_dx)
+        return dx
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "eps": self.eps}
+
+    def _repr_args(self):
+        args = []
+        if self.momentum != 0.1:
+            args.append(f"momentum={self.momentum!r}")
+        if self.eps != 1e-5:
+            args.append(f"eps={self.eps!r}")
+        return args
+
+
+_PROJECTIONS = (Dense, Conv1D, Conv2D)
+
+
+class Residual(Layer):
+    """``y = inner(x) + x``, with ``inner`` the given layers in order; when they change
+    the shape, ``projection`` (a Conv2D/Conv1D -- usually 1x1 with the inner stride --
+    or a Dense, without activation) maps the skip connection: ``y = inner(x) +
+    projection(x)``. An activation after the add is the next layer (e.g. ReLU()).
+
+    ``trainable=False`` freezes every layer inside; an inner layer can also be frozen
+    on its own.
+    """
+
+    _base_name = "residual"
+
+    def __init__(self, layers, projection=None, *, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        if isinstance(layers, Layer):
+            layers = [layers]
+        layers = list(layers) if isinstance(layers, (list, tuple)) else None
+        if not layers or not all(isinstance(l, Layer) for l in layers):
+            raise TypeError("Residual takes a non-empty list of fastnn layers")
+        if len({id(l) for l in layers}) != len(layers):
+            raise ValueError("Residual: a layer appears twice in the block")
+        if projection is not None:
+            if not isinstance(projection, _PROJECTIONS):
+                raise TypeError("projection must be a Dense, Conv1D or Conv2D layer (or None), "
+                                f"got {type(projection).__name__}")
+            if projection.activation is not None:
+                raise ValueError("the projection of a Residual must have no activation "
+                                 f"(got activation={projection.activation!r})")
+        self.layers = layers
+        self.projection = projection
+        self._skip_x = None
+
+    # ------------------------------------------------------------ structure
+
+    def sublayers(self):
+        out = []
+        for l in self.layers + ([self.projection] if self.projection is not None else []):
+            out.append(l)
+            out.extend(l.sublayers())
+        return out
+
+    def _named(self):
+        """(prefix, layer) for the inner layers and the projection."""
+        named = [(str(i), l) for i, l in enumerate(self.layers)]
+        if self.projection is not None:
+            named.append(("projection", self.projection))
+        return named
+
+    @property
+    def bias_keys(self):
+        return tuple(f"{p}.{k}" for p, l in self._named()
+                     for k in getattr(l, "bias_keys", ()) if k in l.params)
+
+    def trainable_keys(self):
+        if not self.trainable:
+            return []
+        return [f"{p}.{k}" for p, l in self._named() for k in l.trainable_keys()]
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        shape = input_shape
+        for l in self.layers:
+            shape = l.output_shape(shape)
+        skip = input_shape if self.projection is None else self.projection.output_shape(
+            input_shape)
+        if skip != shape:
+            if self.projection is None:
+                raise ValueError(
+                    f"{self.name} (Residual): the inner layers map samples of shape "
+                    f"{_fmt_shape(input_shape)} to {_fmt_shape(shape)}, so the input cannot "
+                    "be added to their output; pass projection= (e.g. a 1x1 Conv2D with the "
+                    "output's channels and stride) to map the skip connection"
+                )
+            raise ValueError(
+                f"{self.name} (Residual): the projection maps {_fmt_shape(input_shape)} to "
+                f"{_fmt_shape(skip)} but the inner layers give {_fmt_shape(shape)}"
+            )
+        return shape
+
+    def build(self, input_shape, dtype=np.float32, rng=None):
+        super().build(input_shape, dtype, rng)
+        self.grads = {}
+        self.params = {}
+        self.buffers = {}
+        for prefix, l in self._named():
+            for k in l.params:
+                self.params[f"{prefix}.{k}"] = l.params[k]
+                self.grads[f"{prefix}.{k}"] = l.grads[k]
+            for k in l.buffers:
+                self.buffers[f"{prefix}.{k}"] = l.buffers[k]
+        return self
+
+    def _build(self, input_shape, dtype, rng):
+        shape = input_shape
+        for i, l in enumerate(self.layers):
+            l._ops = self._ops
+            if l._auto_name:
+                l.name = f"{l._base_name}_{i}"
+            l.build(shape, dtype, rng)
+            shape = l.output_shape(shape)
+        if self.projection is not None:
+            self.projection._ops = self._ops
+            if self.projection._auto_name:
+                self.projection.name = "projection"
+            self.projection.build(input_shape, dtype, rng)
+
+    # ------------------------------------------------------------ compute
+
+    def _inner_all(self):
+        return self.layers + ([self.projection] if self.projection is not None else [])
+
+    def _forward(self, x, training):
+        for l in self._inner_all():
+            l._ops, l._reuse = self._ops, self._reuse
+        h = x
+        for l in self.layers:
+            h = l._forward(h, training)
+        skip = x if self.projection is None else self.projection._forward(x, training)
+        self._skip_x = x
+        return self._ops.residual_add(h, skip, out=self._buffer("y", h.shape))
+
+    def backward(self, dy):
+        if self._skip_x is None:
+            raise RuntimeError(f"{self.name}: backward() needs a forward() call first")
+        dy = np.ascontiguousarray(dy)
+        g = dy
+        for l in reversed(self.layers):
+            g = l.backward(g)
+        skip = dy if self.projection is None else self.projection.backward(dy)
+        return self._ops.residual_add(np.ascontiguousarray(g), np.ascontiguousarray(skip),
+                                      out=self._buffer("dx", self._skip_x.shape))
+
+    # ------------------------------------------------------------ info
+
+    def get_config(self):
+        return {**super().get_config(),
+                "layers": [l.get_config() for l in self.layers],
+                "projection": None if self.projection is None else self.projection.get_config()}
+
+    @classmethod
+    def from_config(cls, cfg):
+        cfg = dict(cfg)
+        if not isinstance(cfg.get("layers"), list):
+            raise ValueError("a Residual config needs a list of layer configs")
+        cfg["layers"] = [layer_from_config(c) for c in cfg["layers"]]
+        if cfg.get("projection") is not None:
+            cfg["projection"] = layer_from_config(cfg["projection"])
+        return super().from_config(cfg)
+
+    def _repr_args(self):
+        args = ["[" + ", ".join(repr(l) for l in self.layers) + "]"]
+        if self.projection is not None:
+            args.append(f"projection={self.projection!r}")
+        return args
+
+
+LAYERS.update({"BatchNorm": BatchNorm, "Residual": Residual})

@@ -1,0 +1,47 @@
+# Contract of the 2-D convolution C kernels (src_c/conv.h) for Cython modules.
+#
+# Layout (channels first): x (n, C, H, W), w (F, C, KH, KW), b (F), y (n, F, OH, OW);
+# im2col's matrix cols is (C*KH*KW, n*OH*OW). The products go through fnn_gemm_team
+# (src_c/matmul.h) with the GEMM pointer passed in: fastnn.ops.matmul's gemm_f32 /
+# gemm_f64, called between blas_hold() and blas_release().
+
+cdef extern from "conv.h" nogil:
+    ctypedef void (*fnn_gemm_f32_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, float,
+                                     const float *, Py_ssize_t, const float *, Py_ssize_t,
+                                     float, float *, Py_ssize_t)
+    ctypedef void (*fnn_gemm_f64_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, double,
+                                     const double *, Py_ssize_t, const double *, Py_ssize_t,
+                                     double, double *, Py_ssize_t)
+
+    ctypedef struct fnn_conv_geom:
+        Py_ssize_t c, h, w      # input channels, height, width
+        Py_ssize_t f, oh, ow    # filters, output height, width
+        Py_ssize_t kh, kw       # kernel (or pool window)
+        Py_ssize_t sh, sw       # stride
+        Py_ssize_t pt, pl       # top / left zero padding
+        Py_ssize_t dh, dw       # dilation
+
+    void fnn_im2col_f32(const fnn_conv_geom *g, Py_ssize_t n, const float *x, float *cols,
+                        int n_threads)
+    void fnn_im2col_f64(const fnn_conv_geom *g, Py_ssize_t n, const double *x, double *cols,
+                        int n_threads)
+    void fnn_col2im_f32(const fnn_conv_geom *g, Py_ssize_t n, const float *cols, float *dx,
+                        int n_threads)
+    void fnn_col2im_f64(const fnn_conv_geom *g, Py_ssize_t n, const double *cols, double *dx,
+                        int n_threads)
+
+    void fnn_conv_forward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
+                              Py_ssize_t n, const float *x, const float *w, const float *b,
+                              float *y, float *cols, float *tmp, int n_threads)
+    void fnn_conv_forward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_conv_geom *g,
+                              Py_ssize_t n, const double *x, const double *w, const double *b,
+                              double *y, double *cols, double *tmp, int n_threads)
+
+    void fnn_conv_backward_f32(fnn_gemm_f32_fn gemm, int gemm_threads,
+                               const fnn_conv_geom *g, Py_ssize_t n, const float *cols,
+                               const float *w, const float *dy, float *dx, float *dw,
+                               float *db, float *tmp, float *dcols, int n_threads)
+    void fnn_conv_backward_f64(fnn_gemm_f64_fn gemm, int gemm_threads,
+                               const fnn_conv_geom *g, Py_ssize_t n, const double *cols,
+                               const double *w, const double *dy, double *dx, double *dw,
+                               double *db, double *tmp, double *dcols, int n_threads)

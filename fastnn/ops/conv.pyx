@@ -1,0 +1,208 @@
+"""Native 2-D convolution (channels first) through im2col and GEMM (src_c/conv.c).
+
+The patches of the whole batch are unfolded into one matrix (im2col), so the forward
+pass is one product W (F, C*KH*KW) @ cols (C*KH*KW, N*OH*OW) and the backward pass two
+(dW = dY' @ cols^T, dcols = W^T @ dY', then col2im). The products go to BLAS through
+fastnn.ops.matmul, split over fastnn's OpenMP team while BLAS is held to one thread;
+the unfolding, its adjoint, the permutations and the bias are fastnn's own loops. All of
+it runs without the GIL. The workspaces (cols, and for backward a transposed dy and
+dcols) are allocated per call here; the training plan passes its own.
+"""
+
+import numpy as np
+from cython cimport floating
+
+from .. import _inputs
+from .._runtime cimport current_num_threads
+from .._runtime import all_finite
+from .._validation import Checks
+from .matmul cimport blas_hold, blas_release, gemm_f32, gemm_f64, gemm_team_threads
+from .matmul import _check_blas_size
+
+__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
+
+V = Checks(all_finite)
+
+# Stand-ins for the arrays a call does not use (no bias, no dx, no db): typed memoryview
+# arguments cannot be None.
+_EMPTY32 = np.zeros(0, dtype=np.float32)
+_EMPTY64 = np.zeros(0, dtype=np.float64)
+
+
+cdef inline const floating *_cp(const floating[::1] a) noexcept nogil:
+    return &a[0] if a.shape[0] else NULL
+
+
+cdef inline floating *_p(floating[::1] a) noexcept nogil:
+    return &a[0] if a.shape[0] else NULL
+
+
+cdef fnn_conv_geom _geom(g, Py_ssize_t filters):
+    """The C struct of an _inputs.ConvGeometry (bottom/right padding is implied by oh/ow)."""
+    cdef fnn_conv_geom cg
+    cg.c, cg.h, cg.w = g.c, g.h, g.w
+    cg.f, cg.oh, cg.ow = filters, g.oh, g.ow
+    cg.kh, cg.kw = g.kh, g.kw
+    cg.sh, cg.sw = g.sh, g.sw
+    cg.pt, cg.pl = g.pt, g.pl
+    cg.dh, cg.dw = g.dh, g.dw
+    return cg
+
+
+def _flat(a):
+    return a.reshape(-1)
+
+
+cdef void _im2col(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] x,
+                  floating[::1] cols):
+    cdef int nt = current_num_threads()
+    if cols.shape[0] == 0:
+        return
+    with nogil:
+        if floating is float:
+            fnn_im2col_f32(g, n, _cp(x), &cols[0], nt)
+        else:
+            fnn_im2col_f64(g, n, _cp(x), &cols[0], nt)
+
+
+cdef void _col2im(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] cols,
+                  floating[::1] dx):
+    cdef int nt = current_num_threads()
+    if dx.shape[0] == 0:
+        return
+    with nogil:
+        if floating is float:
+            fnn_col2im_f32(g, n, _cp(cols), &dx[0], nt)
+        else:
+            fnn_col2im_f64(g, n, _cp(cols), &dx[0], nt)
+
+
+cdef void _forward(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] x,
+                   const floating[::1] w, const floating[::1] b, bint has_bias,
+                   floating[::1] y, floating[::1] cols, floating[::1] tmp):
+    cdef int nt = current_num_threads()
+    cdef int held, gt
+    cdef const floating *pb = _cp(b) if has_bias else NULL
+    if y.shape[0] == 0:
+        return
+    with nogil:
+        held = blas_hold()
+        gt = gemm_team_threads()
+        if floating is float:
+            fnn_conv_forward_f32(<fnn_gemm_f32_fn>gemm_f32, gt, g, n, _cp(x), _cp(w), pb,
+                                 &y[0], _p(cols), _p(tmp), nt)
+        else:
+            fnn_conv_forward_f64(<fnn_gemm_f64_fn>gemm_f64, gt, g, n, _cp(x), _cp(w), pb,
+                                 &y[0], _p(cols), _p(tmp), nt)
+        blas_release(held)
+
+
+cdef void _backward(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] x,
+                    const floating[::1] w, const floating[::1] dy, floating[::1] dx,
+                    bint want_dx, floating[::1] dw, floating[::1] db, bint want_db,
+                    floating[::1] cols, floating[::1] tmp, floating[::1] dcols):
+    cdef int nt = current_num_threads()
+    cdef int held, gt
+    cdef floating *pdx = _p(dx) if want_dx else NULL
+    cdef floating *pdb = _p(db) if want_db else NULL
+    with nogil:
+        held = blas_hold()
+        gt = gemm_team_threads()
+        if floating is float:
+            if cols.shape[0]:
+                fnn_im2col_f32(g, n, _cp(x), &cols[0], nt)
+            fnn_conv_backward_f32(<fnn_gemm_f32_fn>gemm_f32, gt, g, n, _cp(cols), _cp(w),
+                                  _cp(dy), pdx, _p(dw), pdb, _p(tmp), _p(dcols), nt)
+        else:
+            if cols.shape[0]:
+                fnn_im2col_f64(g, n, _cp(x), &cols[0], nt)
+            fnn_conv_backward_f64(<fnn_gemm_f64_fn>gemm_f64, gt, g, n, _cp(cols), _cp(w),
+                                  _cp(dy), pdx, _p(dw), pdb, _p(tmp), _p(dcols), nt)
+        blas_release(held)
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
+    """Unfold the patches of x (N, C, H, W) into cols (C*KH*KW, N*OH*OW). Returns cols.
+
+    ``cols[(c*KH + kh)*KW + kw, (i*OH + oh)*OW + ow] =
+    x[i, c, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw]``, 0 outside the image.
+    kernel_size, stride, dilation: int or pair (h, w), >= 1. padding: int, pair
+    (ph, pw) (symmetric) or ((top, bottom), (left, right)), >= 0.
+    """
+    x, geo, out = _inputs.im2col_inputs(V, x, kernel_size, stride, padding, dilation, out)
+    cdef fnn_conv_geom g = _geom(geo, 0)
+    if x.dtype.itemsize == 4:
+        _im2col[float](&g, x.shape[0], _flat(x), _flat(out))
+    else:
+        _im2col[double](&g, x.shape[0], _flat(x), _flat(out))
+    return out
+
+
+def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
+    """The adjoint of im2col: fold cols (C*KH*KW, N*OH*OW) back into dx of shape x_shape
+    (N, C, H, W), each entry added to the input position it was read from (entries read
+    from the zero padding are dropped). Returns dx (overwritten, not accumulated into).
+    """
+    cols, x_shape, geo, out = _inputs.col2im_inputs(V, cols, x_shape, kernel_size, stride,
+                                                    padding, dilation, out)
+    cdef fnn_conv_geom g = _geom(geo, 0)
+    if cols.dtype.itemsize == 4:
+        _col2im[float](&g, x_shape[0], _flat(cols), _flat(out))
+    else:
+        _col2im[double](&g, x_shape[0], _flat(cols), _flat(out))
+    return out
+
+
+def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, *, out=None):
+    """2-D convolution (cross-correlation, as PyTorch) of x (N, C, H, W) with w
+    (F, C, KH, KW), plus b (F,) or None. Returns y (N, F, OH, OW):
+    ``y[i, f, oh, ow] = b[f] + sum_{c,kh,kw} w[f, c, kh, kw] *
+    x[i, c, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw]`` with x read as 0 outside the image.
+    stride, dilation: int or pair (h, w), >= 1. padding: int, pair (ph, pw) (symmetric)
+    or ((top, bottom), (left, right)), >= 0.
+    """
+    x, w, b, geo, out = _inputs.conv2d_forward_inputs(V, x, w, b, stride, padding, dilation,
+                                                      out)
+    n, f = x.shape[0], w.shape[0]
+    k, cols_n = _inputs.cols_shape(n, geo)
+    _check_blas_size(f, k, cols_n)
+    cdef fnn_conv_geom g = _geom(geo, f)
+    cols = np.empty(k * cols_n, dtype=x.dtype)
+    tmp = np.empty(f * cols_n, dtype=x.dtype)
+    has_bias = b is not None
+    if x.dtype.itemsize == 4:
+        _forward[float](&g, n, _flat(x), _flat(w), b if has_bias else _EMPTY32, has_bias,
+                        _flat(out), cols, tmp)
+    else:
+        _forward[double](&g, n, _flat(x), _flat(w), b if has_bias else _EMPTY64, has_bias,
+                         _flat(out), cols, tmp)
+    return out
+
+
+def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=None, db=None,
+                    compute_dx=True, compute_db=True):
+    """Gradients of ``y = conv2d_forward(x, w, b, stride, padding, dilation)`` given
+    ``dy = dL/dy`` (N, F, OH, OW). Returns ``(dx, dw, db)``: dx (N, C, H, W) (None
+    unless compute_dx), dw (F, C, KH, KW), db (F,) (None unless compute_db). Arrays
+    passed as dx/dw/db are overwritten and returned.
+    """
+    x, w, dy, geo, dx, dw, db = _inputs.conv2d_backward_inputs(
+        V, x, w, dy, stride, padding, dilation, dx, dw, db, compute_dx, compute_db
+    )
+    n, f = x.shape[0], w.shape[0]
+    k, cols_n = _inputs.cols_shape(n, geo)
+    _check_blas_size(f, k, cols_n)
+    cdef fnn_conv_geom g = _geom(geo, f)
+    cols = np.empty(k * cols_n, dtype=x.dtype)
+    tmp = np.empty(f * cols_n, dtype=x.dtype)
+    dcols = np.empty(k * cols_n if compute_dx else 0, dtype=x.dtype)
+    empty = _EMPTY32 if x.dtype.itemsize == 4 else _EMPTY64
+    if x.dtype.itemsize == 4:
+        _backward[float](&g, n, _flat(x), _flat(w), _flat(dy),
+                         _flat(dx) if compute_dx else empty, compute_dx, _flat(dw),
+                         db if compute_db else empty, compute_db, cols, tmp, dcols)
+    else:
+        _backward[double](&g, n, _flat(x), _flat(w), _flat(dy),
+                          _flat(dx) if compute_dx else empty, compute_dx, _flat(dw),
+                          db if compute_db else empty, compute_db, cols, tmp, dcols)
+    return dx, dw, db

@@ -1,0 +1,72 @@
+/* conv.h -- 2-D convolution (channels first) through im2col and GEMM.
+ *
+ * Layout as PyTorch: x (n, C, H, W), w (F, C, KH, KW), b (F), y (n, F, OH, OW). A 1-D
+ * convolution is the case H = KH = 1. Geometry, with top/left padding pt/pl (the
+ * bottom/right padding is implied by the output size):
+ *     OH = (H + pt + pb - dh * (KH - 1) - 1) / sh + 1      (likewise OW)
+ *     y[i, f, oh, ow] = b[f] + sum_{c,kh,kw} w[f, c, kh, kw] *
+ *                       x[i, c, oh * sh - pt + kh * dh, ow * sw - pl + kw * dw]
+ * with x read as 0 outside the image.
+ *
+ * im2col lays the patches out as one matrix for the whole batch:
+ *     cols (C*KH*KW, n*OH*OW),  cols[(c*KH + kh)*KW + kw, (i*OH + oh)*OW + ow]
+ * so the forward pass is one product  W (F, C*KH*KW) @ cols -> (F, n*OH*OW),
+ * permuted to (n, F, OH*OW) with the bias added; backward is
+ *     dW = dY' @ cols^T,  dcols = W^T @ dY',  dx = col2im(dcols)
+ * where dY' is dy permuted to (F, n*OH*OW). Products go through fnn_gemm_team
+ * (matmul.h) with the caller's GEMM.
+ *
+ * The pooling kernels (pool.h) use the same geometry struct (F = C, no padding).
+ */
+#ifndef FNN_CONV_H
+#define FNN_CONV_H
+
+#include "fnn_common.h"
+#include "matmul.h"
+
+typedef struct {
+    fnn_idx c, h, w;        /* input channels, height, width */
+    fnn_idx f, oh, ow;      /* output channels (filters), height, width */
+    fnn_idx kh, kw;         /* kernel (or pool window) size */
+    fnn_idx sh, sw;         /* stride */
+    fnn_idx pt, pl;         /* top / left zero padding */
+    fnn_idx dh, dw;         /* dilation */
+} fnn_conv_geom;
+
+/* x (n, C, H, W) -> cols (C*KH*KW, n*OH*OW); every element of cols is written. */
+void fnn_im2col_f32(const fnn_conv_geom *g, fnn_idx n, const float *x, float *cols,
+                    int n_threads);
+void fnn_im2col_f64(const fnn_conv_geom *g, fnn_idx n, const double *x, double *cols,
+                    int n_threads);
+
+/* The adjoint of im2col: dx (n, C, H, W) = sum of cols into the positions they were
+ * read from (dx is overwritten, not accumulated into). */
+void fnn_col2im_f32(const fnn_conv_geom *g, fnn_idx n, const float *cols, float *dx,
+                    int n_threads);
+void fnn_col2im_f64(const fnn_conv_geom *g, fnn_idx n, const double *cols, double *dx,
+                    int n_threads);
+
+/* y = conv(x, w) + b (b may be NULL). Workspaces: cols (C*KH*KW * n*OH*OW) receives
+ * im2col(x) and is left there for backward; tmp (F * n*OH*OW). gemm_threads: how many
+ * threads a product may be split over (see matmul.h); n_threads: the other loops. */
+void fnn_conv_forward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
+                          fnn_idx n, const float *x, const float *w, const float *b, float *y,
+                          float *cols, float *tmp, int n_threads);
+void fnn_conv_forward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_conv_geom *g,
+                          fnn_idx n, const double *x, const double *w, const double *b,
+                          double *y, double *cols, double *tmp, int n_threads);
+
+/* Gradients from dy (n, F, OH, OW) and cols = im2col(x) (as fnn_conv_forward left it):
+ * dw (F, C, KH, KW) and db (F) are overwritten (db NULL: skipped); dx (n, C, H, W) is
+ * overwritten (NULL: skipped). Workspaces: tmp (F * n*OH*OW), dcols (C*KH*KW * n*OH*OW;
+ * unused when dx is NULL). */
+void fnn_conv_backward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
+                           fnn_idx n, const float *cols, const float *w, const float *dy,
+                           float *dx, float *dw, float *db, float *tmp, float *dcols,
+                           int n_threads);
+void fnn_conv_backward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_conv_geom *g,
+                           fnn_idx n, const double *cols, const double *w, const double *dy,
+                           double *dx, double *dw, double *db, double *tmp, double *dcols,
+                           int n_threads);
+
+#endif

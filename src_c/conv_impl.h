@@ -1,0 +1,249 @@
+/* conv_impl.h -- type-generic bodies for conv.c (included once per REAL, with
+ * FNN_GEMM_T the matching fnn_gemm_*_fn type). */
+
+/* ------------------------------------------------------------------ im2col */
+
+/* Short-row helpers: rows here are often 4 to 32 elements, shorter than a 512-bit
+ * vector loop's main body, so they are written as blocks of 8 (one 256-bit move for
+ * float) plus a tail. Inlined into the SIMD-cloned callers. */
+static inline void FNN_SFX(conv_copy)(fnn_idx len, const REAL *restrict s, REAL *restrict d)
+{
+    fnn_idx j = 0;
+    for (; j + 8 <= len; j += 8)
+        for (int q = 0; q < 8; ++q) d[j + q] = s[j + q];
+    for (; j < len; ++j) d[j] = s[j];
+}
+
+static inline void FNN_SFX(conv_add)(fnn_idx len, const REAL *restrict s, REAL *restrict d)
+{
+    fnn_idx j = 0;
+    for (; j + 8 <= len; j += 8)
+        for (int q = 0; q < 8; ++q) d[j + q] += s[j + q];
+    for (; j < len; ++j) d[j] += s[j];
+}
+
+/* Samples [i0, i1) of input channel c -> their segments of the KH*KW rows of cols that
+ * belong to channel c (rows c*KK .. c*KK + KK - 1; ld = n*OHW is the row length). Each
+ * row is written front to back, one OH*OW block per sample: long sequential stores,
+ * while the few input planes being read stay in L1 (the caller keeps i1 - i0 small). */
+FNN_SIMD_CLONES
+static void FNN_SFX(im2col_block)(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, fnn_idx i0,
+                                  fnn_idx i1, const REAL *x, REAL *cols)
+{
+    const fnn_idx W = g->w, OH = g->oh, OW = g->ow, OHW = OH * OW, sh = g->sh, sw = g->sw;
+    const fnn_idx ld = n * OHW, plane = g->h * W, sample = g->c * plane;
+    REAL *row = cols + c * g->kh * g->kw * ld;
+    for (fnn_idx kh = 0; kh < g->kh; ++kh) {
+        const fnn_idx offh = kh * g->dh - g->pt; /* input row of output row oh: oh*sh + offh */
+        fnn_idx oh0, oh1;
+        fnn_conv_valid(OH, g->h, sh, offh, &oh0, &oh1);
+        for (fnn_idx kw = 0; kw < g->kw; ++kw, row += ld) {
+            const fnn_idx offw = kw * g->dw - g->pl;
+            fnn_idx ow0, ow1;
+            fnn_conv_valid(OW, W, sw, offw, &ow0, &ow1);
+            const fnn_idx len = ow1 - ow0;
+            for (fnn_idx i = i0; i < i1; ++i) {
+                REAL *dst = row + i * OHW;
+                if (oh0 == oh1 || len == 0) { /* the window only sees padding */
+                    memset(dst, 0, (size_t)OHW * sizeof(REAL));
+                    continue;
+                }
+                /* s[j * sw] is x[i, c, oh*sh + offh, (ow0 + j)*sw + offw], inside the row */
+                const REAL *s = x + i * sample + c * plane + (oh0 * sh + offh) * W +
+                                ow0 * sw + offw;
+                if (oh0 > 0) memset(dst, 0, (size_t)(oh0 * OW) * sizeof(REAL));
+                /* Rows are often short (OW of 8 or so): inline loops, no library calls. */
+                for (fnn_idx oh = oh0; oh < oh1; ++oh, s += sh * W) {
+                    REAL *d = dst + oh * OW, *dd = d + ow0;
+                    for (fnn_idx j = 0; j < ow0; ++j) d[j] = 0;
+                    if (sw == 1) {
+                        FNN_SFX(conv_copy)(len, s, dd);
+                    } else {
+#pragma omp simd
+                        for (fnn_idx j = 0; j < len; ++j) dd[j] = s[j * sw];
+                    }
+                    for (fnn_idx j = ow1; j < OW; ++j) d[j] = 0;
+                }
+                if (oh1 < OH)
+                    memset(dst + oh1 * OW, 0, (size_t)((OH - oh1) * OW) * sizeof(REAL));
+            }
+        }
+    }
+}
+
+void FNN_SFX(fnn_im2col)(const fnn_conv_geom *g, fnn_idx n, const REAL *x, REAL *cols,
+                         int n_threads)
+{
+    const fnn_idx OHW = g->oh * g->ow, KK = g->kh * g->kw;
+    const fnn_idx plane = g->h * g->w, units = g->c * n; /* unit u = c * n + i */
+    if (units == 0 || OHW == 0 || KK == 0) return;
+    fnn_idx bs = FNN_CONV_BLOCK_BYTES / ((plane > 0 ? plane : 1) * (fnn_idx)sizeof(REAL));
+    if (bs < 1) bs = 1;
+    int team = fnn_team_size(units * KK * OHW, FNN_GRAIN_CHEAP, n_threads);
+    if (team > units) team = (int)units;
+#define FNN_IM2COL_BLOCK(c, i0, i1) FNN_SFX(im2col_block)(g, n, c, i0, i1, x, cols)
+    FNN_TEAM_FOR(team, t,
+        fnn_idx u0 = fnn_chunk_start(units, team, t, 1);
+        fnn_idx u1 = fnn_chunk_start(units, team, t + 1, 1);
+        FNN_CONV_BLOCKS(n, bs, u0, u1, FNN_IM2COL_BLOCK));
+#undef FNN_IM2COL_BLOCK
+}
+
+/* ------------------------------------------------------------------ col2im */
+
+/* The adjoint of im2col_block: the planes dx[i, c] for i in [i0, i1) are zeroed, then
+ * the segments of channel c's KH*KW rows of cols are added where they were read from,
+ * in (kh, kw) order for every element (so the sum does not depend on the blocking or
+ * the threads). */
+FNN_SIMD_CLONES
+static void FNN_SFX(col2im_block)(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, fnn_idx i0,
+                                  fnn_idx i1, const REAL *cols, REAL *dx)
+{
+    const fnn_idx W = g->w, OH = g->oh, OW = g->ow, OHW = OH * OW, sh = g->sh, sw = g->sw;
+    const fnn_idx ld = n * OHW, plane = g->h * W, sample = g->c * plane;
+    const REAL *row = cols + c * g->kh * g->kw * ld;
+    for (fnn_idx i = i0; i < i1; ++i)
+        memset(dx + i * sample + c * plane, 0, (size_t)plane * sizeof(REAL));
+    for (fnn_idx kh = 0; kh < g->kh; ++kh) {
+        const fnn_idx offh = kh * g->dh - g->pt;
+        fnn_idx oh0, oh1;
+        fnn_conv_valid(OH, g->h, sh, offh, &oh0, &oh1);
+        for (fnn_idx kw = 0; kw < g->kw; ++kw, row += ld) {
+            const fnn_idx offw = kw * g->dw - g->pl;
+            fnn_idx ow0, ow1;
+            fnn_conv_valid(OW, W, sw, offw, &ow0, &ow1);
+            const fnn_idx len = ow1 - ow0;
+            if (oh0 == oh1 || len == 0) continue; /* the window only sees padding */
+            for (fnn_idx i = i0; i < i1; ++i) {
+                const REAL *s = row + i * OHW + oh0 * OW + ow0;
+                REAL *d = dx + i * sample + c * plane + (oh0 * sh + offh) * W + ow0 * sw + offw;
+                for (fnn_idx oh = oh0; oh < oh1; ++oh, s += OW, d += sh * W) {
+                    if (sw == 1) {
+                        FNN_SFX(conv_add)(len, s, d);
+                    } else {
+#pragma omp simd
+                        for (fnn_idx j = 0; j < len; ++j) d[j * sw] += s[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void FNN_SFX(fnn_col2im)(const fnn_conv_geom *g, fnn_idx n, const REAL *cols, REAL *dx,
+                         int n_threads)
+{
+    const fnn_idx OHW = g->oh * g->ow, KK = g->kh * g->kw;
+    const fnn_idx plane = g->h * g->w, units = g->c * n; /* unit u = c * n + i */
+    if (units == 0 || plane == 0) return;
+    if (OHW == 0 || KK == 0) { /* nothing was read: the gradient is zero */
+        memset(dx, 0, (size_t)(units * plane) * sizeof(REAL));
+        return;
+    }
+    fnn_idx bs = FNN_CONV_BLOCK_BYTES / (plane * (fnn_idx)sizeof(REAL));
+    if (bs < 1) bs = 1;
+    int team = fnn_team_size(units * (KK * OHW + plane), FNN_GRAIN_CHEAP, n_threads);
+    if (team > units) team = (int)units;
+#define FNN_COL2IM_BLOCK(c, i0, i1) FNN_SFX(col2im_block)(g, n, c, i0, i1, cols, dx)
+    FNN_TEAM_FOR(team, t,
+        fnn_idx u0 = fnn_chunk_start(units, team, t, 1);
+        fnn_idx u1 = fnn_chunk_start(units, team, t + 1, 1);
+        FNN_CONV_BLOCKS(n, bs, u0, u1, FNN_COL2IM_BLOCK));
+#undef FNN_COL2IM_BLOCK
+}
+
+/* ----------------------------------------------------------------- forward */
+
+/* dst = src + bias (one (sample, filter) block of y from a row segment of tmp). */
+FNN_SIMD_CLONES
+static void FNN_SFX(conv_bias_copy)(fnn_idx len, const REAL *src, REAL bias, REAL *dst)
+{
+#pragma omp simd
+    for (fnn_idx j = 0; j < len; ++j) dst[j] = src[j] + bias;
+}
+
+void FNN_SFX(fnn_conv_forward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv_geom *g,
+                               fnn_idx n, const REAL *x, const REAL *w, const REAL *b, REAL *y,
+                               REAL *cols, REAL *tmp, int n_threads)
+{
+    const fnn_idx F = g->f, OHW = g->oh * g->ow, K = g->c * g->kh * g->kw, nO = n * OHW;
+    if (nO == 0) return; /* empty batch */
+    FNN_SFX(fnn_im2col)(g, n, x, cols, n_threads);
+    if (F == 0) return;
+    /* tmp (F, n*OHW) = W (F, K) @ cols (K, n*OHW) */
+    if (K > 0)
+        FNN_SFX(fnn_gemm_team)(gemm, 0, 0, F, nO, K, 1, w, cols, 0, tmp, gemm_threads);
+    else
+        memset(tmp, 0, (size_t)(F * nO) * sizeof(REAL));
+    /* y[i, f, :] = tmp[f, i*OHW : (i+1)*OHW] + b[f]; unit u = i * F + f: y order */
+    const fnn_idx units = n * F;
+    int team = fnn_team_size(units * OHW, FNN_GRAIN_CHEAP, n_threads);
+    if (team > units) team = (int)units;
+    FNN_TEAM_FOR(team, t,
+        fnn_idx u0 = fnn_chunk_start(units, team, t, 1);
+        fnn_idx u1 = fnn_chunk_start(units, team, t + 1, 1);
+        for (fnn_idx u = u0; u < u1; ++u) {
+            fnn_idx i = u / F, f = u % F;
+            const REAL *src = tmp + f * nO + i * OHW;
+            if (b)
+                FNN_SFX(conv_bias_copy)(OHW, src, b[f], y + u * OHW);
+            else
+                memcpy(y + u * OHW, src, (size_t)OHW * sizeof(REAL));
+        });
+}
+
+/* ---------------------------------------------------------------- backward */
+
+/* Sum of x[0:len] accumulated in double (the order depends on len only). */
+FNN_SIMD_CLONES
+static double FNN_SFX(conv_row_sum)(fnn_idx len, const REAL *x)
+{
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (fnn_idx j = 0; j < len; ++j) s += (double)x[j];
+    return s;
+}
+
+void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv_geom *g,
+                                fnn_idx n, const REAL *cols, const REAL *w, const REAL *dy,
+                                REAL *dx, REAL *dw, REAL *db, REAL *tmp, REAL *dcols,
+                                int n_threads)
+{
+    const fnn_idx F = g->f, OHW = g->oh * g->ow, K = g->c * g->kh * g->kw, nO = n * OHW;
+    const fnn_idx dx_size = n * g->c * g->h * g->w;
+    if (F == 0 || nO == 0) { /* no gradient flows: all zero */
+        if (F * K > 0) memset(dw, 0, (size_t)(F * K) * sizeof(REAL));
+        if (db && F > 0) memset(db, 0, (size_t)F * sizeof(REAL));
+        if (dx && dx_size > 0) memset(dx, 0, (size_t)dx_size * sizeof(REAL));
+        return;
+    }
+    /* tmp (F, n*OHW): tmp[f, i*OHW : (i+1)*OHW] = dy[i, f, :]; unit u = i * F + f */
+    const fnn_idx units = n * F;
+    int team = fnn_team_size(units * OHW, FNN_GRAIN_CHEAP, n_threads);
+    if (team > units) team = (int)units;
+    FNN_TEAM_FOR(team, t,
+        fnn_idx u0 = fnn_chunk_start(units, team, t, 1);
+        fnn_idx u1 = fnn_chunk_start(units, team, t + 1, 1);
+        for (fnn_idx u = u0; u < u1; ++u) {
+            fnn_idx i = u / F, f = u % F;
+            memcpy(tmp + f * nO + i * OHW, dy + u * OHW, (size_t)OHW * sizeof(REAL));
+        });
+    /* db[f] = sum of row f of tmp: one filter per thread, so the order is fixed */
+    if (db) {
+        int bteam = fnn_team_size(F * nO, FNN_GRAIN_CHEAP, n_threads);
+        if (bteam > F) bteam = (int)F;
+        FNN_TEAM_FOR(bteam, t,
+            fnn_idx f0 = fnn_chunk_start(F, bteam, t, 1);
+            fnn_idx f1 = fnn_chunk_start(F, bteam, t + 1, 1);
+            for (fnn_idx f = f0; f < f1; ++f)
+                db[f] = (REAL)FNN_SFX(conv_row_sum)(nO, tmp + f * nO));
+    }
+    if (K == 0) return; /* no input channels: dw and dx are empty */
+    /* dw (F, K) = tmp (F, n*OHW) @ cols^T (n*OHW, K) */
+    FNN_SFX(fnn_gemm_team)(gemm, 0, 1, F, K, nO, 1, tmp, cols, 0, dw, gemm_threads);
+    if (dx) {
+        /* dcols (K, n*OHW) = W^T (K, F) @ tmp (F, n*OHW); dx = col2im(dcols) */
+        FNN_SFX(fnn_gemm_team)(gemm, 1, 0, K, nO, F, 1, w, tmp, 0, dcols, gemm_threads);
+        FNN_SFX(fnn_col2im)(g, n, dcols, dx, n_threads);
+    }
+}

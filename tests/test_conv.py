@@ -1,0 +1,419 @@
+"""2-D convolution: fastnn.ops.conv against fastnn.reference.conv, and both against the
+textbook definition.
+
+im2col and col2im are copies and sums in a fixed (kh, kw) order, so the twins agree
+exactly; conv2d_forward/backward contain matrix products and are compared with the
+error bound of a k-term sum (conftest.assert_twins_close). The reference itself is
+checked against a direct loop over the definition, and the gradients against central
+finite differences.
+"""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import fastnn
+from conftest import FLOAT_DTYPES, GRAIN_CHEAP, TWINS, assert_twins_close, randn
+from fastnn import _inputs, ops, reference
+from fastnn._kernels import KERNELS
+
+# (n, c, h, w, filters, kernel_size, stride, padding, dilation)
+CASES = [
+    (1, 1, 1, 1, 1, 1, 1, 0, 1),
+    (1, 1, 5, 5, 2, 3, 1, 0, 1),
+    (3, 3, 7, 5, 4, 3, 2, 1, 1),
+    (3, 1, 13, 7, 2, 5, 3, 2, 1),
+    (1, 3, 5, 13, 5, 2, 1, ((0, 1), (1, 0)), 1),
+    (3, 3, 13, 13, 4, (3, 2), (2, 1), ((1, 2), (0, 1)), (2, 1)),
+    (1, 3, 7, 7, 3, 3, 1, 2, 2),
+    (3, 1, 1, 13, 2, (1, 3), (1, 2), (0, 1), (1, 2)),  # a 1-D convolution (H = KH = 1)
+    (1, 1, 5, 1, 1, (5, 1), 3, ((2, 2), (0, 0)), 1),
+    (3, 3, 5, 7, 2, 3, 3, ((2, 0), (0, 2)), 2),
+    (1, 3, 7, 5, 3, 1, 2, 0, 1),  # 1x1 kernel with stride
+    (3, 3, 13, 13, 3, 5, 1, 0, 1),
+    (1, 1, 3, 3, 1, 5, 1, 1, 1),  # kernel larger than the image: padding makes it fit
+]
+CASE_IDS = [f"n{c[0]}c{c[1]}-{c[2]}x{c[3]}-f{c[4]}-k{c[5]}-s{c[6]}-p{c[7]}-d{c[8]}"
+            .replace(" ", "") for c in CASES]
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _make(rng, case, dtype):
+    n, c, h, w, f, k, s, p, d = case
+    kh, kw = _pair(k)
+    x = randn(rng, (n, c, h, w), dtype)
+    wt = randn(rng, (f, c, kh, kw), dtype)
+    b = randn(rng, (f,), dtype)
+    return x, wt, b, (s, p, d)
+
+
+def _abs64(a):
+    return np.abs(a).astype(np.float64)
+
+
+# ------------------------------------------------------------------ registry
+
+
+def test_registered():
+    assert KERNELS["conv"] == ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
+    for name in KERNELS["conv"]:  # the same docstring (Cython prepends the signature)
+        assert inspect.cleandoc(getattr(reference, name).__doc__) in \
+            inspect.cleandoc(getattr(ops, name).__doc__)
+
+
+# ------------------------------------------------------------------ geometry
+
+
+def test_geometry_normalises():
+    g = _inputs.conv_geometry((2, 3, 13, 11), (3, 2), (2, 1), ((1, 2), (0, 1)), (2, 1))
+    assert g == _inputs.ConvGeometry(c=3, h=13, w=11, oh=(13 + 3 - 5) // 2 + 1,
+                                     ow=(11 + 1 - 2) // 1 + 1, kh=3, kw=2, sh=2, sw=1,
+                                     pt=1, pb=2, pl=0, pr=1, dh=2, dw=1)
+    # (C, H, W) of one sample, lists, numpy integers and the symmetric pair form
+    g1 = _inputs.conv_geometry((3, 13, 11), [3, 2], np.int64(2), [1, 0], 1)
+    assert (g1.pt, g1.pb, g1.pl, g1.pr, g1.sh, g1.sw, g1.dh) == (1, 1, 0, 0, 2, 2, 1)
+    assert (g1.oh, g1.ow) == ((13 + 2 - 3) // 2 + 1, (11 - 2) // 2 + 1)
+    g2 = _inputs.conv_geometry((1, 1, 4, 4), 2, 1, (1, (0, 3)), 1)  # mixed pair form
+    assert (g2.pt, g2.pb, g2.pl, g2.pr) == (1, 1, 0, 3)
+
+
+# ------------------------------------------------------------------ im2col / col2im
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_im2col_col2im_twins_exact(rng, case, dtype):
+    x, wt, _, (s, p, d) = _make(rng, case, dtype)
+    k = wt.shape[2:]
+    g = _inputs.conv_geometry(x.shape, k, s, p, d)
+    shape = (g.c * g.kh * g.kw, x.shape[0] * g.oh * g.ow)
+    out_n, out_r = np.full(shape, np.nan, dtype), np.full(shape, np.nan, dtype)
+    cols_n = ops.im2col(x, k, s, p, d, out=out_n)
+    cols_r = reference.im2col(x, k, s, p, d, out=out_r)
+    assert cols_n is out_n and cols_r is out_r
+    np.testing.assert_array_equal(cols_n, cols_r, strict=True)
+    c = randn(rng, shape, dtype)
+    dx_n = ops.col2im(c, x.shape, k, s, p, d, out=np.full(x.shape, np.nan, dtype))
+    dx_r = reference.col2im(c, x.shape, k, s, p, d)
+    assert dx_n.dtype == dtype
+    np.testing.assert_array_equal(dx_n, dx_r, strict=True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("impl", TWINS)
+def test_col2im_is_the_adjoint_of_im2col(rng, impl, case):
+    """<im2col(x), c> == <x, col2im(c)> for every x and c."""
+    x, wt, _, (s, p, d) = _make(rng, case, np.float64)
+    k = wt.shape[2:]
+    cols = impl.im2col(x, k, s, p, d)
+    c = randn(rng, cols.shape, np.float64)
+    lhs = float(np.vdot(cols, c))
+    rhs = float(np.vdot(x, impl.col2im(c, x.shape, k, s, p, d)))
+    scale = float(np.vdot(np.abs(cols), np.abs(c))) + 1.0
+    assert abs(lhs - rhs) <= 1e-12 * scale, (lhs, rhs)
+
+
+@pytest.mark.parametrize("impl", TWINS)
+def test_im2col_by_hand(impl):
+    """A 1 x 1 x 3 x 3 image, 2 x 2 kernel, padding 1 on the left only, stride 2."""
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    cols = impl.im2col(x, 2, 2, ((0, 0), (1, 0)))
+    # output positions (oh, ow) in {0} x {0, 1}; window top-left at (0, -1) and (0, 1)
+    np.testing.assert_array_equal(cols, [[0, 2],    # (kh, kw) = (0, 0)
+                                         [1, 3],    # (0, 1)
+                                         [0, 5],    # (1, 0)
+                                         [4, 6]])   # (1, 1)
+
+
+# ------------------------------------------------------------------ conv2d
+
+
+def _direct_conv(x, w, b, stride, padding, dilation):
+    """y[i, f, oh, ow] = b[f] + sum w[f, c, kh, kw] x[i, c, oh*sh - pt + kh*dh, ...],
+    literally, in float64 (padding given as ((top, bottom), (left, right)))."""
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    (pt, pb), (pl, pr) = padding
+    oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd + pl + pr - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((n, f, oh, ow))
+    for i, fi, o1, o2 in np.ndindex(n, f, oh, ow):
+        acc = 0.0 if b is None else float(b[fi])
+        for ci, k1, k2 in np.ndindex(c, kh, kw):
+            ih, iw = o1 * sh - pt + k1 * dh, o2 * sw - pl + k2 * dw
+            if 0 <= ih < h and 0 <= iw < wd:
+                acc += float(w[fi, ci, k1, k2]) * float(x[i, ci, ih, iw])
+        y[i, fi, o1, o2] = acc
+    return y
+
+
+@pytest.mark.parametrize("impl", TWINS)
+@pytest.mark.parametrize("geom", [
+    ((1, 1), ((0, 0), (0, 0)), (1, 1)),
+    ((2, 1), ((1, 0), (2, 1)), (1, 2)),
+    ((1, 3), ((2, 2), (1, 1)), (2, 1)),
+])
+def test_conv2d_matches_the_definition(rng, impl, geom):
+    stride, padding, dilation = geom
+    x = rng.standard_normal((2, 2, 6, 7))
+    w = rng.standard_normal((3, 2, 2, 3))
+    b = rng.standard_normal(3)
+    for bias in (b, None):
+        got = impl.conv2d_forward(x, w, bias, stride, padding, dilation)
+        np.testing.assert_allclose(got, _direct_conv(x, w, bias, stride, padding, dilation),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def _forward_check(x, w, b, spd, what):
+    y_n = ops.conv2d_forward(x, w, b, *spd, out=np.full(
+        reference.conv2d_forward(x, w, b, *spd).shape, np.nan, x.dtype))
+    y_r = reference.conv2d_forward(x, w, b, *spd)
+    mag = reference.conv2d_forward(_abs64(x), _abs64(w), None if b is None else _abs64(b), *spd)
+    assert_twins_close(y_n, y_r, terms=w[0].size + 1, magnitude=mag, err_msg=what)
+    return y_n
+
+
+def _backward_check(x, w, dy, spd, compute_dx, compute_db, what):
+    f, _, kh, kw = w.shape
+    n_out = dy.shape[0] * dy.shape[2] * dy.shape[3]
+    bufs = {"dx": np.full(x.shape, np.nan, x.dtype) if compute_dx else None,
+            "dw": np.full(w.shape, np.nan, x.dtype),
+            "db": np.full((f,), np.nan, x.dtype) if compute_db else None}
+    res_n = ops.conv2d_backward(x, w, dy, *spd, compute_dx=compute_dx, compute_db=compute_db,
+                                **bufs)
+    for r, key in zip(res_n, ("dx", "dw", "db")):
+        assert r is bufs[key], f"{key}: a passed output array must be the one returned"
+    res_r = reference.conv2d_backward(x, w, dy, *spd, compute_dx=compute_dx,
+                                      compute_db=compute_db)
+    mag = reference.conv2d_backward(_abs64(x), _abs64(w), _abs64(dy), *spd)
+    dx_n, dw_n, db_n = res_n
+    dx_r, dw_r, db_r = res_r
+    assert_twins_close(dw_n, dw_r, terms=n_out, magnitude=mag[1], err_msg=f"{what} dw")
+    if compute_dx:
+        assert_twins_close(dx_n, dx_r, terms=f + kh * kw, magnitude=mag[0],
+                           err_msg=f"{what} dx")
+    else:
+        assert dx_n is None and dx_r is None
+    if compute_db:
+        assert_twins_close(db_n, db_r, terms=n_out, magnitude=mag[2], err_msg=f"{what} db")
+    else:
+        assert db_n is None and db_r is None
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_conv2d_twins(rng, case, dtype):
+    x, w, b, spd = _make(rng, case, dtype)
+    y = _forward_check(x, w, b, spd, "forward")
+    _forward_check(x, w, None, spd, "forward without bias")
+    dy = randn(rng, y.shape, dtype)
+    _backward_check(x, w, dy, spd, True, True, "backward")
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("compute_dx,compute_db", [(False, True), (True, False),
+                                                   (False, False)])
+def test_conv2d_backward_flags(rng, compute_dx, compute_db, dtype):
+    x, w, _, spd = _make(rng, CASES[5], dtype)
+    dy = randn(rng, reference.conv2d_forward(x, w, None, *spd).shape, dtype)
+    _backward_check(x, w, dy, spd, compute_dx, compute_db, "flags")
+
+
+@pytest.mark.parametrize("impl", TWINS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_empty_batch(impl, dtype):
+    x = np.zeros((0, 3, 5, 5), dtype)
+    w = np.ones((2, 3, 3, 3), dtype)
+    y = impl.conv2d_forward(x, w, np.ones(2, dtype), 1, 1)
+    assert y.shape == (0, 2, 5, 5) and y.dtype == dtype
+    dx, dw, db = impl.conv2d_backward(x, w, np.zeros((0, 2, 5, 5), dtype), 1, 1,
+                                      dw=np.full(w.shape, np.nan, dtype),
+                                      db=np.full(2, np.nan, dtype))
+    assert dx.shape == x.shape
+    np.testing.assert_array_equal(dw, 0)  # overwritten: no samples, no gradient
+    np.testing.assert_array_equal(db, 0)
+    cols = impl.im2col(x, 3, 1, 1)
+    assert cols.shape == (27, 0)
+    assert impl.col2im(cols, x.shape, 3, 1, 1).shape == x.shape
+
+
+@pytest.mark.parametrize("impl", TWINS)
+def test_gradients_finite_differences(rng, impl):
+    """conv2d_backward is the gradient of sum(dy * conv2d_forward(x, w, b)) (float64),
+    with stride 2, asymmetric padding and dilation."""
+    spd = ((2, 1), ((1, 2), (0, 1)), (2, 1))
+    x = rng.standard_normal((2, 2, 6, 5))
+    w = rng.standard_normal((3, 2, 3, 2))
+    b = rng.standard_normal(3)
+    dy = rng.standard_normal(impl.conv2d_forward(x, w, b, *spd).shape)
+    dx, dw, db = impl.conv2d_backward(x, w, dy, *spd)
+    h = 1e-6
+
+    def loss():
+        return float(np.sum(dy * impl.conv2d_forward(x, w, b, *spd)))
+
+    for arr, grad, name in [(x, dx, "x"), (w, dw, "w"), (b, db, "b")]:
+        num = np.empty_like(arr)
+        for i in np.ndindex(arr.shape):
+            orig = arr[i]
+            arr[i] = orig + h
+            fp = loss()
+            arr[i] = orig - h
+            fm = loss()
+            arr[i] = orig
+            num[i] = (fp - fm) / (2 * h)
+        np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+# ------------------------------------------------------------------ threads
+
+
+THREAD_CASES = [  # above twice the parallel grain in im2col, col2im and the permutations
+    ((16, 4, 16, 16), (40, 4, 3, 3), (1, 1, 1)),
+    ((80, 4, 17, 17), (8, 4, 3, 3), (2, ((1, 2), (0, 1)), 2)),
+]
+
+
+@pytest.mark.usefixtures("restore_threads")
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("xs,ws,spd", THREAD_CASES)
+def test_threads_give_the_same_result(rng, xs, ws, spd, dtype):
+    """fastnn's own loops (im2col, col2im, the bias gradient) are bitwise identical on 1, 2
+    and 3 threads; the outputs that pass through BLAS products agree within rounding."""
+    x, w, b = randn(rng, xs, dtype), randn(rng, ws, dtype), randn(rng, ws[:1], dtype)
+    k = ws[2:]
+    g = _inputs.conv_geometry(xs, k, *spd)
+    assert g.c * g.kh * g.kw * xs[0] * g.oh * g.ow > 2 * GRAIN_CHEAP
+    dy = randn(rng, (xs[0], ws[0], g.oh, g.ow), dtype)
+    c = randn(rng, (g.c * g.kh * g.kw, xs[0] * g.oh * g.ow), dtype)
+
+    def run(n_threads):
+        fastnn.set_num_threads(n_threads)
+        return (ops.im2col(x, k, *spd), ops.col2im(c, xs, k, *spd),
+                ops.conv2d_forward(x, w, b, *spd), *ops.conv2d_backward(x, w, dy, *spd))
+
+    one = run(1)
+    mag_y = reference.conv2d_forward(_abs64(x), _abs64(w), _abs64(b), *spd)
+    mag = reference.conv2d_backward(_abs64(x), _abs64(w), _abs64(dy), *spd)
+    for n in (2, 3):
+        many = run(n)
+        for i, what in ((0, "im2col"), (1, "col2im"), (5, "db")):
+            np.testing.assert_array_equal(many[i], one[i], strict=True,
+                                          err_msg=f"{what}, 1 vs {n} threads")
+        assert_twins_close(many[2], one[2], terms=w[0].size + 1, magnitude=mag_y, err_msg="y")
+        assert_twins_close(many[3], one[3], terms=ws[0] + g.kh * g.kw, magnitude=mag[0],
+                           err_msg="dx")
+        assert_twins_close(many[4], one[4], terms=dy[:, 0].size, magnitude=mag[1],
+                           err_msg="dw")
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def m(shape, dt=np.float64):
+    return np.random.default_rng(0).uniform(-1, 1, shape).astype(dt)
+
+
+def _nan_x():
+    x = m((2, 3, 5, 5))
+    x[1, 2, 4, 4] = np.nan
+    return x
+
+
+X, W = (2, 3, 5, 5), (4, 3, 3, 3)
+BAD = [
+    ("kernel-too-large", lambda M: M.conv2d_forward(m((1, 1, 3, 3)), m((1, 1, 5, 5))),
+     ValueError, r"^kernel \(5, 5\) with dilation \(1, 1\) is larger than the padded input "
+                 r"\(3, 3\)"),
+    ("dilated-kernel-too-large", lambda M: M.conv2d_forward(m(X), m(W), dilation=(1, 3)),
+     ValueError, r"kernel \(3, 3\) with dilation \(1, 3\) is larger than the padded input "
+                 r"\(5, 5\)"),
+    ("im2col-kernel-too-large", lambda M: M.im2col(m((1, 1, 2, 6)), (2, 7), padding=(0, 0)),
+     ValueError, r"kernel \(2, 7\) with dilation \(1, 1\) is larger than the padded input "
+                 r"\(2, 6\)"),
+    ("stride-0", lambda M: M.conv2d_forward(m(X), m(W), stride=0), ValueError,
+     r"^stride must be >= 1, got \(0, 0\)$"),
+    ("stride-negative", lambda M: M.conv2d_backward(m(X), m(W), m((2, 4, 3, 3)), (1, -2)),
+     ValueError, r"^stride must be >= 1, got \(1, -2\)$"),
+    ("dilation-0", lambda M: M.im2col(m(X), 3, dilation=(0, 1)), ValueError,
+     r"^dilation must be >= 1"),
+    ("kernel-0", lambda M: M.im2col(m(X), 0), ValueError, r"^kernel_size must be >= 1"),
+    ("padding-negative", lambda M: M.conv2d_forward(m(X), m(W), padding=((0, -1), (0, 0))),
+     ValueError, r"^padding must be >= 0"),
+    ("padding-triple", lambda M: M.conv2d_forward(m(X), m(W), padding=(1, 2, 3)), TypeError,
+     r"^padding must be an int, a pair \(ph, pw\) or a pair of pairs"),
+    ("stride-float", lambda M: M.conv2d_forward(m(X), m(W), stride=1.5), TypeError,
+     r"^stride must be an int or a pair \(h, w\) of ints, got 1.5$"),
+    ("stride-bool", lambda M: M.conv2d_forward(m(X), m(W), stride=True), TypeError,
+     "^stride must be an int or a pair"),
+    ("kernel-triple", lambda M: M.im2col(m(X), (3, 3, 3)), TypeError,
+     "^kernel_size must be an int or a pair"),
+    ("x-3d", lambda M: M.conv2d_forward(m((3, 5, 5)), m(W)), ValueError,
+     r"^x must be 4-D, got shape \(3, 5, 5\)$"),
+    ("w-3d", lambda M: M.conv2d_forward(m(X), m((4, 3, 3))), ValueError,
+     r"^w must be 4-D, got shape \(4, 3, 3\)$"),
+    ("im2col-x-2d", lambda M: M.im2col(m((5, 5)), 3), ValueError, "^x must be 4-D"),
+    ("channels", lambda M: M.conv2d_forward(m((2, 3, 5, 5)), m((4, 1, 3, 3))), ValueError,
+     r"^x has 3 channels but w expects 1 \(w has shape \(4, 1, 3, 3\)"),
+    ("channels-backward",
+     lambda M: M.conv2d_backward(m((2, 3, 5, 5)), m((4, 2, 3, 3)), m((2, 4, 3, 3))),
+     ValueError, "^x has 3 channels but w expects 2"),
+    ("dtype-mix-w", lambda M: M.conv2d_forward(m(X, np.float32), m(W)), TypeError,
+     "^w has dtype float64 but x has dtype float32"),
+    ("dtype-mix-b", lambda M: M.conv2d_forward(m(X), m(W), m((4,), np.float32)), TypeError,
+     "^b has dtype float32 but x has dtype float64"),
+    ("dtype-mix-dy", lambda M: M.conv2d_backward(m(X), m(W), m((2, 4, 3, 3), np.float32)),
+     TypeError, "^dy has dtype float32 but x has dtype float64"),
+    ("dtype-int", lambda M: M.im2col(np.zeros(X, np.int64), 3), TypeError,
+     "^x must have dtype float32 or float64, got int64"),
+    ("b-shape", lambda M: M.conv2d_forward(m(X), m(W), m((3,))), ValueError,
+     r"^b must have shape \(4,\), got \(3,\)$"),
+    ("dy-shape", lambda M: M.conv2d_backward(m(X), m(W), m((2, 4, 5, 5))), ValueError,
+     r"^dy must have shape \(2, 4, 3, 3\), got \(2, 4, 5, 5\)$"),
+    ("dy-shape-padding", lambda M: M.conv2d_backward(m(X), m(W), m((2, 4, 3, 3)), 1, 1),
+     ValueError, r"^dy must have shape \(2, 4, 5, 5\), got \(2, 4, 3, 3\)$"),
+    ("out-shape", lambda M: M.conv2d_forward(m(X), m(W), out=np.empty((2, 4, 5, 5))),
+     ValueError, r"^out must have shape \(2, 4, 3, 3\), got \(2, 4, 5, 5\)$"),
+    ("dw-shape", lambda M: M.conv2d_backward(m(X), m(W), m((2, 4, 3, 3)), dw=m((4, 3, 3))),
+     ValueError, r"^dw must have shape \(4, 3, 3, 3\), got \(4, 3, 3\)$"),
+    ("x-strided", lambda M: M.conv2d_forward(m((2, 3, 5, 10))[..., ::2], m(W)), ValueError,
+     "^x must be C-contiguous"),
+    ("w-transposed", lambda M: M.conv2d_forward(m(X), m((3, 3, 3, 4)).T), ValueError,
+     "^w must be C-contiguous"),
+    ("x-nan", lambda M: M.conv2d_forward(_nan_x(), m(W)), ValueError,
+     "^x contains NaN or infinity$"),
+    ("x-list", lambda M: M.im2col(m(X).tolist(), 3), TypeError,
+     "^x must be a numpy.ndarray, got list$"),
+    ("cols-shape", lambda M: M.col2im(m((27, 17)), X, 3), ValueError,
+     r"^cols must have shape \(27, 18\) for x_shape \(2, 3, 5, 5\)"),
+    ("cols-1d", lambda M: M.col2im(m((27,)), X, 3), ValueError, "^cols must be 2-D"),
+    ("x_shape-3", lambda M: M.col2im(m((27, 18)), (3, 5, 5), 3), TypeError,
+     r"^x_shape must be a tuple \(N, C, H, W\) of 4 ints"),
+    ("x_shape-negative", lambda M: M.col2im(m((27, 18)), (2, 3, -5, 5), 3), ValueError,
+     "^x_shape must not have negative sizes"),
+    ("col2im-out-shape", lambda M: M.col2im(m((27, 18)), X, 3, out=np.empty((2, 3, 5, 4))),
+     ValueError, r"^out must have shape \(2, 3, 5, 5\), got \(2, 3, 5, 4\)$"),
+]
+
+
+@pytest.mark.parametrize("call,exc,match", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_input(call, exc, match):
+    """Both twins raise the same exception type with the same message."""
+    caught = []
+    for impl in (ops, reference):
+        with pytest.raises(exc, match=match) as info:
+            call(impl)
+        caught.append(info.value)
+    assert type(caught[0]) is type(caught[1])
+    assert str(caught[0]) == str(caught[1])
+
+
+@pytest.mark.parametrize("impl", TWINS)
+def test_padding_makes_a_large_kernel_fit(impl):
+    y = impl.conv2d_forward(m((1, 1, 3, 3)), m((1, 1, 5, 5)), padding=1)
+    assert y.shape == (1, 1, 1, 1)
