@@ -75,13 +75,23 @@ def _positive_ints(text):
 
 def _cmd_train(args):
     import fastnn
-    from fastnn import Dense, Dropout, Sequential
+    from fastnn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, Reshape, Sequential
 
     if args.threads:
         fastnn.set_num_threads(args.threads)
     Xtr, ytr, Xte, yte, name = _dataset(args)
     n_classes = int(max(ytr.max(), yte.max())) + 1
     layers = []
+    if args.arch == "lenet":
+        side = int(round(Xtr.shape[1] ** 0.5))
+        if side * side != Xtr.shape[1]:
+            print(f"fastnn train: --arch lenet needs square one-channel images, but the data "
+                  f"has {Xtr.shape[1]} features per sample", file=sys.stderr)
+            return 2
+        k = 5 if side >= 20 else 3
+        layers += [Reshape((1, side, side)),
+                   Conv2D(16, k, padding="same", activation="relu"), MaxPool2D(2),
+                   Conv2D(32, k, padding="same", activation="relu"), MaxPool2D(2), Flatten()]
     for units in args.hidden:
         layers.append(Dense(units, activation=args.activation))
         if args.dropout:
@@ -237,6 +247,10 @@ def build_parser():
     _add_data_options(t)
     t.add_argument("--hidden", type=_positive_ints, default=[64], metavar="SIZES",
                    help="hidden layer sizes, comma separated (default: 64)")
+    t.add_argument("--arch", choices=("mlp", "lenet"), default="mlp",
+                   help="mlp: dense layers only; lenet: two Conv2D + MaxPool2D blocks (16 and 32 "
+                        "filters, 'same' padding, 5x5 kernels for 20x20 images and up, else 3x3) "
+                        "before the dense layers (default: %(default)s)")
     t.add_argument("--activation", default="relu", help="hidden activation (default: relu)")
     t.add_argument("--dropout", type=float, default=0.0, help="dropout rate after each hidden layer")
     t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd", "rmsprop"))
@@ -267,14 +281,17 @@ def build_parser():
     i.set_defaults(func=_cmd_info)
 
     b = sub.add_parser("bench", help="time fastnn against the numpy reference, same work",
-                       description="Kernels, MNIST training epochs, predict latency and "
-                       "thread scaling, each timed natively and with the numpy reference in "
+                       description="Kernels, MNIST training epochs, predict latency, "
+                       "thread scaling and convolutions (conv2d kernels, a LeNet epoch), "
+                       "each timed natively and with the numpy reference in "
                        "the same run (results checked to agree first).")
     b.add_argument("--quick", action="store_true",
                    help="fewer sizes, 10,000 MNIST rows: under a minute")
     b.add_argument("--only", nargs="+",
-                   choices=("kernels", "training", "inference", "threads", "sklearn"),
-                   help="run only these groups (sklearn: needs scikit-learn)")
+                   choices=("kernels", "training", "inference", "threads", "sklearn",
+                            "cnn"),
+                   help="run only these groups (sklearn: needs scikit-learn; cnn: conv2d "
+                   "kernels and a LeNet epoch)")
     b.add_argument("--threads", type=int, default=None, help="threads (default: all available)")
     b.add_argument("--data-dir", default=None,
                    help="MNIST IDX files (else $FASTNN_MNIST_DIR, $FASTNN_DATA, the cache, or "

@@ -91,11 +91,11 @@ class _Conv(_Spatial):
                  use_bias=True, dilation=1, kernel_init="he", bias_init="zeros",
                  input_shape=None, *, alpha=None, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
-        nd = self._nd
-        self.filters = integer("filters", filters, lo=1)
-        self.kernel_size = _tuple_n("kernel_size", kernel_size, nd, 1)
-        self.stride = _tuple_n("stride", stride, nd, 1)
-        self.dilation = _tuple_n("dilation", dilation, nd, 1)
+        nd, cls = self._nd, type(self).__name__
+        self.filters = integer(f"{cls} filters", filters, lo=1)
+        self.kernel_size = _tuple_n(f"{cls} kernel_size", kernel_size, nd, 1)
+        self.stride = _tuple_n(f"{cls} stride", stride, nd, 1)
+        self.dilation = _tuple_n(f"{cls} dilation", dilation, nd, 1)
         self.padding = self._check_padding(padding)
         self.activation, self.alpha = _check_activation(activation, alpha)
         self.use_bias = bool(use_bias)
@@ -304,8 +304,9 @@ class _Pool(_Spatial):
 
     def __init__(self, pool_size=2, stride=None, *, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
-        self.pool_size = _tuple_n("pool_size", pool_size, self._nd, 1)
-        self.stride = None if stride is None else _tuple_n("stride", stride, self._nd, 1)
+        cls = type(self).__name__
+        self.pool_size = _tuple_n(f"{cls} pool_size", pool_size, self._nd, 1)
+        self.stride = None if stride is None else _tuple_n(f"{cls} stride", stride, self._nd, 1)
         self._x_shape = None
         self._argmax = None
 

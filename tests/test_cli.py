@@ -39,6 +39,21 @@ def test_train_evaluate_predict_on_the_embedded_digits(tmp_path):
     np.testing.assert_array_equal(pred, fastnn.load(tmp_path / "m.fnn").predict_classes(X[:25]))
 
 
+def test_train_a_cnn_on_the_embedded_digits(tmp_path):
+    r = run(["train", "--arch", "lenet", "--epochs", "8", "--threads", "1", "--output", "c.fnn"],
+            tmp_path)
+    assert r.returncode == 0, r.stderr
+    acc = float(r.stdout.split("test accuracy")[1].split()[0])
+    assert acc >= 0.9, r.stdout  # measured 0.95 with seed 0
+    model = fastnn.load(tmp_path / "c.fnn")
+    assert [type(l).__name__ for l in model.layers[:3]] == ["Reshape", "Conv2D", "MaxPool2D"]
+    # a CNN needs square images
+    X = np.zeros((20, 5), np.float32)
+    np.savez(tmp_path / "flat.npz", X=X, y=np.arange(20) % 2)
+    r = run(["train", "--arch", "lenet", "--data", "flat.npz"], tmp_path)
+    assert r.returncode == 2 and "square one-channel images" in r.stderr
+
+
 def test_train_on_an_npz_file_with_plot(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 5)).astype(np.float32)

@@ -283,13 +283,17 @@ def test_bad_shapes_name_the_layer_and_shapes(make, shape, match):
 
 
 def test_bad_constructor_arguments():
-    with pytest.raises(ValueError, match="stride must be >= 1"):
+    with pytest.raises(ValueError, match="Conv2D stride must be >= 1"):
         Conv2D(4, 3, stride=0)
-    with pytest.raises(ValueError, match="kernel_size must be >= 1"):
+    with pytest.raises(ValueError, match="Conv2D stride must be >= 1"):
+        Conv2D(4, 3, stride=(1, -2))
+    with pytest.raises(ValueError, match="Conv1D kernel_size must be >= 1"):
         Conv1D(4, -1)
+    with pytest.raises(ValueError, match="MaxPool1D stride must be >= 1"):
+        MaxPool1D(2, stride=0)
     with pytest.raises(ValueError, match="padding must be 'valid', 'same'"):
         Conv2D(4, 3, padding="full")
-    with pytest.raises(ValueError, match="pool_size must be >= 1"):
+    with pytest.raises(ValueError, match="MaxPool2D pool_size must be >= 1"):
         MaxPool2D(0)
     with pytest.raises(TypeError, match="projection must be a Dense, Conv1D or Conv2D"):
         Residual([Dense(3)], projection=ReLU())
