@@ -1,5 +1,12 @@
 /* conv.c -- 2-D convolution through im2col and GEMM; bodies in conv_impl.h.
  *
+ * Forward, and backward's dx, run block by block of samples (FNN_CONV_L2_BYTES of cols
+ * per block), each block start to end on one thread: im2col of the block, its product
+ * (one single-threaded GEMM call on the block's columns of cols, ld = n*OH*OW), the
+ * permutation into y -- or for dx the block's dcols and col2im -- while the block's
+ * columns are still in L2. The blocks do not depend on the thread count, so y and dx
+ * are bit-identical for any thread count. dW is one product over the whole batch.
+ *
  * Threads never share an output element: im2col and col2im split the (channel, sample)
  * pairs u = c * n + i (pair u owns the segment of sample i in channel c's KH*KW rows of
  * cols, and the plane dx[i, c]), the permutations split the (sample, filter) blocks and
@@ -47,6 +54,12 @@ static inline void fnn_conv_valid(fnn_idx out, fnn_idx size, fnn_idx s, fnn_idx 
         BLOCK(c_, i0_, i1_);                                                           \
         u_ = c_ * (n) + i1_;                                                           \
     }
+
+/* Bytes of cols per block of samples in the blocked forward and backward passes (about
+ * half of a 1 MiB L2, leaving room for W and the block's share of tmp). */
+#ifndef FNN_CONV_L2_BYTES
+#define FNN_CONV_L2_BYTES (512 * 1024)
+#endif
 
 #define REAL float
 #define FNN_SFX(name) name##_f32

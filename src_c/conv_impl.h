@@ -162,33 +162,61 @@ static void FNN_SFX(conv_bias_copy)(fnn_idx len, const REAL *src, REAL bias, REA
     for (fnn_idx j = 0; j < len; ++j) dst[j] = src[j] + bias;
 }
 
+/* y[i, f, :] = tmp[f, i*OHW : (i+1)*OHW] + b[f] for the samples [i0, i1). */
+static void FNN_SFX(conv_unpermute)(const fnn_conv_geom *g, fnn_idx nO, fnn_idx i0, fnn_idx i1,
+                                    const REAL *tmp, const REAL *b, REAL *y)
+{
+    const fnn_idx F = g->f, OHW = g->oh * g->ow;
+    for (fnn_idx i = i0; i < i1; ++i)
+        for (fnn_idx f = 0; f < F; ++f) {
+            const REAL *src = tmp + f * nO + i * OHW;
+            REAL *dst = y + (i * F + f) * OHW;
+            if (b)
+                FNN_SFX(conv_bias_copy)(OHW, src, b[f], dst);
+            else
+                memcpy(dst, src, (size_t)OHW * sizeof(REAL));
+        }
+}
+
+/* Samples per block of the blocked passes: the block's columns of cols (K x ns*OHW)
+ * take about FNN_CONV_L2_BYTES, so that a block unfolded by im2col is still in L2 when
+ * its product reads it (and dcols when col2im folds it). */
+static fnn_idx FNN_SFX(conv_block_samples)(const fnn_conv_geom *g)
+{
+    fnn_idx per = g->c * g->kh * g->kw * g->oh * g->ow * (fnn_idx)sizeof(REAL);
+    fnn_idx nb = per > 0 ? FNN_CONV_L2_BYTES / per : 1;
+    return nb < 1 ? 1 : nb;
+}
+
 void FNN_SFX(fnn_conv_forward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv_geom *g,
                                fnn_idx n, const REAL *x, const REAL *w, const REAL *b, REAL *y,
                                REAL *cols, REAL *tmp, int n_threads)
 {
     const fnn_idx F = g->f, OHW = g->oh * g->ow, K = g->c * g->kh * g->kw, nO = n * OHW;
+    (void)gemm_threads; /* the blocks are the parallel work; each product is one call */
     if (nO == 0) return; /* empty batch */
-    FNN_SFX(fnn_im2col)(g, n, x, cols, n_threads);
-    if (F == 0) return;
-    /* tmp (F, n*OHW) = W (F, K) @ cols (K, n*OHW) */
-    if (K > 0)
-        FNN_SFX(fnn_gemm_team)(gemm, 0, 0, F, nO, K, 1, w, cols, 0, tmp, gemm_threads);
-    else
-        memset(tmp, 0, (size_t)(F * nO) * sizeof(REAL));
-    /* y[i, f, :] = tmp[f, i*OHW : (i+1)*OHW] + b[f]; unit u = i * F + f: y order */
-    const fnn_idx units = n * F;
-    int team = fnn_team_size(units * OHW, FNN_GRAIN_CHEAP, n_threads);
-    if (team > units) team = (int)units;
+    if (F == 0 || K == 0) { /* degenerate: no product to form */
+        FNN_SFX(fnn_im2col)(g, n, x, cols, n_threads);
+        if (F > 0) memset(tmp, 0, (size_t)(F * nO) * sizeof(REAL));
+        FNN_SFX(conv_unpermute)(g, nO, 0, n, tmp, b, y);
+        return;
+    }
+    /* Blocks of samples, each start to end on one thread: im2col into the block's
+     * columns of cols, tmp[:, block] = W @ cols[:, block], y[block] = tmp[:, block] + b.
+     * The blocks do not depend on the thread count, so neither do the results. */
+    const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
+    int team = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
+    if (team > nblocks) team = (int)nblocks;
     FNN_TEAM_FOR(team, t,
-        fnn_idx u0 = fnn_chunk_start(units, team, t, 1);
-        fnn_idx u1 = fnn_chunk_start(units, team, t + 1, 1);
-        for (fnn_idx u = u0; u < u1; ++u) {
-            fnn_idx i = u / F, f = u % F;
-            const REAL *src = tmp + f * nO + i * OHW;
-            if (b)
-                FNN_SFX(conv_bias_copy)(OHW, src, b[f], y + u * OHW);
-            else
-                memcpy(y + u * OHW, src, (size_t)OHW * sizeof(REAL));
+        fnn_idx b0 = fnn_chunk_start(nblocks, team, t, 1);
+        fnn_idx b1 = fnn_chunk_start(nblocks, team, t + 1, 1);
+        for (fnn_idx blk = b0; blk < b1; ++blk) {
+            fnn_idx i0 = blk * nb, i1 = i0 + nb < n ? i0 + nb : n;
+            for (fnn_idx c = 0; c < g->c; ++c)
+                FNN_SFX(im2col_block)(g, n, c, i0, i1, x, cols);
+            gemm(0, 0, F, (i1 - i0) * OHW, K, (REAL)1, w, K, cols + i0 * OHW, nO, (REAL)0,
+                 tmp + i0 * OHW, nO);
+            FNN_SFX(conv_unpermute)(g, nO, i0, i1, tmp, b, y);
         });
 }
 
@@ -242,8 +270,20 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
     /* dw (F, K) = tmp (F, n*OHW) @ cols^T (n*OHW, K) */
     FNN_SFX(fnn_gemm_team)(gemm, 0, 1, F, K, nO, 1, tmp, cols, 0, dw, gemm_threads);
     if (dx) {
-        /* dcols (K, n*OHW) = W^T (K, F) @ tmp (F, n*OHW); dx = col2im(dcols) */
-        FNN_SFX(fnn_gemm_team)(gemm, 1, 0, K, nO, F, 1, w, tmp, 0, dcols, gemm_threads);
-        FNN_SFX(fnn_col2im)(g, n, dcols, dx, n_threads);
+        /* dcols (K, n*OHW) = W^T (K, F) @ tmp (F, n*OHW); dx = col2im(dcols), block by
+         * block of samples as in forward: each block's dcols is folded while in L2 */
+        const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
+        int xteam = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
+        if (xteam > nblocks) xteam = (int)nblocks;
+        FNN_TEAM_FOR(xteam, t,
+            fnn_idx b0 = fnn_chunk_start(nblocks, xteam, t, 1);
+            fnn_idx b1 = fnn_chunk_start(nblocks, xteam, t + 1, 1);
+            for (fnn_idx blk = b0; blk < b1; ++blk) {
+                fnn_idx i0 = blk * nb, i1 = i0 + nb < n ? i0 + nb : n;
+                gemm(1, 0, K, (i1 - i0) * OHW, F, (REAL)1, w, K, tmp + i0 * OHW, nO, (REAL)0,
+                     dcols + i0 * OHW, nO);
+                for (fnn_idx c = 0; c < g->c; ++c)
+                    FNN_SFX(col2im_block)(g, n, c, i0, i1, dcols, dx);
+            });
     }
 }
