@@ -320,7 +320,7 @@ cdef class TrainingPlan:
             d = st.out_dim
             widest = max(widest, d)
         if begins:
-            raise ValueError(f"step {begins[-1]}: res_begin without a res_end")
+            raise ValueError(f"step {begins[len(begins) - 1]}: res_begin without a res_end")
         p.conv_tmp = self._buffer(ws_tmp)
         p.conv_dcols = self._buffer(ws_dcols)
         p.out_dim = d

@@ -10,11 +10,12 @@
  *
  * im2col lays the patches out as one matrix for the whole batch:
  *     cols (C*KH*KW, n*OH*OW),  cols[(c*KH + kh)*KW + kw, (i*OH + oh)*OW + ow]
- * so the forward pass is one product  W (F, C*KH*KW) @ cols -> (F, n*OH*OW),
+ so the forward pass is the product  W (F, C*KH*KW) @ cols -> (F, n*OH*OW),
  * permuted to (n, F, OH*OW) with the bias added; backward is
  *     dW = dY' @ cols^T,  dcols = W^T @ dY',  dx = col2im(dcols)
- * where dY' is dy permuted to (F, n*OH*OW). Products go through fnn_gemm_team
- * (matmul.h) with the caller's GEMM.
+ * where dY' is dy permuted to (F, n*OH*OW). The training passes form these products
+ * block by block of samples (see the blocked layout below), with the caller's GEMM or,
+ * in float32 on AVX-512 CPUs, fastnn's own kernels (gemm_avx512.h).
  *
  * The pooling kernels (pool.h) use the same geometry struct (F = C, no padding).
  */
@@ -46,9 +47,19 @@ void fnn_col2im_f32(const fnn_conv_geom *g, fnn_idx n, const float *cols, float 
 void fnn_col2im_f64(const fnn_conv_geom *g, fnn_idx n, const double *cols, double *dx,
                     int n_threads);
 
-/* y = conv(x, w) + b (b may be NULL). Workspaces: cols (C*KH*KW * n*OH*OW) receives
- * im2col(x) and is left there for backward; tmp (F * n*OH*OW). gemm_threads: how many
- * threads a product may be split over (see matmul.h); n_threads: the other loops. */
+/* The training passes work block by block of samples (conv.c), so their workspaces use
+ * a blocked layout: block [i0, i1) of samples (ns = i1 - i0) keeps its im2col matrix
+ * (C*KH*KW, ns*OH*OW) contiguous at cols + i0 * C*KH*KW * OH*OW, and likewise its
+ * (F, ns*OH*OW) share of tmp at tmp + i0 * F * OH*OW. fnn_conv_cols writes cols in that
+ * layout (fnn_conv_forward does it on the way); the block size depends only on g. */
+void fnn_conv_cols_f32(const fnn_conv_geom *g, fnn_idx n, const float *x, float *cols,
+                       int n_threads);
+void fnn_conv_cols_f64(const fnn_conv_geom *g, fnn_idx n, const double *x, double *cols,
+                       int n_threads);
+
+/* y = conv(x, w) + b (b may be NULL). Workspaces: cols (C*KH*KW * n*OH*OW) receives the
+ * blocked im2col of x and is left there for backward; tmp (F * n*OH*OW). The
+ * parallel work is the blocks; gemm_threads is unused (kept for the common signature). */
 void fnn_conv_forward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
                           fnn_idx n, const float *x, const float *w, const float *b, float *y,
                           float *cols, float *tmp, int n_threads);
@@ -56,10 +67,10 @@ void fnn_conv_forward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_conv
                           fnn_idx n, const double *x, const double *w, const double *b,
                           double *y, double *cols, double *tmp, int n_threads);
 
-/* Gradients from dy (n, F, OH, OW) and cols = im2col(x) (as fnn_conv_forward left it):
- * dw (F, C, KH, KW) and db (F) are overwritten (db NULL: skipped); dx (n, C, H, W) is
- * overwritten (NULL: skipped). Workspaces: tmp (F * n*OH*OW), dcols (C*KH*KW * n*OH*OW;
- * unused when dx is NULL). */
+/* Gradients from dy (n, F, OH, OW) and cols = the blocked im2col of x (as
+ * fnn_conv_forward or fnn_conv_cols left it): dw (F, C, KH, KW) and db (F) are
+ * overwritten (db NULL: skipped); dx (n, C, H, W) is overwritten (NULL: skipped).
+ * Workspaces: tmp (F * n*OH*OW), dcols (C*KH*KW * n*OH*OW; unused when dx is NULL). */
 void fnn_conv_backward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
                            fnn_idx n, const float *cols, const float *w, const float *dy,
                            float *dx, float *dw, float *db, float *tmp, float *dcols,

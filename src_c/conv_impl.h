@@ -188,35 +188,64 @@ static fnn_idx FNN_SFX(conv_block_samples)(const fnn_conv_geom *g)
     return nb < 1 ? 1 : nb;
 }
 
-void FNN_SFX(fnn_conv_forward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv_geom *g,
-                               fnn_idx n, const REAL *x, const REAL *w, const REAL *b, REAL *y,
-                               REAL *cols, REAL *tmp, int n_threads)
+/* The blocks of samples of the blocked passes: block `blk` holds samples [*i0, *i1). */
+static inline void FNN_SFX(conv_block)(fnn_idx n, fnn_idx nb, fnn_idx blk, fnn_idx *i0,
+                                       fnn_idx *i1)
 {
-    const fnn_idx F = g->f, OHW = g->oh * g->ow, K = g->c * g->kh * g->kw, nO = n * OHW;
-    (void)gemm_threads; /* the blocks are the parallel work; each product is one call */
-    if (nO == 0) return; /* empty batch */
-    if (F == 0 || K == 0) { /* degenerate: no product to form */
-        FNN_SFX(fnn_im2col)(g, n, x, cols, n_threads);
-        if (F > 0) memset(tmp, 0, (size_t)(F * nO) * sizeof(REAL));
-        FNN_SFX(conv_unpermute)(g, nO, 0, n, tmp, b, y);
-        return;
-    }
-    /* Blocks of samples, each start to end on one thread: im2col into the block's
-     * columns of cols, tmp[:, block] = W @ cols[:, block], y[block] = tmp[:, block] + b.
-     * The blocks do not depend on the thread count, so neither do the results. */
+    *i0 = blk * nb;
+    *i1 = *i0 + nb < n ? *i0 + nb : n;
+}
+
+void FNN_SFX(fnn_conv_cols)(const fnn_conv_geom *g, fnn_idx n, const REAL *x, REAL *cols,
+                            int n_threads)
+{
+    const fnn_idx OHW = g->oh * g->ow, K = g->c * g->kh * g->kw, sample = g->c * g->h * g->w;
+    if (n == 0 || OHW == 0 || K == 0) return;
     const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
-    int team = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
+    int team = fnn_team_size(n * K * OHW, FNN_GRAIN_CHEAP, n_threads);
     if (team > nblocks) team = (int)nblocks;
     FNN_TEAM_FOR(team, t,
         fnn_idx b0 = fnn_chunk_start(nblocks, team, t, 1);
         fnn_idx b1 = fnn_chunk_start(nblocks, team, t + 1, 1);
         for (fnn_idx blk = b0; blk < b1; ++blk) {
-            fnn_idx i0 = blk * nb, i1 = i0 + nb < n ? i0 + nb : n;
+            fnn_idx i0, i1;
+            FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
             for (fnn_idx c = 0; c < g->c; ++c)
-                FNN_SFX(im2col_block)(g, n, c, i0, i1, x, cols);
-            gemm(0, 0, F, (i1 - i0) * OHW, K, (REAL)1, w, K, cols + i0 * OHW, nO, (REAL)0,
-                 tmp + i0 * OHW, nO);
-            FNN_SFX(conv_unpermute)(g, nO, i0, i1, tmp, b, y);
+                FNN_SFX(im2col_block)(g, i1 - i0, c, 0, i1 - i0, x + i0 * sample,
+                                      cols + i0 * K * OHW);
+        });
+}
+
+void FNN_SFX(fnn_conv_forward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv_geom *g,
+                               fnn_idx n, const REAL *x, const REAL *w, const REAL *b, REAL *y,
+                               REAL *cols, REAL *tmp, int n_threads)
+{
+    const fnn_idx F = g->f, OHW = g->oh * g->ow, K = g->c * g->kh * g->kw, nO = n * OHW;
+    const fnn_idx sample = g->c * g->h * g->w;
+    (void)gemm_threads; /* the blocks are the parallel work; each product is one call */
+    if (nO == 0 || F == 0) return; /* empty batch or output */
+    /* Blocks of samples, each start to end on one thread: im2col into the block's
+     * cols (K, ns*OHW), its tmp (F, ns*OHW) = W @ cols, y[block] = tmp + b. The blocks
+     * do not depend on the thread count, so neither do the results. */
+    const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
+    int team = fnn_team_size(F * (K > 0 ? K : 1) * nO, FNN_GRAIN_GEMM, n_threads);
+    if (team > nblocks) team = (int)nblocks;
+    FNN_TEAM_FOR(team, t,
+        fnn_idx b0 = fnn_chunk_start(nblocks, team, t, 1);
+        fnn_idx b1 = fnn_chunk_start(nblocks, team, t + 1, 1);
+        for (fnn_idx blk = b0; blk < b1; ++blk) {
+            fnn_idx i0, i1;
+            FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
+            const fnn_idx ns = i1 - i0, nsO = ns * OHW;
+            REAL *cb = cols + i0 * K * OHW, *tb = tmp + i0 * F * OHW;
+            if (K > 0) {
+                for (fnn_idx c = 0; c < g->c; ++c)
+                    FNN_SFX(im2col_block)(g, ns, c, 0, ns, x + i0 * sample, cb);
+                FNN_CONV_NN(gemm, F, nsO, K, w, cb, tb);
+            } else { /* no input channels: the sums are empty */
+                memset(tb, 0, (size_t)(F * nsO) * sizeof(REAL));
+            }
+            FNN_SFX(conv_unpermute)(g, nsO, 0, ns, tb, b, y + i0 * F * OHW);
         });
 }
 
@@ -238,52 +267,69 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
                                 int n_threads)
 {
     const fnn_idx F = g->f, OHW = g->oh * g->ow, K = g->c * g->kh * g->kw, nO = n * OHW;
-    const fnn_idx dx_size = n * g->c * g->h * g->w;
+    const fnn_idx sample = g->c * g->h * g->w, dx_size = n * sample;
     if (F == 0 || nO == 0) { /* no gradient flows: all zero */
         if (F * K > 0) memset(dw, 0, (size_t)(F * K) * sizeof(REAL));
         if (db && F > 0) memset(db, 0, (size_t)F * sizeof(REAL));
         if (dx && dx_size > 0) memset(dx, 0, (size_t)dx_size * sizeof(REAL));
         return;
     }
-    /* tmp (F, n*OHW): tmp[f, i*OHW : (i+1)*OHW] = dy[i, f, :]; unit u = i * F + f */
-    const fnn_idx units = n * F;
-    int team = fnn_team_size(units * OHW, FNN_GRAIN_CHEAP, n_threads);
-    if (team > units) team = (int)units;
+    const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
+    /* Per block of samples, on one thread: its tmp (F, ns*OHW) = dy[block] permuted;
+     * with dx, its dcols = W^T @ tmp, folded by col2im into dx[block] while in L2. */
+    int team = fnn_team_size(F * (K > 0 ? K : 1) * nO, FNN_GRAIN_GEMM, n_threads);
+    if (team > nblocks) team = (int)nblocks;
     FNN_TEAM_FOR(team, t,
-        fnn_idx u0 = fnn_chunk_start(units, team, t, 1);
-        fnn_idx u1 = fnn_chunk_start(units, team, t + 1, 1);
-        for (fnn_idx u = u0; u < u1; ++u) {
-            fnn_idx i = u / F, f = u % F;
-            memcpy(tmp + f * nO + i * OHW, dy + u * OHW, (size_t)OHW * sizeof(REAL));
+        fnn_idx b0 = fnn_chunk_start(nblocks, team, t, 1);
+        fnn_idx b1 = fnn_chunk_start(nblocks, team, t + 1, 1);
+        for (fnn_idx blk = b0; blk < b1; ++blk) {
+            fnn_idx i0, i1;
+            FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
+            const fnn_idx ns = i1 - i0, nsO = ns * OHW;
+            REAL *tb = tmp + i0 * F * OHW;
+            for (fnn_idx i = 0; i < ns; ++i)
+                for (fnn_idx f = 0; f < F; ++f)
+                    memcpy(tb + f * nsO + i * OHW, dy + ((i0 + i) * F + f) * OHW,
+                           (size_t)OHW * sizeof(REAL));
+            if (dx && K > 0) {
+                REAL *dc = dcols + i0 * K * OHW;
+                FNN_CONV_TN(gemm, K, nsO, F, w, tb, dc);
+                for (fnn_idx c = 0; c < g->c; ++c)
+                    FNN_SFX(col2im_block)(g, ns, c, 0, ns, dc, dx + i0 * sample);
+            }
         });
-    /* db[f] = sum of row f of tmp: one filter per thread, so the order is fixed */
+    /* db[f] = sum over the blocks, in order, of row f of their tmp (in double) */
     if (db) {
         int bteam = fnn_team_size(F * nO, FNN_GRAIN_CHEAP, n_threads);
         if (bteam > F) bteam = (int)F;
         FNN_TEAM_FOR(bteam, t,
             fnn_idx f0 = fnn_chunk_start(F, bteam, t, 1);
             fnn_idx f1 = fnn_chunk_start(F, bteam, t + 1, 1);
-            for (fnn_idx f = f0; f < f1; ++f)
-                db[f] = (REAL)FNN_SFX(conv_row_sum)(nO, tmp + f * nO));
-    }
-    if (K == 0) return; /* no input channels: dw and dx are empty */
-    /* dw (F, K) = tmp (F, n*OHW) @ cols^T (n*OHW, K) */
-    FNN_SFX(fnn_gemm_team)(gemm, 0, 1, F, K, nO, 1, tmp, cols, 0, dw, gemm_threads);
-    if (dx) {
-        /* dcols (K, n*OHW) = W^T (K, F) @ tmp (F, n*OHW); dx = col2im(dcols), block by
-         * block of samples as in forward: each block's dcols is folded while in L2 */
-        const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
-        int xteam = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
-        if (xteam > nblocks) xteam = (int)nblocks;
-        FNN_TEAM_FOR(xteam, t,
-            fnn_idx b0 = fnn_chunk_start(nblocks, xteam, t, 1);
-            fnn_idx b1 = fnn_chunk_start(nblocks, xteam, t + 1, 1);
-            for (fnn_idx blk = b0; blk < b1; ++blk) {
-                fnn_idx i0 = blk * nb, i1 = i0 + nb < n ? i0 + nb : n;
-                gemm(1, 0, K, (i1 - i0) * OHW, F, (REAL)1, w, K, tmp + i0 * OHW, nO, (REAL)0,
-                     dcols + i0 * OHW, nO);
-                for (fnn_idx c = 0; c < g->c; ++c)
-                    FNN_SFX(col2im_block)(g, n, c, i0, i1, dcols, dx);
+            for (fnn_idx f = f0; f < f1; ++f) {
+                double s = 0;
+                for (fnn_idx blk = 0; blk < nblocks; ++blk) {
+                    fnn_idx i0, i1;
+                    FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
+                    s += FNN_SFX(conv_row_sum)((i1 - i0) * OHW,
+                                               tmp + i0 * F * OHW + f * (i1 - i0) * OHW);
+                }
+                db[f] = (REAL)s;
             });
     }
+    if (K == 0) return; /* no input channels: dw and dx are empty */
+    /* dw (F, K) = sum over blocks of tmp_b (F, ns*OHW) @ cols_b^T; the team splits the
+     * rows of dw, each thread adding the blocks in order */
+    int wteam = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
+    if (wteam > F / 8) wteam = (int)(F / 8 > 0 ? F / 8 : 1);
+    FNN_TEAM_FOR(wteam, t,
+        fnn_idx f0 = fnn_chunk_start(F, wteam, t, 8);
+        fnn_idx f1 = fnn_chunk_start(F, wteam, t + 1, 8);
+        for (fnn_idx blk = 0; f1 > f0 && blk < nblocks; ++blk) {
+            fnn_idx i0, i1;
+            FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
+            const fnn_idx nsO = (i1 - i0) * OHW;
+            gemm(0, 1, f1 - f0, K, nsO, (REAL)1, tmp + i0 * F * OHW + f0 * nsO, nsO,
+                 cols + i0 * K * OHW, nsO, blk ? (REAL)1 : (REAL)0, dw + f0 * K, K);
+        });
+    (void)gemm_threads;
 }

@@ -307,3 +307,34 @@ def test_wrong_channels_at_fit_time_is_a_clear_error():
     X = np.zeros((5, 1, 8, 8), np.float32)
     with pytest.raises(ValueError, match=r"\(3, 8, 8\)"):
         model.fit(X, np.zeros(5, np.int64), verbose=0)
+
+
+def _plan(steps, in_dim=4):
+    from fastnn._plan import TrainingPlan
+    return TrainingPlan(steps, loss="mse", fold_last=False, batch_size=2, in_dim=in_dim,
+                        dtype="float32", optimizer={"kind": "sgd"}, params=[], grads=[],
+                        states=[])
+
+
+def _geom(**kw):
+    g = dict(c=1, h=2, w=2, f=1, oh=1, ow=1, kh=2, kw=2, sh=1, sw=1, pt=0, pl=0, dh=1, dw=1)
+    g.update(kw)
+    return g
+
+
+@pytest.mark.parametrize("steps,match", [
+    ([{"kind": "res_begin", "partner": 1}], "res_begin without a res_end"),
+    ([{"kind": "res_end", "partner": 0}], "res_end without a res_begin"),
+    ([{"kind": "conv", "geom": _geom(), "W": np.zeros((2, 1, 2, 2), np.float32),
+       "dW": np.zeros((2, 1, 2, 2), np.float32), "trainable": True}], "W must have 1 filters"),
+    ([{"kind": "conv", "geom": _geom(), "W": np.zeros((1, 1, 2, 2)),
+       "dW": np.zeros((1, 1, 2, 2)), "trainable": True}], "expected a float32 array"),
+    ([{"kind": "conv", "geom": _geom(c=2), "W": np.zeros((1, 2, 2, 2), np.float32),
+       "dW": np.zeros((1, 2, 2, 2), np.float32), "trainable": True}], "does not match 4 input"),
+    ([{"kind": "maxpool", "geom": _geom(oh=2, ow=2)}], "pooling windows do not fit"),
+    ([{"kind": "batchnorm", "channels": 3, "spatial": 1}], "batchnorm of 3 x 1"),
+])
+def test_plan_rejects_inconsistent_steps(steps, match):
+    """The C loops trust the plan's geometry and buffers: TrainingPlan checks them."""
+    with pytest.raises(ValueError, match=match):
+        _plan(steps)

@@ -37,6 +37,11 @@ cdef extern from "conv.h" nogil:
                               Py_ssize_t n, const double *x, const double *w, const double *b,
                               double *y, double *cols, double *tmp, int n_threads)
 
+    # the training passes' blocked layout of cols (see conv.h)
+    void fnn_conv_cols_f32(const fnn_conv_geom *g, Py_ssize_t n, const float *x, float *cols,
+                           int n_threads)
+    void fnn_conv_cols_f64(const fnn_conv_geom *g, Py_ssize_t n, const double *x,
+                           double *cols, int n_threads)
     void fnn_conv_backward_f32(fnn_gemm_f32_fn gemm, int gemm_threads,
                                const fnn_conv_geom *g, Py_ssize_t n, const float *cols,
                                const float *w, const float *dy, float *dx, float *dw,

@@ -110,12 +110,12 @@ cdef void _backward(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] x,
         gt = gemm_team_threads()
         if floating is float:
             if cols.shape[0]:
-                fnn_im2col_f32(g, n, _cp(x), &cols[0], nt)
+                fnn_conv_cols_f32(g, n, _cp(x), &cols[0], nt)
             fnn_conv_backward_f32(<fnn_gemm_f32_fn>gemm_f32, gt, g, n, _cp(cols), _cp(w),
                                   _cp(dy), pdx, _p(dw), pdb, _p(tmp), _p(dcols), nt)
         else:
             if cols.shape[0]:
-                fnn_im2col_f64(g, n, _cp(x), &cols[0], nt)
+                fnn_conv_cols_f64(g, n, _cp(x), &cols[0], nt)
             fnn_conv_backward_f64(<fnn_gemm_f64_fn>gemm_f64, gt, g, n, _cp(cols), _cp(w),
                                   _cp(dy), pdx, _p(dw), pdb, _p(tmp), _p(dcols), nt)
         blas_release(held)
