@@ -261,6 +261,53 @@ static double FNN_SFX(conv_row_sum)(fnn_idx len, const REAL *x)
     return s;
 }
 
+/* dw (F x K) = (or +=) T (F x len) @ C (K x len)^T: every entry a dot product of two
+ * contiguous rows, 4 x 4 entries at a time (16 vector accumulators, each row loaded once
+ * per tile). For the few filters and long rows of a block this beats a GEMM call, which
+ * packs both operands for very little arithmetic per element. */
+FNN_SIMD_CLONES
+static void FNN_SFX(conv_dw_block)(fnn_idx F, fnn_idx K, fnn_idx len, const REAL *T,
+                                   const REAL *C, REAL *dw, int accumulate)
+{
+    for (fnn_idx f = 0; f < F; f += 4) {
+        for (fnn_idx k = 0; k < K; k += 4) {
+            if (f + 4 <= F && k + 4 <= K) {
+                const REAL *t0 = T + f * len, *t1 = t0 + len, *t2 = t1 + len, *t3 = t2 + len;
+                const REAL *c0 = C + k * len, *c1 = c0 + len, *c2 = c1 + len, *c3 = c2 + len;
+                REAL s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+                REAL s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+#pragma omp simd reduction(+ : s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, \
+                               s30, s31, s32, s33)
+                for (fnn_idx j = 0; j < len; ++j) {
+                    REAL a0 = t0[j], a1 = t1[j], a2 = t2[j], a3 = t3[j];
+                    REAL b0 = c0[j], b1 = c1[j], b2 = c2[j], b3 = c3[j];
+                    s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3;
+                    s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3;
+                    s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3;
+                    s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3;
+                }
+                const REAL s[4][4] = {{s00, s01, s02, s03}, {s10, s11, s12, s13},
+                                      {s20, s21, s22, s23}, {s30, s31, s32, s33}};
+                for (int a = 0; a < 4; ++a)
+                    for (int b = 0; b < 4; ++b) {
+                        REAL *d = dw + (f + a) * K + k + b;
+                        *d = accumulate ? *d + s[a][b] : s[a][b];
+                    }
+            } else { /* edge tile: one dot product per entry */
+                for (fnn_idx a = f; a < F && a < f + 4; ++a)
+                    for (fnn_idx b = k; b < K && b < k + 4; ++b) {
+                        const REAL *ta = T + a * len, *cb = C + b * len;
+                        REAL acc = 0;
+#pragma omp simd reduction(+ : acc)
+                        for (fnn_idx j = 0; j < len; ++j) acc += ta[j] * cb[j];
+                        REAL *d = dw + a * K + b;
+                        *d = accumulate ? *d + acc : acc;
+                    }
+            }
+        }
+    }
+}
+
 void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv_geom *g,
                                 fnn_idx n, const REAL *cols, const REAL *w, const REAL *dy,
                                 REAL *dx, REAL *dw, REAL *db, REAL *tmp, REAL *dcols,
@@ -318,18 +365,24 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
     }
     if (K == 0) return; /* no input channels: dw and dx are empty */
     /* dw (F, K) = sum over blocks of tmp_b (F, ns*OHW) @ cols_b^T; the team splits the
-     * rows of dw, each thread adding the blocks in order */
+     * rows of dw (in fours), each thread adding the blocks in order. Few filters (at most
+     * FNN_CONV_FAST_ROWS): dot-product tiles (conv_dw_block); more: GEMM calls. */
+    const int tiles = F <= FNN_CONV_FAST_ROWS;
     int wteam = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
-    if (wteam > F / 8) wteam = (int)(F / 8 > 0 ? F / 8 : 1);
+    if (wteam > F / 4) wteam = (int)(F / 4 > 0 ? F / 4 : 1);
     FNN_TEAM_FOR(wteam, t,
-        fnn_idx f0 = fnn_chunk_start(F, wteam, t, 8);
-        fnn_idx f1 = fnn_chunk_start(F, wteam, t + 1, 8);
+        fnn_idx f0 = fnn_chunk_start(F, wteam, t, 4);
+        fnn_idx f1 = fnn_chunk_start(F, wteam, t + 1, 4);
         for (fnn_idx blk = 0; f1 > f0 && blk < nblocks; ++blk) {
             fnn_idx i0, i1;
             FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
             const fnn_idx nsO = (i1 - i0) * OHW;
-            gemm(0, 1, f1 - f0, K, nsO, (REAL)1, tmp + i0 * F * OHW + f0 * nsO, nsO,
-                 cols + i0 * K * OHW, nsO, blk ? (REAL)1 : (REAL)0, dw + f0 * K, K);
+            const REAL *tb = tmp + i0 * F * OHW + f0 * nsO, *cb = cols + i0 * K * OHW;
+            if (tiles)
+                FNN_SFX(conv_dw_block)(f1 - f0, K, nsO, tb, cb, dw + f0 * K, blk > 0);
+            else
+                gemm(0, 1, f1 - f0, K, nsO, (REAL)1, tb, nsO, cb, nsO,
+                     blk ? (REAL)1 : (REAL)0, dw + f0 * K, K);
         });
     (void)gemm_threads;
 }
