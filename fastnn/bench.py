@@ -21,10 +21,10 @@ import numpy as np
 from . import _threads, ops, reference
 
 __all__ = ["Case", "machine_info", "sgemm_peak", "kernel_cases", "training_cases",
-           "inference_cases", "thread_cases", "sklearn_cases", "run", "format_table", "compare", "plot",
-           "write_json", "read_json", "GROUPS"]
+           "inference_cases", "thread_cases", "sklearn_cases", "cnn_cases", "run",
+           "format_table", "compare", "plot", "write_json", "read_json", "GROUPS"]
 
-GROUPS = ("kernels", "training", "inference", "threads", "sklearn")
+GROUPS = ("kernels", "training", "inference", "threads", "sklearn", "cnn")
 FORMAT_VERSION = 1
 
 
@@ -142,7 +142,7 @@ def _agree(a, b, rtol=2e-4):
     np.testing.assert_allclose(a, b, rtol=rtol, atol=2e-4 * max(1.0, scale))
 
 
-def _twin_case(name, fn, args, kwargs, flops, outputs):
+def _twin_case(name, fn, args, kwargs, flops, outputs, group="kernels"):
     """A kernel case: fastnn.ops.fn against fastnn.reference.fn on private copies of
     the same inputs; `outputs(result, args, kwargs)` picks the arrays to compare."""
     def copies():
@@ -160,7 +160,7 @@ def _twin_case(name, fn, args, kwargs, flops, outputs):
         for u, v in zip(outputs(nat(*a1, **k1), a1, k1), outputs(ref(*a2, **k2), a2, k2)):
             _agree(u, v)
 
-    return Case("kernels", name, lambda: nat(*a_n, **k_n), lambda: ref(*a_r, **k_r),
+    return Case(group, name, lambda: nat(*a_n, **k_n), lambda: ref(*a_r, **k_r),
                 check=check, flops=flops)
 
 
@@ -366,6 +366,118 @@ def sklearn_cases(X, y, rounds=2):
                  info={"warmup": lambda side: None, "reference_name": "scikit-learn"})]
 
 
+# ---------------------------------------------------------------------------- cnn
+
+# (label, x shape (N, C, H, W), w shape (F, C, KH, KW), padding): the LeNet's two
+# convolutions on MNIST at batch 64, and a CIFAR-like 3x3 "same" layer
+CONV_SIZES = [
+    ("MNIST conv1", (64, 1, 28, 28), (16, 1, 5, 5), 0),
+    ("MNIST conv2", (64, 16, 12, 12), (32, 16, 5, 5), 0),
+    ("CIFAR 3x3", (64, 32, 32, 32), (64, 32, 3, 3), 1),
+]
+CNN_ROWS, CNN_QUICK_ROWS = 6_000, 1_000  # rows of the LeNet epoch (numpy is slow)
+LENET_BATCH = 64
+
+
+def conv2d_flops(x_shape, w_shape, padding=0):
+    """2 * N*F*C*KH*KW*OH*OW: the forward pass of a stride-1 conv2d (its backward,
+    dW and dx, is twice that)."""
+    n, c, h, w = x_shape
+    f, _, kh, kw = w_shape
+    oh, ow = h + 2 * padding - kh + 1, w + 2 * padding - kw + 1
+    return 2.0 * n * f * c * kh * kw * oh * ow
+
+
+def conv_kernel_cases(quick=False, seed=0):
+    """conv2d forward and backward (dW, db and dx) at CONV_SIZES (quick: the two
+    MNIST ones), and 2x2 max pooling forward and backward on (64, 32, 24, 24)."""
+    rng = np.random.default_rng(seed)
+    f32 = np.float32
+    cases = []
+    for _, xs, ws, pad in CONV_SIZES[:2] if quick else CONV_SIZES:
+        x = rng.standard_normal(xs).astype(f32)
+        w = rng.standard_normal(ws).astype(f32)
+        b = rng.standard_normal(ws[0]).astype(f32)
+        y = reference.conv2d_forward(x, w, b, padding=pad)
+        dy = rng.standard_normal(y.shape).astype(f32)
+        shape = f"{'x'.join(map(str, xs))} * {'x'.join(map(str, ws))}"
+        flops = conv2d_flops(xs, ws, pad)
+        cases.append(_twin_case(f"conv2d forward {shape}", "conv2d_forward", (x, w, b),
+                                {"padding": pad, "out": np.empty_like(y)}, flops,
+                                lambda r, a, k: [r], group="cnn"))
+        cases.append(_twin_case(f"conv2d backward {shape}", "conv2d_backward", (x, w, dy),
+                                {"padding": pad, "compute_dx": True}, 2.0 * flops,
+                                lambda r, a, k: list(r), group="cnn"))
+    x = rng.standard_normal((64, 32, 24, 24)).astype(f32)
+    y, argmax = reference.maxpool2d_forward(x, 2)
+    dy = rng.standard_normal(y.shape).astype(f32)
+    cases.append(_twin_case("maxpool2d 2x2 forward 64x32x24x24", "maxpool2d_forward", (x, 2),
+                            {"out": np.empty_like(y), "argmax": np.empty_like(argmax)}, None,
+                            lambda r, a, k: list(r), group="cnn"))
+    cases.append(_twin_case("maxpool2d 2x2 backward 64x32x24x24", "maxpool2d_backward",
+                            (dy, argmax, x.shape), {"out": np.empty_like(x)}, None,
+                            lambda r, a, k: [r], group="cnn"))
+    return cases
+
+
+def lenet(backend="native"):
+    """The LeNet of the issue: two 5x5 convolutions with 2x2 max pooling, 512-128-10."""
+    from .layers import Dense, Flatten
+    from .layers_conv import Conv2D, MaxPool2D, Reshape
+    from .model import Sequential
+
+    return Sequential([Reshape((1, 28, 28)), Conv2D(16, 5, activation="relu"), MaxPool2D(2),
+                       Conv2D(32, 5, activation="relu"), MaxPool2D(2), Flatten(),
+                       Dense(128, activation="relu"), Dense(10)], seed=0, backend=backend)
+
+
+def lenet_train_flops(n):
+    """Training flops of the LeNet for n samples. Each conv and dense layer does
+    F*C*KH*KW*OH*OW (dense: in*out) multiply-adds forward, as many for dW and as many
+    for dx: 3x the forward, minus the first conv's dx (its input is the data). x2 for
+    flops. Pooling, activations, the loss and Adam are not counted (they are a few
+    flops per element, against ~25-400 multiply-adds per conv output)."""
+    conv1 = 16 * 1 * 5 * 5 * 24 * 24       # 28x28 -> 24x24, pooled to 12x12
+    conv2 = 32 * 16 * 5 * 5 * 8 * 8        # 12x12 -> 8x8, pooled to 4x4
+    dense = 32 * 4 * 4 * 128 + 128 * 10    # 512 -> 128 -> 10
+    forward = conv1 + conv2 + dense
+    return 2.0 * n * (3 * forward - conv1)
+
+
+def lenet_cases(X, y, threads=None, rounds=3):
+    """One epoch of the LeNet (batch 64, Adam lr 1e-3, cross-entropy) over (X, y) --
+    MNIST rows of 784 pixels -- native (the fused plan) against backend="reference"
+    (the per-layer numpy twins): same seed, same shuffled order, same steps; the epoch
+    losses must agree. Both sides train on the same rows, so the ratio of their times
+    is the ratio of their samples/s."""
+    def fit(backend, rows=len(X)):
+        h = lenet(backend).fit(X[:rows], y[:rows], epochs=1, batch_size=LENET_BATCH,
+                               optimizer=_make_optimizer(("adam", {"lr": 1e-3})),
+                               loss="cross_entropy", verbose=0)
+        return h.history["loss"][0]
+
+    def warm(backend):
+        fit(backend, 4 * LENET_BATCH)
+
+    def check():
+        ln, lr = fit("native"), fit("reference")
+        if not abs(ln - lr) <= 1e-3 * max(1.0, abs(lr)):
+            raise AssertionError(f"epoch losses differ: native {ln}, reference {lr}")
+
+    return [Case("cnn", f"MNIST LeNet batch 64 adam, {len(X):,} rows",
+                 lambda: fit("native"), lambda: fit("reference"), check=check,
+                 flops=lenet_train_flops(len(X)), items=len(X), threads=threads,
+                 rounds=rounds, info={"warmup": warm})]
+
+
+def cnn_cases(X, y, quick=False, rounds=None):
+    """The "cnn" group: conv_kernel_cases, then the LeNet epoch on the first
+    CNN_ROWS rows of (X, y) (quick: CNN_QUICK_ROWS)."""
+    rows = CNN_QUICK_ROWS if quick else CNN_ROWS
+    return conv_kernel_cases(quick) + lenet_cases(
+        X[:rows], y[:rows], rounds=rounds or (2 if quick else 3))
+
+
 # --------------------------------------------------------------------------- runs
 
 
@@ -377,7 +489,7 @@ def measure(case, min_time=0.1):
     try:
         if case.check:
             case.check()
-        if case.group in ("training", "threads", "sklearn"):
+        if "warmup" in case.info:  # whole epochs: alternate rounds after a short fit
             case.info["warmup"]("native")
             case.info["warmup"]("reference")
             t_nat, t_ref = time_rounds([case.native, case.reference], case.rounds)
@@ -408,8 +520,11 @@ def run(groups=GROUPS, quick=False, data_dir=None, progress=None):
     cases, data = [], None
     if "kernels" in groups:
         cases += kernel_cases(quick)
-    if set(groups) & {"training", "inference", "threads", "sklearn"}:
-        X, y, data = load_training_data(data_dir, rows=10_000 if quick else None)
+    if set(groups) & {"training", "inference", "threads", "sklearn", "cnn"}:
+        rows = 10_000 if quick else None
+        if not set(groups) - {"kernels", "cnn"}:  # the cnn group alone: only its rows
+            rows = CNN_QUICK_ROWS if quick else CNN_ROWS
+        X, y, data = load_training_data(data_dir, rows=rows)
         if "training" in groups:
             configs = [TRAINING_CONFIGS[i] for i in (0, 1, 3, 4)] if quick else None
             cases += training_cases(X, y, configs, rounds=2 if quick else 3)
@@ -422,6 +537,8 @@ def run(groups=GROUPS, quick=False, data_dir=None, progress=None):
                 cases += sklearn_cases(X, y, rounds=1 if quick else 2)
             except ImportError:  # optional: scikit-learn is not a dependency
                 pass
+        if "cnn" in groups:
+            cases += cnn_cases(X, y, quick)
     results, peaks = [], {}
     for i, case in enumerate(cases):
         if progress:
@@ -460,6 +577,11 @@ def _fmt_time(t):
     return f"{t:.2f} s"
 
 
+def _fmt_rate(v):
+    """samples/s: thousands, with a decimal below 10k (a slow epoch is not "0k/s")."""
+    return f"{v / 1e3:.1f}k/s" if v < 1e4 else f"{v / 1e3:.0f}k/s"
+
+
 def format_table(report):
     """The results as a plain-text table, one section per group."""
     lines = []
@@ -480,12 +602,15 @@ def format_table(report):
         lines += ["", f"[{group}]" + (" (samples/s per epoch)"
                                       if group in ("training", "threads") else
                                       " (samples/s per epoch; reference: scikit-learn)"
-                                      if group == "sklearn" else ""), head]
+                                      if group == "sklearn" else
+                                      " (kernels: time per call; LeNet: samples/s per epoch)"
+                                      if group == "cnn" else ""), head]
         for r in rows:
             nat, ref = _fmt_time(r["native_s"]), _fmt_time(r["reference_s"])
-            if group in ("training", "threads", "sklearn") and r["native_items_per_s"]:
-                nat = f"{r['native_items_per_s'] / 1e3:.0f}k/s"
-                ref = f"{r['reference_items_per_s'] / 1e3:.0f}k/s"
+            if group in ("training", "threads", "sklearn", "cnn") and \
+                    r["native_items_per_s"]:
+                nat = _fmt_rate(r["native_items_per_s"])
+                ref = _fmt_rate(r["reference_items_per_s"])
             sp = f"{r['speedup']:.1f}x" if r["speedup"] else "-"
             gf = f"{r['gflops']:.1f}" if r.get("gflops") is not None else "-"
             share = f"{r['sgemm_peak_share']:.0%}" if r.get("sgemm_peak_share") is not None else "-"
@@ -544,7 +669,7 @@ def plot(report, path):
     rows = [r for r in report["results"] if r["speedup"]]
     fig, ax = plt.subplots(figsize=(9, 0.28 * len(rows) + 1.5))
     colors = {"kernels": "tab:blue", "training": "tab:green", "inference": "tab:orange",
-              "threads": "tab:purple", "sklearn": "tab:red"}
+              "threads": "tab:purple", "sklearn": "tab:red", "cnn": "tab:brown"}
     ax.barh(range(len(rows)), [r["speedup"] for r in rows],
             color=[colors[r["group"]] for r in rows])
     ax.set_yticks(range(len(rows)), [f"{r['name']}" for r in rows], fontsize=7)
@@ -565,4 +690,5 @@ def plot(report, path):
 
 
 __all__ += ["time_call", "time_rounds", "measure", "load_training_data", "train_flops",
-            "TRAINING_CONFIGS"]
+            "TRAINING_CONFIGS", "CONV_SIZES", "CNN_ROWS", "CNN_QUICK_ROWS", "conv2d_flops",
+            "conv_kernel_cases", "lenet", "lenet_train_flops", "lenet_cases"]

@@ -98,3 +98,25 @@ def test_training_check_compares_the_epoch_losses():
     case = bench.training_cases(X, y, [bench.TRAINING_CONFIGS[1]])[0]
     case.check()  # same work: passes
     assert case.flops == bench.train_flops(128, 200) and case.items == 200
+
+
+def test_cnn_cases_run_and_agree():
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 784), dtype=np.float32)  # one batch
+    y = rng.integers(0, 10, 64)
+    cases = bench.cnn_cases(X, y, quick=True, rounds=1)
+    assert {c.group for c in cases} == {"cnn"} and len(cases) == 7
+    for case in cases[:-1]:
+        case.check()  # raises if the two sides disagree
+        case.native(), case.reference()
+    r = bench.measure(cases[-1])  # the LeNet epoch: check, warm-up, alternating rounds
+    assert r["agreed"] and r["native_items_per_s"] > 0 and r["reference_items_per_s"] > 0
+    assert cases[0].flops == 2.0 * 64 * 16 * 1 * 5 * 5 * 24 * 24  # conv1 forward
+    assert cases[1].flops == 2 * cases[0].flops                 # dW + dx
+    assert bench.conv2d_flops((64, 32, 32, 32), (64, 32, 3, 3), 1) == \
+        2.0 * 64 * 64 * 32 * 9 * 32 * 32                         # "same" padding
+    lenet = cases[-1]
+    assert lenet.items == 64 and lenet.flops == bench.lenet_train_flops(64)
+    # 3x the forward multiply-adds of the two convs and two dense layers, less conv1's dx
+    conv1, conv2, dense = 16 * 25 * 24 * 24, 32 * 16 * 25 * 8 * 8, 512 * 128 + 128 * 10
+    assert bench.lenet_train_flops(1) == 2.0 * (3 * (conv1 + conv2 + dense) - conv1)
