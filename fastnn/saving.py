@@ -333,6 +333,19 @@ def load(path, *, backend=None):
             raise _fail(path, f"the file is inconsistent: {type(e).__name__}: {e}") from None
 
 
+def _fill(path, what, model_arrays, metas, expected, arrays):
+    """Copy the file's arrays into the model's (layer, key, array) list, checking that
+    the header names the same layers, keys and shapes in the same order."""
+    if len(model_arrays) != len(metas):
+        raise _fail(path, f"the header lists {len(metas)} {what}, but its layers have "
+                          f"{len(model_arrays)}")
+    for (layer, key, arr), m in zip(model_arrays, metas):
+        if (layer.name, key, arr.shape) != (m["layer"], m["key"], expected[m["array"]]):
+            raise _fail(path, f"{what[:-1]} {m['layer']}.{m['key']} {expected[m['array']]} "
+                              f"does not match the layers ({layer.name}.{key} {arr.shape})")
+        arr[...] = arrays[m["array"]]
+
+
 def _build(header, npz, keys, path, backend):
     dtype = _field(header, "dtype", str, path)
     if dtype not in ("float32", "float64"):
@@ -355,17 +368,13 @@ def _build(header, npz, keys, path, backend):
 
     # every array the header names, present with the right dtype and shape; nothing else
     expected = {}
-    for i, m in enumerate(params_meta):
-        if not isinstance(m, dict) or not isinstance(m.get("array"), str) \
-                or not isinstance(m.get("layer"), str) or not isinstance(m.get("key"), str):
-            raise _fail(path, f"the header's params[{i}] is invalid: {m!r:.200}")
-        expected[m["array"]] = tuple(_int_list(m.get("shape"), path, f"params[{i}].shape"))
-    for i, m in enumerate(buffers_meta):
-        if not isinstance(m, dict) or not isinstance(m.get("array"), str) \
-                or not isinstance(m.get("layer"), str) or not isinstance(m.get("key"), str) \
-                or m["array"] in expected:
-            raise _fail(path, f"the header's buffers[{i}] is invalid: {m!r:.200}")
-        expected[m["array"]] = tuple(_int_list(m.get("shape"), path, f"buffers[{i}].shape"))
+    for what, metas in (("params", params_meta), ("buffers", buffers_meta)):
+        for i, m in enumerate(metas):
+            if not isinstance(m, dict) or not isinstance(m.get("array"), str) \
+                    or not isinstance(m.get("layer"), str) or not isinstance(m.get("key"), str) \
+                    or m["array"] in expected:
+                raise _fail(path, f"the header's {what}[{i}] is invalid: {m!r:.200}")
+            expected[m["array"]] = tuple(_int_list(m.get("shape"), path, f"{what}[{i}].shape"))
     if opt_meta is not None:
         if not isinstance(opt_meta, dict):
             raise _fail(path, "the header's optimizer entry is invalid")
@@ -411,23 +420,8 @@ def _build(header, npz, keys, path, backend):
     except (TypeError, ValueError) as e:
         raise _fail(path, f"the layers in the header do not form a valid model: {e}") from None
     mparams = model.params
-    if len(mparams) != len(params_meta):
-        raise _fail(path, f"the header lists {len(params_meta)} parameters, but its layers "
-                          f"have {len(mparams)}")
-    for (layer, key, arr), m in zip(mparams, params_meta):
-        if (layer.name, key, arr.shape) != (m["layer"], m["key"], expected[m["array"]]):
-            raise _fail(path, f"parameter {m['layer']}.{m['key']} {expected[m['array']]} does "
-                              f"not match the layers ({layer.name}.{key} {arr.shape})")
-        arr[...] = arrays[m["array"]]
-    mbuffers = model.buffers
-    if len(mbuffers) != len(buffers_meta):
-        raise _fail(path, f"the header lists {len(buffers_meta)} buffers, but its layers "
-                          f"have {len(mbuffers)}")
-    for (layer, key, arr), m in zip(mbuffers, buffers_meta):
-        if (layer.name, key, arr.shape) != (m["layer"], m["key"], expected[m["array"]]):
-            raise _fail(path, f"buffer {m['layer']}.{m['key']} {expected[m['array']]} does "
-                              f"not match the layers ({layer.name}.{key} {arr.shape})")
-        arr[...] = arrays[m["array"]]
+    _fill(path, "parameters", mparams, params_meta, expected, arrays)
+    _fill(path, "buffers", model.buffers, buffers_meta, expected, arrays)
 
     if loss_name is not None:
         if loss_name not in LOSSES:
