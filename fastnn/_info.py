@@ -38,9 +38,10 @@ def _small_products():
     from .ops.matmul import own_kernels
 
     if own_kernels():
-        return ("fastnn's AVX-512 kernels: float32, 3-64 batch rows; the training plan's first "
-                "layer skips input columns that are zero in the whole batch (FASTNN_GEMM=blas "
-                "turns them off)")
+        return ("fastnn's AVX-512 kernels: float32, 3-64 batch rows, and the sample blocks "
+                "of convolutions with up to 64 filters; the training plan's first layer skips "
+                "input columns that are zero in the whole batch (FASTNN_GEMM=blas turns them "
+                "off)")
     if os.environ.get("FASTNN_GEMM") == "blas":
         return "BLAS (FASTNN_GEMM=blas)"
     return "BLAS (fastnn's own kernels need AVX-512)"
