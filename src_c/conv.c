@@ -86,6 +86,15 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
         else                                                                            \
             (gemm)(1, 0, (m), (n), (k), 1.0f, (A), (m), (G), (n), 0.0f, (C), (n));      \
     } while (0)
+/* dW of at most FNN_CONV_FAST_ROWS filters: dW^T (K x F) += cols_b (K x nsO) @ tmpT_b
+ * (nsO x F) on the NN kernel (float32, AVX-512); elsewhere the generic tiles. */
+#define FNN_CONV_DW_FAST_F32(F, K, len) fnn_conv_fast_ok((F), (K), (len))
+#define FNN_CONV_DWT_F32(m, k, n, A, B, C, acc)                                           \
+    fnn_sgemm_avx512_nn((int)(m), (int)(k), (int)(n), (A), (B), (C), (acc))
+#define FNN_CONV_DW_FAST_F64(F, K, len) 0
+#define FNN_CONV_DWT_F64(m, k, n, A, B, C, acc)                                           \
+    ((void)(m), (void)(k), (void)(n), (void)(A), (void)(B), (void)(C), (void)(acc))
+
 #define FNN_CONV_NN_F64(gemm, m, n, k, A, B, C)                                           \
     (gemm)(0, 0, (m), (n), (k), 1.0, (A), (k), (B), (n), 0.0, (C), (n))
 #define FNN_CONV_TN_F64(gemm, m, n, k, A, G, C)                                           \
@@ -96,21 +105,29 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #define FNN_GEMM_T fnn_gemm_f32_fn
 #define FNN_CONV_NN FNN_CONV_NN_F32
 #define FNN_CONV_TN FNN_CONV_TN_F32
+#define FNN_CONV_DW_FAST FNN_CONV_DW_FAST_F32
+#define FNN_CONV_DWT FNN_CONV_DWT_F32
 #include "conv_impl.h"
 #undef REAL
 #undef FNN_SFX
 #undef FNN_GEMM_T
 #undef FNN_CONV_NN
 #undef FNN_CONV_TN
+#undef FNN_CONV_DW_FAST
+#undef FNN_CONV_DWT
 
 #define REAL double
 #define FNN_SFX(name) name##_f64
 #define FNN_GEMM_T fnn_gemm_f64_fn
 #define FNN_CONV_NN FNN_CONV_NN_F64
 #define FNN_CONV_TN FNN_CONV_TN_F64
+#define FNN_CONV_DW_FAST FNN_CONV_DW_FAST_F64
+#define FNN_CONV_DWT FNN_CONV_DWT_F64
 #include "conv_impl.h"
 #undef REAL
 #undef FNN_SFX
 #undef FNN_GEMM_T
 #undef FNN_CONV_NN
 #undef FNN_CONV_TN
+#undef FNN_CONV_DW_FAST
+#undef FNN_CONV_DWT

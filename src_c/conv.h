@@ -70,7 +70,13 @@ void fnn_conv_forward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_conv
 /* Gradients from dy (n, F, OH, OW) and cols = the blocked im2col of x (as
  * fnn_conv_forward or fnn_conv_cols left it): dw (F, C, KH, KW) and db (F) are
  * overwritten (db NULL: skipped); dx (n, C, H, W) is overwritten (NULL: skipped).
- * Workspaces: tmp (F * n*OH*OW), dcols (C*KH*KW * n*OH*OW; unused when dx is NULL). */
+ * Workspaces: tmp (fnn_conv_backward_tmp(g, n) elements), dcols (C*KH*KW * n*OH*OW;
+ * unused when dx is NULL). */
+static inline fnn_idx fnn_conv_backward_tmp(const fnn_conv_geom *g, fnn_idx n)
+{
+    /* dy permuted (F, n*OH*OW), its transpose per block, and dW^T (C*KH*KW, F) */
+    return 2 * g->f * n * g->oh * g->ow + g->f * g->c * g->kh * g->kw;
+}
 void fnn_conv_backward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
                            fnn_idx n, const float *cols, const float *w, const float *dy,
                            float *dx, float *dw, float *db, float *tmp, float *dcols,

@@ -322,7 +322,11 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
         return;
     }
     const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
-    /* Per block of samples, on one thread: its tmp (F, ns*OHW) = dy[block] permuted;
+    /* dW on the fast kernel: needs each block's tmp transposed (tmpT) and dW^T (dwt) */
+    const int fast = K > 0 && FNN_CONV_DW_FAST(F, K, (nb < n ? nb : n) * OHW);
+    REAL *tmpT = tmp + F * nO, *dwt = tmpT + F * nO;
+    /* Per block of samples, on one thread: its tmp (F, ns*OHW) = dy[block] permuted
+     * (and tmpT (ns*OHW, F) = dy[block] transposed per sample);
      * with dx, its dcols = W^T @ tmp, folded by col2im into dx[block] while in L2. */
     int team = fnn_team_size(F * (K > 0 ? K : 1) * nO, FNN_GRAIN_GEMM, n_threads);
     if (team > nblocks) team = (int)nblocks;
@@ -338,6 +342,15 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
                 for (fnn_idx f = 0; f < F; ++f)
                     memcpy(tb + f * nsO + i * OHW, dy + ((i0 + i) * F + f) * OHW,
                            (size_t)OHW * sizeof(REAL));
+            if (fast) {
+                REAL *tt = tmpT + i0 * OHW * F;
+                for (fnn_idx i = 0; i < ns; ++i)
+                    for (fnn_idx f = 0; f < F; ++f) {
+                        const REAL *src = dy + ((i0 + i) * F + f) * OHW;
+                        REAL *dst = tt + i * OHW * F + f;
+                        for (fnn_idx q = 0; q < OHW; ++q) dst[q * F] = src[q];
+                    }
+            }
             if (dx && K > 0) {
                 REAL *dc = dcols + i0 * K * OHW;
                 FNN_CONV_TN(gemm, K, nsO, F, w, tb, dc);
@@ -367,6 +380,27 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
     /* dw (F, K) = sum over blocks of tmp_b (F, ns*OHW) @ cols_b^T; the team splits the
      * rows of dw (in fours), each thread adding the blocks in order. Few filters (at most
      * FNN_CONV_FAST_ROWS): dot-product tiles (conv_dw_block); more: GEMM calls. */
+    if (fast) {
+        /* dW^T (K, F) = sum over blocks, in order, of cols_b (K, nsO) @ tmpT_b (nsO, F):
+         * the team splits the K rows; every element's sum runs the same way whatever the
+         * split. Then dw = its transpose. */
+        int kteam = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
+        if (kteam > K / 8) kteam = (int)(K / 8 > 0 ? K / 8 : 1);
+        FNN_TEAM_FOR(kteam, t,
+            fnn_idx k0 = fnn_chunk_start(K, kteam, t, 8);
+            fnn_idx k1 = fnn_chunk_start(K, kteam, t + 1, 8);
+            for (fnn_idx blk = 0; k1 > k0 && blk < nblocks; ++blk) {
+                fnn_idx i0, i1;
+                FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
+                const fnn_idx nsO = (i1 - i0) * OHW;
+                FNN_CONV_DWT(k1 - k0, nsO, F, cols + i0 * K * OHW + k0 * nsO,
+                             tmpT + i0 * OHW * F, dwt + k0 * F, blk > 0);
+            });
+        for (fnn_idx f = 0; f < F; ++f)
+            for (fnn_idx kk = 0; kk < K; ++kk) dw[f * K + kk] = dwt[kk * F + f];
+        (void)gemm_threads;
+        return;
+    }
     const int tiles = F <= FNN_CONV_FAST_ROWS;
     int wteam = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
     if (wteam > F / 4) wteam = (int)(F / 4 > 0 ? F / 4 : 1);
