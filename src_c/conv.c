@@ -5,7 +5,8 @@
  * contiguous (C*KH*KW, ns*OH*OW) matrix, its product, the permutation into y -- or for
  * dx the block's dcols and col2im -- while the block is still in L2. The blocks do not
  * depend on the thread count, so y, dx and db are bit-identical for any thread count.
- * dW adds the blocks' products in block order, the threads splitting its rows.
+ * dW adds the blocks' products in block order, the threads splitting its rows (of dW^T
+ * on the float32 AVX-512 path): with at most 64 filters it is bit-identical too.
  *
  The public im2col / col2im (the whole batch as one matrix) split the (channel, sample)
  * pairs u = c * n + i among the threads (pair u owns the segment of sample i in channel
