@@ -17,7 +17,7 @@ cimport numpy as cnp
 cnp.import_array()
 
 from ._runtime cimport current_num_threads
-from .ops.conv cimport fnn_conv_geom
+from .ops.conv cimport fnn_conv_backward_tmp, fnn_conv_geom
 from .ops.matmul cimport (blas_hold, blas_release, gemm_f32, gemm_f64,
                           gemm_team_threads)
 
@@ -135,11 +135,6 @@ STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
 _GEOM_KEYS = ("c", "h", "w", "f", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw")
 
 
-def _conv_backward_tmp(g, Py_ssize_t n):
-    """Elements of conv.h's backward workspace tmp: fnn_conv_backward_tmp."""
-    return 2 * g["f"] * n * g["oh"] * g["ow"] + g["f"] * g["c"] * g["kh"] * g["kw"]
-
-
 cdef _set_geom(fnn_conv_geom *g, spec, Py_ssize_t in_dim, int step, bint pool):
     """Fill g from spec["geom"] (a dict of _GEOM_KEYS) after checking what the C loops
     rely on: positive sizes, (C, H, W) matching the input, and for pooling (which reads
@@ -248,7 +243,7 @@ cdef class TrainingPlan:
                 st.out_dim = g["f"] * g["oh"] * g["ow"]
                 if spec["kind"] == "conv":
                     self._set_conv_params(st, spec, g, i)
-                    ws_tmp = max(ws_tmp, _conv_backward_tmp(g, batch_size))
+                    ws_tmp = max(ws_tmp, fnn_conv_backward_tmp(&st.geom, batch_size))
                     ws_dcols = max(ws_dcols, g["c"] * g["kh"] * g["kw"] * batch_size
                                    * g["oh"] * g["ow"])
                 elif spec["kind"] == "maxpool":
@@ -305,7 +300,7 @@ cdef class TrainingPlan:
                         raise ValueError(f"step {i}: the projection gives "
                                          f"{g['f'] * g['oh'] * g['ow']} features, not {d}")
                     self._set_conv_params(st, proj, g, i)
-                    ws_tmp = max(ws_tmp, _conv_backward_tmp(g, batch_size))
+                    ws_tmp = max(ws_tmp, fnn_conv_backward_tmp(&st.geom, batch_size))
                     ws_dcols = max(ws_dcols, g["c"] * g["kh"] * g["kw"] * batch_size
                                    * g["oh"] * g["ow"])
                 else:

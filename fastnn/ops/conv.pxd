@@ -37,6 +37,8 @@ cdef extern from "conv.h" nogil:
                               Py_ssize_t n, const double *x, const double *w, const double *b,
                               double *y, double *cols, double *tmp, int n_threads)
 
+    # elements of fnn_conv_backward's tmp workspace
+    Py_ssize_t fnn_conv_backward_tmp(const fnn_conv_geom *g, Py_ssize_t n)
     # the training passes' blocked layout of cols (see conv.h)
     void fnn_conv_cols_f32(const fnn_conv_geom *g, Py_ssize_t n, const float *x, float *cols,
                            int n_threads)

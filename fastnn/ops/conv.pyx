@@ -194,7 +194,7 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
     _check_blas_size(f, k, cols_n)
     cdef fnn_conv_geom g = _geom(geo, f)
     cols = np.empty(k * cols_n, dtype=x.dtype)
-    tmp = np.empty(2 * f * cols_n + f * k, dtype=x.dtype)  # fnn_conv_backward_tmp
+    tmp = np.empty(fnn_conv_backward_tmp(&g, n), dtype=x.dtype)
     dcols = np.empty(k * cols_n if compute_dx else 0, dtype=x.dtype)
     empty = _EMPTY32 if x.dtype.itemsize == 4 else _EMPTY64
     if x.dtype.itemsize == 4:
