@@ -37,14 +37,16 @@ def _small_products():
 
     from .ops.matmul import own_kernels
 
+    skip = ("the training plan's first dense layer skips input columns that are zero in "
+            "the whole batch (small float32 batches on the AVX-512 kernels; other batches, "
+            "for a layer of 64+ units, through BLAS with k = the active columns; "
+            "FASTNN_GEMM=blas turns this off)")
     if own_kernels():
         return ("fastnn's AVX-512 kernels: float32, 3-64 batch rows, and the sample blocks "
-                "of convolutions with up to 64 filters; the training plan's first layer skips "
-                "input columns that are zero in the whole batch (FASTNN_GEMM=blas turns them "
-                "off)")
+                "of convolutions with up to 64 filters; " + skip)
     if os.environ.get("FASTNN_GEMM") == "blas":
         return "BLAS (FASTNN_GEMM=blas)"
-    return "BLAS (fastnn's own kernels need AVX-512)"
+    return "BLAS (fastnn's own kernels need AVX-512); " + skip
 
 
 def _gemm_path():

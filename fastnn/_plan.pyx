@@ -10,6 +10,8 @@ fastnn._fused builds plans from Sequential models; this module knows nothing of 
 from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from libc.stdint cimport uint64_t
 
+import os
+
 import numpy as np
 
 cimport numpy as cnp
@@ -33,6 +35,7 @@ cdef extern from "plan.h" nogil:
         FNN_STEP_BATCHNORM
         FNN_STEP_RES_BEGIN
         FNN_STEP_RES_END
+        FNN_PLAN_COMPACT_MIN_OUT
         FNN_PROJ_DENSE
         FNN_PROJ_CONV
         FNN_LOSS_MSE
@@ -109,6 +112,10 @@ cdef extern from "plan.h" nogil:
         int *cols
         int *zcols
         unsigned short *masks
+        unsigned char *act
+        int *runs
+        void *wact
+        Py_ssize_t compact_batches
         void *gblock
         int *gidx
         int n_threads
@@ -335,15 +342,26 @@ cdef class TrainingPlan:
         rl = np.zeros(batch_size, dtype=np.float64)
         self._keep.append(rl)
         p.row_loss = <double *>_ptr(rl)
-        if p.dtype_size == 4:  # the active-column kernels of the first layer (plan.h)
+        # the first layer's active columns (plan.h, enum fnn_cols_mode)
+        cols = np.zeros(max(1, in_dim), dtype=np.intc)
+        zcols = np.zeros(max(1, in_dim), dtype=np.intc)
+        self._keep += [cols, zcols]
+        p.cols = <int *>_ptr(cols)
+        p.zcols = <int *>_ptr(zcols)
+        if (p.n_steps > 0 and p.steps[0].kind == FNN_STEP_DENSE and
+                p.steps[0].out_dim >= FNN_PLAN_COMPACT_MIN_OUT and
+                os.environ.get("FASTNN_GEMM") != "blas"):  # FNN_COLS_COMPACT
+            act = np.zeros(max(1, in_dim), dtype=np.uint8)
+            runs = np.zeros(2 * max(1, in_dim), dtype=np.intc)
+            self._keep += [act, runs]
+            p.act = <unsigned char *>_ptr(act)
+            p.runs = <int *>_ptr(runs)
+            p.wact = self._buffer(in_dim * p.steps[0].out_dim)
+        if p.dtype_size == 4:  # FNN_COLS_AVX512
             rowp = np.zeros(batch_size, dtype=np.uintp)
-            cols = np.zeros(max(1, in_dim), dtype=np.intc)
-            zcols = np.zeros(max(1, in_dim), dtype=np.intc)
             masks = np.zeros((in_dim + 15) // 16 + 1, dtype=np.uint16)
-            self._keep += [rowp, cols, zcols, masks]
+            self._keep += [rowp, masks]
             p.rowp = <const void **>_ptr(rowp)
-            p.cols = <int *>_ptr(cols)
-            p.zcols = <int *>_ptr(zcols)
             p.masks = <unsigned short *>_ptr(masks)
             gblock = np.zeros(8192, dtype=np.float32)  # FNN_PLAN_GBLOCK
             gidx = np.zeros(8192, dtype=np.intc)
@@ -430,6 +448,12 @@ cdef class TrainingPlan:
     property stop_on_nonfinite:
         def __get__(self):
             return bool(self.p.stop_on_nonfinite)
+
+    property compact_batches:
+        """Batches whose first layer ran over their active columns only (plan.h,
+        FNN_COLS_COMPACT), counted over the plan's life."""
+        def __get__(self):
+            return self.p.compact_batches
 
     property iterations:
         def __get__(self):

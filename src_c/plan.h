@@ -47,6 +47,22 @@ enum fnn_loss_kind {
 
 enum fnn_fused_w0 { FNN_FUSED_NONE = 0, FNN_FUSED_SGD = 1, FNN_FUSED_ADAM = 2 };
 
+/* How a batch reaches a dense first layer (plan_impl.h):
+ *   FNN_COLS_NONE     rows gathered whole; BLAS (or fastnn's small kernels) over all columns
+ *   FNN_COLS_AVX512   float32 small batches: fastnn's active-column kernels (see below)
+ *   FNN_COLS_COMPACT  larger batches, any dtype: the batch's active columns are packed
+ *                     into xb, the matching rows of W into wact, and both products
+ *                     of the layer run through BLAS with k = active columns; dW is then
+ *                     spread back to full size with zero rows for the inactive columns.
+ *                     Taken per batch when at least 1/8 of the columns are inactive. */
+enum fnn_cols_mode { FNN_COLS_NONE = 0, FNN_COLS_AVX512 = 1, FNN_COLS_COMPACT = 2 };
+
+/* Smallest first-layer width for FNN_COLS_COMPACT: narrower layers do too few flops per
+ * input element to pay for the scan of the batch. */
+#ifndef FNN_PLAN_COMPACT_MIN_OUT
+#define FNN_PLAN_COMPACT_MIN_OUT 64
+#endif
+
 /* Elements of the plan's gblock: one block of the first layer's dW (32 KiB of float). */
 #define FNN_PLAN_GBLOCK 8192
 
@@ -142,11 +158,21 @@ typedef struct {
      * weight-gradient product, W -= lr X^T G; with Adam/AdamW block by block, each block
      * of dW formed in gblock and applied while it is in L1 (Adam is bound by memory
      * traffic, and dW is a quarter of it). rowp NULL: never used (Cython leaves it NULL
-     * for float64). */
+     * for float64). cols and zcols (the active and the inactive columns, ascending) also
+     * serve FNN_COLS_COMPACT, in both dtypes. */
     const void **rowp;         /* batch */
     int *cols, *zcols;         /* in_dim each */
     unsigned short *masks;     /* (in_dim + 15) / 16 */
     int nact;                  /* active columns of the current batch */
+    /* FNN_COLS_COMPACT (any dtype): act marks the batch's nonzero columns (in_dim bytes);
+     * runs holds the nruns runs of consecutive active columns as (first, length) pairs
+     * (2 * in_dim entries); wact receives the active rows of the first layer's W
+     * (in_dim * out_dim elements). NULL: compaction off. */
+    unsigned char *act;
+    int *runs;
+    int nruns;
+    void *wact;
+    fnn_idx compact_batches;   /* batches trained with FNN_COLS_COMPACT (a running count) */
     void *gblock;              /* FNN_PLAN_GBLOCK elements */
     int *gidx;                 /* FNN_PLAN_GBLOCK entries */
     int fused_w0;              /* set per run: step 0's W is updated in backward

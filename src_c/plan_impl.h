@@ -12,17 +12,78 @@
 
 typedef FNN_GEMM_T FNN_SFX(gemm_fn);
 
-/* Copy the rows perm[start .. start + rows) of X, the targets and the weights. */
-static void FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, const REAL *sw,
-                            const fnn_idx *perm, fnn_idx start, fnn_idx rows, int cols)
+/* FNN_COLS_COMPACT: mark the columns that are nonzero in some row of the batch, list
+ * them (p->cols, p->nact), the others (p->zcols) and their runs (p->runs); if at least
+ * 1/8 of the columns are inactive, pack the active ones of each row into xb (rows x nact)
+ * and return 1, else return 0 (the caller gathers whole rows). */
+static int FNN_SFX(pack_compact)(fnn_plan *p, const REAL *X, const fnn_idx *perm,
+                                 fnn_idx start, fnn_idx rows)
+{
+    fnn_idx d = p->in_dim;
+    unsigned char *act = p->act;
+    /* zcols lists the columns still zero in every row seen so far: each row checks only
+     * those (on MNIST about a quarter of the columns after the first few rows) */
+    int nz = 0;
+    for (fnn_idx j = 0; j < d; ++j) p->zcols[j] = (int)j;
+    nz = (int)d;
+    for (fnn_idx r = 0; r < rows && nz > 0; ++r) {
+        const REAL *x = X + perm[start + r] * d;
+        int keep = 0;
+        for (int t = 0; t < nz; ++t) {
+            int j = p->zcols[t];
+            p->zcols[keep] = j;
+            keep += x[j] == (REAL)0;
+        }
+        nz = keep;
+    }
+    memset(act, 1, (size_t)d);
+    for (int t = 0; t < nz; ++t) act[p->zcols[t]] = 0;
+    int nact = 0, nruns = 0;
+    nz = 0;
+    for (fnn_idx j = 0; j < d; ++j) {
+        if (act[j]) {
+            if (j == 0 || !act[j - 1]) {
+                p->runs[2 * nruns] = (int)j;
+                p->runs[2 * nruns + 1] = 0;
+                ++nruns;
+            }
+            p->runs[2 * nruns - 1] += 1;
+            p->cols[nact++] = (int)j;
+        } else {
+            p->zcols[nz++] = (int)j;
+        }
+    }
+    p->nact = nact;
+    p->nruns = nruns;
+    if (nact == 0 || (fnn_idx)nact > d - d / 8) return 0;
+    REAL *xb = (REAL *)p->xb;
+    for (fnn_idx r = 0; r < rows; ++r) {
+        const REAL *x = X + perm[start + r] * d;
+        REAL *dst = xb + r * nact;
+        for (int t = 0; t < nruns; ++t) {
+            int j0 = p->runs[2 * t], len = p->runs[2 * t + 1];
+            memcpy(dst, x + j0, (size_t)len * sizeof(REAL));
+            dst += len;
+        }
+    }
+    return 1;
+}
+
+/* Copy the rows perm[start .. start + rows) of X, the targets and the weights; `mode`
+ * (enum fnn_cols_mode) is how the first layer wants the rows. Returns the mode the batch
+ * got: FNN_COLS_COMPACT falls back to FNN_COLS_NONE when too few columns are inactive. */
+static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, const REAL *sw,
+                           const fnn_idx *perm, fnn_idx start, fnn_idx rows, int mode)
 {
     REAL *xb = (REAL *)p->xb;
     fnn_idx d_in = p->in_dim, d_out = p->out_dim;
+    if (mode == FNN_COLS_COMPACT && !FNN_SFX(pack_compact)(p, X, perm, start, rows))
+        mode = FNN_COLS_NONE;
     for (fnn_idx r = 0; r < rows; ++r) {
         fnn_idx i = perm[start + r];
-        if (cols)
+        if (mode == FNN_COLS_AVX512)
             p->rowp[r] = X + i * d_in;
-        else
+        else if (mode == FNN_COLS_NONE)
             memcpy(xb + r * d_in, X + i * d_in, (size_t)d_in * sizeof(REAL));
         if (p->loss == FNN_LOSS_XENT_LABELS)
             p->lb[r] = ((const fnn_idx *)targets)[i];
@@ -32,24 +93,30 @@ static void FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, con
         if (sw) ((REAL *)p->wb)[r] = sw[i];
     }
 #ifdef FNN_PLAN_COLS
-    if (cols)
+    if (mode == FNN_COLS_AVX512)
         p->nact = fnn_sgemm_avx512_pack_active((int)rows, (int)d_in, (const REAL *const *)p->rowp,
                                                xb, p->cols, p->zcols, p->masks);
 #endif
+    return mode;
 }
 
-/* Can this run use the active-column kernels (plan.h)? */
-static int FNN_SFX(cols_ok)(const fnn_plan *p)
+/* How this run's batches reach the first layer (enum fnn_cols_mode; COMPACT is only
+ * tried, batch by batch, see gather). `stop` is the first step that trains. */
+static int FNN_SFX(cols_mode)(const fnn_plan *p, int stop, int n_fwd)
 {
+    if (stop >= n_fwd || p->steps[0].kind != FNN_STEP_DENSE || p->in_dim > INT_MAX ||
+        p->steps[0].out_dim > INT_MAX)
+        return FNN_COLS_NONE;
 #ifdef FNN_PLAN_COLS
-    return p->rowp && p->n_steps > 0 && p->steps[0].kind == FNN_STEP_DENSE &&
-           (p->batch_size <= 64 || (p->batch_size <= FNN_PLAN_COLS_ROWS && p->n_threads <= 1)) &&
-           p->in_dim <= INT_MAX && p->steps[0].out_dim <= INT_MAX &&
-           fnn_sgemm_avx512_supported();
-#else
-    (void)p;
-    return 0;
+    if (p->rowp &&
+        (p->batch_size <= 64 || (p->batch_size <= FNN_PLAN_COLS_ROWS && p->n_threads <= 1)) &&
+        fnn_sgemm_avx512_supported())
+        return FNN_COLS_AVX512;
 #endif
+    if (p->act && p->wact && stop == 0 && p->steps[0].dW &&
+        p->steps[0].out_dim >= FNN_PLAN_COMPACT_MIN_OUT)
+        return FNN_COLS_COMPACT;
+    return FNN_COLS_NONE;
 }
 
 /* Forward `rows` rows through steps [0, n_steps); returns the last output. */
@@ -67,15 +134,29 @@ static const REAL *FNN_SFX(forward)(fnn_plan *p, const REAL *x, fnn_idx rows, in
         case FNN_STEP_DENSE:
             if (st->b) FNN_SFX(fnn_bias_rows)(rows, st->out_dim, (const REAL *)st->b, y, nt);
 #ifdef FNN_PLAN_COLS
-            if (cols && s == 0) { /* x is the packed active columns */
+            if (cols == FNN_COLS_AVX512 && s == 0) { /* x is the packed active columns */
                 fnn_sgemm_avx512_nn_cols((int)rows, p->nact, (int)st->out_dim, x, p->cols,
                                          (const REAL *)st->W, y, st->b != NULL);
                 cur = y;
                 break;
             }
-#else
-            (void)cols;
 #endif
+            if (cols == FNN_COLS_COMPACT && s == 0) {
+                /* x is rows x nact: W's active rows, copied run by run into wact, make
+                 * the k = nact product */
+                REAL *wa = (REAL *)p->wact;
+                const REAL *W = (const REAL *)st->W;
+                fnn_idx n = st->out_dim;
+                for (int t = 0; t < p->nruns; ++t) {
+                    fnn_idx j0 = p->runs[2 * t], len = p->runs[2 * t + 1];
+                    memcpy(wa, W + j0 * n, (size_t)(len * n) * sizeof(REAL));
+                    wa += len * n;
+                }
+                FNN_SFX(fnn_gemm_team)(gemm, 0, 0, rows, n, p->nact, (REAL)1, cur,
+                                       (const REAL *)p->wact, st->b ? (REAL)1 : (REAL)0, y, gt);
+                cur = y;
+                break;
+            }
             FNN_SFX(fnn_gemm_team)(gemm, 0, 0, rows, st->out_dim, st->in_dim, (REAL)1, cur,
                                    (const REAL *)st->W, st->b ? (REAL)1 : (REAL)0, y, gt);
             cur = y;
@@ -270,7 +351,8 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
         switch (st->kind) {
         case FNN_STEP_DENSE:
 #ifdef FNN_PLAN_COLS
-            if (st->trainable && cols && s == 0) { /* x is the packed active columns */
+            if (st->trainable && cols == FNN_COLS_AVX512 && s == 0) {
+                /* x is the packed active columns */
                 if (p->fused_w0 == FNN_FUSED_SGD) /* W -= lr x^T g; dW is not formed */
                     fnn_sgemm_avx512_tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
                                              p->cols, (int)st->in_dim - p->nact, p->zcols, g,
@@ -284,10 +366,26 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
                 if (st->b)
                     FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
             } else
-#else
-            (void)cols;
 #endif
-            if (st->trainable) {
+            if (st->trainable && cols == FNN_COLS_COMPACT && s == 0) {
+                /* x is rows x nact: dW's first nact rows = x^T g, then each run of rows
+                 * moves to its columns (last run first: a run only moves down, onto rows
+                 * already moved or its own) and the inactive rows are zeroed */
+                REAL *dW = (REAL *)st->dW;
+                fnn_idx n = st->out_dim, t0 = p->nact;
+                FNN_SFX(fnn_gemm_team)(gemm, 1, 0, p->nact, n, rows, (REAL)1, xin, g, (REAL)0,
+                                       dW, gt);
+                for (int t = p->nruns - 1; t >= 0; --t) {
+                    fnn_idx j0 = p->runs[2 * t], len = p->runs[2 * t + 1];
+                    t0 -= len;
+                    if (j0 != t0)
+                        memmove(dW + j0 * n, dW + t0 * n, (size_t)(len * n) * sizeof(REAL));
+                }
+                for (fnn_idx z = 0; z < st->in_dim - p->nact; ++z)
+                    memset(dW + (fnn_idx)p->zcols[z] * n, 0, (size_t)n * sizeof(REAL));
+                if (st->b)
+                    FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
+            } else if (st->trainable) {
                 /* dW = x^T g,  db = column sums of g */
                 FNN_SFX(fnn_gemm_team)(gemm, 1, 0, st->in_dim, st->out_dim, rows, (REAL)1, xin,
                                        g, (REAL)0, (REAL *)st->dW, gt);
@@ -414,10 +512,10 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
         }
     fnn_idx d = n_fwd > 0 ? p->steps[n_fwd - 1].out_dim : p->in_dim;
     fnn_idx bad = 0;
-    int cols = stop < n_fwd && FNN_SFX(cols_ok)(p);
+    int cols = FNN_SFX(cols_mode)(p, stop, n_fwd);
     fnn_optimizer *o = &p->opt;
     p->fused_w0 = FNN_FUSED_NONE;
-    if (cols && p->steps[0].trainable) {
+    if (cols == FNN_COLS_AVX512 && p->steps[0].trainable) {
         int w0 = p->steps[0].param_index;
         double wd0 = o->weight_decay * (o->decay ? o->decay[w0] : 1.0);
         if (o->kind == FNN_OPT_SGD && o->momentum == 0 && wd0 == 0)
@@ -430,14 +528,15 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
         fnn_idx start = b * p->batch_size;
         fnn_idx rows = n_rows - start < p->batch_size ? n_rows - start : p->batch_size;
         if (rows <= 0) break;
-        FNN_SFX(gather)(p, (const REAL *)X, targets, (const REAL *)sample_weight, perm, start,
-                        rows, cols);
+        int bcols = FNN_SFX(gather)(p, (const REAL *)X, targets, (const REAL *)sample_weight,
+                                    perm, start, rows, cols);
+        if (bcols == FNN_COLS_COMPACT) p->compact_batches += 1;
         if (p->has_weights) {
             double wsum = 0;
             for (fnn_idx r = 0; r < rows; ++r) wsum += ((const REAL *)p->wb)[r];
             if (!(wsum > 0)) continue; /* every weight is 0: nothing to learn */
         }
-        const REAL *out = FNN_SFX(forward)(p, (const REAL *)p->xb, rows, 1, n_fwd, cols);
+        const REAL *out = FNN_SFX(forward)(p, (const REAL *)p->xb, rows, 1, n_fwd, bcols);
         double l = FNN_SFX(loss)(p, out, rows, d, (REAL *)p->grad_a);
         if (!(l - l == 0)) { /* NaN or inf */
             if (!bad) bad = b + 1;
@@ -447,7 +546,7 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
         *correct += FNN_SFX(correct)(p, out, rows, d);
         *seen += rows;
         if (stop < n_fwd) {
-            FNN_SFX(backward)(p, rows, n_fwd - 1, stop, cols);
+            FNN_SFX(backward)(p, rows, n_fwd - 1, stop, bcols);
             FNN_SFX(update)(p);
         }
     }

@@ -235,6 +235,95 @@ def _initial_w0(build):
     return m.layers[0].params["W"][:12]
 
 
+def _mnist_like(n, d=100, border=20, seed=11, dtype=np.float32):
+    """Mostly-zero rows whose first `border` columns are zero in every row."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d)).astype(dtype)
+    X[X < 0.7] = 0
+    X[:, :border] = 0
+    return X, rng.integers(0, 5, n)
+
+
+def _assert_close(m1, m2, dtype):
+    tol = dict(rtol=2e-4, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    for a, b in zip(m1.get_weights(), m2.get_weights()):
+        np.testing.assert_allclose(a, b, **tol)
+    for s1, s2 in zip(m1.optimizer.state, m2.optimizer.state):
+        for k in s1:
+            np.testing.assert_allclose(s1[k], s2[k], **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads,batch_size", [(1, 300), (2, 100), (2, 333)])
+@pytest.mark.parametrize("optimizer", [lambda: SGD(lr=0.5), lambda: SGD(lr=0.1, momentum=0.9),
+                                       lambda: Adam(lr=0.01)], ids=["sgd", "momentum", "adam"])
+def test_compact_first_layer(dtype, threads, batch_size, optimizer, restore_threads):
+    # Batches past the AVX-512 active-column kernels (over 256 rows, or over 64 on two
+    # threads), in either dtype, with a first layer of at least 64 units: the plan packs
+    # the batch's nonzero columns and runs both products of the layer through BLAS with
+    # k = active columns (plan.h, FNN_COLS_COMPACT). BLAS then blocks k differently from
+    # the full product, so the two paths agree to rounding, not bit for bit.
+    fastnn.set_num_threads(threads)
+    X, y = _mnist_like(900, dtype=dtype)
+    build = lambda: Sequential([Dense(64, activation="relu"), Dense(5)], seed=12,  # noqa: E731
+                               dtype=dtype)
+    fit = dict(epochs=2, batch_size=batch_size, optimizer=optimizer)
+    m1, h1 = _train(build, True, X, y, **fit)
+    m2, h2 = _train(build, False, X, y, **fit)
+    assert m1._plan.compact_batches == 2 * -(-900 // batch_size)  # every batch took it
+    _assert_close(m1, m2, dtype)
+    np.testing.assert_allclose(h1["loss"], h2["loss"], rtol=1e-5 if dtype == np.float32
+                               else 1e-12)
+    w0 = m1.layers[0]
+    # dW is back at full size: zero rows for the border, the others where they belong
+    assert not w0.grads["W"][:20].any() and np.abs(w0.grads["W"][20:]).sum(axis=1).all()
+    if isinstance(m1.optimizer, SGD) and m1.optimizer.momentum == 0:
+        before = build()
+        before.build((X.shape[1],))
+        np.testing.assert_array_equal(w0.params["W"][:20], before.layers[0].params["W"][:20])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compact_gradient_of_one_batch(dtype, restore_threads):
+    # One batch of all the rows: the first layer's dW after fit is the gradient at the
+    # initial weights on both paths, so it checks the packed product and its spreading
+    # back to full size directly (columns 20..99 are active; a few more are all zero).
+    fastnn.set_num_threads(1)
+    X, y = _mnist_like(300, dtype=dtype)
+    X[:, [37, 38, 61, 99]] = 0  # inactive columns inside and at the end of the row
+    build = lambda: Sequential([Dense(70, activation="tanh"), Dense(5)], seed=3,  # noqa: E731
+                               dtype=dtype)
+    m1, _ = _train(build, True, X, y, epochs=1, batch_size=300, optimizer="adam")
+    m2, _ = _train(build, False, X, y, epochs=1, batch_size=300, optimizer="adam")
+    assert m1._plan.compact_batches == 1
+    tol = dict(rtol=1e-5, atol=1e-7) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    for key in ("W", "b"):
+        np.testing.assert_allclose(m1.layers[0].grads[key], m2.layers[0].grads[key], **tol)
+    assert not m1.layers[0].grads["W"][[0, 19, 37, 38, 61, 99]].any()
+
+
+def test_compact_only_where_it_pays(monkeypatch, restore_threads):
+    fastnn.set_num_threads(1)
+    X, y = _mnist_like(600)
+
+    def plan(layers, X=X, **kw):
+        m = Sequential(layers, seed=1)
+        m.fit(X, y, epochs=1, batch_size=300, verbose=0, **kw)
+        return m._plan
+
+    assert plan([Dense(64), Dense(5)]).compact_batches == 2
+    assert plan([Dense(63), Dense(5)]).compact_batches == 0     # too narrow to pay
+    dense = X + 0.5  # no zero column: every batch gathers whole rows
+    assert plan([Dense(64), Dense(5)], X=dense).compact_batches == 0
+    first_frozen = Sequential([Dense(64), Dense(5)], seed=1)
+    first_frozen.build((X.shape[1],))
+    first_frozen.layers[0].trainable = False
+    first_frozen.fit(X, y, epochs=1, batch_size=300, verbose=0)
+    assert first_frozen._plan.compact_batches == 0
+    monkeypatch.setenv("FASTNN_GEMM", "blas")  # every product to BLAS, whole rows
+    assert plan([Dense(64), Dense(5)]).compact_batches == 0
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("optimizer", [
     lambda: SGD(lr=0.1, weight_decay=0.05, decay_biases=False),
