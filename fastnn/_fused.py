@@ -190,8 +190,10 @@ def build_plan(model, X, y, batch_size, sample_weight):
     return plan
 
 
-def run_epoch(model, plan, X, y, perm, batch_size, sample_weight):
-    """One epoch through the plan; returns what Sequential._run_epoch returns."""
+def run_epoch(model, plan, X, y, perm, batch_size, sample_weight, check_rows=False):
+    """One epoch through the plan; returns what Sequential._run_epoch returns.
+    check_rows: the plan checks each row of X for NaN/inf as it gathers it, and raises
+    errors.NonFiniteInputError at the first bad one (see TrainingPlan.train)."""
     n = X.shape[0]
     X2 = X.reshape(n, -1)
     perm = np.arange(n, dtype=np.intp) if perm is None else np.ascontiguousarray(perm, np.intp)
@@ -204,7 +206,8 @@ def run_epoch(model, plan, X, y, perm, batch_size, sample_weight):
     loss_sum, correct, seen = 0.0, 0.0, 0
     try:
         for first in range(0, n_batches, chunk):
-            ls, c, s, bad = plan.train(X2, y, sw, perm, first, min(n_batches, first + chunk))
+            ls, c, s, bad = plan.train(X2, y, sw, perm, first, min(n_batches, first + chunk),
+                                       check_rows=check_rows)
             loss_sum, correct, seen = loss_sum + ls, correct + c, seen + s
             if bad:
                 loss_sum = math.nan

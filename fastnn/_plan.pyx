@@ -14,6 +14,8 @@ import os
 
 import numpy as np
 
+from .errors import NonFiniteInputError
+
 cimport numpy as cnp
 
 cnp.import_array()
@@ -99,6 +101,8 @@ cdef extern from "plan.h" nogil:
         int loss, fold_last, has_weights, accuracy
         double threshold
         int stop_on_nonfinite
+        int check_rows
+        Py_ssize_t bad_row
         void *xb
         void *tb
         Py_ssize_t *lb
@@ -481,11 +485,16 @@ cdef class TrainingPlan:
                 if self.p.steps[i].kind == FNN_STEP_DROPOUT]
 
     def train(self, X, targets, sample_weight, perm, Py_ssize_t first_batch,
-              Py_ssize_t last_batch):
+              Py_ssize_t last_batch, *, bint check_rows=False):
         """Run mini-batches [first_batch, last_batch) of the epoch ordered by `perm`.
         Every array is checked against the plan (dtype, shape, contiguity, index ranges)
         before C touches it. Returns (loss_sum, correct, seen, bad_batch) where bad_batch is 0 or the
-        1-based index of the first batch whose loss was not finite."""
+        1-based index of the first batch whose loss was not finite.
+
+        check_rows: each batch's rows of X are checked for NaN/inf as they are gathered
+        (a fit's first epoch, instead of a separate scan of X); a bad one stops the run
+        before its batch and raises NonFiniteInputError (its ``row``). The batches
+        before it have trained."""
         cdef double loss_sum = 0.0, correct = 0.0
         cdef Py_ssize_t seen = 0, bad
         cdef Py_ssize_t n = X.shape[0]
@@ -513,11 +522,16 @@ cdef class TrainingPlan:
         cdef int held
         self.p.n_threads = current_num_threads()
         self.p.gemm_threads = gemm_team_threads()
+        self.p.check_rows = check_rows
+        self.p.bad_row = -1
         with nogil:
             held = blas_hold()
             bad = fnn_plan_train(&self.p, px, n, pt, pw, pp, first_batch, last_batch,
                                  &loss_sum, &correct, &seen)
             blas_release(held)
+        self.p.check_rows = 0
+        if self.p.bad_row >= 0:
+            raise NonFiniteInputError(self.p.bad_row)
         return loss_sum, correct, seen, bad
 
     def predict(self, X, out, bint check_finite=False):

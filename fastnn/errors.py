@@ -26,6 +26,16 @@ class ModelFileError(FastnnError, ValueError):
         self.path = path
 
 
+class NonFiniteInputError(FastnnError, ValueError):
+    """Internal: the fused plan met a row of X holding NaN or inf while training (it
+    checks the rows of a fit's first epoch as it reads them). ``row`` is its index. fit
+    puts the model back as it was and raises a ValueError naming X's first bad row."""
+
+    def __init__(self, row):
+        super().__init__(f"row {row} of X holds NaN or infinity")
+        self.row = row
+
+
 class TrainingDivergedError(FastnnError, FloatingPointError):
     """The training loss became NaN or infinite. ``epoch`` is the 1-based number of the
     epoch where it happened and ``loss`` the value seen; the model's weights (and the

@@ -25,7 +25,7 @@ from . import _fused, _runtime
 from ._config import config_context
 from ._validation import integer, scalar
 from .callbacks import Callback, History, ProgressLogger
-from .errors import TrainingDivergedError
+from .errors import NonFiniteInputError, TrainingDivergedError
 from .layers import (
     Activation,
     Dense,
@@ -59,6 +59,11 @@ def _all_finite(a):
 def _first_nonfinite_row(a):
     bad = ~np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1)
     return int(np.argmax(bad))
+
+
+def _nonfinite_error(X, name="X"):
+    return ValueError(f"{name} contains NaN or infinity (first in row "
+                      f"{_first_nonfinite_row(X)})")
 
 
 class Sequential:
@@ -104,6 +109,7 @@ class Sequential:
         self._progress = None      # called with the rows done, while fit shows a bar
         self._epoch_stats = None   # (rows, seconds) of the last training epoch
         self._on_nonfinite = "raise"
+        self._x_unchecked = False  # in fit: X's NaN/inf check is left to the first epoch
         if layers is not None:
             if isinstance(layers, Layer):
                 layers = [layers]
@@ -257,7 +263,7 @@ class Sequential:
 
     # ================================================================== input checks
 
-    def _check_X(self, X, name="X"):
+    def _check_X(self, X, name="X", finite=True):
         if not isinstance(X, np.ndarray):
             X = np.asarray(X)
         kind = X.dtype.kind
@@ -279,9 +285,8 @@ class Sequential:
         if X.size == 0:
             raise ValueError(f"{name} has no features: shape {_fmt_shape(X.shape)}")
         X = np.ascontiguousarray(X, dtype=self.dtype)  # float16/float64 -> the model dtype
-        if not _all_finite(X):
-            raise ValueError(f"{name} contains NaN or infinity (first in row "
-                             f"{_first_nonfinite_row(X)})")
+        if finite and not _all_finite(X):
+            raise _nonfinite_error(X, name)
         return X
 
     def _check_features(self, X, name="X"):
@@ -522,7 +527,10 @@ class Sequential:
         if validation_data is not None and validation_split:
             raise ValueError("pass validation_data or validation_split, not both")
 
-        X = self._check_X(X)
+        # X's NaN/inf check: with epochs to run, the first epoch does it as it reads the
+        # rows (the fused plan checks each row it gathers; a bad one puts the model back
+        # and raises the same error), which saves a pass over X
+        X = X_full = self._check_X(X, finite=epochs == 0)
         self._ensure_built(X)
         self._check_features(X)
         n = X.shape[0]
@@ -537,6 +545,8 @@ class Sequential:
                                  "both need at least one")
             X, Xv, y, yv = X[:split], X[split:], y[:split], y[split:]
             sw = None if sw is None else sw[:split]
+            if not _all_finite(Xv):  # rows that training never reads
+                raise _nonfinite_error(X_full)
         elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise TypeError("validation_data must be a tuple (X_val, y_val)")
@@ -576,26 +586,38 @@ class Sequential:
         self.stop_training = False
         self._progress = progress.update if verbose == 1 else None
         n_train = X.shape[0]
+        self._x_unchecked = epochs > 0
         try:
             for cb in cbs:
                 cb.on_train_begin({})
             for epoch in range(epochs):
                 for cb in cbs:
                     cb.on_epoch_begin(epoch, {})
-                snapshot = self._snapshot() if on_nonfinite == "raise" else None
+                unchecked = self._x_unchecked
+                snapshot = self._snapshot() if on_nonfinite == "raise" or unchecked else None
+                rng_state = self.rng.bit_generator.state if unchecked else None
                 perm = self.rng.permutation(n_train) if shuffle else None
                 t0 = time.perf_counter()
-                with self._session(self._bw_stop):
-                    loss_sum, seen, correct = self._run_epoch(X, y, perm, batch_size, sw)
+                try:
+                    with self._session(self._bw_stop):
+                        loss_sum, seen, correct = self._run_epoch(X, y, perm, batch_size, sw)
+                except NonFiniteInputError:  # the model as it was before fit
+                    self._restore(snapshot)
+                    self.rng.bit_generator.state = rng_state
+                    raise _nonfinite_error(X_full) from None
                 self._epoch_stats = (seen, time.perf_counter() - t0)
                 epoch_loss = loss_sum / seen if seen else math.nan
                 if on_nonfinite == "raise" and (not math.isfinite(epoch_loss)
                                                 or not self._weights_finite()):
                     self._restore(snapshot)
+                    if unchecked and not _all_finite(X):  # bad input, not divergence
+                        self.rng.bit_generator.state = rng_state
+                        raise _nonfinite_error(X_full)
                     raise TrainingDivergedError(
                         _diverged_message(epoch, epochs, epoch_loss, optimizer),
                         epoch=epoch + 1, loss=epoch_loss,
                     )
+                self._x_unchecked = False
                 logs = {"loss": float(epoch_loss)}
                 if self._track_accuracy:
                     logs["accuracy"] = float(correct / seen) if seen else math.nan
@@ -612,6 +634,7 @@ class Sequential:
                 cb.on_train_end({})
         finally:
             self._progress = None
+            self._x_unchecked = False
             if progress is not None:
                 progress._close()
         return history
@@ -635,6 +658,8 @@ class Sequential:
         labels, else floats of the model dtype shaped (n,) + output_shape.
         """
         if not self.fused or _fused.unsupported_reason(self) is not None:
+            if self._x_unchecked and not _all_finite(X):  # before any batch
+                raise NonFiniteInputError(_first_nonfinite_row(X))
             return self._run_epoch_python(X, y, perm, batch_size, sample_weight)
         if self._plan is None or self._plan_key != (X.shape[1:], y.shape[1:], y.dtype):
             self._plan_targets = _fused.plan_targets(self, y, X.shape[0])
@@ -642,7 +667,7 @@ class Sequential:
                                            sample_weight)
             self._plan_key = (X.shape[1:], y.shape[1:], y.dtype)
         return _fused.run_epoch(self, self._plan, X, self._plan_targets, perm, batch_size,
-                                sample_weight)
+                                sample_weight, check_rows=self._x_unchecked)
 
     def _run_epoch_python(self, X, y, perm, batch_size, sample_weight):
         """The per-layer Python path: per batch, forward (training) -> loss value and

@@ -1,5 +1,6 @@
 /* plan.c -- the fused training loop; the bodies are in plan_impl.h. */
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "activations.h"
@@ -18,19 +19,23 @@
 #define FNN_SFX(name) name##_f32
 #define FNN_GEMM_T fnn_gemm_f32_fn
 #define FNN_PLAN_COLS 1 /* float32 only: the active-column kernels */
+#define FNN_REAL_IS_DOUBLE 0
 #include "plan_impl.h"
 #undef REAL
 #undef FNN_SFX
 #undef FNN_GEMM_T
 #undef FNN_PLAN_COLS
+#undef FNN_REAL_IS_DOUBLE
 
 #define REAL double
 #define FNN_SFX(name) name##_f64
 #define FNN_GEMM_T fnn_gemm_f64_fn
+#define FNN_REAL_IS_DOUBLE 1
 #include "plan_impl.h"
 #undef REAL
 #undef FNN_SFX
 #undef FNN_GEMM_T
+#undef FNN_REAL_IS_DOUBLE
 
 fnn_idx fnn_plan_train(fnn_plan *p, const void *X, fnn_idx n_rows, const void *targets,
                        const void *sample_weight, const fnn_idx *perm, fnn_idx first_batch,

@@ -143,6 +143,11 @@ typedef struct {
     double threshold;
     int stop_on_nonfinite;     /* 1: a non-finite batch loss stops training before the
                                   update; 0: training goes on regardless */
+    int check_rows;            /* 1: gather checks each row of X it takes for NaN/inf (the
+                                  first epoch of a fit, instead of a scan of X before it:
+                                  the rows are read anyway); a bad row sets bad_row (its
+                                  index in X) and training stops before that batch */
+    fnn_idx bad_row;           /* -1, or the row of X found non-finite by check_rows */
     void *xb;                  /* gathered input batch, batch * in_dim */
     void *tb;                  /* gathered float targets, batch * out_dim */
     fnn_idx *lb;               /* gathered labels, batch */
@@ -190,7 +195,8 @@ typedef struct {
  * classified samples to *correct (see `accuracy`; with several binary outputs a row adds
  * the fraction it got right), and the rows seen to *seen.
  * Returns 0, or the 1-based number of the first batch whose loss was not finite; with
- * stop_on_nonfinite the run stops there, before updating with that batch. */
+ * stop_on_nonfinite the run stops there, before updating with that batch. With
+ * check_rows, a non-finite row of X stops the run before its batch (see bad_row). */
 fnn_idx fnn_plan_train(fnn_plan *p, const void *X, fnn_idx n_rows, const void *targets,
                        const void *sample_weight, const fnn_idx *perm, fnn_idx first_batch,
                        fnn_idx last_batch, double *loss_sum, double *correct, fnn_idx *seen);

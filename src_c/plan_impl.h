@@ -12,10 +12,28 @@
 
 typedef FNN_GEMM_T FNN_SFX(gemm_fn);
 
+/* 1 if the n values of x are all finite: no value has every exponent bit set (NaN, inf).
+ * Integer ops, so the OR-reduction vectorizes without a floating-point chain. */
+static int FNN_SFX(row_finite)(fnn_idx n, const REAL *x)
+{
+#if FNN_REAL_IS_DOUBLE
+    typedef uint64_t __attribute__((may_alias)) bits_t;
+    const bits_t exp = 0x7ff0000000000000ULL;
+#else
+    typedef uint32_t __attribute__((may_alias)) bits_t;
+    const bits_t exp = 0x7f800000U;
+#endif
+    const bits_t *u = (const bits_t *)x;
+    bits_t bad = 0;
+    for (fnn_idx j = 0; j < n; ++j) bad |= (bits_t)((u[j] & exp) == exp);
+    return bad == 0;
+}
+
 /* FNN_COLS_COMPACT: mark the columns that are nonzero in some row of the batch, list
  * them (p->cols, p->nact), the others (p->zcols) and their runs (p->runs); if at least
  * 1/8 of the columns are inactive, pack the active ones of each row into xb (rows x nact)
- * and return 1, else return 0 (the caller gathers whole rows). */
+ * and return 1 (-1: check_rows found a non-finite row, p->bad_row), else return 0 (the
+ * caller gathers whole rows). */
 static int FNN_SFX(pack_compact)(fnn_plan *p, const REAL *X, const fnn_idx *perm,
                                  fnn_idx start, fnn_idx rows)
 {
@@ -60,6 +78,10 @@ static int FNN_SFX(pack_compact)(fnn_plan *p, const REAL *X, const fnn_idx *perm
     for (fnn_idx r = 0; r < rows; ++r) {
         const REAL *x = X + perm[start + r] * d;
         REAL *dst = xb + r * nact;
+        if (p->check_rows && !FNN_SFX(row_finite)(d, x)) {
+            p->bad_row = perm[start + r];
+            return -1;
+        }
         for (int t = 0; t < nruns; ++t) {
             int j0 = p->runs[2 * t], len = p->runs[2 * t + 1];
             memcpy(dst, x + j0, (size_t)len * sizeof(REAL));
@@ -71,20 +93,30 @@ static int FNN_SFX(pack_compact)(fnn_plan *p, const REAL *X, const fnn_idx *perm
 
 /* Copy the rows perm[start .. start + rows) of X, the targets and the weights; `mode`
  * (enum fnn_cols_mode) is how the first layer wants the rows. Returns the mode the batch
- * got: FNN_COLS_COMPACT falls back to FNN_COLS_NONE when too few columns are inactive. */
+ * got: FNN_COLS_COMPACT falls back to FNN_COLS_NONE when too few columns are inactive;
+ * -1 if check_rows found a non-finite row (p->bad_row; the batch is then not used). */
 static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, const REAL *sw,
                            const fnn_idx *perm, fnn_idx start, fnn_idx rows, int mode)
 {
     REAL *xb = (REAL *)p->xb;
     fnn_idx d_in = p->in_dim, d_out = p->out_dim;
-    if (mode == FNN_COLS_COMPACT && !FNN_SFX(pack_compact)(p, X, perm, start, rows))
-        mode = FNN_COLS_NONE;
+    /* check_rows: each row is checked where its gather has just brought it into cache */
+    if (mode == FNN_COLS_COMPACT) {
+        int packed = FNN_SFX(pack_compact)(p, X, perm, start, rows);
+        if (packed < 0) return -1;
+        if (!packed) mode = FNN_COLS_NONE;
+    }
     for (fnn_idx r = 0; r < rows; ++r) {
         fnn_idx i = perm[start + r];
-        if (mode == FNN_COLS_AVX512)
+        if (mode == FNN_COLS_AVX512) {
             p->rowp[r] = X + i * d_in;
-        else if (mode == FNN_COLS_NONE)
+        } else if (mode == FNN_COLS_NONE) {
             memcpy(xb + r * d_in, X + i * d_in, (size_t)d_in * sizeof(REAL));
+            if (p->check_rows && !FNN_SFX(row_finite)(d_in, xb + r * d_in)) {
+                p->bad_row = i;
+                return -1;
+            }
+        }
         if (p->loss == FNN_LOSS_XENT_LABELS)
             p->lb[r] = ((const fnn_idx *)targets)[i];
         else
@@ -93,9 +125,16 @@ static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, cons
         if (sw) ((REAL *)p->wb)[r] = sw[i];
     }
 #ifdef FNN_PLAN_COLS
-    if (mode == FNN_COLS_AVX512)
+    if (mode == FNN_COLS_AVX512) {
         p->nact = fnn_sgemm_avx512_pack_active((int)rows, (int)d_in, (const REAL *const *)p->rowp,
                                                xb, p->cols, p->zcols, p->masks);
+        if (p->check_rows)
+            for (fnn_idx r = 0; r < rows; ++r)
+                if (!FNN_SFX(row_finite)(d_in, (const REAL *)p->rowp[r])) {
+                    p->bad_row = perm[start + r];
+                    return -1;
+                }
+    }
 #endif
     return mode;
 }
@@ -530,6 +569,7 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
         if (rows <= 0) break;
         int bcols = FNN_SFX(gather)(p, (const REAL *)X, targets, (const REAL *)sample_weight,
                                     perm, start, rows, cols);
+        if (bcols < 0) return bad; /* a non-finite row of X (check_rows) */
         if (bcols == FNN_COLS_COMPACT) p->compact_batches += 1;
         if (p->has_weights) {
             double wsum = 0;

@@ -162,9 +162,9 @@ def test_sgd_trains_through_the_native_plan(monkeypatch, capsys):
         calls["epochs"] += 1
         return run_epoch(*args)
 
-    def counting_plan(*args):
+    def counting_plan(*args, **kwargs):
         calls["plan calls"] += 1
-        return plan_epoch(*args)
+        return plan_epoch(*args, **kwargs)
 
     monkeypatch.setattr(Sequential, "_run_epoch", counting_epoch)
     monkeypatch.setattr(_fused, "run_epoch", counting_plan)

@@ -341,3 +341,59 @@ def test_weight_decay_without_biases(dtype, optimizer):
     build = lambda: Sequential([Dense(12, activation="relu"), Dense(4)], seed=3,  # noqa: E731
                                dtype=dtype)
     _assert_same(build, X, y, epochs=2, batch_size=20, optimizer=optimizer)
+
+
+# A fit's first epoch checks X for NaN/inf as it reads the rows (the plan checks each
+# row it gathers) instead of scanning X before training. A bad row must still give the
+# error naming X's first bad row, and leave the model as it was before fit.
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("units,batch_size", [(8, 10), (8, 300), (64, 300)],
+                         ids=["small-batch", "whole-rows", "compact"])
+@pytest.mark.parametrize("bad_rows,value", [([0], np.nan), ([599], np.inf), ([431, 77], -np.inf)])
+def test_nonfinite_row_of_X_in_the_first_epoch(fused, dtype, units, batch_size, bad_rows, value,
+                                               restore_threads):
+    fastnn.set_num_threads(1)
+    X, y = _mnist_like(600, dtype=dtype)
+    X[bad_rows, 50] = value
+    m = Sequential([Dense(units, activation="relu"), Dense(5)], seed=4, dtype=dtype)
+    m.build((X.shape[1],))
+    m.fused = fused
+    before = [a.copy() for a in m.get_weights()]
+    rng_before = m.rng.bit_generator.state
+    with pytest.raises(ValueError, match=rf"^X contains NaN or infinity \(first in row "
+                                         rf"{min(bad_rows)}\)$"):
+        m.fit(X, y, epochs=3, batch_size=batch_size, optimizer="adam", verbose=0,
+              on_nonfinite="ignore")
+    for a, b in zip(m.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    assert m.rng.bit_generator.state == rng_before
+    X[bad_rows, 50] = 0  # fixed, the same model trains
+    m.fit(X, y, epochs=1, batch_size=batch_size, verbose=0)
+    assert np.isfinite(m.history.history["loss"][0])
+
+
+def test_nonfinite_X_outside_the_trained_rows_or_epochs():
+    X, y = _mnist_like(100)
+    X[93, 3] = np.nan  # in the validation split: training never reads it
+    m = Sequential([Dense(8), Dense(5)], seed=1)
+    with pytest.raises(ValueError, match=r"first in row 93\)"):
+        m.fit(X, y, epochs=2, batch_size=10, validation_split=0.1, verbose=0)
+    with pytest.raises(ValueError, match=r"first in row 93\)"):  # no epoch to check it in
+        m.fit(X, y, epochs=0, verbose=0)
+
+
+def test_plan_checks_the_rows_it_gathers():
+    from fastnn.errors import NonFiniteInputError
+
+    X, y = _data(n=40)
+    m = Sequential([Dense(8, activation="relu"), Dense(4)], seed=1)
+    m.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    perm, labels = np.arange(40, dtype=np.intp), y.astype(np.intp)
+    X[33, 2] = np.inf
+    m._plan.train(X, labels, None, perm, 0, 4)  # batches 0-3 do not reach row 33
+    m._plan.train(X, labels, None, perm, 0, 5)  # unchecked: trains on it
+    with pytest.raises(NonFiniteInputError) as e:
+        m._plan.train(X, labels, None, perm, 0, 5, check_rows=True)
+    assert e.value.row == 33
+    m._plan.train(X, labels, None, perm, 0, 4, check_rows=True)
