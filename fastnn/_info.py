@@ -38,7 +38,8 @@ def _small_products():
     from .ops.matmul import own_kernels
 
     skip = ("the training plan's first dense layer skips input columns that are zero in "
-            "the whole batch (small float32 batches on the AVX-512 kernels; other batches, "
+            "the whole batch (float32 batches of up to 128 rows, 256 on one thread, on the "
+            "AVX-512 kernels; other batches, "
             "for a layer of 64+ units, through BLAS with k = the active columns; "
             "FASTNN_GEMM=blas turns this off)")
     if own_kernels():

@@ -148,7 +148,8 @@ static int FNN_SFX(cols_mode)(const fnn_plan *p, int stop, int n_fwd)
         return FNN_COLS_NONE;
 #ifdef FNN_PLAN_COLS
     if (p->rowp &&
-        (p->batch_size <= 64 || (p->batch_size <= FNN_PLAN_COLS_ROWS && p->n_threads <= 1)) &&
+        (p->batch_size <= FNN_PLAN_COLS_ROWS_ANY ||
+         (p->batch_size <= FNN_PLAN_COLS_ROWS && p->n_threads <= 1)) &&
         fnn_sgemm_avx512_supported())
         return FNN_COLS_AVX512;
 #endif
