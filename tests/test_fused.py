@@ -270,7 +270,14 @@ def test_compact_first_layer(dtype, threads, batch_size, optimizer, restore_thre
     fit = dict(epochs=2, batch_size=batch_size, optimizer=optimizer)
     m1, h1 = _train(build, True, X, y, **fit)
     m2, h2 = _train(build, False, X, y, **fit)
-    assert m1._plan.compact_batches == 2 * -(-900 // batch_size)  # every batch took it
+    # every batch took it (a serial build has one thread: batch 200 then stays on the
+    # AVX-512 kernels where the CPU has them)
+    from fastnn import _runtime
+    from fastnn.ops.matmul import own_kernels
+
+    small = (dtype == np.float32 and own_kernels() and batch_size <= 256
+             and _runtime._get_native_threads() == 1)
+    assert m1._plan.compact_batches == (0 if small else 2 * -(-900 // batch_size))
     _assert_close(m1, m2, dtype)
     np.testing.assert_allclose(h1["loss"], h2["loss"], rtol=1e-5 if dtype == np.float32
                                else 1e-12)
