@@ -282,8 +282,8 @@ def test_compact_first_layer(dtype, threads, batch_size, optimizer, restore_thre
     np.testing.assert_allclose(h1["loss"], h2["loss"], rtol=1e-5 if dtype == np.float32
                                else 1e-12)
     w0 = m1.layers[0]
-    # dW is back at full size: zero rows for the border, the others where they belong
-    assert not w0.grads["W"][:20].any() and np.abs(w0.grads["W"][20:]).sum(axis=1).all()
+    if not small:  # dW is back at full size: zero rows for the border, the others in place
+        assert not w0.grads["W"][:20].any() and np.abs(w0.grads["W"][20:]).sum(axis=1).all()
     if isinstance(m1.optimizer, SGD) and m1.optimizer.momentum == 0:
         before = build()
         before.build((X.shape[1],))
