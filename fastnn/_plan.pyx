@@ -21,7 +21,8 @@ cimport numpy as cnp
 cnp.import_array()
 
 from ._runtime cimport current_num_threads
-from .ops.conv cimport fnn_conv_backward_tmp, fnn_conv_geom
+from .ops.conv cimport (fnn_conv_backward_tmp, fnn_conv_direct_f32, fnn_conv_direct_f64,
+                        fnn_conv_geom)
 from .ops.matmul cimport (blas_hold, blas_release, gemm_f32, gemm_f64,
                           gemm_team_threads)
 
@@ -394,7 +395,11 @@ cdef class TrainingPlan:
         st.b = self._arr(spec.get("b"), g["f"], step)
         st.db = self._arr(spec.get("db"), g["f"], step)
         st.trainable = bool(spec["trainable"])
-        st.cols = self._buffer(g["c"] * g["kh"] * g["kw"] * self.p.batch_size * g["oh"] * g["ow"])
+        # im2col of the batch, kept for backward (not used by the direct kernels)
+        direct = (fnn_conv_direct_f32(&st.geom) if self.p.dtype_size == 4
+                  else fnn_conv_direct_f64(&st.geom))
+        st.cols = self._buffer(0 if direct else
+                               g["c"] * g["kh"] * g["kw"] * self.p.batch_size * g["oh"] * g["ow"])
 
     cdef void *_buffer(self, Py_ssize_t n) except? NULL:
         a = np.zeros(max(1, n), dtype=self.dtype)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "conv.h"
+#include "conv_direct.h"
 #include "gemm_avx512.h"
 
 /* Output positions o in [0, out) whose input position o * s + off lies in [0, size)
@@ -96,6 +97,17 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #define FNN_CONV_DWT_F64(m, k, n, A, B, C, acc)                                           \
     ((void)(m), (void)(k), (void)(n), (void)(A), (void)(B), (void)(C), (void)(acc))
 
+/* Few input channels (a first layer), stride 1: the direct kernels (conv_direct.h) in
+ * float32 on AVX-512; float64 keeps to im2col + GEMM. */
+#define FNN_CONV_DIRECT_F32(g) fnn_conv_direct_ok(g)
+#define FNN_CONV_DIRECT_F64(g) ((void)(g), 0)
+#define FNN_CONV_DIRECT_FWD_F32(g, i0, i1, x, w, b, y) fnn_conv_direct_forward(g, i0, i1, x, w, b, y)
+#define FNN_CONV_DIRECT_FWD_F64(g, i0, i1, x, w, b, y)                                    \
+    ((void)(g), (void)(i0), (void)(i1), (void)(x), (void)(w), (void)(b), (void)(y))
+#define FNN_CONV_DIRECT_DW_F32(g, n, t0, t1, x, dy, dw) fnn_conv_direct_dw(g, n, t0, t1, x, dy, dw)
+#define FNN_CONV_DIRECT_DW_F64(g, n, t0, t1, x, dy, dw)                                   \
+    ((void)(g), (void)(n), (void)(t0), (void)(t1), (void)(x), (void)(dy), (void)(dw))
+
 #define FNN_CONV_NN_F64(gemm, m, n, k, A, B, C)                                           \
     (gemm)(0, 0, (m), (n), (k), 1.0, (A), (k), (B), (n), 0.0, (C), (n))
 #define FNN_CONV_TN_F64(gemm, m, n, k, A, G, C)                                           \
@@ -108,6 +120,9 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #define FNN_CONV_TN FNN_CONV_TN_F32
 #define FNN_CONV_DW_FAST FNN_CONV_DW_FAST_F32
 #define FNN_CONV_DWT FNN_CONV_DWT_F32
+#define FNN_CONV_DIRECT FNN_CONV_DIRECT_F32
+#define FNN_CONV_DIRECT_FWD FNN_CONV_DIRECT_FWD_F32
+#define FNN_CONV_DIRECT_DW FNN_CONV_DIRECT_DW_F32
 #include "conv_impl.h"
 #undef REAL
 #undef FNN_SFX
@@ -116,6 +131,9 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #undef FNN_CONV_TN
 #undef FNN_CONV_DW_FAST
 #undef FNN_CONV_DWT
+#undef FNN_CONV_DIRECT
+#undef FNN_CONV_DIRECT_FWD
+#undef FNN_CONV_DIRECT_DW
 
 #define REAL double
 #define FNN_SFX(name) name##_f64
@@ -124,6 +142,9 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #define FNN_CONV_TN FNN_CONV_TN_F64
 #define FNN_CONV_DW_FAST FNN_CONV_DW_FAST_F64
 #define FNN_CONV_DWT FNN_CONV_DWT_F64
+#define FNN_CONV_DIRECT FNN_CONV_DIRECT_F64
+#define FNN_CONV_DIRECT_FWD FNN_CONV_DIRECT_FWD_F64
+#define FNN_CONV_DIRECT_DW FNN_CONV_DIRECT_DW_F64
 #include "conv_impl.h"
 #undef REAL
 #undef FNN_SFX
@@ -132,3 +153,6 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #undef FNN_CONV_TN
 #undef FNN_CONV_DW_FAST
 #undef FNN_CONV_DWT
+#undef FNN_CONV_DIRECT
+#undef FNN_CONV_DIRECT_FWD
+#undef FNN_CONV_DIRECT_DW

@@ -67,8 +67,15 @@ void fnn_conv_forward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_conv
                           fnn_idx n, const double *x, const double *w, const double *b,
                           double *y, double *cols, double *tmp, int n_threads);
 
-/* Gradients from dy (n, F, OH, OW) and cols = the blocked im2col of x (as
- * fnn_conv_forward or fnn_conv_cols left it): dw (F, C, KH, KW) and db (F) are
+/* 1 if g takes the direct kernels (conv_direct.h: float32, few input channels,
+ * stride 1, an AVX-512 CPU): then fnn_conv_forward does not write cols and
+ * fnn_conv_backward reads x instead of cols (which may be NULL). Always 0 in float64. */
+int fnn_conv_direct_f32(const fnn_conv_geom *g);
+int fnn_conv_direct_f64(const fnn_conv_geom *g);
+
+/* Gradients from dy (n, F, OH, OW) and x (n, C, H, W) with cols = the blocked im2col
+ * of x (as fnn_conv_forward or fnn_conv_cols left it; unused, and may be NULL, on the
+ * direct path): dw (F, C, KH, KW) and db (F) are
  * overwritten (db NULL: skipped); dx (n, C, H, W) is overwritten (NULL: skipped).
  * Workspaces: tmp (fnn_conv_backward_tmp(g, n) elements), dcols (C*KH*KW * n*OH*OW;
  * unused when dx is NULL). */
@@ -78,11 +85,11 @@ static inline fnn_idx fnn_conv_backward_tmp(const fnn_conv_geom *g, fnn_idx n)
     return 2 * g->f * n * g->oh * g->ow + g->f * g->c * g->kh * g->kw;
 }
 void fnn_conv_backward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
-                           fnn_idx n, const float *cols, const float *w, const float *dy,
+                           fnn_idx n, const float *x, const float *cols, const float *w, const float *dy,
                            float *dx, float *dw, float *db, float *tmp, float *dcols,
                            int n_threads);
 void fnn_conv_backward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_conv_geom *g,
-                           fnn_idx n, const double *cols, const double *w, const double *dy,
+                           fnn_idx n, const double *x, const double *cols, const double *w, const double *dy,
                            double *dx, double *dw, double *db, double *tmp, double *dcols,
                            int n_threads);
 

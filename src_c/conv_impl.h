@@ -224,6 +224,14 @@ void FNN_SFX(fnn_conv_forward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv
     const fnn_idx sample = g->c * g->h * g->w;
     (void)gemm_threads; /* the blocks are the parallel work; each product is one call */
     if (nO == 0 || F == 0) return; /* empty batch or output */
+    if (FNN_CONV_DIRECT(g)) { /* few input channels: no im2col (cols is not written) */
+        int team = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
+        if (team > n) team = (int)n;
+        FNN_TEAM_FOR(team, t,
+            FNN_CONV_DIRECT_FWD(g, fnn_chunk_start(n, team, t, 1),
+                                fnn_chunk_start(n, team, t + 1, 1), x, w, b, y));
+        return;
+    }
     /* Blocks of samples, each start to end on one thread: im2col into the block's
      * cols (K, ns*OHW), its tmp (F, ns*OHW) = W @ cols, y[block] = tmp + b. The blocks
      * do not depend on the thread count, so neither do the results. */
@@ -308,10 +316,39 @@ static void FNN_SFX(conv_dw_block)(fnn_idx F, fnn_idx K, fnn_idx len, const REAL
     }
 }
 
+int FNN_SFX(fnn_conv_direct)(const fnn_conv_geom *g) { return FNN_CONV_DIRECT(g); }
+
+/* The direct path's gradients (few input channels): dW from x and dy by the direct
+ * kernels, the team splitting their tasks; db[f] = the sum over the samples, in
+ * order, of dy[i, f] (each in double). */
+static void FNN_SFX(conv_direct_backward)(const fnn_conv_geom *g, fnn_idx n, const REAL *x,
+                                          const REAL *dy, REAL *dw, REAL *db, int n_threads)
+{
+    const fnn_idx F = g->f, OHW = g->oh * g->ow, K = g->c * g->kh * g->kw;
+    const fnn_idx tasks = fnn_conv_direct_dw_tasks(g);
+    int team = fnn_team_size(F * K * n * OHW, FNN_GRAIN_GEMM, n_threads);
+    if (team > tasks) team = (int)tasks;
+    FNN_TEAM_FOR(team, t,
+        FNN_CONV_DIRECT_DW(g, n, fnn_chunk_start(tasks, team, t, 1),
+                           fnn_chunk_start(tasks, team, t + 1, 1), x, dy, dw));
+    if (db) {
+        int bteam = fnn_team_size(F * n * OHW, FNN_GRAIN_CHEAP, n_threads);
+        if (bteam > F) bteam = (int)F;
+        FNN_TEAM_FOR(bteam, t,
+            for (fnn_idx f = fnn_chunk_start(F, bteam, t, 1);
+                 f < fnn_chunk_start(F, bteam, t + 1, 1); ++f) {
+                double s = 0;
+                for (fnn_idx i = 0; i < n; ++i)
+                    s += FNN_SFX(conv_row_sum)(OHW, dy + (i * F + f) * OHW);
+                db[f] = (REAL)s;
+            });
+    }
+}
+
 void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv_geom *g,
-                                fnn_idx n, const REAL *cols, const REAL *w, const REAL *dy,
-                                REAL *dx, REAL *dw, REAL *db, REAL *tmp, REAL *dcols,
-                                int n_threads)
+                                fnn_idx n, const REAL *x, const REAL *cols, const REAL *w,
+                                const REAL *dy, REAL *dx, REAL *dw, REAL *db, REAL *tmp,
+                                REAL *dcols, int n_threads)
 {
     const fnn_idx F = g->f, OHW = g->oh * g->ow, K = g->c * g->kh * g->kw, nO = n * OHW;
     const fnn_idx sample = g->c * g->h * g->w, dx_size = n * sample;
@@ -322,8 +359,14 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
         return;
     }
     const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
+    const int direct = K > 0 && FNN_CONV_DIRECT(g);
+    if (direct) { /* dW and db from x; the blocks below only form dx */
+        FNN_SFX(conv_direct_backward)(g, n, x, dy, dw, db, n_threads);
+        if (!dx) return;
+        db = NULL;
+    }
     /* dW on the fast kernel: needs each block's tmp transposed (tmpT) and dW^T (dwt) */
-    const int fast = K > 0 && FNN_CONV_DW_FAST(F, K, (nb < n ? nb : n) * OHW);
+    const int fast = !direct && K > 0 && FNN_CONV_DW_FAST(F, K, (nb < n ? nb : n) * OHW);
     REAL *tmpT = tmp + F * nO, *dwt = tmpT + F * nO;
     /* Per block of samples, on one thread: its tmp (F, ns*OHW) = dy[block] permuted
      * (and tmpT (ns*OHW, F) = dy[block] transposed per sample);
@@ -376,7 +419,7 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
                 db[f] = (REAL)s;
             });
     }
-    if (K == 0) return; /* no input channels: dw and dx are empty */
+    if (K == 0 || direct) return; /* no input channels: dw and dx are empty */
     /* dw (F, K) = sum over blocks of tmp_b (F, ns*OHW) @ cols_b^T; the team splits the
      * rows of dw (in fours), each thread adding the blocks in order. Few filters (at most
      * FNN_CONV_FAST_ROWS): dot-product tiles (conv_dw_block); more: GEMM calls. */

@@ -448,7 +448,7 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
             break;
         case FNN_STEP_CONV:
             /* dW, db always (like dense: into the layer's grads); dx for the step before */
-            FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, (const REAL *)st->cols,
+            FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, xin, (const REAL *)st->cols,
                                        (const REAL *)st->W, g, s > stop ? other : NULL,
                                        (REAL *)st->dW, (REAL *)st->db, (REAL *)p->conv_tmp,
                                        (REAL *)p->conv_dcols, nt);
@@ -479,7 +479,7 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
             const REAL *xb = (const REAL *)p->steps[st->partner].x;
             REAL *skip = (REAL *)st->skip;
             if (st->proj == FNN_PROJ_CONV) {
-                FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, (const REAL *)st->cols,
+                FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, xb, (const REAL *)st->cols,
                                            (const REAL *)st->W, g, need ? skip : NULL,
                                            (REAL *)st->dW, (REAL *)st->db,
                                            (REAL *)p->conv_tmp, (REAL *)p->conv_dcols, nt);

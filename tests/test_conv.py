@@ -17,6 +17,7 @@ import fastnn
 from conftest import FLOAT_DTYPES, GRAIN_CHEAP, TWINS, assert_twins_close, randn
 from fastnn import _inputs, ops, reference
 from fastnn._kernels import KERNELS
+from fastnn.ops.matmul import own_kernels
 
 # (n, c, h, w, filters, kernel_size, stride, padding, dilation)
 CASES = [
@@ -213,6 +214,58 @@ def test_conv2d_twins(rng, case, dtype):
     _forward_check(x, w, None, spd, "forward without bias")
     dy = randn(rng, y.shape, dtype)
     _backward_check(x, w, dy, spd, True, True, "backward")
+
+
+# Stride 1, dilation 1 and at most 64 = C*KH*KW: the float32 direct kernels on AVX-512
+# CPUs (conv_direct.h). Rows of 8 to 40 outputs (one or two vectors per tile, masked
+# tails), kernels 1 to 7 wide, filters not a multiple of the 8- and 4-filter tiles,
+# padding on one or both sides (masked loads, skipped rows).
+DIRECT_CASES = [
+    (3, 1, 28, 28, 16, 5, 1, 0, 1),                 # the MNIST LeNet's first layer
+    (2, 1, 28, 28, 13, 5, 1, 2, 1),                 # "same" padding, 13 filters
+    (2, 3, 11, 19, 7, 3, 1, 1, 1),
+    (1, 2, 9, 31, 5, (3, 7), 1, (1, 3), 1),
+    (4, 1, 12, 40, 9, 5, 1, 0, 1),                  # a row of 36: two tiles
+    (2, 4, 10, 12, 6, 4, 1, ((2, 0), (0, 3)), 1),
+    (1, 1, 8, 8, 3, 1, 1, 0, 1),                    # 1x1 kernel
+    (2, 7, 9, 9, 10, 3, 1, 1, 1),                   # C*KH*KW = 63
+    (1, 2, 6, 15, 17, (2, 6), 1, ((0, 1), (2, 2)), 1),
+    (3, 1, 5, 47, 4, (1, 3), 1, 0, 1),              # a 1-D convolution
+]
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("case", DIRECT_CASES,
+                         ids=[f"n{c[0]}c{c[1]}-{c[2]}x{c[3]}-f{c[4]}-k{c[5]}-p{c[7]}"
+                              .replace(" ", "") for c in DIRECT_CASES])
+def test_conv2d_twins_direct_path(rng, case, dtype):
+    """On AVX-512 CPUs float32 runs the direct kernels here (test_direct_path_choice);
+    float64, and float32 elsewhere, im2col + GEMM: the same check either way."""
+    x, w, b, spd = _make(rng, case, dtype)
+    y = _forward_check(x, w, b, spd, "forward")
+    _forward_check(x, w, None, spd, "forward without bias")
+    dy = randn(rng, y.shape, dtype)
+    for compute_dx, compute_db in ((True, True), (False, True), (False, False)):
+        _backward_check(x, w, dy, spd, compute_dx, compute_db, "backward")
+
+
+def test_direct_path_choice():
+    """Which shapes take the direct kernels: all of DIRECT_CASES in float32 where the CPU
+    has AVX-512 (and FASTNN_GEMM is not "blas"), none in float64; stride, dilation,
+    C*KH*KW > 64, a kernel wider than 7 or a row of fewer than 8 outputs send a layer to
+    im2col + GEMM."""
+    direct = ops.conv._direct_path
+    on = own_kernels()  # AVX-512 (F/VL/DQ, FMA) and FASTNN_GEMM != "blas"
+    for c in DIRECT_CASES:
+        n, ch, h, wd, f, k, s, p, d = c
+        kh, kw = _pair(k)
+        assert direct((n, ch, h, wd), (f, ch, kh, kw), s, p, d) == on, c
+        assert not direct((n, ch, h, wd), (f, ch, kh, kw), s, p, d, np.float64), c
+    assert not direct((1, 1, 28, 28), (16, 1, 5, 5), 2)              # stride
+    assert not direct((1, 1, 28, 28), (16, 1, 5, 5), 1, 0, 2)        # dilation
+    assert not direct((1, 3, 28, 28), (16, 3, 5, 5))                 # C*KH*KW = 75
+    assert not direct((1, 1, 28, 28), (16, 1, 1, 8))                 # kernel 8 wide
+    assert not direct((1, 1, 28, 11), (16, 1, 5, 5))                 # rows of 7 outputs
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)

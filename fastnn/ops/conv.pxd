@@ -37,6 +37,10 @@ cdef extern from "conv.h" nogil:
                               Py_ssize_t n, const double *x, const double *w, const double *b,
                               double *y, double *cols, double *tmp, int n_threads)
 
+    # 1 if g takes the direct kernels (conv_direct.h): forward leaves cols alone and
+    # backward reads x instead of cols (float32 only)
+    int fnn_conv_direct_f32(const fnn_conv_geom *g)
+    int fnn_conv_direct_f64(const fnn_conv_geom *g)
     # elements of fnn_conv_backward's tmp workspace
     Py_ssize_t fnn_conv_backward_tmp(const fnn_conv_geom *g, Py_ssize_t n)
     # the training passes' blocked layout of cols (see conv.h)
@@ -45,10 +49,12 @@ cdef extern from "conv.h" nogil:
     void fnn_conv_cols_f64(const fnn_conv_geom *g, Py_ssize_t n, const double *x,
                            double *cols, int n_threads)
     void fnn_conv_backward_f32(fnn_gemm_f32_fn gemm, int gemm_threads,
-                               const fnn_conv_geom *g, Py_ssize_t n, const float *cols,
+                               const fnn_conv_geom *g, Py_ssize_t n, const float *x,
+                               const float *cols,
                                const float *w, const float *dy, float *dx, float *dw,
                                float *db, float *tmp, float *dcols, int n_threads)
     void fnn_conv_backward_f64(fnn_gemm_f64_fn gemm, int gemm_threads,
-                               const fnn_conv_geom *g, Py_ssize_t n, const double *cols,
+                               const fnn_conv_geom *g, Py_ssize_t n, const double *x,
+                               const double *cols,
                                const double *w, const double *dy, double *dx, double *dw,
                                double *db, double *tmp, double *dcols, int n_threads)

@@ -1,4 +1,6 @@
-"""Native 2-D convolution (channels first) through im2col and GEMM (src_c/conv.c).
+"""Native 2-D convolution (channels first) through im2col and GEMM (src_c/conv.c), or
+for few input channels (a first layer) in float32 on AVX-512 CPUs, directly
+(src_c/conv_direct.c: no im2col matrix; see _direct_path).
 
 The patches of the whole batch are unfolded into one matrix (im2col), so the forward
 pass is one product W (F, C*KH*KW) @ cols (C*KH*KW, N*OH*OW) and the backward pass two
@@ -51,6 +53,17 @@ cdef fnn_conv_geom _geom(g, Py_ssize_t filters):
 
 def _flat(a):
     return a.reshape(-1)
+
+
+def _direct_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.float32):
+    """Whether conv2d_forward/backward take the direct kernels (src_c/conv_direct.h: few
+    input channels, stride 1, float32 on AVX-512) for these shapes, rather than im2col +
+    GEMM. For tests and `fastnn info`."""
+    geo = _inputs.conv_geometry(x_shape, tuple(w_shape[2:]), stride, padding, dilation)
+    cdef fnn_conv_geom g = _geom(geo, w_shape[0])
+    if np.dtype(dtype) == np.float32:
+        return bool(fnn_conv_direct_f32(&g))
+    return bool(fnn_conv_direct_f64(&g))
 
 
 cdef void _im2col(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] x,
@@ -109,14 +122,14 @@ cdef void _backward(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] x,
         held = blas_hold()
         gt = gemm_team_threads()
         if floating is float:
-            if cols.shape[0]:
+            if cols.shape[0] and not fnn_conv_direct_f32(g):
                 fnn_conv_cols_f32(g, n, _cp(x), &cols[0], nt)
-            fnn_conv_backward_f32(<fnn_gemm_f32_fn>gemm_f32, gt, g, n, _cp(cols), _cp(w),
+            fnn_conv_backward_f32(<fnn_gemm_f32_fn>gemm_f32, gt, g, n, _cp(x), _cp(cols), _cp(w),
                                   _cp(dy), pdx, _p(dw), pdb, _p(tmp), _p(dcols), nt)
         else:
-            if cols.shape[0]:
+            if cols.shape[0] and not fnn_conv_direct_f64(g):
                 fnn_conv_cols_f64(g, n, _cp(x), &cols[0], nt)
-            fnn_conv_backward_f64(<fnn_gemm_f64_fn>gemm_f64, gt, g, n, _cp(cols), _cp(w),
+            fnn_conv_backward_f64(<fnn_gemm_f64_fn>gemm_f64, gt, g, n, _cp(x), _cp(cols), _cp(w),
                                   _cp(dy), pdx, _p(dw), pdb, _p(tmp), _p(dcols), nt)
         blas_release(held)
 

@@ -1,0 +1,253 @@
+/* conv_direct.c -- direct float32 convolution for few input channels (conv_direct.h).
+ *
+ * Hand-written AVX-512 intrinsics, compiled with a target attribute and called only
+ * when fnn_conv_direct_ok (which checks the CPU) says so; on other compilers and
+ * platforms fnn_conv_direct_ok is 0 and conv.c keeps to im2col + GEMM.
+ *
+ * The register tiles are always_inline functions whose sizes (filters per tile,
+ * vectors per row, kernel width) are compile-time constants at each call site, so the
+ * accumulator arrays live in zmm registers.
+ */
+#include "conv_direct.h"
+#include "gemm_avx512.h"
+
+#if FNN_HAVE_GEMM_AVX512
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+#define AI __attribute__((always_inline)) inline
+
+int fnn_conv_direct_ok(const fnn_conv_geom *g)
+{
+    return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->c >= 1 && g->f >= 1 &&
+           g->c * g->kh * g->kw <= FNN_CONV_DIRECT_MAX_K && g->kw <= FNN_CONV_DIRECT_MAX_KW &&
+           g->ow >= 8 && g->oh >= 1 && fnn_sgemm_avx512_supported();
+}
+
+/* Lanes [lo, hi) of a 16-lane mask (clamped to [0, 16]). */
+static inline __mmask16 lanes(fnn_idx lo, fnn_idx hi)
+{
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* The lanes j of the vector of output positions ow0 + j (ow0 + j < OW) whose input column
+ * ow0 + j + kw - pl lies inside the row [0, W). */
+static inline __mmask16 col_mask(const fnn_conv_geom *g, fnn_idx ow0, fnn_idx kw)
+{
+    fnn_idx shift = kw - g->pl; /* input column of lane j: ow0 + j + shift */
+    return lanes(-(ow0 + shift), g->w - (ow0 + shift)) & lanes(0, g->ow - ow0);
+}
+
+/* ------------------------------------------------------------------ forward */
+
+/* FB filters x NV vectors of one output row, starting at output column ow0: ys points at
+ * y[i, f0, oh, ow0], wf at w[f0], xs at x[i]; mk[2 * kw + v] are the load masks and
+ * m_out[v] the store masks. */
+TGT static AI void fwd_tile(const int FB, const int NV, const fnn_conv_geom *g, fnn_idx oh,
+                            fnn_idx ow0, const float *xs, const float *wf, const float *bf,
+                            float *ys, const __mmask16 *mk, const __mmask16 *m_out)
+{
+    const fnn_idx H = g->h, W = g->w, KH = g->kh, KW = g->kw, K = g->c * KH * KW;
+    const fnn_idx OHW = g->oh * g->ow;
+    __m512 acc[8][2];
+#pragma GCC unroll 8
+    for (int q = 0; q < FB; ++q)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) acc[q][v] = bf ? _mm512_set1_ps(bf[q]) : _mm512_setzero_ps();
+    for (fnn_idx c = 0; c < g->c; ++c) {
+        for (fnn_idx kh = 0; kh < KH; ++kh) {
+            const fnn_idx ih = oh + kh - g->pt;
+            if (ih < 0 || ih >= H) continue; /* a padding row: adds nothing */
+            /* lane j of vector v, offset kw: row[16 v + j + kw] */
+            const float *row = xs + (c * H + ih) * W + ow0 - g->pl;
+            const float *wk = wf + (c * KH + kh) * KW;
+            for (fnn_idx kw = 0; kw < KW; ++kw) {
+                __m512 xv[2];
+#pragma GCC unroll 2
+                for (int v = 0; v < NV; ++v)
+                    xv[v] = _mm512_maskz_loadu_ps(mk[2 * kw + v], row + 16 * v + kw);
+#pragma GCC unroll 8
+                for (int q = 0; q < FB; ++q) {
+                    const __m512 wq = _mm512_set1_ps(wk[q * K + kw]);
+#pragma GCC unroll 2
+                    for (int v = 0; v < NV; ++v) acc[q][v] = _mm512_fmadd_ps(wq, xv[v], acc[q][v]);
+                }
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < FB; ++q)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(ys + q * OHW + 16 * v, m_out[v], acc[q][v]);
+}
+
+#define FNN_FWD_CASE(fb)                                                                     \
+    case fb:                                                                                 \
+        if (nv == 2)                                                                         \
+            fwd_tile(fb, 2, g, oh, ow0, xs, wf, bf, ys, mk, m_out);                          \
+        else                                                                                 \
+            fwd_tile(fb, 1, g, oh, ow0, xs, wf, bf, ys, mk, m_out);                          \
+        break;
+
+TGT void fnn_conv_direct_forward(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1,
+                                 const float *x, const float *w, const float *b, float *y)
+{
+    const fnn_idx F = g->f, OH = g->oh, OW = g->ow, OHW = OH * OW, KW = g->kw;
+    const fnn_idx K = g->c * g->kh * KW, sample = g->c * g->h * g->w;
+    __mmask16 mk[2 * FNN_CONV_DIRECT_MAX_KW], m_out[2];
+    for (fnn_idx ow0 = 0; ow0 < OW; ow0 += 32) {
+        const int nv = OW - ow0 > 16 ? 2 : 1;
+        for (int v = 0; v < 2; ++v) {
+            m_out[v] = lanes(0, OW - ow0 - 16 * v);
+            for (fnn_idx kw = 0; kw < KW; ++kw) mk[2 * kw + v] = col_mask(g, ow0 + 16 * v, kw);
+        }
+        for (fnn_idx i = i0; i < i1; ++i) {
+            const float *xs = x + i * sample;
+            for (fnn_idx oh = 0; oh < OH; ++oh) {
+                for (fnn_idx f0 = 0; f0 < F; f0 += 8) {
+                    const int fb = F - f0 < 8 ? (int)(F - f0) : 8;
+                    const float *wf = w + f0 * K, *bf = b ? b + f0 : NULL;
+                    float *ys = y + (i * F + f0) * OHW + oh * OW + ow0;
+                    switch (fb) {
+                        FNN_FWD_CASE(1)
+                        FNN_FWD_CASE(2)
+                        FNN_FWD_CASE(3)
+                        FNN_FWD_CASE(4)
+                        FNN_FWD_CASE(5)
+                        FNN_FWD_CASE(6)
+                        FNN_FWD_CASE(7)
+                        FNN_FWD_CASE(8)
+                    }
+                }
+            }
+        }
+    }
+}
+#undef FNN_FWD_CASE
+
+/* ----------------------------------------------------------------------- dW */
+
+/* Filters per dW task: FB filters x KW offsets of partial-sum vectors, plus FB dy vectors
+ * and one x vector, must fit the 32 zmm registers. */
+static inline fnn_idx dw_block(const fnn_conv_geom *g) { return g->kw <= 6 ? 4 : 3; }
+
+fnn_idx fnn_conv_direct_dw_tasks(const fnn_conv_geom *g)
+{
+    const fnn_idx fb = dw_block(g);
+    return (g->f + fb - 1) / fb;
+}
+
+/* Adds sample i's share to the partial sums of filters f0 .. f0 + FB - 1, input channel
+ * c and kernel row kh: acc[q * KW + kw] (one vector of 16 partial sums each) +=
+ * dy[i, f0 + q, oh, ow] * x[i, c, oh + kh - pt, ow + kw - pl] over the output positions. */
+TGT static AI void dw_tile(const int FB, const int KW, const fnn_conv_geom *g, fnn_idx i,
+                           fnn_idx f0, fnn_idx c, fnn_idx kh, const float *x, const float *dy,
+                           __m512 *accp)
+{
+    const fnn_idx H = g->h, W = g->w, OH = g->oh, OW = g->ow, OHW = OH * OW;
+    __m512 acc[4][FNN_CONV_DIRECT_MAX_KW];
+#pragma GCC unroll 4
+    for (int q = 0; q < FB; ++q)
+#pragma GCC unroll 7
+        for (int kw = 0; kw < KW; ++kw) acc[q][kw] = accp[q * KW + kw];
+    /* output rows whose input row oh + kh - pt is inside the image */
+    fnn_idx oh0 = g->pt - kh > 0 ? g->pt - kh : 0, oh1 = H + g->pt - kh;
+    if (oh1 > OH) oh1 = OH;
+    for (fnn_idx ow0 = 0; ow0 < OW; ow0 += 16) {
+        const __mmask16 m_out = lanes(0, OW - ow0);
+        __mmask16 mk[FNN_CONV_DIRECT_MAX_KW];
+#pragma GCC unroll 7
+        for (int kw = 0; kw < KW; ++kw) mk[kw] = col_mask(g, ow0, kw);
+        const float *xrow = x + ((i * g->c + c) * H + oh0 + kh - g->pt) * W + ow0 - g->pl;
+        const float *drow = dy + (i * g->f + f0) * OHW + oh0 * OW + ow0;
+        for (fnn_idx oh = oh0; oh < oh1; ++oh, xrow += W, drow += OW) {
+            __m512 d[4];
+#pragma GCC unroll 4
+            for (int q = 0; q < FB; ++q) d[q] = _mm512_maskz_loadu_ps(m_out, drow + q * OHW);
+#pragma GCC unroll 7
+            for (int kw = 0; kw < KW; ++kw) {
+                const __m512 xv = _mm512_maskz_loadu_ps(mk[kw], xrow + kw);
+#pragma GCC unroll 4
+                for (int q = 0; q < FB; ++q) acc[q][kw] = _mm512_fmadd_ps(d[q], xv, acc[q][kw]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < FB; ++q)
+#pragma GCC unroll 7
+        for (int kw = 0; kw < KW; ++kw) accp[q * KW + kw] = acc[q][kw];
+}
+
+/* Task t: the block of filters [f0, f0 + fb). Sample by sample (its rows of dy and x
+ * stay in L1 across the C * KH kernel rows), the partial sums of every (c, kh) go
+ * through registers and back to `acc`; at the end each vector of partial sums is added
+ * up into its entry of dw. */
+#define FNN_DW_KW(kwv)                                                                       \
+    case kwv:                                                                                \
+        for (fnn_idx i = 0; i < n; ++i)                                                      \
+            for (fnn_idx ck = 0; ck < per_f; ++ck) {                                         \
+                const fnn_idx c = ck / g->kh, kh = ck % g->kh;                               \
+                __m512 *a = acc + ck * full * kwv;                                           \
+                if (fb == full)                                                              \
+                    dw_tile(kwv <= 6 ? 4 : 3, kwv, g, i, f0, c, kh, x, dy, a);               \
+                else                                                                         \
+                    for (fnn_idx q = 0; q < fb; ++q)                                         \
+                        dw_tile(1, kwv, g, i, f0 + q, c, kh, x, dy, a + q * kwv);            \
+            }                                                                                \
+        break;
+
+TGT void fnn_conv_direct_dw(const fnn_conv_geom *g, fnn_idx n, fnn_idx t0, fnn_idx t1,
+                            const float *x, const float *dy, float *dw)
+{
+    const fnn_idx full = dw_block(g), per_f = g->c * g->kh, KW = g->kw, K = per_f * KW;
+    /* partial sums of one filter block: (c, kh) x FB x KW vectors; C*KH*KW <= MAX_K */
+    __m512 acc[FNN_CONV_DIRECT_MAX_K * 4];
+    for (fnn_idx t = t0; t < t1; ++t) {
+        const fnn_idx f0 = t * full, fb = g->f - f0 < full ? g->f - f0 : full;
+        for (fnn_idx j = 0; j < per_f * full * KW; ++j) acc[j] = _mm512_setzero_ps();
+        switch (KW) {
+            FNN_DW_KW(1)
+            FNN_DW_KW(2)
+            FNN_DW_KW(3)
+            FNN_DW_KW(4)
+            FNN_DW_KW(5)
+            FNN_DW_KW(6)
+            FNN_DW_KW(7)
+        }
+        /* acc[(ck * full + q) * KW + kw] (the tail block: q < fb) -> dw[f0 + q, ck, kw] */
+        for (fnn_idx ck = 0; ck < per_f; ++ck)
+            for (fnn_idx q = 0; q < fb; ++q)
+                for (fnn_idx kw = 0; kw < KW; ++kw)
+                    dw[(f0 + q) * K + ck * KW + kw] =
+                        _mm512_reduce_add_ps(acc[(ck * full + q) * KW + kw]);
+    }
+}
+#undef FNN_DW_KW
+
+#else /* no AVX-512 code on this platform: conv.c keeps to im2col + GEMM */
+
+int fnn_conv_direct_ok(const fnn_conv_geom *g)
+{
+    (void)g;
+    return 0;
+}
+void fnn_conv_direct_forward(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1, const float *x,
+                             const float *w, const float *b, float *y)
+{
+    (void)g; (void)i0; (void)i1; (void)x; (void)w; (void)b; (void)y;
+}
+fnn_idx fnn_conv_direct_dw_tasks(const fnn_conv_geom *g)
+{
+    (void)g;
+    return 0;
+}
+void fnn_conv_direct_dw(const fnn_conv_geom *g, fnn_idx n, fnn_idx t0, fnn_idx t1,
+                        const float *x, const float *dy, float *dw)
+{
+    (void)g; (void)n; (void)t0; (void)t1; (void)x; (void)dy; (void)dw;
+}
+
+#endif

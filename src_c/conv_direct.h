@@ -1,0 +1,46 @@
+/* conv_direct.h -- direct float32 convolution for layers with few input channels
+ * (src_c/conv_direct.c, AVX-512).
+ *
+ * A first layer sees 1 to 3 input channels: its im2col matrix has only C*KH*KW rows
+ * (25 for MNIST's 5x5 filters), so im2col writes as much memory as the product reads
+ * and the product's inner dimension is too short for a GEMM to run well. These
+ * kernels skip the im2col matrix: they read the input rows in place, vectorised along
+ * an output row (16 positions per zmm register), with the window offsets (c, kh, kw)
+ * as the inner loop.
+ *
+ *   forward:  y[i, f, oh, :] = b[f] + sum_{c,kh,kw} w[f, c, kh, kw] * x[i, c, oh+kh-pt, kw-pl+:]
+ *             register tile: up to 8 filters x 32 positions of one output row.
+ *   dW:       dw[f, c, kh, kw] = sum_{i,oh,ow} dy[i, f, oh, ow] * x[i, c, oh+kh-pt, ow+kw-pl]
+ *             one task per block of up to 4 filters; sample by sample, the 4 x KW sums
+ *             of each (c, kh) (one vector of partial sums each) go through registers.
+ * Zero padding is handled by masks (a lane that would read outside its input row is not
+ * loaded) and by skipping input rows outside the image, so nothing is copied.
+ *
+ * Stride 1 and dilation 1 only; fnn_conv_direct_ok says when a geometry takes them.
+ * Proven against the numpy reference (im2col + matmul) in tests/test_conv.py.
+ */
+#ifndef FNN_CONV_DIRECT_H
+#define FNN_CONV_DIRECT_H
+
+#include "conv.h"
+
+/* Largest C*KH*KW (and widest kernel) the direct kernels take; beyond it im2col + GEMM
+ * has a long enough inner dimension to win. */
+#define FNN_CONV_DIRECT_MAX_K 64
+#define FNN_CONV_DIRECT_MAX_KW 7
+
+/* 1 if g takes the direct kernels: stride 1, dilation 1, C*KH*KW <= MAX_K, KW <= MAX_KW,
+ * OW >= 8, on a CPU with AVX-512 (F/VL/DQ, FMA) and FASTNN_GEMM not "blas". */
+int fnn_conv_direct_ok(const fnn_conv_geom *g);
+
+/* y[i] = conv(x[i], w) + b (b may be NULL) for samples i in [i0, i1). */
+void fnn_conv_direct_forward(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1, const float *x,
+                             const float *w, const float *b, float *y);
+
+/* The dW tasks: blocks of up to 4 filters. Task t of [t0, t1) overwrites its rows of
+ * dw (F, C, KH, KW) with their sums over the n samples. */
+fnn_idx fnn_conv_direct_dw_tasks(const fnn_conv_geom *g);
+void fnn_conv_direct_dw(const fnn_conv_geom *g, fnn_idx n, fnn_idx t0, fnn_idx t1,
+                        const float *x, const float *dy, float *dw);
+
+#endif
