@@ -22,6 +22,32 @@ static inline void FNN_SFX(conv_add)(fnn_idx len, const REAL *restrict s, REAL *
     for (; j < len; ++j) d[j] += s[j];
 }
 
+/* d[r * len + j] = s[r * ls + j] for r < rows, j < len: the rows of one window offset
+ * when none of them reads padding. Rows of 8 (a 5x5 kernel on 12x12) get a loop of
+ * fixed-size moves; the general loop's bookkeeping costs more than such a copy. */
+static inline void FNN_SFX(conv_copy_rows)(fnn_idx rows, fnn_idx len, const REAL *restrict s,
+                                           fnn_idx ls, REAL *restrict d)
+{
+    if (len == 8) {
+        for (fnn_idx r = 0; r < rows; ++r, s += ls, d += 8)
+            for (int q = 0; q < 8; ++q) d[q] = s[q];
+    } else {
+        for (fnn_idx r = 0; r < rows; ++r, s += ls, d += len) FNN_SFX(conv_copy)(len, s, d);
+    }
+}
+
+/* d[r * ls + j] += s[r * len + j]: the adjoint of conv_copy_rows. */
+static inline void FNN_SFX(conv_add_rows)(fnn_idx rows, fnn_idx len, const REAL *restrict s,
+                                          REAL *restrict d, fnn_idx ls)
+{
+    if (len == 8) {
+        for (fnn_idx r = 0; r < rows; ++r, s += 8, d += ls)
+            for (int q = 0; q < 8; ++q) d[q] += s[q];
+    } else {
+        for (fnn_idx r = 0; r < rows; ++r, s += len, d += ls) FNN_SFX(conv_add)(len, s, d);
+    }
+}
+
 /* Samples [i0, i1) of input channel c -> their segments of the KH*KW rows of cols that
  * belong to channel c (rows c*KK .. c*KK + KK - 1; ld = n*OHW is the row length). Each
  * row is written front to back, one OH*OW block per sample: long sequential stores,
@@ -52,17 +78,21 @@ static void FNN_SFX(im2col_block)(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, 
                 const REAL *s = x + i * sample + c * plane + (oh0 * sh + offh) * W +
                                 ow0 * sw + offw;
                 if (oh0 > 0) memset(dst, 0, (size_t)(oh0 * OW) * sizeof(REAL));
-                /* Rows are often short (OW of 8 or so): inline loops, no library calls. */
-                for (fnn_idx oh = oh0; oh < oh1; ++oh, s += sh * W) {
-                    REAL *d = dst + oh * OW, *dd = d + ow0;
-                    for (fnn_idx j = 0; j < ow0; ++j) d[j] = 0;
-                    if (sw == 1) {
-                        FNN_SFX(conv_copy)(len, s, dd);
-                    } else {
+                if (sw == 1 && len == OW) { /* whole rows: no horizontal padding */
+                    FNN_SFX(conv_copy_rows)(oh1 - oh0, OW, s, sh * W, dst + oh0 * OW);
+                } else {
+                    /* Rows are often short (OW of 8 or so): inline loops, no library calls. */
+                    for (fnn_idx oh = oh0; oh < oh1; ++oh, s += sh * W) {
+                        REAL *d = dst + oh * OW, *dd = d + ow0;
+                        for (fnn_idx j = 0; j < ow0; ++j) d[j] = 0;
+                        if (sw == 1) {
+                            FNN_SFX(conv_copy)(len, s, dd);
+                        } else {
 #pragma omp simd
-                        for (fnn_idx j = 0; j < len; ++j) dd[j] = s[j * sw];
+                            for (fnn_idx j = 0; j < len; ++j) dd[j] = s[j * sw];
+                        }
+                        for (fnn_idx j = ow1; j < OW; ++j) d[j] = 0;
                     }
-                    for (fnn_idx j = ow1; j < OW; ++j) d[j] = 0;
                 }
                 if (oh1 < OH)
                     memset(dst + oh1 * OW, 0, (size_t)((OH - oh1) * OW) * sizeof(REAL));
@@ -117,6 +147,10 @@ static void FNN_SFX(col2im_block)(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, 
             for (fnn_idx i = i0; i < i1; ++i) {
                 const REAL *s = row + i * OHW + oh0 * OW + ow0;
                 REAL *d = dx + i * sample + c * plane + (oh0 * sh + offh) * W + ow0 * sw + offw;
+                if (sw == 1 && len == OW) { /* whole rows */
+                    FNN_SFX(conv_add_rows)(oh1 - oh0, OW, s, d, sh * W);
+                    continue;
+                }
                 for (fnn_idx oh = oh0; oh < oh1; ++oh, s += OW, d += sh * W) {
                     if (sw == 1) {
                         FNN_SFX(conv_add)(len, s, d);
