@@ -44,7 +44,9 @@ def _small_products():
             "FASTNN_GEMM=blas turns this off)")
     if own_kernels():
         return ("fastnn's AVX-512 kernels: float32, 3-64 batch rows, and the sample blocks "
-                "of convolutions with up to 64 filters; " + skip)
+                "of convolutions with up to 64 filters; convolutions with few input "
+                "channels (C*KH*KW <= 64, stride 1, dilation 1) run direct kernels with no "
+                "im2col matrix; " + skip)
     if os.environ.get("FASTNN_GEMM") == "blas":
         return "BLAS (FASTNN_GEMM=blas)"
     return "BLAS (fastnn's own kernels need AVX-512); " + skip
