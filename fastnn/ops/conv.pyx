@@ -122,12 +122,12 @@ cdef void _backward(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] x,
         held = blas_hold()
         gt = gemm_team_threads()
         if floating is float:
-            if cols.shape[0] and not fnn_conv_direct_f32(g):
+            if cols.shape[0]:
                 fnn_conv_cols_f32(g, n, _cp(x), &cols[0], nt)
             fnn_conv_backward_f32(<fnn_gemm_f32_fn>gemm_f32, gt, g, n, _cp(x), _cp(cols), _cp(w),
                                   _cp(dy), pdx, _p(dw), pdb, _p(tmp), _p(dcols), nt)
         else:
-            if cols.shape[0] and not fnn_conv_direct_f64(g):
+            if cols.shape[0]:
                 fnn_conv_cols_f64(g, n, _cp(x), &cols[0], nt)
             fnn_conv_backward_f64(<fnn_gemm_f64_fn>gemm_f64, gt, g, n, _cp(x), _cp(cols), _cp(w),
                                   _cp(dy), pdx, _p(dw), pdb, _p(tmp), _p(dcols), nt)
@@ -206,7 +206,9 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
     k, cols_n = _inputs.cols_shape(n, geo)
     _check_blas_size(f, k, cols_n)
     cdef fnn_conv_geom g = _geom(geo, f)
-    cols = np.empty(k * cols_n, dtype=x.dtype)
+    # the direct kernels read x itself: no im2col matrix for them
+    direct = (fnn_conv_direct_f32(&g) if x.dtype.itemsize == 4 else fnn_conv_direct_f64(&g))
+    cols = np.empty(0 if direct else k * cols_n, dtype=x.dtype)
     tmp = np.empty(fnn_conv_backward_tmp(&g, n), dtype=x.dtype)
     dcols = np.empty(k * cols_n if compute_dx else 0, dtype=x.dtype)
     empty = _EMPTY32 if x.dtype.itemsize == 4 else _EMPTY64
