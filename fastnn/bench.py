@@ -51,11 +51,21 @@ class Case:
 # ------------------------------------------------------------------------ timing
 
 
-def time_call(fn, min_time=0.1, repeats=5, warmup=0.05):
-    """Best wall time of one call of fn: warm-up calls for `warmup` seconds (idle
-    cores, and idle virtual CPUs above all, take milliseconds to wake: a single warm-up
-    call leaves a threaded kernel timed at half speed), then `repeats` timed repeats of
-    n calls each, n chosen so that a repeat lasts about min_time/repeats."""
+# Seconds to pause before timing a side. OpenBLAS keeps its worker threads spinning for
+# about 0.1 s after a call; the numpy reference (numpy's OpenBLAS) timed just before the
+# native side would otherwise have them compete with fastnn's threads for the cores
+# (measured: a 2-thread LeNet epoch right after a reference epoch ran 20-25 % slower;
+# after 0.1 s of rest, 5 %; after 0.2 s, not at all), and the same holds the other way.
+SETTLE_S = 0.25
+
+
+def time_call(fn, min_time=0.1, repeats=5, warmup=0.05, settle=SETTLE_S):
+    """Best wall time of one call of fn: `settle` seconds of rest (see SETTLE_S), then
+    warm-up calls for `warmup` seconds (idle cores, and idle virtual CPUs above all,
+    take milliseconds to wake: a single warm-up call leaves a threaded kernel timed at
+    half speed), then `repeats` timed repeats of n calls each, n chosen so that a
+    repeat lasts about min_time/repeats."""
+    time.sleep(settle)
     t_end = time.perf_counter() + warmup
     fn()
     while time.perf_counter() < t_end:
@@ -79,12 +89,14 @@ def time_call(fn, min_time=0.1, repeats=5, warmup=0.05):
     return best
 
 
-def time_rounds(fns, rounds):
+def time_rounds(fns, rounds, settle=SETTLE_S):
     """Best time of each callable in `fns`, calling them alternately `rounds` times
-    (for long calls such as a training epoch: both sides see the same machine state)."""
+    (for long calls such as a training epoch: both sides see the same machine state),
+    each call after `settle` seconds of rest (see SETTLE_S)."""
     best = [float("inf")] * len(fns)
     for _ in range(rounds):
         for i, fn in enumerate(fns):
+            time.sleep(settle)
             t0 = time.perf_counter()
             fn()
             best[i] = min(best[i], time.perf_counter() - t0)

@@ -43,4 +43,14 @@ fnn_idx fnn_conv_direct_dw_tasks(const fnn_conv_geom *g);
 void fnn_conv_direct_dw(const fnn_conv_geom *g, fnn_idx n, fnn_idx t0, fnn_idx t1,
                         const float *x, const float *dy, float *dw);
 
+/* Narrow planes (float32, AVX-512): col2im for input rows of at most 16 columns
+ * (the LeNet's second layer: 12x12 in, 8x8 out), stride 1, dilation 1, any zero
+ * padding. Same arguments and result as conv_impl.h's col2im_block (channel c of
+ * samples [i0, i1) of a batch of n): each input row is summed in a register over the
+ * window offsets that read it, in the same (kh, kw) order as col2im_block (so
+ * bit-identical), and stored once. */
+int fnn_conv_narrow_ok(const fnn_conv_geom *g);
+void fnn_col2im_narrow(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, fnn_idx i0, fnn_idx i1,
+                       const float *cols, float *dx);
+
 #endif

@@ -201,6 +201,34 @@ def test_every_layer_cnn_fused_equals_python_path(dtype, optimizer):
     np.testing.assert_array_equal(m.predict(X), m2.predict(X))
 
 
+def _relu_pool_cnn(dtype):
+    return Sequential([Reshape((2, 8, 8)), Conv2D(4, 3, padding=1, activation="relu"),
+                       MaxPool2D(2), Conv2D(4, 3, padding=1), ReLU(), MaxPool2D(3, stride=1),
+                       Conv2D(3, 1), ReLU(), AvgPool2D(2), Flatten(), Dense(3)],
+                      seed=5, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_before_max_pooling_runs_after_it_bit_for_bit(dtype):
+    """The plan runs ReLU -> max pooling as max pooling -> ReLU (a quarter of the ReLU
+    work behind 2x2 windows) and ReLU -> average pooling as it is; training stays
+    bit-identical to the per-layer Python path, windows whose values are all <= 0
+    (ties after the ReLU) included."""
+    from fastnn import _fused
+
+    name = np.dtype(dtype).name
+    model = _relu_pool_cnn(name)
+    model.build((128,))
+    kinds = [s["kind"] for s in _fused._steps(model)]
+    assert kinds == ["conv", "maxpool", "activation", "conv", "maxpool", "activation",
+                     "conv", "activation", "avgpool", "dense"]
+    X, y = _cnn_data(48, dtype)
+    X[:, ::3] = 0
+    m = _assert_same(lambda: _relu_pool_cnn(name), X, y, epochs=2, batch_size=16,
+                     optimizer=lambda: Adam(lr=0.01), validation_split=0.25)
+    assert np.isfinite(m.get_weights()[0]).all()
+
+
 def test_frozen_layers_inside_a_residual_block():
     X, y = _cnn_data(48)
 

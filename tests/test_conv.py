@@ -34,6 +34,13 @@ CASES = [
     (1, 3, 7, 5, 3, 1, 2, 0, 1),  # 1x1 kernel with stride
     (3, 3, 13, 13, 3, 5, 1, 0, 1),
     (1, 1, 3, 3, 1, 5, 1, 1, 1),  # kernel larger than the image: padding makes it fit
+    # rows of at most 16 columns, stride 1: the narrow-plane col2im (float32, AVX-512)
+    # -- the LeNet's second layer, 16-wide "same" rows, 6-wide rows with padding on
+    # three sides, and 17 columns (the generic loops again)
+    (2, 16, 12, 12, 32, 5, 1, 0, 1),
+    (2, 2, 16, 16, 3, 3, 1, 1, 1),
+    (2, 3, 9, 6, 2, 3, 1, ((1, 2), (0, 1)), 1),
+    (1, 2, 6, 17, 2, 3, 1, 0, 1),
 ]
 CASE_IDS = [f"n{c[0]}c{c[1]}-{c[2]}x{c[3]}-f{c[4]}-k{c[5]}-s{c[6]}-p{c[7]}-d{c[8]}"
             .replace(" ", "") for c in CASES]
