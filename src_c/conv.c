@@ -110,8 +110,8 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 
 /* Input rows of at most 16 columns, stride 1: col2im on the narrow-plane kernel
  * (conv_direct.h) in float32 on AVX-512. */
-#define FNN_CONV_NARROW_F32(g) fnn_conv_narrow_ok(g)
-#define FNN_CONV_NARROW_F64(g) ((void)(g), 0)
+#define FNN_COL2IM_NARROW_OK_F32(g) fnn_col2im_narrow_ok(g)
+#define FNN_COL2IM_NARROW_OK_F64(g) ((void)(g), 0)
 #define FNN_COL2IM_NARROW_F32 fnn_col2im_narrow
 #define FNN_COL2IM_NARROW_F64(g, n, c, i0, i1, cols, dx)                                  \
     ((void)(g), (void)(n), (void)(c), (void)(i0), (void)(i1), (void)(cols), (void)(dx))
@@ -131,7 +131,7 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #define FNN_CONV_DIRECT FNN_CONV_DIRECT_F32
 #define FNN_CONV_DIRECT_FWD FNN_CONV_DIRECT_FWD_F32
 #define FNN_CONV_DIRECT_DW FNN_CONV_DIRECT_DW_F32
-#define FNN_CONV_NARROW FNN_CONV_NARROW_F32
+#define FNN_COL2IM_NARROW_OK FNN_COL2IM_NARROW_OK_F32
 #define FNN_COL2IM_NARROW FNN_COL2IM_NARROW_F32
 #include "conv_impl.h"
 #undef REAL
@@ -144,7 +144,7 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #undef FNN_CONV_DIRECT
 #undef FNN_CONV_DIRECT_FWD
 #undef FNN_CONV_DIRECT_DW
-#undef FNN_CONV_NARROW
+#undef FNN_COL2IM_NARROW_OK
 #undef FNN_COL2IM_NARROW
 
 #define REAL double
@@ -157,7 +157,7 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #define FNN_CONV_DIRECT FNN_CONV_DIRECT_F64
 #define FNN_CONV_DIRECT_FWD FNN_CONV_DIRECT_FWD_F64
 #define FNN_CONV_DIRECT_DW FNN_CONV_DIRECT_DW_F64
-#define FNN_CONV_NARROW FNN_CONV_NARROW_F64
+#define FNN_COL2IM_NARROW_OK FNN_COL2IM_NARROW_OK_F64
 #define FNN_COL2IM_NARROW FNN_COL2IM_NARROW_F64
 #include "conv_impl.h"
 #undef REAL
@@ -170,5 +170,5 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #undef FNN_CONV_DIRECT
 #undef FNN_CONV_DIRECT_FWD
 #undef FNN_CONV_DIRECT_DW
-#undef FNN_CONV_NARROW
+#undef FNN_COL2IM_NARROW_OK
 #undef FNN_COL2IM_NARROW

@@ -229,7 +229,7 @@ TGT void fnn_conv_direct_dw(const fnn_conv_geom *g, fnn_idx n, fnn_idx t0, fnn_i
 
 /* ------------------------------------------------------------ narrow planes: col2im */
 
-int fnn_conv_narrow_ok(const fnn_conv_geom *g)
+int fnn_col2im_narrow_ok(const fnn_conv_geom *g)
 {
     return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->w >= 1 && g->ow >= 1 &&
            g->w <= 16 && g->ow <= 16 && g->kw <= 16 && fnn_sgemm_avx512_supported();
@@ -317,7 +317,7 @@ void fnn_conv_direct_dw(const fnn_conv_geom *g, fnn_idx n, fnn_idx t0, fnn_idx t
     (void)g; (void)n; (void)t0; (void)t1; (void)x; (void)dy; (void)dw;
 }
 
-int fnn_conv_narrow_ok(const fnn_conv_geom *g)
+int fnn_col2im_narrow_ok(const fnn_conv_geom *g)
 {
     (void)g;
     return 0;

@@ -49,7 +49,7 @@ void fnn_conv_direct_dw(const fnn_conv_geom *g, fnn_idx n, fnn_idx t0, fnn_idx t
  * samples [i0, i1) of a batch of n): each input row is summed in a register over the
  * window offsets that read it, in the same (kh, kw) order as col2im_block (so
  * bit-identical), and stored once. */
-int fnn_conv_narrow_ok(const fnn_conv_geom *g);
+int fnn_col2im_narrow_ok(const fnn_conv_geom *g);
 void fnn_col2im_narrow(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, fnn_idx i0, fnn_idx i1,
                        const float *cols, float *dx);
 

@@ -131,7 +131,7 @@ static void FNN_SFX(col2im_block)(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, 
 {
     const fnn_idx W = g->w, OH = g->oh, OW = g->ow, OHW = OH * OW, sh = g->sh, sw = g->sw;
     const fnn_idx ld = n * OHW, plane = g->h * W, sample = g->c * plane;
-    if (FNN_CONV_NARROW(g)) { /* rows of at most 16 columns: conv_direct.h */
+    if (FNN_COL2IM_NARROW_OK(g)) { /* rows of at most 16 columns: conv_direct.h */
         FNN_COL2IM_NARROW(g, n, c, i0, i1, cols, dx);
         return;
     }
