@@ -38,13 +38,13 @@ EXTENSIONS = {
     "fastnn.ops.activations": ["activations.c"],
     "fastnn.ops.dropout": ["dropout.c"],
     "fastnn.ops.conv": ["conv.c", "conv_direct.c", "matmul.c", "gemm_avx512.c"],
-    "fastnn.ops.pool": ["pool.c"],
+    "fastnn.ops.pool": ["pool.c", "pool_avx512.c", "gemm_avx512.c"],
     "fastnn.ops.batchnorm": ["batchnorm.c"],
     "fastnn.ops.residual": ["residual.c"],
     "fastnn.ops.losses": ["losses.c"],
     "fastnn.ops.optimizers": ["optimizers.c"],
     "fastnn._plan": ["plan.c", "matmul.c", "gemm_avx512.c", "runtime.c", "activations.c", "dense.c", "dropout.c", "conv.c", "conv_direct.c", "losses.c",
-                     "optimizers.c", "pool.c", "batchnorm.c", "residual.c"],
+                     "optimizers.c", "pool.c", "pool_avx512.c", "batchnorm.c", "residual.c"],
 }
 
 OPENMP_PROBE = textwrap.dedent(

@@ -59,6 +59,10 @@ static inline void fnn_conv_valid(fnn_idx out, fnn_idx size, fnn_idx s, fnn_idx 
 #ifndef FNN_CONV_L2_BYTES
 #define FNN_CONV_L2_BYTES (512 * 1024)
 #endif
+/* The blocks per pass are a multiple of this (see conv_block_samples in conv_impl.h). */
+#ifndef FNN_CONV_BLOCK_SPLIT
+#define FNN_CONV_BLOCK_SPLIT 8
+#endif
 
 /* The blocks' products: C (m x n) = A (m x k) B (k x n) and C (m x n) = A^T (m x k) G
  * (k x n) with A stored (k, m), contiguous row-major, overwritten. In float32 on AVX-512

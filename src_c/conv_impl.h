@@ -216,14 +216,24 @@ static void FNN_SFX(conv_unpermute)(const fnn_conv_geom *g, fnn_idx nO, fnn_idx 
         }
 }
 
-/* Samples per block of the blocked passes: the block's columns of cols (K x ns*OHW)
- * take about FNN_CONV_L2_BYTES, so that a block unfolded by im2col is still in L2 when
- * its product reads it (and dcols when col2im folds it). */
-static fnn_idx FNN_SFX(conv_block_samples)(const fnn_conv_geom *g)
+/* Samples per block of the blocked passes over n samples: the block's columns of cols
+ * (K x ns*OHW) take at most about FNN_CONV_L2_BYTES, so that a block unfolded by im2col
+ * is still in L2 when its product reads it (and dcols when col2im folds it). The number
+ * of blocks is rounded up to a multiple of FNN_CONV_BLOCK_SPLIT and the samples spread
+ * evenly over them, so that a team of 2, 4 or 8 threads gets equal shares (64 samples
+ * of the LeNet's conv2: 16 blocks of 4, not 12 of 5 and one of 4, which left one of
+ * 2 threads 35 samples and the other 29). The blocks depend on n and the geometry only,
+ * never on the thread count, so neither do the results. */
+static fnn_idx FNN_SFX(conv_block_samples)(const fnn_conv_geom *g, fnn_idx n)
 {
     fnn_idx per = g->c * g->kh * g->kw * g->oh * g->ow * (fnn_idx)sizeof(REAL);
     fnn_idx nb = per > 0 ? FNN_CONV_L2_BYTES / per : 1;
-    return nb < 1 ? 1 : nb;
+    if (nb < 1) nb = 1;
+    if (n <= 0) return nb;
+    fnn_idx nblocks = (n + nb - 1) / nb;
+    nblocks = (nblocks + FNN_CONV_BLOCK_SPLIT - 1) / FNN_CONV_BLOCK_SPLIT * FNN_CONV_BLOCK_SPLIT;
+    if (nblocks > n) nblocks = n;
+    return (n + nblocks - 1) / nblocks;
 }
 
 /* The blocks of samples of the blocked passes: block `blk` holds samples [*i0, *i1). */
@@ -239,7 +249,7 @@ void FNN_SFX(fnn_conv_cols)(const fnn_conv_geom *g, fnn_idx n, const REAL *x, RE
 {
     const fnn_idx OHW = g->oh * g->ow, K = g->c * g->kh * g->kw, sample = g->c * g->h * g->w;
     if (n == 0 || OHW == 0 || K == 0) return;
-    const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
+    const fnn_idx nb = FNN_SFX(conv_block_samples)(g, n), nblocks = (n + nb - 1) / nb;
     int team = fnn_team_size(n * K * OHW, FNN_GRAIN_CHEAP, n_threads);
     if (team > nblocks) team = (int)nblocks;
     FNN_TEAM_FOR(team, t,
@@ -273,7 +283,7 @@ void FNN_SFX(fnn_conv_forward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv
     /* Blocks of samples, each start to end on one thread: im2col into the block's
      * cols (K, ns*OHW), its tmp (F, ns*OHW) = W @ cols, y[block] = tmp + b. The blocks
      * do not depend on the thread count, so neither do the results. */
-    const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
+    const fnn_idx nb = FNN_SFX(conv_block_samples)(g, n), nblocks = (n + nb - 1) / nb;
     int team = fnn_team_size(F * (K > 0 ? K : 1) * nO, FNN_GRAIN_GEMM, n_threads);
     if (team > nblocks) team = (int)nblocks;
     FNN_TEAM_FOR(team, t,
@@ -396,7 +406,7 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
         if (dx && dx_size > 0) memset(dx, 0, (size_t)dx_size * sizeof(REAL));
         return;
     }
-    const fnn_idx nb = FNN_SFX(conv_block_samples)(g), nblocks = (n + nb - 1) / nb;
+    const fnn_idx nb = FNN_SFX(conv_block_samples)(g, n), nblocks = (n + nb - 1) / nb;
     const int direct = K > 0 && FNN_CONV_DIRECT(g);
     if (direct) { /* dW and db from x; the blocks below only form dx */
         FNN_SFX(conv_direct_backward)(g, n, x, dy, dw, db, n_threads);

@@ -27,6 +27,12 @@ void fnn_sgemm_avx512_nn(int m, int k, int n, const float *A, const float *B, fl
 /* C (k x n) = A^T G with A (m x k) and G (m x n) contiguous row-major (C overwritten). */
 void fnn_sgemm_avx512_tn(int m, int k, int n, const float *A, const float *G, float *C);
 
+/* The same for the first k columns of A, whose rows are lda >= k floats apart: a block
+ * of C's rows (columns of A) on its own, as a team splits the product. Each entry of C
+ * is summed in the same order whatever k and lda, so the blocks equal the whole. */
+void fnn_sgemm_avx512_tn_ld(int m, int k, int n, const float *A, int lda, const float *G,
+                            float *C);
+
 /* Sparse input batches (MNIST pixels are 80 % zeros; in a batch of 10 rows about half
  * the columns are zero in every row). A column that is zero in every row of the batch
  * adds nothing to X W and leaves its row of X^T G zero, so the first layer's products

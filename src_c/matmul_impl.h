@@ -61,16 +61,16 @@ void FNN_SFX(fnn_gemm_team)(FNN_GEMM_T gemm, int ta, int tb, fnn_idx m, fnn_idx 
                             int n_threads)
 {
     fnn_idx lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
+    fnn_idx side = m >= n ? m : n;
+    int team = fnn_team_size(m * n * k, FNN_GRAIN_GEMM, n_threads);
+    if (team > side / 8) team = (int)(side / 8 > 0 ? side / 8 : 1);
 #ifdef FNN_GEMM_FAST /* a faster kernel of fastnn's own for this type and shape? */
-    if (FNN_GEMM_FAST(ta, tb, m, n, k, alpha, a, b, beta, c)) return;
+    if (FNN_GEMM_FAST(ta, tb, m, n, k, alpha, a, b, beta, c, m / 8 < team ? 1 : team)) return;
 #endif
     if (!ta && !tb && m <= FNN_SMALL_M && k > 0) {
         FNN_SFX(fnn_gemm_small)(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    fnn_idx side = m >= n ? m : n;
-    int team = fnn_team_size(m * n * k, FNN_GRAIN_GEMM, n_threads);
-    if (team > side / 8) team = (int)(side / 8 > 0 ? side / 8 : 1);
     if (team <= 1) {
         gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;

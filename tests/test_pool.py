@@ -181,6 +181,50 @@ def test_maxpool_against_textbook_loop(rng, impl, shape, k, s, dtype):
     np.testing.assert_allclose(dx, want, rtol=1e-6, atol=1e-6)
 
 
+# 2x2 windows with stride 2 take an AVX-512 kernel in float32 (src_c/pool_avx512.c) when
+# an output row has at most 16 elements: full rows of 16, short rows with a column and a
+# row left over, the LeNet's maps, and 17 outputs (the compiler-vectorized leaf).
+POOL2_SHAPES = [(2, 3, 32, 32), (1, 2, 9, 31), (3, 2, 8, 8), (2, 16, 24, 24), (1, 2, 3, 2),
+                (2, 2, 6, 34), (2, 1, 35, 35)]
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("shape", POOL2_SHAPES, ids=lambda sh: "x".join(map(str, sh)))
+def test_maxpool_2x2_stride_2_against_textbook_loop(rng, shape, dtype):
+    x = np.round(randn(rng, shape, dtype, scale=2.0))  # many ties
+    flat = x.reshape(-1)
+    flat[5::53] = np.nan  # NaNs in every position of a window, some windows two
+    flat[6::97] = np.nan
+    flat[1::11] = -0.0
+    with fastnn.config_context(check_finite=False):
+        y, am = ops.maxpool2d_forward(x, 2)
+    want_y, want_am, _ = _naive_maxpool(x, 2, None)
+    np.testing.assert_array_equal(am, want_am)
+    np.testing.assert_array_equal(y.view(np.uint8), want_y.view(np.uint8))  # NaNs, -0.0
+    dy = randn(rng, y.shape, dtype)
+    dy.reshape(-1)[::3] = -0.0
+    dx = ops.maxpool2d_backward(dy, am, x.shape)
+    dx_r = reference.maxpool2d_backward(dy, am, x.shape)
+    np.testing.assert_array_equal(dx.view(np.uint8), dx_r.view(np.uint8))  # +0.0 + -0.0
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_maxpool_2x2_backward_takes_any_argmax(rng, dtype):
+    # argmax is an input of the backward: an index outside its output's 2x2 block (here
+    # two outputs sending to the same element) must still land where it points
+    x = randn(rng, (2, 3, 12, 12), dtype)
+    _, am = ops.maxpool2d_forward(x, 2)
+    am = am.copy()
+    am[1, 2, 3, 4] = 0
+    am[1, 2, 0, 0] = 0
+    am[0, 1, 5, 5] = 143
+    dy = randn(rng, am.shape, dtype)
+    dx = ops.maxpool2d_backward(dy, am, x.shape)
+    np.testing.assert_array_equal(dx, reference.maxpool2d_backward(dy, am, x.shape))
+    assert dx[1, 2, 0, 0] == (dy[1, 2, 3, 4].astype(np.float64) + dy[1, 2, 0, 0]).astype(dtype)
+    assert dx[0, 1, 11, 11] == dy[0, 1, 5, 5]
+
+
 @pytest.mark.parametrize("impl", IMPLS, ids=IMPL_IDS)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("shape,k,s", HAND)

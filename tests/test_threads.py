@@ -16,6 +16,7 @@ import fastnn
 from conftest import FLOAT_DTYPES, GRAIN_CHEAP, GRAIN_HEAVY, assert_twins_close, randn
 from fastnn import _runtime, ops
 from fastnn._kernels import KERNELS
+from fastnn.ops.matmul import own_kernels
 
 pytestmark = pytest.mark.usefixtures("restore_threads")
 
@@ -193,6 +194,29 @@ def test_finite_check_across_threads(rng):
 
 
 # ------------------------------------------------------------ gemm / dense (BLAS)
+
+
+@pytest.mark.parametrize("rows", [64, 37])
+def test_small_batch_products_split_bitwise(rng, rows):
+    # float32 products with a batch side of at most 64 run on fastnn's AVX-512 kernel
+    # (src_c/matmul.c): a team splits the rows of C in whole kernel blocks, and each
+    # entry is summed as in one call, so every thread count gives the same bits. The
+    # batch's dx = dy W^T goes to BLAS (W is too large to transpose on the stack).
+    if not own_kernels():
+        pytest.skip("no AVX-512 kernels here: these products go to BLAS")
+    a, b = randn(rng, (rows, 515), np.float32), randn(rng, (515, 131), np.float32)
+    bias, dy = randn(rng, (131,), np.float32), randn(rng, (rows, 131), np.float32)
+
+    def run():
+        return (ops.gemm(a, b), ops.dense_forward(a, b, bias), *ops.dense_backward(a, b, dy)[1:])
+
+    one = _with_threads(1, run)
+    mag = np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64)
+    assert_twins_close(one[0], (a.astype(np.float64) @ b).astype(np.float32), terms=515,
+                       magnitude=mag)
+    for n in THREADS:
+        for got, want in zip(_with_threads(n, run), one):
+            np.testing.assert_array_equal(got, want, strict=True)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)

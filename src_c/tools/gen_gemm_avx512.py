@@ -261,11 +261,17 @@ TGT void fnn_sgemm_avx512_nn(int m, int k, int n, const float *A, const float *B
     driver(0, 0, m, k, n, A, k, B, C, accumulate, 0, 1.0f);
 }
 
-TGT void fnn_sgemm_avx512_tn(int m, int k, int n, const float *A, const float *G, float *C)
+TGT void fnn_sgemm_avx512_tn_ld(int m, int k, int n, const float *A, int lda, const float *G,
+                                float *C)
 {
     /* small m: the G panel stays in registers while the k output rows stream past */
-    if (!gpanel(0, m, k, n, A, k, G, C, 0, 1.0f, 0))
-        driver(0, 1, k, m, n, A, k, G, C, 0, 0, 1.0f);
+    if (!gpanel(0, m, k, n, A, lda, G, C, 0, 1.0f, 0))
+        driver(0, 1, k, m, n, A, lda, G, C, 0, 0, 1.0f);
+}
+
+TGT void fnn_sgemm_avx512_tn(int m, int k, int n, const float *A, const float *G, float *C)
+{
+    fnn_sgemm_avx512_tn_ld(m, k, n, A, k, G, C);
 }
 
 TGT int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, float *xc,
@@ -353,6 +359,11 @@ void fnn_sgemm_avx512_nn(int m, int k, int n, const float *A, const float *B, fl
 void fnn_sgemm_avx512_tn(int m, int k, int n, const float *A, const float *G, float *C)
 {
     (void)m; (void)k; (void)n; (void)A; (void)G; (void)C;
+}
+void fnn_sgemm_avx512_tn_ld(int m, int k, int n, const float *A, int lda, const float *G,
+                            float *C)
+{
+    (void)m; (void)k; (void)n; (void)A; (void)lda; (void)G; (void)C;
 }
 int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, float *xc,
                                  int *cols, int *zcols, unsigned short *masks)
