@@ -439,6 +439,15 @@ def maxpool_forward_inputs(V, x, pool_size, stride, out, argmax):
 def maxpool_backward_inputs(V, dy, argmax, x_shape, out):
     """argmax: maxpool2d_forward's flat indices h * W + w into each input plane."""
     dy = V.float_array("dy", dy, ndim=4)
+    x_shape = _argmax_input(V, dy, argmax, x_shape)
+    out = V.output("out", out, x_shape, dy.dtype)
+    _not_overlapping(out, "out", dy, "dy")
+    return dy, argmax, x_shape, out
+
+
+def _argmax_input(V, dy, argmax, x_shape):
+    """Checks argmax against the pooled gradient dy and the pooling's input shape;
+    returns that shape as a tuple."""
     if not isinstance(argmax, np.ndarray):
         raise TypeError(f"argmax must be a numpy.ndarray, got {type(argmax).__name__}")
     if argmax.dtype != np.intp:
@@ -463,9 +472,23 @@ def maxpool_backward_inputs(V, dy, argmax, x_shape, out):
                 f"argmax has index {lo if lo < 0 else hi} outside [0, {h * w}) "
                 f"(H * W of x_shape {_shape_str(x_shape)})"
             )
-    out = V.output("out", out, x_shape, dy.dtype)
-    _not_overlapping(out, "out", dy, "dy")
-    return dy, argmax, x_shape, out
+    return x_shape
+
+
+def conv2d_pooled_backward_inputs(V, x, w, dy, argmax, pool_size, pool_stride, stride,
+                                  padding, dilation, dw, db, compute_db):
+    """A conv whose output goes straight into max pooling: dy and argmax are the
+    pooling's gradient and indices (N, F, PH, PW)."""
+    x, w, g = _conv_xw(V, x, w, stride, padding, dilation)
+    conv_shape = (x.shape[0], w.shape[0], g.oh, g.ow)
+    pg = pool_geometry(conv_shape, pool_size, pool_stride)
+    dy = V.float_array("dy", dy, ndim=4)
+    V.same_dtype("x", x, dy=dy)
+    V.shape_is("dy", dy, (x.shape[0], w.shape[0], pg.oh, pg.ow))
+    _argmax_input(V, dy, argmax, conv_shape)
+    dw = V.output("dw", dw, w.shape, x.dtype)
+    db = V.output("db", db, (w.shape[0],), x.dtype) if compute_db else None
+    return x, w, dy, argmax, g, pg, dw, db
 
 
 def avgpool_backward_inputs(V, dy, x_shape, pool_size, stride, out):

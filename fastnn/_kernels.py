@@ -12,7 +12,7 @@ KERNELS = {
         for suffix in ("", "_backward")
     ],
     "dropout": ["dropout_forward", "dropout_backward"],
-    "conv": ["im2col", "col2im", "conv2d_forward", "conv2d_backward"],
+    "conv": ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "conv2d_pooled_backward"],
     "pool": ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
              "avgpool2d_backward", "global_avgpool_forward", "global_avgpool_backward"],
     "batchnorm": ["batchnorm_forward", "batchnorm_backward"],

@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from ._memory import aligned_zeros
 from .errors import NonFiniteInputError
 
 cimport numpy as cnp
@@ -22,7 +23,7 @@ cnp.import_array()
 
 from ._runtime cimport current_num_threads
 from .ops.conv cimport (fnn_conv_backward_tmp, fnn_conv_direct_f32, fnn_conv_direct_f64,
-                        fnn_conv_geom)
+                        fnn_conv_geom, fnn_conv_pooled_dw_ok)
 from .ops.matmul cimport (blas_hold, blas_release, gemm_f32, gemm_f64,
                           gemm_team_threads)
 
@@ -68,6 +69,7 @@ cdef extern from "plan.h" nogil:
         fnn_conv_geom geom
         void *cols
         Py_ssize_t *argmax
+        int pooled
         Py_ssize_t channels, spatial
         void *running_mean
         void *running_var
@@ -197,12 +199,14 @@ cdef class TrainingPlan:
 
     def __init__(self, steps, *, loss, fold_last, batch_size, in_dim, dtype,
                  optimizer, params, grads, states, has_weights=False, accuracy=0,
-                 threshold=0.5, stop_on_nonfinite=True):
+                 threshold=0.5, stop_on_nonfinite=True, pooled_conv=True):
         """steps: list of dicts with "kind" and, per kind: dense {W, b, dW, db, trainable};
         activation {activation (C code), alpha, dim}; dropout {rate, seed, offset, dim}.
         optimizer: dict with "kind" and its hyperparameters and "iterations"; params,
         grads: the trainable arrays in update order; states: per param a list of up to
-        three state arrays in the order documented in plan.h (None where unused)."""
+        three state arrays in the order documented in plan.h (None where unused).
+        pooled_conv: let backward run a conv on the direct kernels and the max pooling
+        right after it as one (see _pool_convs)."""
         cdef fnn_plan *p = &self.p
         cdef fnn_step *st
         cdef Py_ssize_t i, widest, d
@@ -335,6 +339,8 @@ cdef class TrainingPlan:
             raise ValueError(f"step {begins[len(begins) - 1]}: res_begin without a res_end")
         p.conv_tmp = self._buffer(ws_tmp)
         p.conv_dcols = self._buffer(ws_dcols)
+        if pooled_conv:
+            self._pool_convs()
         p.out_dim = d
         p.xb = self._buffer(batch_size * in_dim)
         p.tb = self._buffer(batch_size * d)
@@ -375,6 +381,27 @@ cdef class TrainingPlan:
             p.gidx = <int *>_ptr(gidx)
         self._set_optimizer(optimizer, params, grads, states)
 
+    cdef _pool_convs(self):
+        """Mark each max pooling step that follows a float32 conv step on the direct
+        kernels which fnn_conv_pooled_dw takes (plan.h: fnn_step.pooled). When that conv
+        is the first step that trains (it owes no dx), backward forms its dW and db
+        straight from the pooled gradient: same values as the two steps apart, summed
+        in another order (float32 rounding)."""
+        cdef fnn_plan *p = &self.p
+        cdef Py_ssize_t i
+        if p.dtype_size != 4:
+            return
+        for i in range(p.n_steps - 1):
+            if (p.steps[i].kind == FNN_STEP_CONV and p.steps[i + 1].kind == FNN_STEP_MAXPOOL
+                    and fnn_conv_pooled_dw_ok(&p.steps[i].geom, &p.steps[i + 1].geom)):
+                p.steps[i + 1].pooled = i + 1
+
+    property pooled_steps:
+        """The max pooling steps whose backward runs together with the conv before
+        them (when that conv is the first step that trains)."""
+        def __get__(self):
+            return [i for i in range(self.p.n_steps) if self.p.steps[i].pooled]
+
     cdef void *_arr(self, a, Py_ssize_t size, int step) except? NULL:
         """Pointer into a parameter-like array of the plan's dtype and `size` elements
         (None -> NULL)."""
@@ -402,7 +429,7 @@ cdef class TrainingPlan:
                                g["c"] * g["kh"] * g["kw"] * self.p.batch_size * g["oh"] * g["ow"])
 
     cdef void *_buffer(self, Py_ssize_t n) except? NULL:
-        a = np.zeros(max(1, n), dtype=self.dtype)
+        a = aligned_zeros(max(1, n), self.dtype)  # 64-byte aligned for the AVX-512 kernels
         self._keep.append(a)
         return _ptr(a)
 

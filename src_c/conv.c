@@ -176,3 +176,21 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #undef FNN_CONV_DIRECT_DW
 #undef FNN_COL2IM_NARROW_OK
 #undef FNN_COL2IM_NARROW
+
+void fnn_conv_pooled_dw_run(const fnn_conv_geom *g, const fnn_conv_geom *pg, fnn_idx n,
+                            const float *x, const float *gp, const fnn_idx *argmax, float *dw,
+                            float *db, int n_threads)
+{
+    const fnn_idx F = g->f;
+    if (n == 0) {
+        memset(dw, 0, (size_t)(F * g->c * g->kh * g->kw) * sizeof(float));
+        if (db) memset(db, 0, (size_t)F * sizeof(float));
+        return;
+    }
+    int team = fnn_team_size(n * F * pg->oh * pg->ow * g->c * g->kh * g->kw, FNN_GRAIN_CHEAP,
+                             n_threads);
+    if (team > F) team = (int)F;
+    FNN_TEAM_FOR(team, t,
+        fnn_conv_pooled_dw(g, pg, n, fnn_chunk_start(F, team, t, 1),
+                           fnn_chunk_start(F, team, t + 1, 1), x, gp, argmax, dw, db));
+}

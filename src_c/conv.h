@@ -47,19 +47,16 @@ void fnn_col2im_f32(const fnn_conv_geom *g, fnn_idx n, const float *cols, float 
 void fnn_col2im_f64(const fnn_conv_geom *g, fnn_idx n, const double *cols, double *dx,
                     int n_threads);
 
-/* The training passes work block by block of samples (conv.c), so their workspaces use
- * a blocked layout: block [i0, i1) of samples (ns = i1 - i0) keeps its im2col matrix
- * (C*KH*KW, ns*OH*OW) contiguous at cols + i0 * C*KH*KW * OH*OW, and likewise its
- * (F, ns*OH*OW) share of tmp at tmp + i0 * F * OH*OW. fnn_conv_cols writes cols in that
- * layout (fnn_conv_forward does it on the way); the block size depends only on g. */
-void fnn_conv_cols_f32(const fnn_conv_geom *g, fnn_idx n, const float *x, float *cols,
-                       int n_threads);
-void fnn_conv_cols_f64(const fnn_conv_geom *g, fnn_idx n, const double *x, double *cols,
-                       int n_threads);
+/* The training passes work block by block of samples (conv.c): block [i0, i1) of samples
+ * (ns = i1 - i0) has its im2col matrix (C*KH*KW, ns*OH*OW) and its (F, ns*OH*OW) share
+ * of tmp; the block size depends only on g and n. The im2col matrices are workspace:
+ * each thread unfolds one block at a time into its share of cols (it stays in L2), and
+ * the backward pass unfolds x again rather than reading a whole batch's matrix back
+ * from memory. */
 
-/* y = conv(x, w) + b (b may be NULL). Workspaces: cols (C*KH*KW * n*OH*OW) receives the
- * blocked im2col of x and is left there for backward; tmp (F * n*OH*OW). The
- * parallel work is the blocks; gemm_threads is unused (kept for the common signature). */
+/* y = conv(x, w) + b (b may be NULL). Workspaces (contents undefined afterwards): cols
+ * (C*KH*KW * n*OH*OW), tmp (F * n*OH*OW). The parallel work is the blocks;
+ * gemm_threads is unused (kept for the common signature). */
 void fnn_conv_forward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
                           fnn_idx n, const float *x, const float *w, const float *b, float *y,
                           float *cols, float *tmp, int n_threads);
@@ -68,29 +65,36 @@ void fnn_conv_forward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_conv
                           double *y, double *cols, double *tmp, int n_threads);
 
 /* 1 if g takes the direct kernels (conv_direct.h: float32, few input channels,
- * stride 1, an AVX-512 CPU): then fnn_conv_forward does not write cols and
- * fnn_conv_backward reads x instead of cols (which may be NULL). Always 0 in float64. */
+ * stride 1, an AVX-512 CPU): then neither pass uses cols (which may be NULL).
+ * Always 0 in float64. */
 int fnn_conv_direct_f32(const fnn_conv_geom *g);
 int fnn_conv_direct_f64(const fnn_conv_geom *g);
 
-/* Gradients from dy (n, F, OH, OW) and x (n, C, H, W) with cols = the blocked im2col
- * of x (as fnn_conv_forward or fnn_conv_cols left it; unused, and may be NULL, on the
- * direct path): dw (F, C, KH, KW) and db (F) are
+/* Gradients from dy (n, F, OH, OW) and x (n, C, H, W): dw (F, C, KH, KW) and db (F) are
  * overwritten (db NULL: skipped); dx (n, C, H, W) is overwritten (NULL: skipped).
- * Workspaces: tmp (fnn_conv_backward_tmp(g, n) elements), dcols (C*KH*KW * n*OH*OW;
- * unused when dx is NULL). */
+ * Workspaces (contents undefined afterwards): cols (C*KH*KW * n*OH*OW; unused, and may
+ * be NULL, on the direct path), tmp (fnn_conv_backward_tmp(g, n) elements), dcols
+ * (C*KH*KW * n*OH*OW; unused when dx is NULL). */
 static inline fnn_idx fnn_conv_backward_tmp(const fnn_conv_geom *g, fnn_idx n)
 {
     /* dy permuted (F, n*OH*OW), its transpose per block, and dW^T (C*KH*KW, F) */
     return 2 * g->f * n * g->oh * g->ow + g->f * g->c * g->kh * g->kw;
 }
 void fnn_conv_backward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
-                           fnn_idx n, const float *x, const float *cols, const float *w, const float *dy,
+                           fnn_idx n, const float *x, float *cols, const float *w, const float *dy,
                            float *dx, float *dw, float *db, float *tmp, float *dcols,
                            int n_threads);
 void fnn_conv_backward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_conv_geom *g,
-                           fnn_idx n, const double *x, const double *cols, const double *w, const double *dy,
+                           fnn_idx n, const double *x, double *cols, const double *w, const double *dy,
                            double *dx, double *dw, double *db, double *tmp, double *dcols,
                            int n_threads);
+
+/* fnn_conv_pooled_dw (conv_direct.h: dW and db of a conv on the direct kernels from the
+ * gradient of the max pooling right after it; float32, where fnn_conv_pooled_dw_ok) for
+ * all F filters, split over the team (the result does not depend on it); n = 0: dw and
+ * db are zeroed. */
+void fnn_conv_pooled_dw_run(const fnn_conv_geom *g, const fnn_conv_geom *pg, fnn_idx n,
+                            const float *x, const float *gp, const fnn_idx *argmax, float *dw,
+                            float *db, int n_threads);
 
 #endif

@@ -227,6 +227,126 @@ TGT void fnn_conv_direct_dw(const fnn_conv_geom *g, fnn_idx n, fnn_idx t0, fnn_i
 }
 #undef FNN_DW_KW
 
+/* ------------------------------------------------------- dW through max pooling */
+
+/* A first layer whose output goes straight into max pooling receives a gradient that is
+ * zero except at the one position of each pooling window that won. From the pooled
+ * gradient and the argmax, dW needs only the patches of the positions that won: per
+ * pooled gradient v at conv output (ah, aw) of filter f, dw[f, c, kh, :] += v * x[i, c,
+ * ah + kh - pt, aw - pl : aw - pl + KW] -- one masked row load and one FMA per (c, kh).
+ * Behind 2x2 windows that is a quarter of the dense kernel's products, and the pooling's
+ * backward (the dense gradient) is not formed at all. */
+int fnn_conv_pooled_dw_ok(const fnn_conv_geom *g, const fnn_conv_geom *pg)
+{
+    return fnn_conv_direct_ok(g) && g->c * g->kh <= FNN_CONV_POOLED_MAX_CKH &&
+           g->oh * g->ow <= FNN_CONV_POOLED_MAX_OHW && pg->c == g->f && pg->h == g->oh &&
+           pg->w == g->ow && pg->oh >= 1 && pg->ow >= 1;
+}
+
+/* acc[r] += s * row r = (c, kh) of the patch whose top-left input element is xp
+ * (off[r] = c * H*W + kh * W); with PADDED, row r is read only if its input row ih + kh
+ * lies in the image, and only the lanes in mc. 256-bit vectors (KW <= 7 lanes): a
+ * 512-bit masked load at an arbitrary offset straddles two cache lines 15 times in 16. */
+TGT static AI void pooled_dw_add(const int CKH, const int PADDED, const fnn_idx *off,
+                                 const fnn_idx *rkh, fnn_idx ih, fnn_idx H, __mmask16 mc,
+                                 const float *xp, __m256 s, __m256 *acc)
+{
+#pragma GCC unroll 8
+    for (int r = 0; r < CKH; ++r) {
+        const __mmask16 m = !PADDED || (ih + rkh[r] >= 0 && ih + rkh[r] < H) ? mc : 0;
+        acc[r] = _mm256_fmadd_ps(s, _mm256_maskz_loadu_ps((__mmask8)m, xp + off[r]), acc[r]);
+    }
+}
+
+/* Filter f's sums over the pooled gradients of the n samples, in order: CKH (= C*KH)
+ * vectors of KW partial sums, in two sets (even and odd pooled positions: two chains of
+ * FMAs), added at the end; db[f] in double, 16 positions per pass, likewise in order.
+ * xoff[a]: the input offset of conv output a's patch, (ah - pt) * W + aw - pl. */
+TGT static AI void pooled_dw_filter(const int CKH, const int PADDED, const fnn_conv_geom *g,
+                                    const fnn_conv_geom *pg, fnn_idx n, fnn_idx f,
+                                    const float *x, const float *gp, const fnn_idx *argmax,
+                                    const int *xoff, float *dw, float *db)
+{
+    const fnn_idx H = g->h, W = g->w, OW = g->ow, KW = g->kw;
+    const fnn_idx sample = g->c * H * W, F = g->f, PHW = pg->oh * pg->ow;
+    const __mmask16 mkw = lanes(0, KW);
+    fnn_idx off[FNN_CONV_POOLED_MAX_CKH], rkh[FNN_CONV_POOLED_MAX_CKH];
+    for (int r = 0; r < CKH; ++r) {
+        rkh[r] = r % g->kh;
+        off[r] = (r / g->kh) * H * W + rkh[r] * W;
+    }
+    __m256 a0[FNN_CONV_POOLED_MAX_CKH], a1[FNN_CONV_POOLED_MAX_CKH];
+#pragma GCC unroll 8
+    for (int r = 0; r < CKH; ++r) a0[r] = a1[r] = _mm256_setzero_ps();
+    __m512d bs0 = _mm512_setzero_pd(), bs1 = _mm512_setzero_pd();
+    for (fnn_idx i = 0; i < n; ++i) {
+        const float *gq = gp + (i * F + f) * PHW, *xi = x + i * sample;
+        const fnn_idx *aq = argmax + (i * F + f) * PHW;
+        for (fnn_idx q0 = 0; q0 < PHW; q0 += 16) {
+            const __m512 v = _mm512_maskz_loadu_ps(lanes(0, PHW - q0), gq + q0);
+            bs0 = _mm512_add_pd(bs0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+            bs1 = _mm512_add_pd(bs1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+        }
+#define FNN_POOLED_ONE(q, acc)                                                               \
+    do {                                                                                     \
+        const fnn_idx a_ = aq[q];                                                            \
+        fnn_idx ih_ = 0;                                                                     \
+        __mmask16 mc_ = mkw;                                                                 \
+        if (PADDED) {                                                                        \
+            const fnn_idx iw_ = a_ % OW - g->pl;                                             \
+            ih_ = a_ / OW - g->pt;                                                           \
+            mc_ &= lanes(-iw_, W - iw_);                                                     \
+        }                                                                                    \
+        pooled_dw_add(CKH, PADDED, off, rkh, ih_, H, mc_, xi + xoff[a_],                     \
+                      _mm256_set1_ps(gq[q]), acc);                                           \
+    } while (0)
+        fnn_idx q = 0;
+        for (; q + 2 <= PHW; q += 2) {
+            FNN_POOLED_ONE(q, a0);
+            FNN_POOLED_ONE(q + 1, a1);
+        }
+        if (q < PHW) FNN_POOLED_ONE(q, a0);
+#undef FNN_POOLED_ONE
+    }
+    float out[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < CKH; ++r) {
+        _mm256_storeu_ps(out, _mm256_add_ps(a0[r], a1[r]));
+        for (fnn_idx kw = 0; kw < KW; ++kw) dw[(f * CKH + r) * KW + kw] = out[kw];
+    }
+    if (db) db[f] = (float)_mm512_reduce_add_pd(_mm512_add_pd(bs0, bs1));
+}
+
+#define FNN_POOLED_CKH(ckh)                                                                  \
+    case ckh:                                                                                \
+        for (fnn_idx f = f0; f < f1; ++f)                                                    \
+            if (padded)                                                                      \
+                pooled_dw_filter(ckh, 1, g, pg, n, f, x, gp, argmax, xoff, dw, db);          \
+            else                                                                             \
+                pooled_dw_filter(ckh, 0, g, pg, n, f, x, gp, argmax, xoff, dw, db);          \
+        break;
+
+TGT void fnn_conv_pooled_dw(const fnn_conv_geom *g, const fnn_conv_geom *pg, fnn_idx n,
+                            fnn_idx f0, fnn_idx f1, const float *x, const float *gp,
+                            const fnn_idx *argmax, float *dw, float *db)
+{
+    const int padded = g->pt > 0 || g->pl > 0;
+    int xoff[FNN_CONV_POOLED_MAX_OHW];
+    for (fnn_idx a = 0; a < g->oh * g->ow; ++a)
+        xoff[a] = (int)((a / g->ow - g->pt) * g->w + a % g->ow - g->pl);
+    switch (g->c * g->kh) {
+        FNN_POOLED_CKH(1)
+        FNN_POOLED_CKH(2)
+        FNN_POOLED_CKH(3)
+        FNN_POOLED_CKH(4)
+        FNN_POOLED_CKH(5)
+        FNN_POOLED_CKH(6)
+        FNN_POOLED_CKH(7)
+        FNN_POOLED_CKH(8)
+    }
+}
+#undef FNN_POOLED_CKH
+
 /* ------------------------------------------------------------ narrow planes: col2im */
 
 int fnn_col2im_narrow_ok(const fnn_conv_geom *g)
@@ -321,6 +441,18 @@ int fnn_col2im_narrow_ok(const fnn_conv_geom *g)
 {
     (void)g;
     return 0;
+}
+int fnn_conv_pooled_dw_ok(const fnn_conv_geom *g, const fnn_conv_geom *pg)
+{
+    (void)g; (void)pg;
+    return 0;
+}
+void fnn_conv_pooled_dw(const fnn_conv_geom *g, const fnn_conv_geom *pg, fnn_idx n,
+                        fnn_idx f0, fnn_idx f1, const float *x, const float *gp,
+                        const fnn_idx *argmax, float *dw, float *db)
+{
+    (void)g; (void)pg; (void)n; (void)f0; (void)f1; (void)x; (void)gp; (void)argmax;
+    (void)dw; (void)db;
 }
 void fnn_col2im_narrow(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, fnn_idx i0, fnn_idx i1,
                        const float *cols, float *dx)

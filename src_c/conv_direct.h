@@ -53,4 +53,20 @@ int fnn_col2im_narrow_ok(const fnn_conv_geom *g);
 void fnn_col2im_narrow(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, fnn_idx i0, fnn_idx i1,
                        const float *cols, float *dx);
 
+/* dW and db of a layer on the direct kernels whose output (n, F, OH, OW) goes straight
+ * into max pooling (pg: the pooling's geometry, pg->c = F, pg->h = OH, pg->w = OW), from
+ * the pooled gradient gp (n, F, PH, PW) and the pooling's argmax (each in [0, OH*OW)):
+ * the same dw and db as conv backward of the pooling's backward, without forming that
+ * dense gradient (only the positions that won a window carry one). Filters [f0, f1) of
+ * dw (F, C, KH, KW) and db (F; NULL: skipped) are overwritten; each sums over the
+ * samples and pooled positions in order, so the split over filters does not change the
+ * result. fnn_conv_pooled_dw_ok: g takes the direct kernels, C*KH <= MAX_CKH,
+ * OH*OW <= MAX_OHW, and pg matches. */
+#define FNN_CONV_POOLED_MAX_CKH 8
+#define FNN_CONV_POOLED_MAX_OHW 4096
+int fnn_conv_pooled_dw_ok(const fnn_conv_geom *g, const fnn_conv_geom *pg);
+void fnn_conv_pooled_dw(const fnn_conv_geom *g, const fnn_conv_geom *pg, fnn_idx n,
+                        fnn_idx f0, fnn_idx f1, const float *x, const float *gp,
+                        const fnn_idx *argmax, float *dw, float *db);
+
 #endif

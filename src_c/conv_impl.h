@@ -48,18 +48,18 @@ static inline void FNN_SFX(conv_add_rows)(fnn_idx rows, fnn_idx len, const REAL 
     }
 }
 
-/* Samples [i0, i1) of input channel c -> their segments of the KH*KW rows of cols that
- * belong to channel c (rows c*KK .. c*KK + KK - 1; ld = n*OHW is the row length). Each
- * row is written front to back, one OH*OW block per sample: long sequential stores,
- * while the few input planes being read stay in L1 (the caller keeps i1 - i0 small). */
+/* Samples [i0, i1) of input channel c -> their segments of the rows (c, kh, 0 .. KW-1)
+ * of cols for kh in [kh0, kh1), the first of them at `row` (ld = n*OHW is the row
+ * length). Each row is written front to back, one OH*OW block per sample: long
+ * sequential stores, while the few input planes being read stay in L1 (the caller keeps
+ * i1 - i0 small). */
 FNN_SIMD_CLONES
-static void FNN_SFX(im2col_block)(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, fnn_idx i0,
-                                  fnn_idx i1, const REAL *x, REAL *cols)
+static void FNN_SFX(im2col_rows)(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, fnn_idx kh0,
+                                 fnn_idx kh1, fnn_idx i0, fnn_idx i1, const REAL *x, REAL *row)
 {
     const fnn_idx W = g->w, OH = g->oh, OW = g->ow, OHW = OH * OW, sh = g->sh, sw = g->sw;
     const fnn_idx ld = n * OHW, plane = g->h * W, sample = g->c * plane;
-    REAL *row = cols + c * g->kh * g->kw * ld;
-    for (fnn_idx kh = 0; kh < g->kh; ++kh) {
+    for (fnn_idx kh = kh0; kh < kh1; ++kh) {
         const fnn_idx offh = kh * g->dh - g->pt; /* input row of output row oh: oh*sh + offh */
         fnn_idx oh0, oh1;
         fnn_conv_valid(OH, g->h, sh, offh, &oh0, &oh1);
@@ -99,6 +99,14 @@ static void FNN_SFX(im2col_block)(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, 
             }
         }
     }
+}
+
+/* All KH*KW rows of channel c (rows c*KK .. c*KK + KK - 1 of cols). */
+static inline void FNN_SFX(im2col_block)(const fnn_conv_geom *g, fnn_idx n, fnn_idx c,
+                                         fnn_idx i0, fnn_idx i1, const REAL *x, REAL *cols)
+{
+    FNN_SFX(im2col_rows)(g, n, c, 0, g->kh, i0, i1, x,
+                         cols + c * g->kh * g->kw * n * g->oh * g->ow);
 }
 
 void FNN_SFX(fnn_im2col)(const fnn_conv_geom *g, fnn_idx n, const REAL *x, REAL *cols,
@@ -244,26 +252,6 @@ static inline void FNN_SFX(conv_block)(fnn_idx n, fnn_idx nb, fnn_idx blk, fnn_i
     *i1 = *i0 + nb < n ? *i0 + nb : n;
 }
 
-void FNN_SFX(fnn_conv_cols)(const fnn_conv_geom *g, fnn_idx n, const REAL *x, REAL *cols,
-                            int n_threads)
-{
-    const fnn_idx OHW = g->oh * g->ow, K = g->c * g->kh * g->kw, sample = g->c * g->h * g->w;
-    if (n == 0 || OHW == 0 || K == 0) return;
-    const fnn_idx nb = FNN_SFX(conv_block_samples)(g, n), nblocks = (n + nb - 1) / nb;
-    int team = fnn_team_size(n * K * OHW, FNN_GRAIN_CHEAP, n_threads);
-    if (team > nblocks) team = (int)nblocks;
-    FNN_TEAM_FOR(team, t,
-        fnn_idx b0 = fnn_chunk_start(nblocks, team, t, 1);
-        fnn_idx b1 = fnn_chunk_start(nblocks, team, t + 1, 1);
-        for (fnn_idx blk = b0; blk < b1; ++blk) {
-            fnn_idx i0, i1;
-            FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
-            for (fnn_idx c = 0; c < g->c; ++c)
-                FNN_SFX(im2col_block)(g, i1 - i0, c, 0, i1 - i0, x + i0 * sample,
-                                      cols + i0 * K * OHW);
-        });
-}
-
 void FNN_SFX(fnn_conv_forward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv_geom *g,
                                fnn_idx n, const REAL *x, const REAL *w, const REAL *b, REAL *y,
                                REAL *cols, REAL *tmp, int n_threads)
@@ -280,20 +268,22 @@ void FNN_SFX(fnn_conv_forward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv
                                 fnn_chunk_start(n, team, t + 1, 1), x, w, b, y));
         return;
     }
-    /* Blocks of samples, each start to end on one thread: im2col into the block's
-     * cols (K, ns*OHW), its tmp (F, ns*OHW) = W @ cols, y[block] = tmp + b. The blocks
-     * do not depend on the thread count, so neither do the results. */
+    /* Blocks of samples, each start to end on one thread: im2col into the thread's
+     * cols block (K, ns*OHW), its tmp block (F, ns*OHW) = W @ cols, y[block] = tmp + b.
+     * A thread reuses one block of cols and of tmp (the share of its first block), so
+     * both stay in L2 from one block to the next. The blocks do not depend on the
+     * thread count, so neither do the results. */
     const fnn_idx nb = FNN_SFX(conv_block_samples)(g, n), nblocks = (n + nb - 1) / nb;
     int team = fnn_team_size(F * (K > 0 ? K : 1) * nO, FNN_GRAIN_GEMM, n_threads);
     if (team > nblocks) team = (int)nblocks;
     FNN_TEAM_FOR(team, t,
         fnn_idx b0 = fnn_chunk_start(nblocks, team, t, 1);
         fnn_idx b1 = fnn_chunk_start(nblocks, team, t + 1, 1);
+        REAL *cb = cols + b0 * nb * K * OHW, *tb = tmp + b0 * nb * F * OHW;
         for (fnn_idx blk = b0; blk < b1; ++blk) {
             fnn_idx i0, i1;
             FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
             const fnn_idx ns = i1 - i0, nsO = ns * OHW;
-            REAL *cb = cols + i0 * K * OHW, *tb = tmp + i0 * F * OHW;
             if (K > 0) {
                 for (fnn_idx c = 0; c < g->c; ++c)
                     FNN_SFX(im2col_block)(g, ns, c, 0, ns, x + i0 * sample, cb);
@@ -317,13 +307,13 @@ static double FNN_SFX(conv_row_sum)(fnn_idx len, const REAL *x)
     return s;
 }
 
-/* dw (F x K) = (or +=) T (F x len) @ C (K x len)^T: every entry a dot product of two
+/* dw (F x K, rows ldw apart) = (or +=) T (F x len) @ C (K x len)^T: every entry a dot product of two
  * contiguous rows, 4 x 4 entries at a time (16 vector accumulators, each row loaded once
  * per tile). For the few filters and long rows of a block this beats a GEMM call, which
  * packs both operands for very little arithmetic per element. */
 FNN_SIMD_CLONES
 static void FNN_SFX(conv_dw_block)(fnn_idx F, fnn_idx K, fnn_idx len, const REAL *T,
-                                   const REAL *C, REAL *dw, int accumulate)
+                                   const REAL *C, REAL *dw, fnn_idx ldw, int accumulate)
 {
     for (fnn_idx f = 0; f < F; f += 4) {
         for (fnn_idx k = 0; k < K; k += 4) {
@@ -346,7 +336,7 @@ static void FNN_SFX(conv_dw_block)(fnn_idx F, fnn_idx K, fnn_idx len, const REAL
                                       {s20, s21, s22, s23}, {s30, s31, s32, s33}};
                 for (int a = 0; a < 4; ++a)
                     for (int b = 0; b < 4; ++b) {
-                        REAL *d = dw + (f + a) * K + k + b;
+                        REAL *d = dw + (f + a) * ldw + k + b;
                         *d = accumulate ? *d + s[a][b] : s[a][b];
                     }
             } else { /* edge tile: one dot product per entry */
@@ -356,7 +346,7 @@ static void FNN_SFX(conv_dw_block)(fnn_idx F, fnn_idx K, fnn_idx len, const REAL
                         REAL acc = 0;
 #pragma omp simd reduction(+ : acc)
                         for (fnn_idx j = 0; j < len; ++j) acc += ta[j] * cb[j];
-                        REAL *d = dw + a * K + b;
+                        REAL *d = dw + a * ldw + b;
                         *d = accumulate ? *d + acc : acc;
                     }
             }
@@ -394,7 +384,7 @@ static void FNN_SFX(conv_direct_backward)(const fnn_conv_geom *g, fnn_idx n, con
 }
 
 void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv_geom *g,
-                                fnn_idx n, const REAL *x, const REAL *cols, const REAL *w,
+                                fnn_idx n, const REAL *x, REAL *cols, const REAL *w,
                                 const REAL *dy, REAL *dx, REAL *dw, REAL *db, REAL *tmp,
                                 REAL *dcols, int n_threads)
 {
@@ -416,14 +406,16 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
     /* dW on the fast kernel: needs each block's tmp transposed (tmpT) and dW^T (dwt) */
     const int fast = !direct && K > 0 && FNN_CONV_DW_FAST(F, K, (nb < n ? nb : n) * OHW);
     REAL *tmpT = tmp + F * nO, *dwt = tmpT + F * nO;
-    /* Per block of samples, on one thread: its tmp (F, ns*OHW) = dy[block] permuted
-     * (and tmpT (ns*OHW, F) = dy[block] transposed per sample);
-     * with dx, its dcols = W^T @ tmp, folded by col2im into dx[block] while in L2. */
+    /* Pass 1, per block of samples on one thread: its tmp (F, ns*OHW) = dy[block]
+     * permuted (and tmpT (ns*OHW, F) = dy[block] transposed per sample), both kept for
+     * dW; with dx, dcols = W^T @ tmp, folded by col2im into dx[block] while in L2 (a
+     * thread reuses one block of dcols, the share of its first block). */
     int team = fnn_team_size(F * (K > 0 ? K : 1) * nO, FNN_GRAIN_GEMM, n_threads);
     if (team > nblocks) team = (int)nblocks;
     FNN_TEAM_FOR(team, t,
         fnn_idx b0 = fnn_chunk_start(nblocks, team, t, 1);
         fnn_idx b1 = fnn_chunk_start(nblocks, team, t + 1, 1);
+        REAL *dc = dx && K > 0 ? dcols + b0 * nb * K * OHW : NULL;
         for (fnn_idx blk = b0; blk < b1; ++blk) {
             fnn_idx i0, i1;
             FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
@@ -442,8 +434,7 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
                         for (fnn_idx q = 0; q < OHW; ++q) dst[q * F] = src[q];
                     }
             }
-            if (dx && K > 0) {
-                REAL *dc = dcols + i0 * K * OHW;
+            if (dc) {
                 FNN_CONV_TN(gemm, K, nsO, F, w, tb, dc);
                 for (fnn_idx c = 0; c < g->c; ++c)
                     FNN_SFX(col2im_block)(g, ns, c, 0, ns, dc, dx + i0 * sample);
@@ -468,46 +459,47 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
             });
     }
     if (K == 0 || direct) return; /* no input channels: dw and dx are empty */
-    /* dw (F, K) = sum over blocks of tmp_b (F, ns*OHW) @ cols_b^T; the team splits the
-     * rows of dw (in fours), each thread adding the blocks in order. Few filters (at most
-     * FNN_CONV_FAST_ROWS): dot-product tiles (conv_dw_block); more: GEMM calls. */
-    if (fast) {
-        /* dW^T (K, F) = sum over blocks, in order, of cols_b (K, nsO) @ tmpT_b (nsO, F):
-         * the team splits the K rows; every element's sum runs the same way whatever the
-         * split. Then dw = its transpose. */
-        int kteam = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
-        if (kteam > K / 8) kteam = (int)(K / 8 > 0 ? K / 8 : 1);
-        FNN_TEAM_FOR(kteam, t,
-            fnn_idx k0 = fnn_chunk_start(K, kteam, t, 8);
-            fnn_idx k1 = fnn_chunk_start(K, kteam, t + 1, 8);
-            for (fnn_idx blk = 0; k1 > k0 && blk < nblocks; ++blk) {
-                fnn_idx i0, i1;
-                FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
-                const fnn_idx nsO = (i1 - i0) * OHW;
-                FNN_CONV_DWT(k1 - k0, nsO, F, cols + i0 * K * OHW + k0 * nsO,
-                             tmpT + i0 * OHW * F, dwt + k0 * F, blk > 0);
-            });
-        for (fnn_idx f = 0; f < F; ++f)
-            for (fnn_idx kk = 0; kk < K; ++kk) dw[f * K + kk] = dwt[kk * F + f];
-        (void)gemm_threads;
-        return;
-    }
+    /* Pass 2, dW: the team splits the rows of im2col (units u = c*KH + kh, KW rows
+     * each); a thread unfolds its rows of each block in turn into its share of cols
+     * (in L2: im2col is recomputed here rather than kept from the forward pass, where
+     * the whole batch's matrix would have to go out to memory and back) and adds their
+     * product with the block's gradient to its columns of dW, blocks in order. Every
+     * element of dW is summed the same way whatever the split, so the result does not
+     * depend on the thread count.
+     *   fast (float32, AVX-512, few filters): dW^T rows += cols rows @ tmpT_b, then
+     *     dw = its transpose;
+     *   few filters otherwise: dot-product tiles (conv_dw_block);
+     *   more: GEMM calls, dw[:, rows] += tmp_b @ cols_rows^T. */
+    const fnn_idx KH = g->kh, KW = g->kw, units = g->c * KH;
     const int tiles = F <= FNN_CONV_FAST_ROWS;
     int wteam = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
-    if (wteam > F / 4) wteam = (int)(F / 4 > 0 ? F / 4 : 1);
+    if (wteam > units) wteam = (int)units;
     FNN_TEAM_FOR(wteam, t,
-        fnn_idx f0 = fnn_chunk_start(F, wteam, t, 4);
-        fnn_idx f1 = fnn_chunk_start(F, wteam, t + 1, 4);
-        for (fnn_idx blk = 0; f1 > f0 && blk < nblocks; ++blk) {
+        fnn_idx u0 = fnn_chunk_start(units, wteam, t, 1);
+        fnn_idx u1 = fnn_chunk_start(units, wteam, t + 1, 1);
+        const fnn_idx k0 = u0 * KW, kr = (u1 - u0) * KW;
+        REAL *cb = cols + k0 * nb * OHW; /* this thread's rows of a block: disjoint */
+        for (fnn_idx blk = 0; kr > 0 && blk < nblocks; ++blk) {
             fnn_idx i0, i1;
             FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
-            const fnn_idx nsO = (i1 - i0) * OHW;
-            const REAL *tb = tmp + i0 * F * OHW + f0 * nsO, *cb = cols + i0 * K * OHW;
-            if (tiles)
-                FNN_SFX(conv_dw_block)(f1 - f0, K, nsO, tb, cb, dw + f0 * K, blk > 0);
+            const fnn_idx ns = i1 - i0, nsO = ns * OHW;
+            const REAL *xb = x + i0 * sample;
+            for (fnn_idx u = u0; u < u1;) { /* runs of one channel */
+                const fnn_idx c = u / KH, kh0 = u % KH;
+                const fnn_idx kh1 = (c + 1) * KH <= u1 ? KH : u1 - c * KH;
+                FNN_SFX(im2col_rows)(g, ns, c, kh0, kh1, 0, ns, xb, cb + (u - u0) * KW * nsO);
+                u += kh1 - kh0;
+            }
+            if (fast)
+                FNN_CONV_DWT(kr, nsO, F, cb, tmpT + i0 * OHW * F, dwt + k0 * F, blk > 0);
+            else if (tiles)
+                FNN_SFX(conv_dw_block)(F, kr, nsO, tmp + i0 * F * OHW, cb, dw + k0, K, blk > 0);
             else
-                gemm(0, 1, f1 - f0, K, nsO, (REAL)1, tb, nsO, cb, nsO,
-                     blk ? (REAL)1 : (REAL)0, dw + f0 * K, K);
+                gemm(0, 1, F, kr, nsO, (REAL)1, tmp + i0 * F * OHW, nsO, cb, nsO,
+                     blk ? (REAL)1 : (REAL)0, dw + k0, K);
         });
+    if (fast)
+        for (fnn_idx f = 0; f < F; ++f)
+            for (fnn_idx kk = 0; kk < K; ++kk) dw[f * K + kk] = dwt[kk * F + f];
     (void)gemm_threads;
 }

@@ -19,12 +19,14 @@
 #define FNN_SFX(name) name##_f32
 #define FNN_GEMM_T fnn_gemm_f32_fn
 #define FNN_PLAN_COLS 1 /* float32 only: the active-column kernels */
+#define FNN_PLAN_POOLED 1 /* float32 only: conv + max pooling backward as one */
 #define FNN_REAL_IS_DOUBLE 0
 #include "plan_impl.h"
 #undef REAL
 #undef FNN_SFX
 #undef FNN_GEMM_T
 #undef FNN_PLAN_COLS
+#undef FNN_PLAN_POOLED
 #undef FNN_REAL_IS_DOUBLE
 
 #define REAL double

@@ -98,8 +98,12 @@ typedef struct {
     void *mask;                /* batch * in_dim */
     /* conv (and a conv projection of res_end), pools: geometry (conv.h) */
     fnn_conv_geom geom;
-    void *cols;                /* conv: im2col of the batch's input, kept for backward */
+    void *cols;                /* conv: its im2col workspace (conv.h), batch-sized */
     fnn_idx *argmax;           /* maxpool: batch * out_dim */
+    int pooled;                /* maxpool: 1 + the index of the conv step just before it
+                                  when backward runs the two as one (float32: the conv on
+                                  the direct kernels, fnn_conv_pooled_dw in
+                                  conv_direct.h); 0: apart */
     /* batchnorm (W = gamma, b = beta, dW / db their gradients) and global_avgpool: the
      * input seen as (n, channels, spatial) */
     fnn_idx channels, spatial;

@@ -448,13 +448,24 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
             break;
         case FNN_STEP_CONV:
             /* dW, db always (like dense: into the layer's grads); dx for the step before */
-            FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, xin, (const REAL *)st->cols,
+            FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, xin, (REAL *)st->cols,
                                        (const REAL *)st->W, g, s > stop ? other : NULL,
                                        (REAL *)st->dW, (REAL *)st->db, (REAL *)p->conv_tmp,
                                        (REAL *)p->conv_dcols, nt);
             if (s > stop) FNN_SFX(swap)(&g, &other);
             break;
         case FNN_STEP_MAXPOOL:
+#ifdef FNN_PLAN_POOLED
+            if (st->pooled && st->pooled - 1 == stop) {
+                /* the first trained layer, a conv on the direct kernels, and this pooling
+                 * in one: dW and db straight from the pooled gradient (no dx is due) */
+                fnn_step *cv = &p->steps[st->pooled - 1];
+                fnn_conv_pooled_dw_run(&cv->geom, &st->geom, rows, (const REAL *)cv->x, g,
+                                       st->argmax, (REAL *)cv->dW, (REAL *)cv->db, nt);
+                s = st->pooled - 1; /* the conv's step is done */
+                break;
+            }
+#endif
             FNN_SFX(fnn_maxpool_backward)(&st->geom, rows, g, st->argmax, other, nt);
             FNN_SFX(swap)(&g, &other);
             break;
@@ -479,7 +490,7 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
             const REAL *xb = (const REAL *)p->steps[st->partner].x;
             REAL *skip = (REAL *)st->skip;
             if (st->proj == FNN_PROJ_CONV) {
-                FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, xb, (const REAL *)st->cols,
+                FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, xb, (REAL *)st->cols,
                                            (const REAL *)st->W, g, need ? skip : NULL,
                                            (REAL *)st->dW, (REAL *)st->db,
                                            (REAL *)p->conv_tmp, (REAL *)p->conv_dcols, nt);

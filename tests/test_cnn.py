@@ -209,13 +209,16 @@ def _relu_pool_cnn(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_before_max_pooling_runs_after_it_bit_for_bit(dtype):
+def test_relu_before_max_pooling_runs_after_it_bit_for_bit(dtype, monkeypatch):
     """The plan runs ReLU -> max pooling as max pooling -> ReLU (a quarter of the ReLU
     work behind 2x2 windows) and ReLU -> average pooling as it is; training stays
     bit-identical to the per-layer Python path, windows whose values are all <= 0
-    (ties after the ReLU) included."""
+    (ties after the ReLU) included. (The first conv's backward through the pooling as
+    one, test_first_conv_and_max_pooling_backward_as_one, is off here: it sums dW in
+    another order.)"""
     from fastnn import _fused
 
+    monkeypatch.setattr(_fused, "POOLED_CONV", False)
     name = np.dtype(dtype).name
     model = _relu_pool_cnn(name)
     model.build((128,))
@@ -227,6 +230,46 @@ def test_relu_before_max_pooling_runs_after_it_bit_for_bit(dtype):
     m = _assert_same(lambda: _relu_pool_cnn(name), X, y, epochs=2, batch_size=16,
                      optimizer=lambda: Adam(lr=0.01), validation_split=0.25)
     assert np.isfinite(m.get_weights()[0]).all()
+
+
+@pytest.mark.parametrize("first_frozen", [False, True])
+def test_first_conv_and_max_pooling_backward_as_one(first_frozen):
+    """In float32 on AVX-512 CPUs the plan forms the first conv's dW and db straight from
+    the gradient of the max pooling after it (ops.conv2d_pooled_backward): the same
+    gradients as the per-layer path up to float32 rounding, so training follows it
+    closely; everything after the first conv is bit-identical. With the first conv
+    frozen there is nothing to fuse: bit-identical throughout."""
+    from fastnn.ops.matmul import own_kernels
+
+    def build():
+        m = Sequential([Reshape((1, 12, 12)), Conv2D(6, 3, activation="relu"), MaxPool2D(2),
+                        Conv2D(4, 3, activation="relu"), MaxPool2D(2), Flatten(), Dense(3)],
+                       seed=2, dtype="float32")
+        m.build((144,))
+        m.layers[1].trainable = not first_frozen
+        return m
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((64, 144)).astype(np.float32)
+    y = (np.abs(X[:, :3]).argmax(axis=1)).astype(np.int64)
+    fit = dict(epochs=2, batch_size=16, optimizer=Adam(lr=0.01))
+    m1, _ = _train(build, True, X, y, **fit)
+    fit["optimizer"] = Adam(lr=0.01)
+    m2, _ = _train(build, False, X, y, **fit)
+    fused = own_kernels() and not first_frozen
+    assert m1._plan.pooled_steps == ([1] if own_kernels() else [])
+    w1, w2 = m1.get_weights(), m2.get_weights()
+    for a, b in zip(w1[:2], w2[:2]):  # the first conv
+        if fused:
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        else:
+            np.testing.assert_array_equal(a, b)
+    if fused:  # the fused gradients are not the same bits: training drifts, a little
+        assert not all(np.array_equal(a, b) for a, b in zip(w1, w2))
+    for a, b in zip(w1[2:], w2[2:]):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+        if not fused:
+            np.testing.assert_array_equal(a, b)
 
 
 def test_frozen_layers_inside_a_residual_block():

@@ -67,7 +67,8 @@ def _abs64(a):
 
 
 def test_registered():
-    assert KERNELS["conv"] == ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
+    assert KERNELS["conv"] == ["im2col", "col2im", "conv2d_forward", "conv2d_backward",
+                               "conv2d_pooled_backward"]
     for name in KERNELS["conv"]:  # the same docstring (Cython prepends the signature)
         assert inspect.cleandoc(getattr(reference, name).__doc__) in \
             inspect.cleandoc(getattr(ops, name).__doc__)
@@ -273,6 +274,112 @@ def test_direct_path_choice():
     assert not direct((1, 3, 28, 28), (16, 3, 5, 5))                 # C*KH*KW = 75
     assert not direct((1, 1, 28, 28), (16, 1, 1, 8))                 # kernel 8 wide
     assert not direct((1, 1, 28, 11), (16, 1, 5, 5))                 # rows of 7 outputs
+
+
+# conv2d_pooled_backward: (conv case, pool_size, pool_stride). The first five take
+# fnn_conv_pooled_dw in float32 on AVX-512 CPUs (direct kernels, C*KH <= 8): the LeNet's
+# first layer, "same" padding with 3x3 windows of stride 2 (overlapping), padding on
+# three sides with windows of 1x3, stride-1 windows, an odd pooled plane (masked tail);
+# the rest go through maxpool2d_backward + conv2d_backward (C*KH = 9, rows of 5 outputs,
+# a stride-2 conv).
+POOLED_CASES = [
+    ((3, 1, 28, 28, 16, 5, 1, 0, 1), 2, None),
+    ((2, 2, 12, 13, 5, 3, 1, 1, 1), 3, 2),
+    ((2, 1, 9, 15, 3, (4, 3), 1, ((1, 2), (0, 1)), 1), (1, 3), None),
+    ((1, 2, 10, 10, 4, 3, 1, 0, 1), 2, 1),
+    ((2, 1, 15, 21, 7, 2, 1, 0, 1), (3, 2), None),
+    ((2, 3, 10, 10, 4, 3, 1, 1, 1), 2, None),
+    ((2, 1, 9, 9, 3, 5, 1, 0, 1), 2, None),
+    ((2, 1, 12, 12, 3, 3, 2, 0, 1), 2, None),
+]
+POOLED_IDS = [f"n{c[0]}c{c[1]}-{c[2]}x{c[3]}-f{c[4]}-k{c[5]}-s{c[6]}-p{c[7]}-pool{ps}-{pst}"
+              .replace(" ", "") for c, ps, pst in POOLED_CASES]
+
+
+def _pooled_inputs(rng, case, ps, pst, dtype):
+    x, w, _, spd = _make(rng, case, dtype)
+    y = reference.conv2d_forward(x, w, None, *spd)
+    _, argmax = reference.maxpool2d_forward(y, ps, pst)
+    dy = randn(rng, argmax.shape, dtype)
+    dy[dy < 0] = 0  # a ReLU after the pooling: zeros the kernel still has to add
+    return x, w, dy, argmax, spd
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("case,ps,pst", POOLED_CASES, ids=POOLED_IDS)
+def test_conv2d_pooled_backward_twins(rng, case, ps, pst, dtype):
+    x, w, dy, argmax, spd = _pooled_inputs(rng, case, ps, pst, dtype)
+    on = own_kernels() and dtype == np.float32 and POOLED_CASES.index((case, ps, pst)) < 5
+    assert ops.conv._pooled_path(x.shape, w.shape, ps, pst, *spd, dtype=dtype) == on
+    got = ops.conv2d_pooled_backward(x, w, dy, argmax, ps, pst, *spd)
+    want = reference.conv2d_pooled_backward(x, w, dy, argmax, ps, pst, *spd)
+    # the same as the pooling's backward followed by the conv's
+    dyc = reference.maxpool2d_backward(dy, argmax, reference.conv2d_forward(x, w, None,
+                                                                              *spd).shape)
+    _, dw2, db2 = reference.conv2d_backward(x, w, dyc, *spd, compute_dx=False)
+    np.testing.assert_array_equal(want[0], dw2)
+    np.testing.assert_array_equal(want[1], db2)
+    mag = reference.conv2d_backward(_abs64(x), _abs64(w), _abs64(dyc), *spd,
+                                     compute_dx=False)
+    assert_twins_close(got[0], want[0], terms=dy[:, 0].size, magnitude=mag[1].astype(dtype),
+                       err_msg="dw")
+    assert_twins_close(got[1], want[1], terms=dy[:, 0].size, magnitude=mag[2].astype(dtype),
+                       err_msg="db")
+    dw, db = ops.conv2d_pooled_backward(x, w, dy, argmax, ps, pst, *spd, compute_db=False,
+                                        dw=np.full(w.shape, np.nan, dtype))
+    assert db is None
+    np.testing.assert_array_equal(dw, got[0])
+
+
+@pytest.mark.parametrize("impl", TWINS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_conv2d_pooled_backward_empty_batch(impl, dtype):
+    x, w = np.zeros((0, 1, 28, 28), dtype), np.ones((16, 1, 5, 5), dtype)
+    dw, db = impl.conv2d_pooled_backward(x, w, np.zeros((0, 16, 12, 12), dtype),
+                                         np.zeros((0, 16, 12, 12), np.intp), 2,
+                                         dw=np.full(w.shape, np.nan, dtype),
+                                         db=np.full(16, np.nan, dtype))
+    np.testing.assert_array_equal(dw, 0)
+    np.testing.assert_array_equal(db, 0)
+
+
+@pytest.mark.usefixtures("restore_threads")
+def test_conv2d_pooled_backward_threads_give_the_same_result(rng):
+    """The filters split over the team, each summed over the samples in order."""
+    x, w, dy, argmax, spd = _pooled_inputs(rng, (40, 1, 28, 28, 16, 5, 1, 0, 1), 2, None,
+                                           np.float32)
+
+    def run(n_threads):
+        fastnn.set_num_threads(n_threads)
+        return ops.conv2d_pooled_backward(x, w, dy, argmax, 2, None, *spd)
+
+    one = run(1)
+    for n in (2, 3):
+        for a, b in zip(run(n), one):
+            np.testing.assert_array_equal(a, b, strict=True)
+
+
+@pytest.mark.parametrize("impl", TWINS)
+def test_conv2d_pooled_backward_bad_input(impl):
+    x, w = m((2, 1, 12, 12), np.float32), m((3, 1, 5, 5), np.float32)
+    dy, am = m((2, 3, 4, 4), np.float32), np.zeros((2, 3, 4, 4), np.intp)
+    with pytest.raises(ValueError, match=r"^dy must have shape \(2, 3, 4, 4\), got \(2, 3, 8, 8\)"):
+        impl.conv2d_pooled_backward(x, w, m((2, 3, 8, 8), np.float32), am, 2)
+    with pytest.raises(ValueError, match=r"^argmax must have shape \(2, 3, 4, 4\)"):
+        impl.conv2d_pooled_backward(x, w, dy, am[:, :2], 2)
+    with pytest.raises(ValueError, match=r"^argmax has index 64 outside \[0, 64\)"):
+        impl.conv2d_pooled_backward(x, w, dy, am + 64, 2)
+    with pytest.raises(TypeError, match=r"^argmax must have dtype"):
+        impl.conv2d_pooled_backward(x, w, dy, am.astype(np.int32), 2)
+    with pytest.raises(TypeError, match=r"^dy has dtype float64 but x has dtype float32"):
+        impl.conv2d_pooled_backward(x, w, dy.astype(np.float64), am, 2)
+    with pytest.raises(ValueError, match=r"pool window \(9, 9\) is larger than the input "
+                                         r"\(8, 8\)"):
+        impl.conv2d_pooled_backward(x, w, dy, am, 9)
+    bad = dy.copy()
+    bad[0, 0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="dy"):
+        impl.conv2d_pooled_backward(x, w, bad, am, 2)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)

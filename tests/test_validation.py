@@ -277,11 +277,25 @@ def _conv_specs():
         return impl.conv2d_backward(a["x"], a["w"], a["dy"], *spd, dx=a["dx"], dw=a["dw"],
                                     db=a["db"])
 
+    def build_p(dt):  # the conv's (2, 4, 2, 5) output max pooled by (1, 2) windows
+        y = reference.conv2d_forward(_u((2, 3, 5, 4), np.float64, seed=3),
+                                     _u((4, 3, 3, 2), np.float64, seed=4), None, *spd)
+        return {"x": _u((2, 3, 5, 4), dt), "w": _u((4, 3, 3, 2), dt, seed=1),
+                "dy": _u((2, 4, 2, 2), dt, seed=2),
+                "argmax": reference.maxpool2d_forward(y, (1, 2))[1],
+                "dw": np.zeros((4, 3, 3, 2), dt), "db": np.zeros((4,), dt)}
+
+    def call_p(impl, a):
+        return impl.conv2d_pooled_backward(a["x"], a["w"], a["dy"], a["argmax"], (1, 2), None,
+                                           *spd, dw=a["dw"], db=a["db"])
+
     return [Spec("im2col", build_i, call_i, inputs=("x",), outputs=("out",)),
             Spec("col2im", build_c, call_c, inputs=("cols",), outputs=("out",)),
             Spec("conv2d_forward", build_f, call_f, inputs=("x", "w", "b"), outputs=("out",)),
             Spec("conv2d_backward", build_b, call_b, inputs=("x", "w", "dy"),
-                 outputs=("dx", "dw", "db"))]
+                 outputs=("dx", "dw", "db")),
+            Spec("conv2d_pooled_backward", build_p, call_p, inputs=("x", "w", "dy"),
+                 outputs=("dw", "db"))]
 
 
 def _pool_specs():

@@ -37,24 +37,33 @@ cdef extern from "conv.h" nogil:
                               Py_ssize_t n, const double *x, const double *w, const double *b,
                               double *y, double *cols, double *tmp, int n_threads)
 
-    # 1 if g takes the direct kernels (conv_direct.h): forward leaves cols alone and
-    # backward reads x instead of cols (float32 only)
+    # 1 if g takes the direct kernels (conv_direct.h): neither pass uses cols (float32 only)
     int fnn_conv_direct_f32(const fnn_conv_geom *g)
     int fnn_conv_direct_f64(const fnn_conv_geom *g)
     # elements of fnn_conv_backward's tmp workspace
     Py_ssize_t fnn_conv_backward_tmp(const fnn_conv_geom *g, Py_ssize_t n)
-    # the training passes' blocked layout of cols (see conv.h)
-    void fnn_conv_cols_f32(const fnn_conv_geom *g, Py_ssize_t n, const float *x, float *cols,
-                           int n_threads)
-    void fnn_conv_cols_f64(const fnn_conv_geom *g, Py_ssize_t n, const double *x,
-                           double *cols, int n_threads)
     void fnn_conv_backward_f32(fnn_gemm_f32_fn gemm, int gemm_threads,
                                const fnn_conv_geom *g, Py_ssize_t n, const float *x,
-                               const float *cols,
+                               float *cols,
                                const float *w, const float *dy, float *dx, float *dw,
                                float *db, float *tmp, float *dcols, int n_threads)
     void fnn_conv_backward_f64(fnn_gemm_f64_fn gemm, int gemm_threads,
                                const fnn_conv_geom *g, Py_ssize_t n, const double *x,
-                               const double *cols,
+                               double *cols,
                                const double *w, const double *dy, double *dx, double *dw,
                                double *db, double *tmp, double *dcols, int n_threads)
+
+
+cdef extern from "conv_direct.h" nogil:
+    # dW, db of a conv on the direct kernels from the gradient of the max pooling right
+    # after it (float32, AVX-512; fnn_conv_pooled_dw_ok says when g and pg take it)
+    int fnn_conv_pooled_dw_ok(const fnn_conv_geom *g, const fnn_conv_geom *pg)
+    void fnn_conv_pooled_dw(const fnn_conv_geom *g, const fnn_conv_geom *pg, Py_ssize_t n,
+                            Py_ssize_t f0, Py_ssize_t f1, const float *x, const float *gp,
+                            const Py_ssize_t *argmax, float *dw, float *db)
+
+cdef extern from "conv.h" nogil:
+    # fnn_conv_pooled_dw over all filters, split over n_threads (n = 0: dw, db zeroed)
+    void fnn_conv_pooled_dw_run(const fnn_conv_geom *g, const fnn_conv_geom *pg,
+                                Py_ssize_t n, const float *x, const float *gp,
+                                const Py_ssize_t *argmax, float *dw, float *db, int n_threads)

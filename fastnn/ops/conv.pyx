@@ -15,13 +15,14 @@ import numpy as np
 from cython cimport floating
 
 from .. import _inputs
+from .._memory import aligned_empty
 from .._runtime cimport current_num_threads
 from .._runtime import all_finite
 from .._validation import Checks
 from .matmul cimport blas_hold, blas_release, gemm_f32, gemm_f64, gemm_team_threads
 from .matmul import _check_blas_size
 
-__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
+__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "conv2d_pooled_backward"]
 
 V = Checks(all_finite)
 
@@ -64,6 +65,28 @@ def _direct_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.flo
     if np.dtype(dtype) == np.float32:
         return bool(fnn_conv_direct_f32(&g))
     return bool(fnn_conv_direct_f64(&g))
+
+
+cdef fnn_conv_geom _pooling_geom(geo, pgeo, Py_ssize_t filters):
+    """The C struct of the max pooling (pgeo: an _inputs.PoolGeometry) of a conv's output."""
+    cdef fnn_conv_geom pg
+    pg.c, pg.h, pg.w, pg.f = filters, geo.oh, geo.ow, filters
+    pg.oh, pg.ow, pg.kh, pg.kw = pgeo.oh, pgeo.ow, pgeo.kh, pgeo.kw
+    pg.sh, pg.sw, pg.pt, pg.pl, pg.dh, pg.dw = pgeo.sh, pgeo.sw, 0, 0, 1, 1
+    return pg
+
+
+def _pooled_path(x_shape, w_shape, pool_size, pool_stride=None, stride=1, padding=0,
+                 dilation=1, dtype=np.float32):
+    """Whether conv2d_pooled_backward takes fnn_conv_pooled_dw (float32, a conv on the
+    direct kernels with C*KH <= 8) for these shapes, rather than the pooling's backward
+    and then the conv's. For tests."""
+    geo = _inputs.conv_geometry(x_shape, tuple(w_shape[2:]), stride, padding, dilation)
+    pgeo = _inputs.pool_geometry((x_shape[0], w_shape[0], geo.oh, geo.ow), pool_size,
+                                 pool_stride)
+    cdef fnn_conv_geom g = _geom(geo, w_shape[0])
+    cdef fnn_conv_geom pg = _pooling_geom(geo, pgeo, w_shape[0])
+    return np.dtype(dtype) == np.float32 and bool(fnn_conv_pooled_dw_ok(&g, &pg))
 
 
 cdef void _im2col(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] x,
@@ -122,14 +145,10 @@ cdef void _backward(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] x,
         held = blas_hold()
         gt = gemm_team_threads()
         if floating is float:
-            if cols.shape[0]:
-                fnn_conv_cols_f32(g, n, _cp(x), &cols[0], nt)
-            fnn_conv_backward_f32(<fnn_gemm_f32_fn>gemm_f32, gt, g, n, _cp(x), _cp(cols), _cp(w),
+            fnn_conv_backward_f32(<fnn_gemm_f32_fn>gemm_f32, gt, g, n, _cp(x), _p(cols), _cp(w),
                                   _cp(dy), pdx, _p(dw), pdb, _p(tmp), _p(dcols), nt)
         else:
-            if cols.shape[0]:
-                fnn_conv_cols_f64(g, n, _cp(x), &cols[0], nt)
-            fnn_conv_backward_f64(<fnn_gemm_f64_fn>gemm_f64, gt, g, n, _cp(x), _cp(cols), _cp(w),
+            fnn_conv_backward_f64(<fnn_gemm_f64_fn>gemm_f64, gt, g, n, _cp(x), _p(cols), _cp(w),
                                   _cp(dy), pdx, _p(dw), pdb, _p(tmp), _p(dcols), nt)
         blas_release(held)
 
@@ -180,8 +199,8 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, *, out=None):
     k, cols_n = _inputs.cols_shape(n, geo)
     _check_blas_size(f, k, cols_n)
     cdef fnn_conv_geom g = _geom(geo, f)
-    cols = np.empty(k * cols_n, dtype=x.dtype)
-    tmp = np.empty(f * cols_n, dtype=x.dtype)
+    cols = aligned_empty(k * cols_n, x.dtype)  # workspaces: 64-byte aligned (_memory)
+    tmp = aligned_empty(f * cols_n, x.dtype)
     has_bias = b is not None
     if x.dtype.itemsize == 4:
         _forward[float](&g, n, _flat(x), _flat(w), b if has_bias else _EMPTY32, has_bias,
@@ -208,9 +227,9 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
     cdef fnn_conv_geom g = _geom(geo, f)
     # the direct kernels read x itself: no im2col matrix for them
     direct = (fnn_conv_direct_f32(&g) if x.dtype.itemsize == 4 else fnn_conv_direct_f64(&g))
-    cols = np.empty(0 if direct else k * cols_n, dtype=x.dtype)
-    tmp = np.empty(fnn_conv_backward_tmp(&g, n), dtype=x.dtype)
-    dcols = np.empty(k * cols_n if compute_dx else 0, dtype=x.dtype)
+    cols = aligned_empty(0 if direct else k * cols_n, x.dtype)
+    tmp = aligned_empty(fnn_conv_backward_tmp(&g, n), x.dtype)
+    dcols = aligned_empty(k * cols_n if compute_dx else 0, x.dtype)
     empty = _EMPTY32 if x.dtype.itemsize == 4 else _EMPTY64
     if x.dtype.itemsize == 4:
         _backward[float](&g, n, _flat(x), _flat(w), _flat(dy),
@@ -221,3 +240,37 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
                           _flat(dx) if compute_dx else empty, compute_dx, _flat(dw),
                           db if compute_db else empty, compute_db, cols, tmp, dcols)
     return dx, dw, db
+
+
+def conv2d_pooled_backward(x, w, dy, argmax, pool_size, pool_stride=None, stride=1, padding=0,
+                           dilation=1, *, dw=None, db=None, compute_db=True):
+    """dW and db of a conv whose output goes straight into max pooling, from the pooling's
+    gradient dy (N, F, PH, PW) and argmax (from maxpool2d_forward of the conv's output):
+    the pooling's backward, then the conv's, without dx. Returns ``(dw, db)`` (db None
+    unless compute_db).
+
+    In float32 on the direct kernels (src_c/conv_direct.h: fnn_conv_pooled_dw, C*KH <= 8)
+    the dense gradient of the conv's output is never formed: each pooled gradient adds
+    its patch of x once. Otherwise the two backward passes run as in the reference."""
+    x, w, dy, argmax, geo, pgeo, dw, db = _inputs.conv2d_pooled_backward_inputs(
+        V, x, w, dy, argmax, pool_size, pool_stride, stride, padding, dilation, dw, db,
+        compute_db
+    )
+    cdef fnn_conv_geom g = _geom(geo, w.shape[0])
+    cdef fnn_conv_geom pg = _pooling_geom(geo, pgeo, w.shape[0])
+    cdef Py_ssize_t n = x.shape[0], f = w.shape[0]
+    if x.dtype != np.float32 or not fnn_conv_pooled_dw_ok(&g, &pg):
+        from .pool import maxpool2d_backward
+        dyc = maxpool2d_backward(dy, argmax, (n, f, geo.oh, geo.ow))
+        conv2d_backward(x, w, dyc, stride, padding, dilation, dw=dw, db=db, compute_dx=False,
+                        compute_db=compute_db)
+        return dw, db
+    cdef const float[::1] xv = _flat(x), dyv = _flat(dy)
+    cdef const Py_ssize_t[::1] am = argmax.reshape(-1)
+    cdef float[::1] dwv = _flat(dw)
+    cdef float *pdb = _p[float](db) if db is not None else NULL
+    cdef int nt = current_num_threads()
+    with nogil:
+        fnn_conv_pooled_dw_run(&g, &pg, n, _cp(xv), _cp(dyv), &am[0] if n else NULL,
+                               &dwv[0], pdb, nt)
+    return dw, db

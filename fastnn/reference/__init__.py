@@ -9,7 +9,7 @@ from .._kernels import KERNELS
 from .activations import *  # noqa: F401,F403
 from .activations import ACTIVATIONS
 from .dense import dense_backward, dense_forward
-from .conv import col2im, conv2d_backward, conv2d_forward, im2col
+from .conv import col2im, conv2d_backward, conv2d_forward, conv2d_pooled_backward, im2col
 from .pool import (
     avgpool2d_backward,
     avgpool2d_forward,

@@ -11,7 +11,7 @@ import numpy as np
 from .. import _inputs
 from .._validation import Checks
 
-__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward"]
+__all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "conv2d_pooled_backward"]
 
 V = Checks()
 
@@ -111,3 +111,21 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
     if dx is not None:
         _col2im(w.reshape(f, k).T @ dy2, x.shape, g, dx)
     return dx, dw, db
+
+
+def conv2d_pooled_backward(x, w, dy, argmax, pool_size, pool_stride=None, stride=1, padding=0,
+                           dilation=1, *, dw=None, db=None, compute_db=True):
+    """dW and db of a conv whose output goes straight into max pooling, from the pooling's
+    gradient dy (N, F, PH, PW) and argmax (from maxpool2d_forward of the conv's output):
+    the pooling's backward, then the conv's, without dx. Returns ``(dw, db)`` (db None
+    unless compute_db)."""
+    from .pool import maxpool2d_backward
+
+    x, w, dy, argmax, g, pg, dw, db = _inputs.conv2d_pooled_backward_inputs(
+        V, x, w, dy, argmax, pool_size, pool_stride, stride, padding, dilation, dw, db,
+        compute_db
+    )
+    dyc = maxpool2d_backward(dy, argmax, (x.shape[0], w.shape[0], g.oh, g.ow))
+    conv2d_backward(x, w, dyc, stride, padding, dilation, dw=dw, db=db, compute_dx=False,
+                    compute_db=compute_db)
+    return dw, db
