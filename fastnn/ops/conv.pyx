@@ -21,6 +21,7 @@ from .._runtime import all_finite
 from .._validation import Checks
 from .matmul cimport blas_hold, blas_release, gemm_f32, gemm_f64, gemm_team_threads
 from .matmul import _check_blas_size
+from .pool import maxpool2d_backward
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "conv2d_pooled_backward"]
 
@@ -260,7 +261,6 @@ def conv2d_pooled_backward(x, w, dy, argmax, pool_size, pool_stride=None, stride
     cdef fnn_conv_geom pg = _pooling_geom(geo, pgeo, w.shape[0])
     cdef Py_ssize_t n = x.shape[0], f = w.shape[0]
     if x.dtype != np.float32 or not fnn_conv_pooled_dw_ok(&g, &pg):
-        from .pool import maxpool2d_backward
         dyc = maxpool2d_backward(dy, argmax, (n, f, geo.oh, geo.ow))
         conv2d_backward(x, w, dyc, stride, padding, dilation, dw=dw, db=db, compute_dx=False,
                         compute_db=compute_db)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _inputs
 from .._validation import Checks
+from .pool import maxpool2d_backward
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "conv2d_pooled_backward"]
 
@@ -119,8 +120,6 @@ def conv2d_pooled_backward(x, w, dy, argmax, pool_size, pool_stride=None, stride
     gradient dy (N, F, PH, PW) and argmax (from maxpool2d_forward of the conv's output):
     the pooling's backward, then the conv's, without dx. Returns ``(dw, db)`` (db None
     unless compute_db)."""
-    from .pool import maxpool2d_backward
-
     x, w, dy, argmax, g, pg, dw, db = _inputs.conv2d_pooled_backward_inputs(
         V, x, w, dy, argmax, pool_size, pool_stride, stride, padding, dilation, dw, db,
         compute_db
