@@ -23,6 +23,7 @@ cnp.import_array()
 
 from ._runtime cimport current_num_threads
 from .ops.conv cimport (fnn_conv_backward_tmp, fnn_conv_direct_f32, fnn_conv_direct_f64,
+                        fnn_conv_implicit_ok,
                         fnn_conv_geom, fnn_conv_pooled_dw_ok)
 from .ops.matmul cimport (blas_hold, blas_release, gemm_f32, gemm_f64,
                           gemm_team_threads)
@@ -422,10 +423,12 @@ cdef class TrainingPlan:
         st.b = self._arr(spec.get("b"), g["f"], step)
         st.db = self._arr(spec.get("db"), g["f"], step)
         st.trainable = bool(spec["trainable"])
-        # im2col of the batch, kept for backward (not used by the direct kernels)
+        # im2col workspace (blocks of samples); the direct and the implicit-GEMM kernels
+        # read x in place and take none
         direct = (fnn_conv_direct_f32(&st.geom) if self.p.dtype_size == 4
                   else fnn_conv_direct_f64(&st.geom))
-        st.cols = self._buffer(0 if direct else
+        implicit = self.p.dtype_size == 4 and fnn_conv_implicit_ok(&st.geom)
+        st.cols = self._buffer(0 if direct or implicit else
                                g["c"] * g["kh"] * g["kw"] * self.p.batch_size * g["oh"] * g["ow"])
 
     cdef void *_buffer(self, Py_ssize_t n) except? NULL:

@@ -97,6 +97,21 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #define FNN_CONV_DW_FAST_F32(F, K, len) fnn_conv_fast_ok((F), (K), (len))
 #define FNN_CONV_DWT_F32(m, k, n, A, B, C, acc)                                           \
     fnn_sgemm_avx512_nn((int)(m), (int)(k), (int)(n), (A), (B), (C), (acc))
+/* Stride 1, no padding, at most 32 filters: dW^T from x in place (fnn_conv_implicit_dwt,
+ * conv_direct.h), no im2col in backward. */
+#define FNN_CONV_IMPLICIT_F32(g) fnn_conv_implicit_ok(g)
+#define FNN_CONV_IMPLICIT_DWT_F32 fnn_conv_implicit_dwt
+static void fnn_conv_implicit_forward_run(const fnn_conv_geom *g, fnn_idx n, const float *x,
+                                          const float *w, const float *b, float *y,
+                                          int n_threads);
+#define FNN_CONV_IMPLICIT_FWD_OK_F32(g) fnn_conv_implicit_ok(g)
+#define FNN_CONV_IMPLICIT_FWD_F32 fnn_conv_implicit_forward_run
+#define FNN_CONV_IMPLICIT_FWD_OK_F64(g) ((void)(g), 0)
+#define FNN_CONV_IMPLICIT_FWD_F64(g, n, x, w, b, y, t)                                      \
+    ((void)(g), (void)(n), (void)(x), (void)(w), (void)(b), (void)(y), (void)(t))
+#define FNN_CONV_IMPLICIT_F64(g) ((void)(g), 0)
+#define FNN_CONV_IMPLICIT_DWT_F64(g, ns, u0, u1, x, T, dwt, acc)                                \
+    ((void)(g), (void)(ns), (void)(u0), (void)(u1), (void)(x), (void)(T), (void)(dwt), (void)(acc))
 #define FNN_CONV_DW_FAST_F64(F, K, len) 0
 #define FNN_CONV_DWT_F64(m, k, n, A, B, C, acc)                                           \
     ((void)(m), (void)(k), (void)(n), (void)(A), (void)(B), (void)(C), (void)(acc))
@@ -132,6 +147,10 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #define FNN_CONV_TN FNN_CONV_TN_F32
 #define FNN_CONV_DW_FAST FNN_CONV_DW_FAST_F32
 #define FNN_CONV_DWT FNN_CONV_DWT_F32
+#define FNN_CONV_IMPLICIT FNN_CONV_IMPLICIT_F32
+#define FNN_CONV_IMPLICIT_FWD_OK FNN_CONV_IMPLICIT_FWD_OK_F32
+#define FNN_CONV_IMPLICIT_FWD FNN_CONV_IMPLICIT_FWD_F32
+#define FNN_CONV_IMPLICIT_DWT FNN_CONV_IMPLICIT_DWT_F32
 #define FNN_CONV_DIRECT FNN_CONV_DIRECT_F32
 #define FNN_CONV_DIRECT_FWD FNN_CONV_DIRECT_FWD_F32
 #define FNN_CONV_DIRECT_DW FNN_CONV_DIRECT_DW_F32
@@ -145,6 +164,10 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #undef FNN_CONV_TN
 #undef FNN_CONV_DW_FAST
 #undef FNN_CONV_DWT
+#undef FNN_CONV_IMPLICIT
+#undef FNN_CONV_IMPLICIT_FWD_OK
+#undef FNN_CONV_IMPLICIT_FWD
+#undef FNN_CONV_IMPLICIT_DWT
 #undef FNN_CONV_DIRECT
 #undef FNN_CONV_DIRECT_FWD
 #undef FNN_CONV_DIRECT_DW
@@ -158,6 +181,10 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #define FNN_CONV_TN FNN_CONV_TN_F64
 #define FNN_CONV_DW_FAST FNN_CONV_DW_FAST_F64
 #define FNN_CONV_DWT FNN_CONV_DWT_F64
+#define FNN_CONV_IMPLICIT FNN_CONV_IMPLICIT_F64
+#define FNN_CONV_IMPLICIT_FWD_OK FNN_CONV_IMPLICIT_FWD_OK_F64
+#define FNN_CONV_IMPLICIT_FWD FNN_CONV_IMPLICIT_FWD_F64
+#define FNN_CONV_IMPLICIT_DWT FNN_CONV_IMPLICIT_DWT_F64
 #define FNN_CONV_DIRECT FNN_CONV_DIRECT_F64
 #define FNN_CONV_DIRECT_FWD FNN_CONV_DIRECT_FWD_F64
 #define FNN_CONV_DIRECT_DW FNN_CONV_DIRECT_DW_F64
@@ -171,6 +198,10 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 #undef FNN_CONV_TN
 #undef FNN_CONV_DW_FAST
 #undef FNN_CONV_DWT
+#undef FNN_CONV_IMPLICIT
+#undef FNN_CONV_IMPLICIT_FWD_OK
+#undef FNN_CONV_IMPLICIT_FWD
+#undef FNN_CONV_IMPLICIT_DWT
 #undef FNN_CONV_DIRECT
 #undef FNN_CONV_DIRECT_FWD
 #undef FNN_CONV_DIRECT_DW
@@ -193,4 +224,20 @@ void fnn_conv_pooled_dw_run(const fnn_conv_geom *g, const fnn_conv_geom *pg, fnn
     FNN_TEAM_FOR(team, t,
         fnn_conv_pooled_dw(g, pg, n, fnn_chunk_start(F, team, t, 1),
                            fnn_chunk_start(F, team, t + 1, 1), x, gp, argmax, dw, db));
+}
+
+/* The implicit forward (fnn_conv_implicit_ok): W^T onto the stack (at most
+ * FNN_CONV_IMPLICIT_MAX_WT floats), then the team splits the samples. */
+static void fnn_conv_implicit_forward_run(const fnn_conv_geom *g, fnn_idx n, const float *x,
+                                   const float *w, const float *b, float *y, int n_threads)
+{
+    const fnn_idx F = g->f, K = g->c * g->kh * g->kw;
+    float wt[FNN_CONV_IMPLICIT_MAX_WT] __attribute__((aligned(64)));
+    for (fnn_idx f = 0; f < F; ++f)
+        for (fnn_idx k = 0; k < K; ++k) wt[k * F + f] = w[f * K + k];
+    int team = fnn_team_size(F * K * n * g->oh * g->ow, FNN_GRAIN_GEMM, n_threads);
+    if (team > n) team = (int)n;
+    FNN_TEAM_FOR(team, t,
+        fnn_conv_implicit_forward(g, fnn_chunk_start(n, team, t, 1),
+                                  fnn_chunk_start(n, team, t + 1, 1), x, wt, b, y));
 }

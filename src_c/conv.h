@@ -55,7 +55,8 @@ void fnn_col2im_f64(const fnn_conv_geom *g, fnn_idx n, const double *cols, doubl
  * from memory. */
 
 /* y = conv(x, w) + b (b may be NULL). Workspaces (contents undefined afterwards): cols
- * (C*KH*KW * n*OH*OW), tmp (F * n*OH*OW). The parallel work is the blocks;
+ * (C*KH*KW * n*OH*OW), tmp (F * n*OH*OW), both unused (may be NULL) on the direct and the
+ * implicit-GEMM paths (float32, conv_direct.h). The parallel work is the blocks;
  * gemm_threads is unused (kept for the common signature). */
 void fnn_conv_forward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
                           fnn_idx n, const float *x, const float *w, const float *b, float *y,
@@ -73,7 +74,7 @@ int fnn_conv_direct_f64(const fnn_conv_geom *g);
 /* Gradients from dy (n, F, OH, OW) and x (n, C, H, W): dw (F, C, KH, KW) and db (F) are
  * overwritten (db NULL: skipped); dx (n, C, H, W) is overwritten (NULL: skipped).
  * Workspaces (contents undefined afterwards): cols (C*KH*KW * n*OH*OW; unused, and may
- * be NULL, on the direct path), tmp (fnn_conv_backward_tmp(g, n) elements), dcols
+ * be NULL, on the direct and the implicit-GEMM paths, conv_direct.h), tmp (fnn_conv_backward_tmp(g, n) elements), dcols
  * (C*KH*KW * n*OH*OW; unused when dx is NULL). */
 static inline fnn_idx fnn_conv_backward_tmp(const fnn_conv_geom *g, fnn_idx n)
 {

@@ -347,6 +347,217 @@ TGT void fnn_conv_pooled_dw(const fnn_conv_geom *g, const fnn_conv_geom *pg, fnn
 }
 #undef FNN_POOLED_CKH
 
+/* ------------------------------------------------ dW as an implicit GEMM (no im2col) */
+
+/* dW^T = cols @ tmpT with cols never formed: row k = (c, kh, kw) of cols at position
+ * p = (i, oh, ow) is x[i, c, oh + kh, ow + kw], so for a stride-1 unpadded layer the
+ * operand a register tile broadcasts is read straight from x, at a constant offset per
+ * row from one pointer per (c, kh). Tile: UT units (c, kh) x KW offsets = up to 12 rows
+ * of dW^T, by NV vectors of 16 filters; per position two loads of tmpT's row and one
+ * broadcast per row of the tile, every FMA on a full vector (the last masked when F is
+ * not a multiple of 16). */
+int fnn_conv_implicit_ok(const fnn_conv_geom *g)
+{
+    return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->pt == 0 && g->pl == 0 &&
+           g->oh + g->kh - 1 <= g->h && g->ow + g->kw - 1 <= g->w && g->kh >= 1 &&
+           g->kw >= 2 && g->kw <= FNN_CONV_IMPLICIT_MAX_KW && g->f >= 1 && g->f <= 32 &&
+           g->c * g->kh * g->kw * g->f <= FNN_CONV_IMPLICIT_MAX_WT && g->oh >= 1 &&
+           g->ow >= 1 && fnn_sgemm_avx512_supported();
+}
+
+/* Units (c, kh) per full tile: UT * KW rows, UT * KW * 2 <= 24 accumulators. */
+static inline int implicit_units(fnn_idx kw) { return kw <= 2 ? 6 : (int)(12 / kw); }
+
+/* dst[(r) * F + f] (+)= sum over samples i < ns and positions (oh, ow) of
+ * xu[u][i * sample + (oh + 0) * W + ow + kw] * tT[(i*OHW + oh*OW + ow) * F + f],
+ * r = u * KW + kw, summed in position order from zero, then added to dst when
+ * `accumulate` (so each block's share is formed as the GEMM kernel forms it). */
+TGT static AI void dwt_tile(const int UT, const int KW, const int NV, const fnn_conv_geom *g,
+                            fnn_idx ns, const float *const *xu, const float *tT,
+                            __mmask16 mlast, float *dst, int accumulate)
+{
+    const fnn_idx OH = g->oh, OW = g->ow, W = g->w, F = g->f, sample = g->c * g->h * W;
+    __m512 acc[12][2];
+#pragma GCC unroll 12
+    for (int r = 0; r < UT * KW; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+    for (fnn_idx i = 0; i < ns; ++i) {
+        for (fnn_idx oh = 0; oh < OH; ++oh) {
+            const float *xr[6];
+#pragma GCC unroll 6
+            for (int u = 0; u < UT; ++u) xr[u] = xu[u] + i * sample + oh * W;
+            for (fnn_idx ow = 0; ow < OW; ++ow, tT += F) {
+                __m512 b[2];
+                if (NV == 2) {
+                    b[0] = _mm512_loadu_ps(tT);
+                    b[1] = _mm512_maskz_loadu_ps(mlast, tT + 16);
+                } else {
+                    b[0] = _mm512_maskz_loadu_ps(mlast, tT);
+                }
+#pragma GCC unroll 6
+                for (int u = 0; u < UT; ++u)
+#pragma GCC unroll 7
+                    for (int kw = 0; kw < KW; ++kw) {
+                        const __m512 a = _mm512_set1_ps(xr[u][ow + kw]);
+#pragma GCC unroll 2
+                        for (int v = 0; v < NV; ++v)
+                            acc[u * KW + kw][v] = _mm512_fmadd_ps(a, b[v], acc[u * KW + kw][v]);
+                    }
+            }
+        }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < UT * KW; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) {
+            float *d = dst + r * F + 16 * v;
+            const __mmask16 m = v == NV - 1 ? mlast : (__mmask16)0xFFFF;
+            __m512 s = acc[r][v];
+            if (accumulate) s = _mm512_add_ps(_mm512_maskz_loadu_ps(m, d), s);
+            _mm512_mask_storeu_ps(d, m, s);
+        }
+}
+
+#define FNN_IMPLICIT_KW(kwv)                                                                 \
+    case kwv:                                                                                \
+        if (take == ut && nv == 2)                                                           \
+            dwt_tile(kwv <= 2 ? 6 : 12 / kwv, kwv, 2, g, ns, xu, tmpT, mlast, dst, accumulate); \
+        else if (take == ut)                                                                 \
+            dwt_tile(kwv <= 2 ? 6 : 12 / kwv, kwv, 1, g, ns, xu, tmpT, mlast, dst, accumulate); \
+        else if (nv == 2)                                                                    \
+            dwt_tile(1, kwv, 2, g, ns, xu, tmpT, mlast, dst, accumulate);                    \
+        else                                                                                 \
+            dwt_tile(1, kwv, 1, g, ns, xu, tmpT, mlast, dst, accumulate);                    \
+        break;
+
+TGT void fnn_conv_implicit_dwt(const fnn_conv_geom *g, fnn_idx ns, fnn_idx u0, fnn_idx u1,
+                               const float *x, const float *tmpT, float *dwt, int accumulate)
+{
+    const fnn_idx KH = g->kh, KW = g->kw, F = g->f, W = g->w, plane = g->h * W;
+    const int nv = F > 16 ? 2 : 1, ut = implicit_units(KW);
+    const __mmask16 mlast = lanes(0, F - 16 * (nv - 1));
+    for (fnn_idx u = u0; u < u1;) {
+        const int take = u1 - u >= ut ? ut : 1;
+        const float *xu[6];
+        for (int j = 0; j < take; ++j)
+            xu[j] = x + ((u + j) / KH) * plane + ((u + j) % KH) * W;
+        float *dst = dwt + u * KW * F;
+        switch (KW) {
+            FNN_IMPLICIT_KW(2)
+            FNN_IMPLICIT_KW(3)
+            FNN_IMPLICIT_KW(4)
+            FNN_IMPLICIT_KW(5)
+            FNN_IMPLICIT_KW(6)
+            FNN_IMPLICIT_KW(7)
+        }
+        u += take;
+    }
+}
+#undef FNN_IMPLICIT_KW
+
+/* Forward as an implicit GEMM, positions x filters: a tile is P output positions of one
+ * row (P <= 8) by NV vectors of 16 filters, started at the bias; per (c, kh, kw) one row
+ * of W^T (two loads) and P broadcasts from x -- at constant offsets from one pointer per
+ * (c, kh) -- against 2P FMAs. The tile holds y transposed (positions by filters), so it
+ * goes out through a small buffer, 8 positions of each filter per gathered store. */
+TGT static AI void fwd_implicit_tile(const int P, const int KW, const int NV,
+                                     const fnn_conv_geom *g, const float *xs, const float *wt,
+                                     const float *b, __mmask16 mlast, float *ys)
+{
+    const fnn_idx KH = g->kh, F = g->f, W = g->w, plane = g->h * W, OHW = g->oh * g->ow;
+    __m512 acc[8][2], bias[2];
+    bias[0] = bias[1] = _mm512_setzero_ps();
+    if (b) {
+        bias[0] = NV == 2 ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(mlast, b);
+        if (NV == 2) bias[1] = _mm512_maskz_loadu_ps(mlast, b + 16);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < P; ++j)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) acc[j][v] = bias[v];
+    const float *wk = wt;
+    for (fnn_idx c = 0; c < g->c; ++c) {
+        for (fnn_idx kh = 0; kh < KH; ++kh) {
+            const float *xr = xs + c * plane + kh * W;
+#pragma GCC unroll 7
+            for (int kw = 0; kw < KW; ++kw, wk += F) {
+                __m512 wv[2];
+                if (NV == 2) {
+                    wv[0] = _mm512_loadu_ps(wk);
+                    wv[1] = _mm512_maskz_loadu_ps(mlast, wk + 16);
+                } else {
+                    wv[0] = _mm512_maskz_loadu_ps(mlast, wk);
+                }
+#pragma GCC unroll 8
+                for (int j = 0; j < P; ++j) {
+                    const __m512 a = _mm512_set1_ps(xr[j + kw]);
+#pragma GCC unroll 2
+                    for (int v = 0; v < NV; ++v) acc[j][v] = _mm512_fmadd_ps(a, wv[v], acc[j][v]);
+                }
+            }
+        }
+    }
+    float tb[8 * 32] __attribute__((aligned(64)));
+#pragma GCC unroll 8
+    for (int j = 0; j < P; ++j)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) _mm512_store_ps(tb + j * 32 + 16 * v, acc[j][v]);
+    const __m256i idx = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
+    const __mmask8 mp = (__mmask8)((1u << P) - 1u);
+    for (fnn_idx f = 0; f < F; ++f)
+        _mm256_mask_storeu_ps(ys + f * OHW, mp,
+                              _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), mp, idx, tb + f, 4));
+}
+
+#define FNN_IMPLICIT_FWD_P(pv, kwv)                                                          \
+    if (nv == 2)                                                                             \
+        fwd_implicit_tile(pv, kwv, 2, g, xs, wt, b, mlast, ys);                              \
+    else                                                                                     \
+        fwd_implicit_tile(pv, kwv, 1, g, xs, wt, b, mlast, ys);
+
+#define FNN_IMPLICIT_FWD_KW(kwv)                                                             \
+    case kwv:                                                                                \
+        if (p == 8) {                                                                        \
+            FNN_IMPLICIT_FWD_P(8, kwv)                                                       \
+        } else if (p >= 4) {                                                                 \
+            p = 4;                                                                           \
+            FNN_IMPLICIT_FWD_P(4, kwv)                                                       \
+        } else if (p >= 2) {                                                                 \
+            p = 2;                                                                           \
+            FNN_IMPLICIT_FWD_P(2, kwv)                                                       \
+        } else {                                                                             \
+            FNN_IMPLICIT_FWD_P(1, kwv)                                                       \
+        }                                                                                    \
+        break;
+
+TGT void fnn_conv_implicit_forward(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1,
+                                   const float *x, const float *wt, const float *b, float *y)
+{
+    const fnn_idx F = g->f, OH = g->oh, OW = g->ow, OHW = OH * OW, W = g->w;
+    const fnn_idx sample = g->c * g->h * W;
+    const int nv = F > 16 ? 2 : 1;
+    const __mmask16 mlast = lanes(0, F - 16 * (nv - 1));
+    for (fnn_idx i = i0; i < i1; ++i)
+        for (fnn_idx oh = 0; oh < OH; ++oh)
+            for (fnn_idx ow0 = 0; ow0 < OW;) {
+                int p = OW - ow0 >= 8 ? 8 : (int)(OW - ow0);
+                const float *xs = x + i * sample + oh * W + ow0;
+                float *ys = y + i * F * OHW + oh * OW + ow0;
+                switch (g->kw) {
+                    FNN_IMPLICIT_FWD_KW(2)
+                    FNN_IMPLICIT_FWD_KW(3)
+                    FNN_IMPLICIT_FWD_KW(4)
+                    FNN_IMPLICIT_FWD_KW(5)
+                    FNN_IMPLICIT_FWD_KW(6)
+                    FNN_IMPLICIT_FWD_KW(7)
+                }
+                ow0 += p;
+            }
+}
+#undef FNN_IMPLICIT_FWD_KW
+#undef FNN_IMPLICIT_FWD_P
+
 /* ------------------------------------------------------------ narrow planes: col2im */
 
 int fnn_col2im_narrow_ok(const fnn_conv_geom *g)
@@ -441,6 +652,21 @@ int fnn_col2im_narrow_ok(const fnn_conv_geom *g)
 {
     (void)g;
     return 0;
+}
+int fnn_conv_implicit_ok(const fnn_conv_geom *g)
+{
+    (void)g;
+    return 0;
+}
+void fnn_conv_implicit_dwt(const fnn_conv_geom *g, fnn_idx ns, fnn_idx u0, fnn_idx u1,
+                           const float *x, const float *tmpT, float *dwt, int accumulate)
+{
+    (void)g; (void)ns; (void)u0; (void)u1; (void)x; (void)tmpT; (void)dwt; (void)accumulate;
+}
+void fnn_conv_implicit_forward(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1,
+                               const float *x, const float *wt, const float *b, float *y)
+{
+    (void)g; (void)i0; (void)i1; (void)x; (void)wt; (void)b; (void)y;
 }
 int fnn_conv_pooled_dw_ok(const fnn_conv_geom *g, const fnn_conv_geom *pg)
 {

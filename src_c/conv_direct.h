@@ -69,4 +69,23 @@ void fnn_conv_pooled_dw(const fnn_conv_geom *g, const fnn_conv_geom *pg, fnn_idx
                         fnn_idx f0, fnn_idx f1, const float *x, const float *gp,
                         const fnn_idx *argmax, float *dw, float *db);
 
+/* Implicit GEMM (no im2col; float32, AVX-512) for a stride-1, dilation-1, unpadded
+ * layer of at most 32 filters, kernels 2 to FNN_CONV_IMPLICIT_MAX_KW wide and a W of at
+ * most FNN_CONV_IMPLICIT_MAX_WT elements; fnn_conv_implicit_ok says when g takes it.
+ * dW (backward, float32 AVX-512 path with dW^T): for the units
+ * u = c*KH + kh in [u0, u1), rows k = u*KW + kw of dwt (K x F, dW transposed) are set to
+ * (accumulate: added) sum over the ns samples of x (ns, C, H, W) and positions p of
+ * x[i, c, oh + kh, ow + kw] * tmpT[i*OH*OW + p, f] -- the same products, in the same
+ * order, as cols @ tmpT with cols from im2col. */
+#define FNN_CONV_IMPLICIT_MAX_KW 7
+#define FNN_CONV_IMPLICIT_MAX_WT 16384
+int fnn_conv_implicit_ok(const fnn_conv_geom *g);
+void fnn_conv_implicit_dwt(const fnn_conv_geom *g, fnn_idx ns, fnn_idx u0, fnn_idx u1,
+                           const float *x, const float *tmpT, float *dwt, int accumulate);
+/* The forward of such a layer, likewise from x in place: y[i] = conv(x[i], w) + b (b may
+ * be NULL) for samples i in [i0, i1), given wt = W^T (C*KH*KW x F). Every output is
+ * summed from its bias in (c, kh, kw) order. */
+void fnn_conv_implicit_forward(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1,
+                               const float *x, const float *wt, const float *b, float *y);
+
 #endif

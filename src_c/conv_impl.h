@@ -268,6 +268,10 @@ void FNN_SFX(fnn_conv_forward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv
                                 fnn_chunk_start(n, team, t + 1, 1), x, w, b, y));
         return;
     }
+    if (K > 0 && FNN_CONV_IMPLICIT_FWD_OK(g)) { /* stride 1, unpadded: no im2col */
+        FNN_CONV_IMPLICIT_FWD(g, n, x, w, b, y, n_threads);
+        return;
+    }
     /* Blocks of samples, each start to end on one thread: im2col into the thread's
      * cols block (K, ns*OHW), its tmp block (F, ns*OHW) = W @ cols, y[block] = tmp + b.
      * A thread reuses one block of cols and of tmp (the share of its first block), so
@@ -404,7 +408,8 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
         db = NULL;
     }
     /* dW on the fast kernel: needs each block's tmp transposed (tmpT) and dW^T (dwt) */
-    const int fast = !direct && K > 0 && FNN_CONV_DW_FAST(F, K, (nb < n ? nb : n) * OHW);
+    const int implicit = !direct && K > 0 && FNN_CONV_IMPLICIT(g); /* pass 2: no im2col */
+    const int fast = implicit || (!direct && K > 0 && FNN_CONV_DW_FAST(F, K, (nb < n ? nb : n) * OHW));
     REAL *tmpT = tmp + F * nO, *dwt = tmpT + F * nO;
     /* Pass 1, per block of samples on one thread: its tmp (F, ns*OHW) = dy[block]
      * permuted (and tmpT (ns*OHW, F) = dy[block] transposed per sample), both kept for
@@ -484,6 +489,10 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
             FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
             const fnn_idx ns = i1 - i0, nsO = ns * OHW;
             const REAL *xb = x + i0 * sample;
+            if (implicit) { /* no im2col: dW^T rows straight from x */
+                FNN_CONV_IMPLICIT_DWT(g, ns, u0, u1, xb, tmpT + i0 * OHW * F, dwt, blk > 0);
+                continue;
+            }
             for (fnn_idx u = u0; u < u1;) { /* runs of one channel */
                 const fnn_idx c = u / KH, kh0 = u % KH;
                 const fnn_idx kh1 = (c + 1) * KH <= u1 ? KH : u1 - c * KH;

@@ -276,6 +276,66 @@ def test_direct_path_choice():
     assert not direct((1, 1, 28, 11), (16, 1, 5, 5))                 # rows of 7 outputs
 
 
+# Stride 1, no padding, at most 32 filters, kernels 2 to 7 wide, C*KH*KW > 64: the float32
+# implicit-GEMM kernels on AVX-512 CPUs (conv_direct.h: forward as positions x filters,
+# dW^T by (c, kh) units x KW rows, both reading x in place). Filters 1, 5, 16 (one
+# vector), 17, 24 and 32 (two, the second masked); output rows of 8, 11 (tiles of 8, 2
+# and 1 positions), 28 (8 x 3 + 4), 4 and 1 wide; units (c, kh) that do not fill the last
+# tile (15 units of 2, 20 of 3, 80 of 6).
+IMPLICIT_CASES = [
+    (3, 16, 12, 12, 32, 5, 1, 0, 1),                # the MNIST LeNet's second layer
+    (2, 9, 13, 10, 5, 7, 1, 0, 1),
+    (3, 40, 6, 7, 17, 2, 1, 0, 1),
+    (2, 13, 10, 9, 16, (4, 6), 1, 0, 1),
+    (2, 11, 8, 8, 1, (5, 3), 1, 0, 1),
+    (1, 12, 7, 13, 24, 3, 1, 0, 1),
+    (2, 10, 20, 30, 12, 3, 1, 0, 1),
+    (2, 3, 9, 9, 20, 5, 1, 0, 1),
+    (2, 5, 8, 8, 32, 4, 1, 0, 1),
+    (1, 4, 8, 10, 8, (3, 6), 1, 0, 1),
+    (2, 8, 3, 9, 6, 3, 1, 0, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("case", IMPLICIT_CASES,
+                         ids=[f"n{c[0]}c{c[1]}-{c[2]}x{c[3]}-f{c[4]}-k{c[5]}"
+                              .replace(" ", "") for c in IMPLICIT_CASES])
+def test_conv2d_twins_implicit_path(rng, case, dtype):
+    """On AVX-512 CPUs float32 runs the implicit-GEMM kernels here
+    (test_implicit_path_choice); float64 im2col + GEMM: the same check either way."""
+    x, w, b, spd = _make(rng, case, dtype)
+    y = _forward_check(x, w, b, spd, "forward")
+    _forward_check(x, w, None, spd, "forward without bias")
+    dy = randn(rng, y.shape, dtype)
+    for compute_dx, compute_db in ((True, True), (False, True), (False, False)):
+        _backward_check(x, w, dy, spd, compute_dx, compute_db, "backward")
+
+
+def test_implicit_path_choice():
+    """Which shapes take the implicit-GEMM kernels: all of IMPLICIT_CASES in float32 where
+    the CPU has AVX-512 (and FASTNN_GEMM is not "blas"), none in float64; padding, stride,
+    dilation, more than 32 filters, a 1-wide or 8-wide kernel, or a layer the direct
+    kernels take (C*KH*KW <= 64) send it elsewhere."""
+    implicit = ops.conv._implicit_path
+    on = own_kernels()
+    for c in IMPLICIT_CASES:
+        n, ch, h, wd, f, k, s, p, d = c
+        kh, kw = _pair(k)
+        assert implicit((n, ch, h, wd), (f, ch, kh, kw), s, p, d) == on, c
+        assert not implicit((n, ch, h, wd), (f, ch, kh, kw), s, p, d, np.float64), c
+    lenet2 = ((1, 16, 12, 12), (32, 16, 5, 5))
+    assert not implicit(*lenet2, 1, 1)                                # padding
+    assert not implicit(*lenet2, 1, ((0, 1), (0, 0)))                 # padding at the bottom
+    assert not implicit(*lenet2, 2)                                   # stride
+    assert not implicit(*lenet2, 1, 0, 2)                             # dilation
+    assert not implicit((1, 16, 12, 12), (33, 16, 5, 5))              # 33 filters
+    assert not implicit((1, 80, 12, 12), (32, 80, 1, 1))              # 1x1 kernel
+    assert not implicit((1, 16, 12, 12), (32, 16, 3, 8))              # kernel 8 wide
+    assert not implicit((1, 1, 28, 28), (16, 1, 5, 5))                # the direct kernels
+    assert not implicit((1, 40, 12, 12), (32, 40, 5, 5))              # W of 32,000 > 16,384
+
+
 # conv2d_pooled_backward: (conv case, pool_size, pool_stride). The first five take
 # fnn_conv_pooled_dw in float32 on AVX-512 CPUs (direct kernels, C*KH <= 8): the LeNet's
 # first layer, "same" padding with 3x3 windows of stride 2 (overlapping), padding on
@@ -443,6 +503,7 @@ def test_gradients_finite_differences(rng, impl):
 THREAD_CASES = [  # above twice the parallel grain in im2col, col2im and the permutations
     ((16, 4, 16, 16), (40, 4, 3, 3), (1, 1, 1)),
     ((80, 4, 17, 17), (8, 4, 3, 3), (2, ((1, 2), (0, 1)), 2)),
+    ((24, 16, 12, 12), (32, 16, 5, 5), (1, 0, 1)),  # the implicit-GEMM kernels (float32)
 ]
 
 

@@ -68,6 +68,17 @@ def _direct_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.flo
     return bool(fnn_conv_direct_f64(&g))
 
 
+
+def _implicit_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.float32):
+    """Whether conv2d_forward, and the dW of conv2d_backward, take the implicit-GEMM
+    kernels (src_c/conv_direct.h: float32 on AVX-512, stride 1, no padding, at most 32
+    filters, kernels 2 to 7 wide; layers on the direct kernels excepted) for these
+    shapes, rather than im2col + GEMM. For tests."""
+    geo = _inputs.conv_geometry(x_shape, tuple(w_shape[2:]), stride, padding, dilation)
+    cdef fnn_conv_geom g = _geom(geo, w_shape[0])
+    return (np.dtype(dtype) == np.float32 and not fnn_conv_direct_f32(&g)
+            and bool(fnn_conv_implicit_ok(&g)))
+
 cdef fnn_conv_geom _pooling_geom(geo, pgeo, Py_ssize_t filters):
     """The C struct of the max pooling (pgeo: an _inputs.PoolGeometry) of a conv's output."""
     cdef fnn_conv_geom pg
@@ -200,8 +211,11 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, *, out=None):
     k, cols_n = _inputs.cols_shape(n, geo)
     _check_blas_size(f, k, cols_n)
     cdef fnn_conv_geom g = _geom(geo, f)
-    cols = aligned_empty(k * cols_n, x.dtype)  # workspaces: 64-byte aligned (_memory)
-    tmp = aligned_empty(f * cols_n, x.dtype)
+    # workspaces, 64-byte aligned (_memory); the direct and implicit-GEMM kernels read x
+    # in place and take none
+    inplace = x.dtype.itemsize == 4 and (fnn_conv_direct_f32(&g) or fnn_conv_implicit_ok(&g))
+    cols = aligned_empty(0 if inplace else k * cols_n, x.dtype)
+    tmp = aligned_empty(0 if inplace else f * cols_n, x.dtype)
     has_bias = b is not None
     if x.dtype.itemsize == 4:
         _forward[float](&g, n, _flat(x), _flat(w), b if has_bias else _EMPTY32, has_bias,
@@ -226,9 +240,9 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
     k, cols_n = _inputs.cols_shape(n, geo)
     _check_blas_size(f, k, cols_n)
     cdef fnn_conv_geom g = _geom(geo, f)
-    # the direct kernels read x itself: no im2col matrix for them
-    direct = (fnn_conv_direct_f32(&g) if x.dtype.itemsize == 4 else fnn_conv_direct_f64(&g))
-    cols = aligned_empty(0 if direct else k * cols_n, x.dtype)
+    # the direct and implicit-GEMM kernels read x itself: no im2col matrix for them
+    inplace = x.dtype.itemsize == 4 and (fnn_conv_direct_f32(&g) or fnn_conv_implicit_ok(&g))
+    cols = aligned_empty(0 if inplace else k * cols_n, x.dtype)
     tmp = aligned_empty(fnn_conv_backward_tmp(&g, n), x.dtype)
     dcols = aligned_empty(k * cols_n if compute_dx else 0, x.dtype)
     empty = _EMPTY32 if x.dtype.itemsize == 4 else _EMPTY64
