@@ -23,7 +23,7 @@ cnp.import_array()
 
 from ._runtime cimport current_num_threads
 from .ops.conv cimport (fnn_conv_backward_tmp, fnn_conv_direct_f32, fnn_conv_direct_f64,
-                        fnn_conv_implicit_ok,
+                        fnn_conv_implicit_dx_ok, fnn_conv_implicit_ok,
                         fnn_conv_geom, fnn_conv_pooled_dw_ok)
 from .ops.matmul cimport (blas_hold, blas_release, gemm_f32, gemm_f64,
                           gemm_team_threads)
@@ -261,8 +261,9 @@ cdef class TrainingPlan:
                 if spec["kind"] == "conv":
                     self._set_conv_params(st, spec, g, i)
                     ws_tmp = max(ws_tmp, fnn_conv_backward_tmp(&st.geom, batch_size))
-                    ws_dcols = max(ws_dcols, g["c"] * g["kh"] * g["kw"] * batch_size
-                                   * g["oh"] * g["ow"])
+                    if not (p.dtype_size == 4 and fnn_conv_implicit_dx_ok(&st.geom)):
+                        ws_dcols = max(ws_dcols, g["c"] * g["kh"] * g["kw"] * batch_size
+                                       * g["oh"] * g["ow"])
                 elif spec["kind"] == "maxpool":
                     am = np.zeros(max(1, batch_size * st.out_dim), dtype=np.intp)
                     self._keep.append(am)

@@ -8,11 +8,15 @@
  * dW adds the blocks' products in block order, the threads splitting its rows (of dW^T
  * on the float32 AVX-512 path): with at most 64 filters it is bit-identical too.
  *
- The public im2col / col2im (the whole batch as one matrix) split the (channel, sample)
+ * The public im2col / col2im (the whole batch as one matrix) split the (channel, sample)
  * pairs u = c * n + i among the threads (pair u owns the segment of sample i in channel
  * c's KH*KW rows of cols, and the plane dx[i, c]), walked a few samples at a time, row
  * of cols by row, while the input planes stay in L1. col2im adds into each dx element
  * in (kh, kw) order whatever the split, so they are bit-identical for any thread count.
+ *
+ * In float32 on AVX-512 CPUs, layers with few input channels take the direct kernels,
+ * and stride-1 unpadded layers of at most 32 filters the implicit GEMMs (both in
+ * conv_direct.h): they read x in place, with no cols (and, for a narrow dx, no dcols).
  */
 #include <limits.h>
 #include <string.h>
@@ -104,6 +108,13 @@ static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
 static void fnn_conv_implicit_forward_run(const fnn_conv_geom *g, fnn_idx n, const float *x,
                                           const float *w, const float *b, float *y,
                                           int n_threads);
+static void fnn_conv_implicit_dx_run(const fnn_conv_geom *g, fnn_idx n, const float *w,
+                                     const float *dy, float *dx, int n_threads);
+#define FNN_CONV_IMPLICIT_DX_OK_F32(g) fnn_conv_implicit_dx_ok(g)
+#define FNN_CONV_IMPLICIT_DX_F32 fnn_conv_implicit_dx_run
+#define FNN_CONV_IMPLICIT_DX_OK_F64(g) ((void)(g), 0)
+#define FNN_CONV_IMPLICIT_DX_F64(g, n, w, dy, dx, t)                                          \
+    ((void)(g), (void)(n), (void)(w), (void)(dy), (void)(dx), (void)(t))
 #define FNN_CONV_IMPLICIT_FWD_OK_F32(g) fnn_conv_implicit_ok(g)
 #define FNN_CONV_IMPLICIT_FWD_F32 fnn_conv_implicit_forward_run
 #define FNN_CONV_IMPLICIT_FWD_OK_F64(g) ((void)(g), 0)
@@ -148,6 +159,8 @@ static void fnn_conv_implicit_forward_run(const fnn_conv_geom *g, fnn_idx n, con
 #define FNN_CONV_DW_FAST FNN_CONV_DW_FAST_F32
 #define FNN_CONV_DWT FNN_CONV_DWT_F32
 #define FNN_CONV_IMPLICIT FNN_CONV_IMPLICIT_F32
+#define FNN_CONV_IMPLICIT_DX_OK FNN_CONV_IMPLICIT_DX_OK_F32
+#define FNN_CONV_IMPLICIT_DX FNN_CONV_IMPLICIT_DX_F32
 #define FNN_CONV_IMPLICIT_FWD_OK FNN_CONV_IMPLICIT_FWD_OK_F32
 #define FNN_CONV_IMPLICIT_FWD FNN_CONV_IMPLICIT_FWD_F32
 #define FNN_CONV_IMPLICIT_DWT FNN_CONV_IMPLICIT_DWT_F32
@@ -165,6 +178,8 @@ static void fnn_conv_implicit_forward_run(const fnn_conv_geom *g, fnn_idx n, con
 #undef FNN_CONV_DW_FAST
 #undef FNN_CONV_DWT
 #undef FNN_CONV_IMPLICIT
+#undef FNN_CONV_IMPLICIT_DX_OK
+#undef FNN_CONV_IMPLICIT_DX
 #undef FNN_CONV_IMPLICIT_FWD_OK
 #undef FNN_CONV_IMPLICIT_FWD
 #undef FNN_CONV_IMPLICIT_DWT
@@ -182,6 +197,8 @@ static void fnn_conv_implicit_forward_run(const fnn_conv_geom *g, fnn_idx n, con
 #define FNN_CONV_DW_FAST FNN_CONV_DW_FAST_F64
 #define FNN_CONV_DWT FNN_CONV_DWT_F64
 #define FNN_CONV_IMPLICIT FNN_CONV_IMPLICIT_F64
+#define FNN_CONV_IMPLICIT_DX_OK FNN_CONV_IMPLICIT_DX_OK_F64
+#define FNN_CONV_IMPLICIT_DX FNN_CONV_IMPLICIT_DX_F64
 #define FNN_CONV_IMPLICIT_FWD_OK FNN_CONV_IMPLICIT_FWD_OK_F64
 #define FNN_CONV_IMPLICIT_FWD FNN_CONV_IMPLICIT_FWD_F64
 #define FNN_CONV_IMPLICIT_DWT FNN_CONV_IMPLICIT_DWT_F64
@@ -199,6 +216,8 @@ static void fnn_conv_implicit_forward_run(const fnn_conv_geom *g, fnn_idx n, con
 #undef FNN_CONV_DW_FAST
 #undef FNN_CONV_DWT
 #undef FNN_CONV_IMPLICIT
+#undef FNN_CONV_IMPLICIT_DX_OK
+#undef FNN_CONV_IMPLICIT_DX
 #undef FNN_CONV_IMPLICIT_FWD_OK
 #undef FNN_CONV_IMPLICIT_FWD
 #undef FNN_CONV_IMPLICIT_DWT
@@ -240,4 +259,26 @@ static void fnn_conv_implicit_forward_run(const fnn_conv_geom *g, fnn_idx n, con
     FNN_TEAM_FOR(team, t,
         fnn_conv_implicit_forward(g, fnn_chunk_start(n, team, t, 1),
                                   fnn_chunk_start(n, team, t + 1, 1), x, wt, b, y));
+}
+
+/* The implicit dx (fnn_conv_implicit_dx_ok): w rearranged onto the stack as
+ * [C/16 blocks][F][KH][KW][16 channels] (at most FNN_CONV_IMPLICIT_MAX_WT floats), then
+ * the team splits the samples. */
+static void fnn_conv_implicit_dx_run(const fnn_conv_geom *g, fnn_idx n, const float *w,
+                                     const float *dy, float *dx, int n_threads)
+{
+    const fnn_idx C = g->c, F = g->f, KK = g->kh * g->kw, blocks = (C + 15) / 16;
+    float wr[FNN_CONV_IMPLICIT_MAX_WT] __attribute__((aligned(64)));
+    for (fnn_idx cb = 0; cb < blocks; ++cb)
+        for (fnn_idx f = 0; f < F; ++f)
+            for (fnn_idx k = 0; k < KK; ++k)
+                for (fnn_idx l = 0; l < 16; ++l) {
+                    const fnn_idx c = 16 * cb + l;
+                    wr[((cb * F + f) * KK + k) * 16 + l] = c < C ? w[(f * C + c) * KK + k] : 0.0f;
+                }
+    int team = fnn_team_size(F * C * KK * n * g->oh * g->ow, FNN_GRAIN_GEMM, n_threads);
+    if (team > n) team = (int)n;
+    FNN_TEAM_FOR(team, t,
+        fnn_conv_implicit_dx(g, fnn_chunk_start(n, team, t, 1),
+                             fnn_chunk_start(n, team, t + 1, 1), wr, dy, dx));
 }

@@ -558,6 +558,110 @@ TGT void fnn_conv_implicit_forward(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i
 #undef FNN_IMPLICIT_FWD_KW
 #undef FNN_IMPLICIT_FWD_P
 
+/* dX of such a layer with narrow input rows (W <= 16), vectorised over 16 input
+ * channels: input row h of channels [c0, c0 + 16) is W accumulators (one per input
+ * column), and each dy element adds into KW of them:
+ *   dx[i, c, h, ow + kw] += w[f, c, kh, kw] * dy[i, f, h - kh, ow]
+ * over f, the kernel rows kh that reach row h (0 <= h - kh < OH) and the OW x KW pairs
+ * (ow, kw) -- exactly the products of dcols = W^T @ dy and col2im, without forming
+ * dcols. OW and KW are compile-time constants (every accumulator index ow + kw is), so
+ * the set of (OW, KW) pairs is a table; two accumulator sets (even and odd filters) when
+ * they fit the registers. wr holds w rearranged as [c block][f][kh][kw][16 channels]
+ * (zero beyond C). The row goes out transposed through a small buffer, one gathered
+ * store per channel. */
+#define FNN_DX_ROW_MAX 16
+
+TGT static AI void dx_row(const int OW, const int KW, const int NSET, const fnn_conv_geom *g,
+                          fnn_idx h, const float *dyi, const float *wrb, __mmask16 mc,
+                          float *dxr)
+{
+    const fnn_idx F = g->f, KH = g->kh, OH = g->oh, OHW = OH * OW, W = OW + KW - 1;
+    const fnn_idx plane = g->h * W;
+    __m512 acc[2][FNN_DX_ROW_MAX];
+#pragma GCC unroll 2
+    for (int s = 0; s < NSET; ++s)
+#pragma GCC unroll 16
+        for (int j = 0; j < OW + KW - 1; ++j) acc[s][j] = _mm512_setzero_ps();
+    const fnn_idx kh0 = h - OH + 1 > 0 ? h - OH + 1 : 0, kh1 = h < KH - 1 ? h : KH - 1;
+    for (fnn_idx f = 0; f < F; f += NSET) {
+#pragma GCC unroll 2
+        for (int s = 0; s < NSET; ++s) {
+            if (NSET == 2 && f + s >= F) break;
+            for (fnn_idx kh = kh0; kh <= kh1; ++kh) {
+                const float *d = dyi + (f + s) * OHW + (h - kh) * OW;
+                const float *wk = wrb + ((f + s) * KH + kh) * KW * 16;
+                __m512 wv[7];
+#pragma GCC unroll 7
+                for (int kw = 0; kw < KW; ++kw) wv[kw] = _mm512_load_ps(wk + 16 * kw);
+#pragma GCC unroll 16
+                for (int ow = 0; ow < OW; ++ow) {
+                    const __m512 b = _mm512_set1_ps(d[ow]);
+#pragma GCC unroll 7
+                    for (int kw = 0; kw < KW; ++kw)
+                        acc[s][ow + kw] = _mm512_fmadd_ps(b, wv[kw], acc[s][ow + kw]);
+                }
+            }
+        }
+    }
+    float tb[FNN_DX_ROW_MAX * 16] __attribute__((aligned(64)));
+#pragma GCC unroll 16
+    for (int j = 0; j < OW + KW - 1; ++j)
+        _mm512_store_ps(tb + 16 * j, NSET == 2 ? _mm512_add_ps(acc[0][j], acc[1][j]) : acc[0][j]);
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                                             11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32(16));
+    const __mmask16 mw = lanes(0, W);
+    for (int c = 0; c < 16; ++c) {
+        if (!((mc >> c) & 1)) break;
+        _mm512_mask_storeu_ps(dxr + c * plane, mw,
+                              _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mw, idx, tb + c, 4));
+    }
+}
+
+/* The (OW, KW) pairs the table covers: odd kernels 3, 5, 7, output rows from 4 up to an
+ * input row of 16. */
+int fnn_conv_implicit_dx_ok(const fnn_conv_geom *g)
+{
+    const fnn_idx KW = g->kw, OW = g->ow;
+    return fnn_conv_implicit_ok(g) && g->w <= FNN_DX_ROW_MAX && OW >= 4 &&
+           (KW == 3 || KW == 5 || KW == 7) &&
+           ((g->c + 15) / 16) * 16 * g->f * g->kh * KW <= FNN_CONV_IMPLICIT_MAX_WT;
+}
+
+#define FNN_DX_CASE(owv, kwv)                                                                \
+    case (owv) * 8 + (kwv):                                                                  \
+        dx_row(owv, kwv, 2 * ((owv) + (kwv) - 1) + (kwv) + 1 <= 31 ? 2 : 1, g, h, dyi, wrb,   \
+               mc, dxr);                                                                     \
+        break;
+
+TGT void fnn_conv_implicit_dx(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1, const float *wr,
+                              const float *dy, float *dx)
+{
+    const fnn_idx C = g->c, F = g->f, H = g->h, W = g->w, plane = H * W;
+    const fnn_idx KH = g->kh, KW = g->kw, OHW = g->oh * g->ow, blocks = (C + 15) / 16;
+    for (fnn_idx i = i0; i < i1; ++i) {
+        const float *dyi = dy + i * F * OHW;
+        for (fnn_idx cb = 0; cb < blocks; ++cb) {
+            const __mmask16 mc = lanes(0, C - 16 * cb);
+            const float *wrb = wr + cb * F * KH * KW * 16;
+            for (fnn_idx h = 0; h < H; ++h) {
+                float *dxr = dx + (i * C + 16 * cb) * plane + h * W;
+                switch (g->ow * 8 + KW) {
+                    FNN_DX_CASE(4, 3) FNN_DX_CASE(5, 3) FNN_DX_CASE(6, 3) FNN_DX_CASE(7, 3)
+                    FNN_DX_CASE(8, 3) FNN_DX_CASE(9, 3) FNN_DX_CASE(10, 3) FNN_DX_CASE(11, 3)
+                    FNN_DX_CASE(12, 3) FNN_DX_CASE(13, 3) FNN_DX_CASE(14, 3)
+                    FNN_DX_CASE(4, 5) FNN_DX_CASE(5, 5) FNN_DX_CASE(6, 5) FNN_DX_CASE(7, 5)
+                    FNN_DX_CASE(8, 5) FNN_DX_CASE(9, 5) FNN_DX_CASE(10, 5) FNN_DX_CASE(11, 5)
+                    FNN_DX_CASE(12, 5)
+                    FNN_DX_CASE(4, 7) FNN_DX_CASE(5, 7) FNN_DX_CASE(6, 7) FNN_DX_CASE(7, 7)
+                    FNN_DX_CASE(8, 7) FNN_DX_CASE(9, 7) FNN_DX_CASE(10, 7)
+                }
+            }
+        }
+    }
+}
+#undef FNN_DX_CASE
+
 /* ------------------------------------------------------------ narrow planes: col2im */
 
 int fnn_col2im_narrow_ok(const fnn_conv_geom *g)
@@ -667,6 +771,16 @@ void fnn_conv_implicit_forward(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1,
                                const float *x, const float *wt, const float *b, float *y)
 {
     (void)g; (void)i0; (void)i1; (void)x; (void)wt; (void)b; (void)y;
+}
+int fnn_conv_implicit_dx_ok(const fnn_conv_geom *g)
+{
+    (void)g;
+    return 0;
+}
+void fnn_conv_implicit_dx(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1, const float *wr,
+                          const float *dy, float *dx)
+{
+    (void)g; (void)i0; (void)i1; (void)wr; (void)dy; (void)dx;
 }
 int fnn_conv_pooled_dw_ok(const fnn_conv_geom *g, const fnn_conv_geom *pg)
 {

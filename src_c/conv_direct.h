@@ -17,6 +17,16 @@
  * loaded) and by skipping input rows outside the image, so nothing is copied.
  *
  * Stride 1 and dilation 1 only; fnn_conv_direct_ok says when a geometry takes them.
+ *
+ * Layers with more input channels (the LeNet's second: 16 -> 32, 5x5 on 12x12), stride
+ * 1 and no padding, run as implicit GEMMs: the same products as im2col + GEMM, with the
+ * im2col operand read from x (or, for dx, the col2im sums formed) in registers:
+ *   forward:  a tile of 8 output positions x 32 filters, broadcasting x at constant
+ *             offsets (fnn_conv_implicit_forward);
+ *   dW:       dW^T rows (c, kh, 0..KW-1) of two or more (c, kh) x 32 filters
+ *             (fnn_conv_implicit_dwt);
+ *   dx:       one input row of 16 channels, each dy element added into KW columns
+ *             (fnn_conv_implicit_dx; input rows of at most 16).
  * Proven against the numpy reference (im2col + matmul) in tests/test_conv.py.
  */
 #ifndef FNN_CONV_DIRECT_H
@@ -87,5 +97,13 @@ void fnn_conv_implicit_dwt(const fnn_conv_geom *g, fnn_idx ns, fnn_idx u0, fnn_i
  * summed from its bias in (c, kh, kw) order. */
 void fnn_conv_implicit_forward(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1,
                                const float *x, const float *wt, const float *b, float *y);
+/* dx of such a layer for samples [i0, i1) (overwritten) from dy, with no dcols and no
+ * col2im, given wr = w rearranged [C/16 blocks][F][KH][KW][16 channels] (zero-padded
+ * channels; fnn_conv_implicit_dx_wr): every product of W^T @ dy, each added into its
+ * input element. fnn_conv_implicit_dx_ok: fnn_conv_implicit_ok, input rows of at most
+ * 16, output rows of at least 4, kernels 3, 5 or 7 wide, and wr within MAX_WT. */
+int fnn_conv_implicit_dx_ok(const fnn_conv_geom *g);
+void fnn_conv_implicit_dx(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1, const float *wr,
+                          const float *dy, float *dx);
 
 #endif

@@ -402,6 +402,12 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
     }
     const fnn_idx nb = FNN_SFX(conv_block_samples)(g, n), nblocks = (n + nb - 1) / nb;
     const int direct = K > 0 && FNN_CONV_DIRECT(g);
+    /* dx straight from dy and w, no dcols or col2im (narrow stride-1 unpadded planes) */
+    const int implicit_dx = dx && K > 0 && FNN_CONV_IMPLICIT_DX_OK(g);
+    if (implicit_dx) {
+        FNN_CONV_IMPLICIT_DX(g, n, w, dy, dx, n_threads);
+        dx = NULL;
+    }
     if (direct) { /* dW and db from x; the blocks below only form dx */
         FNN_SFX(conv_direct_backward)(g, n, x, dy, dw, db, n_threads);
         if (!dx) return;

@@ -336,6 +336,44 @@ def test_implicit_path_choice():
     assert not implicit((1, 40, 12, 12), (32, 40, 5, 5))              # W of 32,000 > 16,384
 
 
+# dx without dcols or col2im (fnn_conv_implicit_dx: input rows of at most 16, output rows
+# of at least 4, kernels 3, 5 or 7 wide): these IMPLICIT_CASES, plus 40 input channels
+# (three blocks of 16, the last masked; rows of 16) and a first layer on the direct
+# kernels (one channel) whose dx is asked for.
+IMPLICIT_DX = [0, 1, 4, 5, 7, 10]
+IMPLICIT_DX_EXTRA = [
+    (2, 40, 12, 16, 8, (5, 3), 1, 0, 1),
+    (2, 1, 16, 16, 7, 5, 1, 0, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("case", IMPLICIT_DX_EXTRA,
+                         ids=[f"n{c[0]}c{c[1]}-{c[2]}x{c[3]}-f{c[4]}-k{c[5]}"
+                              .replace(" ", "") for c in IMPLICIT_DX_EXTRA])
+def test_conv2d_twins_implicit_dx(rng, case, dtype):
+    x, w, b, spd = _make(rng, case, dtype)
+    dy = randn(rng, _forward_check(x, w, b, spd, "forward").shape, dtype)
+    _backward_check(x, w, dy, spd, True, True, "backward")
+
+
+def test_implicit_dx_path_choice():
+    dx_path = ops.conv._implicit_dx_path
+    on = own_kernels()
+    for i, c in enumerate(IMPLICIT_CASES + IMPLICIT_DX_EXTRA):
+        n, ch, h, wd, f, k, s, p, d = c
+        kh, kw = _pair(k)
+        want = on and (i in IMPLICIT_DX or i >= len(IMPLICIT_CASES))
+        assert dx_path((n, ch, h, wd), (f, ch, kh, kw), s, p, d) == want, c
+        assert not dx_path((n, ch, h, wd), (f, ch, kh, kw), s, p, d, np.float64), c
+    lenet2 = ((1, 16, 12, 12), (32, 16, 5, 5))
+    assert dx_path(*lenet2) == on
+    assert not dx_path(*lenet2, 1, 1)                                 # padding
+    assert not dx_path((1, 16, 12, 17), (32, 16, 5, 5))               # rows of 17
+    assert not dx_path((1, 16, 12, 6), (32, 16, 5, 4))                # kernel 4 wide
+    assert not dx_path((1, 16, 12, 7), (32, 16, 5, 5))                # output rows of 3
+
+
 # conv2d_pooled_backward: (conv case, pool_size, pool_stride). The first five take
 # fnn_conv_pooled_dw in float32 on AVX-512 CPUs (direct kernels, C*KH <= 8): the LeNet's
 # first layer, "same" padding with 3x3 windows of stride 2 (overlapping), padding on

@@ -61,6 +61,8 @@ cdef extern from "conv_direct.h" nogil:
     # forward and dW as implicit GEMMs, no im2col (float32, AVX-512, stride 1, unpadded,
     # at most 32 filters; fnn_conv_implicit_ok says when g takes them)
     int fnn_conv_implicit_ok(const fnn_conv_geom *g)
+    # dx likewise, without dcols (also narrow input rows: fnn_conv_implicit_dx_ok)
+    int fnn_conv_implicit_dx_ok(const fnn_conv_geom *g)
     void fnn_conv_pooled_dw(const fnn_conv_geom *g, const fnn_conv_geom *pg, Py_ssize_t n,
                             Py_ssize_t f0, Py_ssize_t f1, const float *x, const float *gp,
                             const Py_ssize_t *argmax, float *dw, float *db)

@@ -79,6 +79,15 @@ def _implicit_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.f
     return (np.dtype(dtype) == np.float32 and not fnn_conv_direct_f32(&g)
             and bool(fnn_conv_implicit_ok(&g)))
 
+
+def _implicit_dx_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.float32):
+    """Whether the dx of conv2d_backward takes the implicit kernel (no dcols, no
+    col2im; src_c/conv_direct.h: float32 on AVX-512, stride 1, no padding, input rows of
+    at most 16, output rows of at least 4, kernels 3, 5 or 7 wide). For tests."""
+    geo = _inputs.conv_geometry(x_shape, tuple(w_shape[2:]), stride, padding, dilation)
+    cdef fnn_conv_geom g = _geom(geo, w_shape[0])
+    return np.dtype(dtype) == np.float32 and bool(fnn_conv_implicit_dx_ok(&g))
+
 cdef fnn_conv_geom _pooling_geom(geo, pgeo, Py_ssize_t filters):
     """The C struct of the max pooling (pgeo: an _inputs.PoolGeometry) of a conv's output."""
     cdef fnn_conv_geom pg
@@ -244,7 +253,8 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
     inplace = x.dtype.itemsize == 4 and (fnn_conv_direct_f32(&g) or fnn_conv_implicit_ok(&g))
     cols = aligned_empty(0 if inplace else k * cols_n, x.dtype)
     tmp = aligned_empty(fnn_conv_backward_tmp(&g, n), x.dtype)
-    dcols = aligned_empty(k * cols_n if compute_dx else 0, x.dtype)
+    implicit_dx = x.dtype.itemsize == 4 and fnn_conv_implicit_dx_ok(&g)  # no dcols
+    dcols = aligned_empty(k * cols_n if compute_dx and not implicit_dx else 0, x.dtype)
     empty = _EMPTY32 if x.dtype.itemsize == 4 else _EMPTY64
     if x.dtype.itemsize == 4:
         _backward[float](&g, n, _flat(x), _flat(w), _flat(dy),
