@@ -84,6 +84,105 @@ TGT static AI void fwd_tile(const int FB, const int NV, const fnn_conv_geom *g, 
         for (int v = 0; v < NV; ++v) _mm512_mask_storeu_ps(ys + q * OHW + 16 * v, m_out[v], acc[q][v]);
 }
 
+/* Unpadded layers with output rows of at least 16: a tile is FB filters x 3 vectors of 16
+ * consecutive positions of the flattened output plane (q = oh * OW + ow), so no lane is
+ * idle where OW is not a multiple of 16 (the LeNet's 24). A vector then spans at most
+ * two output rows, whose inputs are two runs of consecutive elements: lanes [0, L) at
+ * pa[v] and lanes [L, 16) at pb[v] (pb already shifted back by L), two masked loads
+ * merged. Lanes past the plane are in neither mask and not stored. */
+TGT static AI void fwd_flat_tile(const int FB, const fnn_conv_geom *g, const float *xs,
+                                 const float *wf, const float *bf, float *ys,
+                                 const fnn_idx *pa, const fnn_idx *pb, const __mmask16 *ma,
+                                 const __mmask16 *mb)
+{
+    const fnn_idx H = g->h, W = g->w, KH = g->kh, KW = g->kw, K = g->c * KH * KW;
+    const fnn_idx OHW = g->oh * g->ow;
+    __m512 acc[8][3];
+#pragma GCC unroll 8
+    for (int q = 0; q < FB; ++q)
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; ++v) acc[q][v] = bf ? _mm512_set1_ps(bf[q]) : _mm512_setzero_ps();
+    const float *wk = wf;
+    for (fnn_idx c = 0; c < g->c; ++c) {
+        for (fnn_idx kh = 0; kh < KH; ++kh) {
+            const float *row = xs + (c * H + kh) * W;
+            for (fnn_idx kw = 0; kw < KW; ++kw, ++wk) {
+                __m512 xv[3];
+#pragma GCC unroll 3
+                for (int v = 0; v < 3; ++v) {
+                    xv[v] = _mm512_maskz_loadu_ps(ma[v], row + pa[v] + kw);
+                    xv[v] = _mm512_mask_loadu_ps(xv[v], mb[v], row + pb[v] + kw);
+                }
+#pragma GCC unroll 8
+                for (int q = 0; q < FB; ++q) {
+                    const __m512 wq = _mm512_set1_ps(wk[q * K]);
+#pragma GCC unroll 3
+                    for (int v = 0; v < 3; ++v) acc[q][v] = _mm512_fmadd_ps(wq, xv[v], acc[q][v]);
+                }
+            }
+        }
+    }
+    const __mmask16 m_out[3] = {ma[0] | mb[0], ma[1] | mb[1], ma[2] | mb[2]};
+#pragma GCC unroll 8
+    for (int q = 0; q < FB; ++q)
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; ++v)
+            _mm512_mask_storeu_ps(ys + q * OHW + 16 * v, m_out[v], acc[q][v]);
+}
+
+#define FNN_FLAT_CASE(fb)                                                                    \
+    case fb:                                                                                 \
+        fwd_flat_tile(fb, g, xs, wf, bf, ys, pa, pb, ma, mb);                                \
+        break;
+
+/* Whether g takes fwd_flat_tile: no padding (every window inside the image) and output
+ * rows of at least 16. */
+static inline int flat_ok(const fnn_conv_geom *g)
+{
+    return g->pt == 0 && g->pl == 0 && g->oh + g->kh - 1 <= g->h && g->ow + g->kw - 1 <= g->w &&
+           g->ow >= 16;
+}
+
+TGT static void direct_forward_flat(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1,
+                                    const float *x, const float *w, const float *b, float *y)
+{
+    const fnn_idx F = g->f, OW = g->ow, OHW = g->oh * OW, W = g->w;
+    const fnn_idx K = g->c * g->kh * g->kw, sample = g->c * g->h * W;
+    for (fnn_idx i = i0; i < i1; ++i) { /* sample by sample: its planes stay in L1 */
+        const float *xs = x + i * sample;
+        for (fnn_idx q0 = 0; q0 < OHW; q0 += 48) {
+            fnn_idx pa[3], pb[3];
+            __mmask16 ma[3], mb[3];
+            for (int v = 0; v < 3; ++v) {
+                const fnn_idx q = q0 + 16 * v, oh = q / OW, ow = q % OW;
+                const fnn_idx rest = OHW - q; /* positions left in the plane */
+                const fnn_idx len = rest < 16 ? (rest > 0 ? rest : 0) : 16;
+                const fnn_idx l = OW - ow < len ? OW - ow : len; /* lanes in row oh */
+                pa[v] = oh * W + ow;
+                pb[v] = (oh + 1) * W - l; /* lane l reads column 0 of row oh + 1 */
+                ma[v] = lanes(0, l);
+                mb[v] = lanes(l, len);
+            }
+            for (fnn_idx f0 = 0; f0 < F; f0 += 8) {
+                const int fb = F - f0 < 8 ? (int)(F - f0) : 8;
+                const float *wf = w + f0 * K, *bf = b ? b + f0 : NULL;
+                float *ys = y + (i * F + f0) * OHW + q0;
+                switch (fb) {
+                    FNN_FLAT_CASE(1)
+                    FNN_FLAT_CASE(2)
+                    FNN_FLAT_CASE(3)
+                    FNN_FLAT_CASE(4)
+                    FNN_FLAT_CASE(5)
+                    FNN_FLAT_CASE(6)
+                    FNN_FLAT_CASE(7)
+                    FNN_FLAT_CASE(8)
+                }
+            }
+        }
+    }
+}
+#undef FNN_FLAT_CASE
+
 #define FNN_FWD_CASE(fb)                                                                     \
     case fb:                                                                                 \
         if (nv == 2)                                                                         \
@@ -95,6 +194,10 @@ TGT static AI void fwd_tile(const int FB, const int NV, const fnn_conv_geom *g, 
 TGT void fnn_conv_direct_forward(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1,
                                  const float *x, const float *w, const float *b, float *y)
 {
+    if (flat_ok(g)) {
+        direct_forward_flat(g, i0, i1, x, w, b, y);
+        return;
+    }
     const fnn_idx F = g->f, OH = g->oh, OW = g->ow, OHW = OH * OW, KW = g->kw;
     const fnn_idx K = g->c * g->kh * KW, sample = g->c * g->h * g->w;
     __mmask16 mk[2 * FNN_CONV_DIRECT_MAX_KW], m_out[2];

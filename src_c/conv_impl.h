@@ -417,6 +417,8 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
     const int implicit = !direct && K > 0 && FNN_CONV_IMPLICIT(g); /* pass 2: no im2col */
     const int fast = implicit || (!direct && K > 0 && FNN_CONV_DW_FAST(F, K, (nb < n ? nb : n) * OHW));
     REAL *tmpT = tmp + F * nO, *dwt = tmpT + F * nO;
+    /* tmp (dy permuted) feeds dcols and the non-implicit dW; db alone reads dy itself */
+    const int permute = !implicit || dx;
     /* Pass 1, per block of samples on one thread: its tmp (F, ns*OHW) = dy[block]
      * permuted (and tmpT (ns*OHW, F) = dy[block] transposed per sample), both kept for
      * dW; with dx, dcols = W^T @ tmp, folded by col2im into dx[block] while in L2 (a
@@ -432,7 +434,7 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
             FNN_SFX(conv_block)(n, nb, blk, &i0, &i1);
             const fnn_idx ns = i1 - i0, nsO = ns * OHW;
             REAL *tb = tmp + i0 * F * OHW;
-            for (fnn_idx i = 0; i < ns; ++i)
+            for (fnn_idx i = 0; permute && i < ns; ++i)
                 for (fnn_idx f = 0; f < F; ++f)
                     memcpy(tb + f * nsO + i * OHW, dy + ((i0 + i) * F + f) * OHW,
                            (size_t)OHW * sizeof(REAL));
@@ -451,8 +453,20 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
                     FNN_SFX(col2im_block)(g, ns, c, 0, ns, dc, dx + i0 * sample);
             }
         });
-    /* db[f] = sum over the blocks, in order, of row f of their tmp (in double) */
-    if (db) {
+    /* db[f] = sum over the blocks, in order, of row f of their tmp (in double); without
+     * tmp, over the samples of dy, in order */
+    if (db && !permute) {
+        int bteam = fnn_team_size(F * nO, FNN_GRAIN_CHEAP, n_threads);
+        if (bteam > F) bteam = (int)F;
+        FNN_TEAM_FOR(bteam, t,
+            for (fnn_idx f = fnn_chunk_start(F, bteam, t, 1);
+                 f < fnn_chunk_start(F, bteam, t + 1, 1); ++f) {
+                double s = 0;
+                for (fnn_idx i = 0; i < n; ++i)
+                    s += FNN_SFX(conv_row_sum)(OHW, dy + (i * F + f) * OHW);
+                db[f] = (REAL)s;
+            });
+    } else if (db) {
         int bteam = fnn_team_size(F * nO, FNN_GRAIN_CHEAP, n_threads);
         if (bteam > F) bteam = (int)F;
         FNN_TEAM_FOR(bteam, t,
