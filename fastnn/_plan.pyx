@@ -261,7 +261,9 @@ cdef class TrainingPlan:
                 if spec["kind"] == "conv":
                     self._set_conv_params(st, spec, g, i)
                     ws_tmp = max(ws_tmp, fnn_conv_backward_tmp(&st.geom, batch_size))
-                    if not (p.dtype_size == 4 and fnn_conv_implicit_dx_ok(&st.geom)):
+                    # dcols: dx by W^T @ dy and col2im; the first step owes no dx, and
+                    # the implicit kernel needs none
+                    if i > 0 and not (p.dtype_size == 4 and fnn_conv_implicit_dx_ok(&st.geom)):
                         ws_dcols = max(ws_dcols, g["c"] * g["kh"] * g["kw"] * batch_size
                                        * g["oh"] * g["ow"])
                 elif spec["kind"] == "maxpool":
