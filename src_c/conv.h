@@ -74,8 +74,9 @@ int fnn_conv_direct_f64(const fnn_conv_geom *g);
 /* Gradients from dy (n, F, OH, OW) and x (n, C, H, W): dw (F, C, KH, KW) and db (F) are
  * overwritten (db NULL: skipped); dx (n, C, H, W) is overwritten (NULL: skipped).
  * Workspaces (contents undefined afterwards): cols (C*KH*KW * n*OH*OW; unused, and may
- * be NULL, on the direct and the implicit-GEMM paths, conv_direct.h), tmp (fnn_conv_backward_tmp(g, n) elements), dcols
- * (C*KH*KW * n*OH*OW; unused when dx is NULL). */
+ * be NULL, on the direct and the implicit-GEMM paths, conv_direct.h), tmp
+ * (fnn_conv_backward_tmp(g, n) elements), dcols (C*KH*KW * n*OH*OW; unused when dx is
+ * NULL or fnn_conv_implicit_dx_ok). */
 static inline fnn_idx fnn_conv_backward_tmp(const fnn_conv_geom *g, fnn_idx n)
 {
     /* dy permuted (F, n*OH*OW), its transpose per block, and dW^T (C*KH*KW, F) */

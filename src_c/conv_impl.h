@@ -415,7 +415,8 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
     }
     /* dW on the fast kernel: needs each block's tmp transposed (tmpT) and dW^T (dwt) */
     const int implicit = !direct && K > 0 && FNN_CONV_IMPLICIT(g); /* pass 2: no im2col */
-    const int fast = implicit || (!direct && K > 0 && FNN_CONV_DW_FAST(F, K, (nb < n ? nb : n) * OHW));
+    const int fast = implicit ||
+                     (!direct && K > 0 && FNN_CONV_DW_FAST(F, K, (nb < n ? nb : n) * OHW));
     REAL *tmpT = tmp + F * nO, *dwt = tmpT + F * nO;
     /* tmp (dy permuted) feeds dcols and the non-implicit dW; db alone reads dy itself */
     const int permute = !implicit || dx;
