@@ -468,6 +468,18 @@ int fnn_conv_implicit_ok(const fnn_conv_geom *g)
            g->ow >= 1 && fnn_sgemm_avx512_supported();
 }
 
+/* A row of up to 32 filters (NV vectors, the last masked by mlast): W^T's row of one
+ * kernel offset, or tmpT's row of one position. */
+TGT static AI void load_filters(const int NV, const float *p, __mmask16 mlast, __m512 *v)
+{
+    if (NV == 2) {
+        v[0] = _mm512_loadu_ps(p);
+        v[1] = _mm512_maskz_loadu_ps(mlast, p + 16);
+    } else {
+        v[0] = _mm512_maskz_loadu_ps(mlast, p);
+    }
+}
+
 /* Units (c, kh) per full tile: UT * KW rows, UT * KW * 2 <= 24 accumulators. */
 static inline int implicit_units(fnn_idx kw) { return kw <= 2 ? 6 : (int)(12 / kw); }
 
@@ -492,12 +504,7 @@ TGT static AI void dwt_tile(const int UT, const int KW, const int NV, const fnn_
             for (int u = 0; u < UT; ++u) xr[u] = xu[u] + i * sample + oh * W;
             for (fnn_idx ow = 0; ow < OW; ++ow, tT += F) {
                 __m512 b[2];
-                if (NV == 2) {
-                    b[0] = _mm512_loadu_ps(tT);
-                    b[1] = _mm512_maskz_loadu_ps(mlast, tT + 16);
-                } else {
-                    b[0] = _mm512_maskz_loadu_ps(mlast, tT);
-                }
+                load_filters(NV, tT, mlast, b);
 #pragma GCC unroll 6
                 for (int u = 0; u < UT; ++u)
 #pragma GCC unroll 7
@@ -571,10 +578,7 @@ TGT static AI void fwd_implicit_tile(const int P, const int KW, const int NV,
     const fnn_idx KH = g->kh, F = g->f, W = g->w, plane = g->h * W, OHW = g->oh * g->ow;
     __m512 acc[8][2], bias[2];
     bias[0] = bias[1] = _mm512_setzero_ps();
-    if (b) {
-        bias[0] = NV == 2 ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(mlast, b);
-        if (NV == 2) bias[1] = _mm512_maskz_loadu_ps(mlast, b + 16);
-    }
+    if (b) load_filters(NV, b, mlast, bias);
 #pragma GCC unroll 8
     for (int j = 0; j < P; ++j)
 #pragma GCC unroll 2
@@ -586,12 +590,7 @@ TGT static AI void fwd_implicit_tile(const int P, const int KW, const int NV,
 #pragma GCC unroll 7
             for (int kw = 0; kw < KW; ++kw, wk += F) {
                 __m512 wv[2];
-                if (NV == 2) {
-                    wv[0] = _mm512_loadu_ps(wk);
-                    wv[1] = _mm512_maskz_loadu_ps(mlast, wk + 16);
-                } else {
-                    wv[0] = _mm512_maskz_loadu_ps(mlast, wk);
-                }
+                load_filters(NV, wk, mlast, wv);
 #pragma GCC unroll 8
                 for (int j = 0; j < P; ++j) {
                     const __m512 a = _mm512_set1_ps(xr[j + kw]);

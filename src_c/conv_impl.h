@@ -360,6 +360,24 @@ static void FNN_SFX(conv_dw_block)(fnn_idx F, fnn_idx K, fnn_idx len, const REAL
 
 int FNN_SFX(fnn_conv_direct)(const fnn_conv_geom *g) { return FNN_CONV_DIRECT(g); }
 
+/* db[f] = the sum over the samples, in order, of dy[i, f] (each in double); the team
+ * splits the filters. */
+static void FNN_SFX(conv_db_from_dy)(const fnn_conv_geom *g, fnn_idx n, const REAL *dy,
+                                     REAL *db, int n_threads)
+{
+    const fnn_idx F = g->f, OHW = g->oh * g->ow;
+    int bteam = fnn_team_size(F * n * OHW, FNN_GRAIN_CHEAP, n_threads);
+    if (bteam > F) bteam = (int)F;
+    FNN_TEAM_FOR(bteam, t,
+        for (fnn_idx f = fnn_chunk_start(F, bteam, t, 1);
+             f < fnn_chunk_start(F, bteam, t + 1, 1); ++f) {
+            double s = 0;
+            for (fnn_idx i = 0; i < n; ++i)
+                s += FNN_SFX(conv_row_sum)(OHW, dy + (i * F + f) * OHW);
+            db[f] = (REAL)s;
+        });
+}
+
 /* The direct path's gradients (few input channels): dW from x and dy by the direct
  * kernels, the team splitting their tasks; db[f] = the sum over the samples, in
  * order, of dy[i, f] (each in double). */
@@ -373,18 +391,7 @@ static void FNN_SFX(conv_direct_backward)(const fnn_conv_geom *g, fnn_idx n, con
     FNN_TEAM_FOR(team, t,
         FNN_CONV_DIRECT_DW(g, n, fnn_chunk_start(tasks, team, t, 1),
                            fnn_chunk_start(tasks, team, t + 1, 1), x, dy, dw));
-    if (db) {
-        int bteam = fnn_team_size(F * n * OHW, FNN_GRAIN_CHEAP, n_threads);
-        if (bteam > F) bteam = (int)F;
-        FNN_TEAM_FOR(bteam, t,
-            for (fnn_idx f = fnn_chunk_start(F, bteam, t, 1);
-                 f < fnn_chunk_start(F, bteam, t + 1, 1); ++f) {
-                double s = 0;
-                for (fnn_idx i = 0; i < n; ++i)
-                    s += FNN_SFX(conv_row_sum)(OHW, dy + (i * F + f) * OHW);
-                db[f] = (REAL)s;
-            });
-    }
+    if (db) FNN_SFX(conv_db_from_dy)(g, n, dy, db, n_threads);
 }
 
 void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_conv_geom *g,
@@ -457,16 +464,7 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
     /* db[f] = sum over the blocks, in order, of row f of their tmp (in double); without
      * tmp, over the samples of dy, in order */
     if (db && !permute) {
-        int bteam = fnn_team_size(F * nO, FNN_GRAIN_CHEAP, n_threads);
-        if (bteam > F) bteam = (int)F;
-        FNN_TEAM_FOR(bteam, t,
-            for (fnn_idx f = fnn_chunk_start(F, bteam, t, 1);
-                 f < fnn_chunk_start(F, bteam, t + 1, 1); ++f) {
-                double s = 0;
-                for (fnn_idx i = 0; i < n; ++i)
-                    s += FNN_SFX(conv_row_sum)(OHW, dy + (i * F + f) * OHW);
-                db[f] = (REAL)s;
-            });
+        FNN_SFX(conv_db_from_dy)(g, n, dy, db, n_threads);
     } else if (db) {
         int bteam = fnn_team_size(F * nO, FNN_GRAIN_CHEAP, n_threads);
         if (bteam > F) bteam = (int)F;

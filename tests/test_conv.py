@@ -276,6 +276,11 @@ def test_direct_path_choice():
     assert not direct((1, 1, 28, 11), (16, 1, 5, 5))                 # rows of 7 outputs
 
 
+def _unpadded_ids(cases):
+    """Test ids of stride-1 unpadded cases: samples, channels, plane, filters, kernel."""
+    return [f"n{c[0]}c{c[1]}-{c[2]}x{c[3]}-f{c[4]}-k{c[5]}".replace(" ", "") for c in cases]
+
+
 # Stride 1, no padding, at most 32 filters, kernels 2 to 7 wide, C*KH*KW > 64: the float32
 # implicit-GEMM kernels on AVX-512 CPUs (conv_direct.h: forward as positions x filters,
 # dW^T by (c, kh) units x KW rows, both reading x in place). Filters 1, 5, 16 (one
@@ -299,8 +304,7 @@ IMPLICIT_CASES = [
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("case", IMPLICIT_CASES,
-                         ids=[f"n{c[0]}c{c[1]}-{c[2]}x{c[3]}-f{c[4]}-k{c[5]}"
-                              .replace(" ", "") for c in IMPLICIT_CASES])
+                         ids=_unpadded_ids(IMPLICIT_CASES))
 def test_conv2d_twins_implicit_path(rng, case, dtype):
     """On AVX-512 CPUs float32 runs the implicit-GEMM kernels here
     (test_implicit_path_choice); float64 im2col + GEMM: the same check either way."""
@@ -349,8 +353,7 @@ IMPLICIT_DX_EXTRA = [
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("case", IMPLICIT_DX_EXTRA,
-                         ids=[f"n{c[0]}c{c[1]}-{c[2]}x{c[3]}-f{c[4]}-k{c[5]}"
-                              .replace(" ", "") for c in IMPLICIT_DX_EXTRA])
+                         ids=_unpadded_ids(IMPLICIT_DX_EXTRA))
 def test_conv2d_twins_implicit_dx(rng, case, dtype):
     x, w, b, spd = _make(rng, case, dtype)
     dy = randn(rng, _forward_check(x, w, b, spd, "forward").shape, dtype)
