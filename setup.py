@@ -30,21 +30,27 @@ def _env_flag(name):
 
 
 # Each extension lists the plain-C kernel files it compiles in. Kernels take the
-# thread count as an argument, so no C global state is shared between modules.
+# thread count as an argument; the one piece of C state, the CPU description (cpu.c),
+# is owned by fastnn._runtime and shared with every other module at import.
+# The gemm family: its table, and one generated file per instruction set (src_c/arch/).
+GEMM = ["cpu.c", "gemm_variants.c", "arch/avx512/gemm_f32.c", "arch/avx2/gemm_f32.c"]
+# The optimizers with the adam family's variants.
+OPTIMIZERS = ["optimizers.c", "arch/avx512/adam_f32.c", "arch/avx2/adam_f32.c"]
 EXTENSIONS = {
-    "fastnn._runtime": ["runtime.c"],
-    "fastnn.ops.matmul": ["matmul.c", "gemm_avx512.c"],
+    "fastnn._runtime": ["runtime.c", "cpu.c"],
+    "fastnn.ops.matmul": ["matmul.c", *GEMM],
     "fastnn.ops.dense": ["dense.c"],
     "fastnn.ops.activations": ["activations.c"],
     "fastnn.ops.dropout": ["dropout.c"],
-    "fastnn.ops.conv": ["conv.c", "conv_direct.c", "matmul.c", "gemm_avx512.c"],
-    "fastnn.ops.pool": ["pool.c", "pool_avx512.c", "gemm_avx512.c"],
+    "fastnn.ops.conv": ["conv.c", "conv_direct.c", "matmul.c", *GEMM],
+    "fastnn.ops.pool": ["pool.c", "pool_avx512.c", "cpu.c"],
     "fastnn.ops.batchnorm": ["batchnorm.c"],
     "fastnn.ops.residual": ["residual.c"],
     "fastnn.ops.losses": ["losses.c"],
-    "fastnn.ops.optimizers": ["optimizers.c"],
-    "fastnn._plan": ["plan.c", "matmul.c", "gemm_avx512.c", "runtime.c", "activations.c", "dense.c", "dropout.c", "conv.c", "conv_direct.c", "losses.c",
-                     "optimizers.c", "pool.c", "pool_avx512.c", "batchnorm.c", "residual.c"],
+    "fastnn.ops.optimizers": [*OPTIMIZERS, "cpu.c"],
+    "fastnn._plan": ["plan.c", "matmul.c", *GEMM, "runtime.c", "activations.c", "dense.c",
+                     "dropout.c", "conv.c", "conv_direct.c", "losses.c", *OPTIMIZERS,
+                     "pool.c", "pool_avx512.c", "batchnorm.c", "residual.c"],
 }
 
 OPENMP_PROBE = textwrap.dedent(
@@ -152,6 +158,15 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+def _c_sources():
+    """Every C source and header under src_c (a change to any rebuilds the extensions)."""
+    found = []
+    for root, _dirs, files in os.walk(os.path.join(HERE, SRC_C)):
+        found += [os.path.relpath(os.path.join(root, f), HERE) for f in files
+                  if f.endswith((".c", ".h"))]
+    return sorted(found)
+
+
 def _extensions():
     import numpy
     from Cython.Build import cythonize
@@ -165,7 +180,7 @@ def _extensions():
                 sources=[pyx] + [os.path.join(SRC_C, f) for f in c_files],
                 include_dirs=[SRC_C, numpy.get_include()],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-                depends=[os.path.join(SRC_C, f) for f in os.listdir(os.path.join(HERE, SRC_C))],
+                depends=_c_sources(),
             )
         )
     debug = _env_flag("FASTNN_DEBUG")

@@ -33,23 +33,34 @@ def _threadpools():
 
 
 def _small_products():
-    import os
-
     from .ops.matmul import own_kernels
 
     skip = ("the training plan's first dense layer skips input columns that are zero in "
             "the whole batch (float32 batches of up to 128 rows, 256 on one thread, on the "
-            "AVX-512 kernels; other batches, "
+            "gemm variant; other batches, "
             "for a layer of 64+ units, through BLAS with k = the active columns; "
             "FASTNN_GEMM=blas turns this off)")
-    if own_kernels():
-        return ("fastnn's AVX-512 kernels: float32, 3-64 batch rows, and the sample blocks "
-                "of convolutions with up to 64 filters; convolutions with few input "
-                "channels (C*KH*KW <= 64, stride 1, dilation 1) run direct kernels with no "
-                "im2col matrix; " + skip)
-    if os.environ.get("FASTNN_GEMM") == "blas":
+    variant = own_kernels()
+    if variant:
+        return (f"fastnn's {variant} kernels: float32, 3-64 batch rows, and the sample blocks "
+                "of convolutions with up to 64 filters; " + skip)
+    if _runtime.isa()["gemm_blas"]:
         return "BLAS (FASTNN_GEMM=blas)"
-    return "BLAS (fastnn's own kernels need AVX-512); " + skip
+    return "BLAS (no gemm variant runs at this level); " + skip
+
+
+def _families():
+    """Each kernel family's variants, the one chosen and why (fastnn._variants)."""
+    from . import _variants
+    from .ops import conv, matmul, optimizers, pool
+
+    state = _runtime.isa()
+    out = []
+    for mod in (matmul, conv, pool, optimizers):
+        rec = mod.variants()
+        rec["why"] = _variants.why(rec, state["level"], state["gemm_blas"])
+        out.append(rec)
+    return out
 
 
 def _gemm_path():
@@ -105,6 +116,8 @@ def config():
         ],
         "gemm": _gemm_path(),
         "simd": {"compiled": _runtime.simd_clones(), "chosen": _runtime.simd_chosen()},
+        "isa": _runtime.isa(),
+        "families": _families(),
         "kernels": {
             family: {
                 name: {
@@ -143,7 +156,17 @@ def show_config(file=None):
     w(f"gemm     : {g['path']}" + (f" (BLAS held at 1 thread via {g['control']})"
                                    if g["control"] else ""))
     w(f"small    : {g['small_products']}")
-    w(f"simd     : compiled {', '.join(c['simd']['compiled'])}; chosen {c['simd']['chosen']}")
+    w(f"simd     : compiled {', '.join(c['simd']['compiled'])}; chosen {c['simd']['chosen']} "
+      "(the compiler-vectorized loops)")
+    isa = c["isa"]
+    w(f"isa      : {isa['level']} (this CPU runs {', '.join(isa['levels'])}; FASTNN_ISA or "
+      f"fastnn.set_config(isa=...) lowers it){'; ' + isa['note'] if isa['note'] else ''}")
+    w("variants : (hand-written kernels per instruction set; chosen <- why)")
+    for f in c["families"]:
+        names = [v["name"] + ("" if v["compiled"] else " (not compiled)")
+                 + ("" if v["cpu_runs"] else " (not on this CPU)") for v in f["variants"]]
+        w(f"  {f['family'] + ':':<12} {', '.join(names) or '-'}; else {f['fallback']}")
+        w(f"  {'':<12} chosen <- {f['why']}")
     w("kernels  : (native | numpy twin)")
     for family, kernels in c["kernels"].items():
         names = [n + ("" if k["native"] and k["reference"] else " (MISSING TWIN)")

@@ -21,12 +21,18 @@ cimport numpy as cnp
 
 cnp.import_array()
 
-from ._runtime cimport current_num_threads
+from ._runtime cimport current_num_threads, fnn_cpu_bind, shared_cpu
 from .ops.conv cimport (fnn_conv_backward_tmp, fnn_conv_direct_f32, fnn_conv_direct_f64,
                         fnn_conv_implicit_dx_ok, fnn_conv_implicit_ok,
                         fnn_conv_geom, fnn_conv_pooled_dw_ok)
 from .ops.matmul cimport (blas_hold, blas_release, gemm_f32, gemm_f64,
                           gemm_team_threads)
+from ._runtime import isa
+
+fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
+
+cdef extern from "gemm_variants.h" nogil:
+    int FNN_GEMM_MASK_COLS
 
 cdef extern from "plan.h" nogil:
     enum:
@@ -365,16 +371,17 @@ cdef class TrainingPlan:
         p.zcols = <int *>_ptr(zcols)
         if (p.n_steps > 0 and p.steps[0].kind == FNN_STEP_DENSE and
                 p.steps[0].out_dim >= FNN_PLAN_COMPACT_MIN_OUT and
-                os.environ.get("FASTNN_GEMM") != "blas"):  # FNN_COLS_COMPACT
+                not isa()["gemm_blas"]):  # FNN_COLS_COMPACT
             act = np.zeros(max(1, in_dim), dtype=np.uint8)
             runs = np.zeros(2 * max(1, in_dim), dtype=np.intc)
             self._keep += [act, runs]
             p.act = <unsigned char *>_ptr(act)
             p.runs = <int *>_ptr(runs)
             p.wact = self._buffer(in_dim * p.steps[0].out_dim)
-        if p.dtype_size == 4:  # FNN_COLS_AVX512
+        if p.dtype_size == 4:  # FNN_COLS_KERNELS
             rowp = np.zeros(batch_size, dtype=np.uintp)
-            masks = np.zeros((in_dim + 15) // 16 + 1, dtype=np.uint16)
+            masks = np.zeros((in_dim + FNN_GEMM_MASK_COLS - 1) // FNN_GEMM_MASK_COLS + 1,
+                             dtype=np.uint16)
             self._keep += [rowp, masks]
             p.rowp = <const void **>_ptr(rowp)
             p.masks = <unsigned short *>_ptr(masks)

@@ -17,7 +17,60 @@ cdef extern from "runtime.h" nogil:
     int fnn_all_finite_f32(Py_ssize_t n, const float *x, int n_threads)
     int fnn_all_finite_f64(Py_ssize_t n, const double *x, int n_threads)
 
+cdef extern from "cpu.h" nogil:
+    ctypedef struct fnn_cpu_fields "fnn_cpu":
+        int detected
+        int level
+        int gemm_blas
+        char note[200]
+    fnn_cpu *fnn_cpu_state()
+    int fnn_cpu_force(int level)
+    void fnn_cpu_force_gemm_blas(int on)
+    const char *fnn_isa_name(int isa)
+    int fnn_isa_from_name(const char *name)
+    int fnn_isa_runs(int isa)
+    int fnn_isa_runnable(int level)
+    int FNN_ISA_COUNT
+
 cdef int _num_threads = max(1, fnn_openmp_max_threads())
+
+
+cdef fnn_cpu *shared_cpu() noexcept nogil:
+    return fnn_cpu_state()
+
+
+def isa():
+    """The instruction-set level the kernels run at (src_c/cpu.h), as a dict:
+    ``detected`` (the best this CPU runs), ``level`` (in force: lower when forced by
+    FASTNN_ISA or ``fastnn.set_config(isa=...)``), ``levels`` (every level this CPU can
+    be forced to, best first), ``gemm_blas`` (FASTNN_GEMM=blas) and ``note`` (why)."""
+    cdef fnn_cpu_fields *c = <fnn_cpu_fields *>fnn_cpu_state()
+    levels = [fnn_isa_name(i).decode() for i in range(FNN_ISA_COUNT - 1, -1, -1)
+              if fnn_isa_runnable(i)]
+    return {"detected": fnn_isa_name(c.detected).decode(), "level": fnn_isa_name(c.level).decode(),
+            "levels": levels, "gemm_blas": bool(c.gemm_blas), "note": c.note.decode()}
+
+
+def force_gemm(name):
+    """"blas": every product to BLAS (fastnn's own product kernels off), "fastnn": they
+    may run, None or "auto": what FASTNN_GEMM asks. Process-wide, like force_isa."""
+    if name not in (None, "auto", "blas", "fastnn"):
+        raise ValueError(f"gemm must be 'blas', 'fastnn' or 'auto', not {name!r}")
+    fnn_cpu_force_gemm_blas(-1 if name in (None, "auto") else int(name == "blas"))
+
+
+def force_isa(name):
+    """Run no kernel variant above the level ``name`` ("avx512", "avx2", "neon",
+    "generic"); None or "auto" goes back to what FASTNN_ISA asks (or the CPU's best).
+    Process-wide: change it only while no fastnn call is running."""
+    cdef int level = -1
+    if name is not None and name != "auto":
+        level = fnn_isa_from_name(str(name).encode())
+        if level < 0:
+            raise ValueError(f"unknown instruction-set level {name!r}; known: avx512, avx2, "
+                             "neon, generic, auto")
+    if fnn_cpu_force(level) != 0:
+        raise ValueError(f"this CPU cannot run {name!r}: it runs {isa()['levels']}")
 
 
 cdef int current_num_threads() noexcept nogil:

@@ -23,7 +23,7 @@
 
 #include "conv.h"
 #include "conv_direct.h"
-#include "gemm_avx512.h"
+#include "gemm_variants.h"
 
 /* Output positions o in [0, out) whose input position o * s + off lies in [0, size)
  * form one range [*lo, *hi) (empty: *lo == *hi). The positions outside it read the zero
@@ -69,38 +69,40 @@ static inline void fnn_conv_valid(fnn_idx out, fnn_idx size, fnn_idx s, fnn_idx 
 #endif
 
 /* The blocks' products: C (m x n) = A (m x k) B (k x n) and C (m x n) = A^T (m x k) G
- * (k x n) with A stored (k, m), contiguous row-major, overwritten. In float32 on AVX-512
- * CPUs with a short side of at most 64 (the filters for NN, the inner dimension for
- * TN) they run on fastnn's register-blocked kernels (gemm_avx512.h): no packing, which
- * for these shapes (a few dozen filters against thousands of positions) costs BLAS as
- * much as the arithmetic; 1.5-2x faster on the MNIST LeNet's blocks. */
-#define FNN_CONV_FAST_ROWS 64
-
-static inline int fnn_conv_fast_ok(fnn_idx small, fnn_idx a, fnn_idx b)
+ * (k x n) with A stored (k, m), contiguous row-major, overwritten. In float32, with a
+ * short side of at most FNN_GEMM_MAX_ROWS (the filters for NN, the inner dimension for
+ * TN), they run on fastnn's register-blocked kernels (the gemm family, gemm_variants.h)
+ * where a variant runs on this CPU: no packing, which for these shapes (a few dozen
+ * filters against thousands of positions) costs BLAS as much as the arithmetic; 1.5-2x
+ * faster on the MNIST LeNet's blocks. */
+static inline const fnn_sgemm_variant *fnn_conv_fast(fnn_idx small, fnn_idx a, fnn_idx b)
 {
-    return small <= FNN_CONV_FAST_ROWS && a <= INT_MAX && b <= INT_MAX &&
-           fnn_sgemm_avx512_supported();
+    return small <= FNN_GEMM_MAX_ROWS && a <= INT_MAX && b <= INT_MAX ? fnn_sgemm_pick() : NULL;
 }
 
 #define FNN_CONV_NN_F32(gemm, m, n, k, A, B, C)                                           \
     do {                                                                                \
-        if (fnn_conv_fast_ok((m), (n), (k)))                                            \
-            fnn_sgemm_avx512_nn((int)(m), (int)(k), (int)(n), (A), (B), (C), 0);        \
+        const fnn_sgemm_variant *v_ = fnn_conv_fast((m), (n), (k));                     \
+        if (v_)                                                                         \
+            v_->nn((int)(m), (int)(k), (int)(n), (A), (B), (C), 0);                     \
         else                                                                            \
             (gemm)(0, 0, (m), (n), (k), 1.0f, (A), (k), (B), (n), 0.0f, (C), (n));      \
     } while (0)
 #define FNN_CONV_TN_F32(gemm, m, n, k, A, G, C)                                           \
     do {                                                                                \
-        if (fnn_conv_fast_ok((k), (m), (n)))                                            \
-            fnn_sgemm_avx512_tn((int)(k), (int)(m), (int)(n), (A), (G), (C));           \
+        const fnn_sgemm_variant *v_ = fnn_conv_fast((k), (m), (n));                     \
+        if (v_)                                                                         \
+            v_->tn((int)(k), (int)(m), (int)(n), (A), (G), (C));                        \
         else                                                                            \
             (gemm)(1, 0, (m), (n), (k), 1.0f, (A), (m), (G), (n), 0.0f, (C), (n));      \
     } while (0)
-/* dW of at most FNN_CONV_FAST_ROWS filters: dW^T (K x F) += cols_b (K x nsO) @ tmpT_b
- * (nsO x F) on the NN kernel (float32, AVX-512); elsewhere the generic tiles. */
-#define FNN_CONV_DW_FAST_F32(F, K, len) fnn_conv_fast_ok((F), (K), (len))
+/* Filters up to which dW's dot-product tiles (conv_dw_block) beat one GEMM call per block. */
+#define FNN_CONV_TILE_FILTERS 64
+/* dW of at most FNN_GEMM_MAX_ROWS filters: dW^T (K x F) += cols_b (K x nsO) @ tmpT_b
+ * (nsO x F) on the NN kernel (float32); elsewhere the generic tiles. */
+#define FNN_CONV_DW_FAST_F32(F, K, len) (fnn_conv_fast((F), (K), (len)) != NULL)
 #define FNN_CONV_DWT_F32(m, k, n, A, B, C, acc)                                           \
-    fnn_sgemm_avx512_nn((int)(m), (int)(k), (int)(n), (A), (B), (C), (acc))
+    fnn_sgemm_pick()->nn((int)(m), (int)(k), (int)(n), (A), (B), (C), (acc))
 /* Stride 1, no padding, at most 32 filters: dW^T from x in place (fnn_conv_implicit_dwt,
  * conv_direct.h), no im2col in backward. */
 #define FNN_CONV_IMPLICIT_F32(g) fnn_conv_implicit_ok(g)

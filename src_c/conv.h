@@ -15,7 +15,7 @@
  *     dW = dY' @ cols^T,  dcols = W^T @ dY',  dx = col2im(dcols)
  * where dY' is dy permuted to (F, n*OH*OW). The training passes form these products
  * block by block of samples (see the blocked layout below), with the caller's GEMM or,
- * in float32 on AVX-512 CPUs, fastnn's own kernels (gemm_avx512.h).
+ * in float32 on AVX-512 CPUs, fastnn's own kernels (gemm_variants.h).
  *
  * The pooling kernels (pool.h) use the same geometry struct (F = C, no padding).
  */

@@ -9,19 +9,24 @@
  * accumulator arrays live in zmm registers.
  */
 #include "conv_direct.h"
-#include "gemm_avx512.h"
+#include "cpu.h"
 
-#if FNN_HAVE_GEMM_AVX512
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
 #define TGT __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 #define AI __attribute__((always_inline)) inline
 
+int fnn_conv_direct_isa(void)
+{
+    return fnn_own_kernels_run(FNN_CONV_DIRECT_ISA) ? FNN_CONV_DIRECT_ISA : -1;
+}
+
 int fnn_conv_direct_ok(const fnn_conv_geom *g)
 {
     return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->c >= 1 && g->f >= 1 &&
            g->c * g->kh * g->kw <= FNN_CONV_DIRECT_MAX_K && g->kw <= FNN_CONV_DIRECT_MAX_KW &&
-           g->ow >= 8 && g->oh >= 1 && fnn_sgemm_avx512_supported();
+           g->ow >= 8 && g->oh >= 1 && fnn_conv_direct_isa() >= 0;
 }
 
 /* Lanes [lo, hi) of a 16-lane mask (clamped to [0, 16]). */
@@ -465,7 +470,7 @@ int fnn_conv_implicit_ok(const fnn_conv_geom *g)
            g->oh + g->kh - 1 <= g->h && g->ow + g->kw - 1 <= g->w && g->kh >= 1 &&
            g->kw >= 2 && g->kw <= FNN_CONV_IMPLICIT_MAX_KW && g->f >= 1 && g->f <= 32 &&
            g->c * g->kh * g->kw * g->f <= FNN_CONV_IMPLICIT_MAX_WT && g->oh >= 1 &&
-           g->ow >= 1 && fnn_sgemm_avx512_supported();
+           g->ow >= 1 && fnn_conv_direct_isa() >= 0;
 }
 
 /* A row of up to 32 filters (NV vectors, the last masked by mlast): W^T's row of one
@@ -769,7 +774,7 @@ TGT void fnn_conv_implicit_dx(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1, co
 int fnn_col2im_narrow_ok(const fnn_conv_geom *g)
 {
     return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 && g->w >= 1 && g->ow >= 1 &&
-           g->w <= 16 && g->ow <= 16 && g->kw <= 16 && fnn_sgemm_avx512_supported();
+           g->w <= 16 && g->ow <= 16 && g->kw <= 16 && fnn_conv_direct_isa() >= 0;
 }
 
 /* The narrow col2im works on NS samples at once (a compile-time constant at each call
@@ -832,6 +837,8 @@ TGT void fnn_col2im_narrow(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, fnn_idx
 }
 
 #else /* no AVX-512 code on this platform: conv.c keeps to im2col + GEMM */
+
+int fnn_conv_direct_isa(void) { return -2; }
 
 int fnn_conv_direct_ok(const fnn_conv_geom *g)
 {

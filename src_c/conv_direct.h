@@ -33,6 +33,14 @@
 #define FNN_CONV_DIRECT_H
 
 #include "conv.h"
+#include "cpu.h"
+
+/* The instruction set these kernels (direct, pooled dW, implicit, narrow col2im) are
+ * written for; fnn_conv_direct_isa() is FNN_CONV_DIRECT_ISA where they are compiled and
+ * may run now (cpu.h: fnn_own_kernels_run), else -1 (-2: not compiled on this platform).
+ * Every _ok below asks it. */
+#define FNN_CONV_DIRECT_ISA FNN_ISA_AVX512
+int fnn_conv_direct_isa(void);
 
 /* Largest C*KH*KW (and widest kernel) the direct kernels take; beyond it im2col + GEMM
  * has a long enough inner dimension to win. */

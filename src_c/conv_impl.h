@@ -495,7 +495,7 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
      *   few filters otherwise: dot-product tiles (conv_dw_block);
      *   more: GEMM calls, dw[:, rows] += tmp_b @ cols_rows^T. */
     const fnn_idx KH = g->kh, KW = g->kw, units = g->c * KH;
-    const int tiles = F <= FNN_CONV_FAST_ROWS;
+    const int tiles = F <= FNN_CONV_TILE_FILTERS;
     int wteam = fnn_team_size(F * K * nO, FNN_GRAIN_GEMM, n_threads);
     if (wteam > units) wteam = (int)units;
     FNN_TEAM_FOR(wteam, t,

@@ -31,8 +31,17 @@ typedef ptrdiff_t fnn_idx;
 #if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(FNN_NO_SIMD_CLONES)
 #define FNN_HAVE_SIMD_CLONES 1
+/* The middle clone is x86-64-v3 (AVX2 + FMA) where the compiler can dispatch on it: an
+ * AVX2-only clone would leave a * b + c uncontracted, so it would round differently from
+ * the FMA kernels (and run slower) on the CPUs most people have. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define FNN_SIMD_V3 "x86-64-v3"
+#define FNN_SIMD_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+#else
+#define FNN_SIMD_V3 "avx2"
 #define FNN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#define FNN_SIMD_CLONE_LIST "avx512f,avx2,default"
+#endif
+#define FNN_SIMD_CLONE_LIST "avx512f," FNN_SIMD_V3 ",default"
 #else
 #define FNN_HAVE_SIMD_CLONES 0
 #define FNN_SIMD_CLONES

@@ -1,18 +1,8 @@
 /* matmul.c -- GEMM split across the OpenMP team; bodies in matmul_impl.h. */
 #include <limits.h>
 
-#include "gemm_avx512.h"
+#include "gemm_variants.h"
 #include "matmul.h"
-
-/* Small float32 products on AVX-512 CPUs go to fastnn's register-blocked kernel
- * (gemm_avx512.h): alpha = 1 and a batch dimension -- the rows of C for A B and A B^T,
- * the inner dimension for A^T B -- of at most FNN_FAST_GEMM_ROWS; for A B^T, B must be
- * small enough to transpose on the stack. A team of more than one thread splits the
- * rows of C (whole blocks of the kernel's rows, every entry summed as in one call, so
- * the result does not depend on the team). Returns 1 if it computed the product, 0 to
- * leave it to BLAS. */
-#define FNN_FAST_GEMM_ROWS 64
-#define FNN_FAST_GEMM_BT 2048 /* elements of a transposed B that may go on the stack */
 
 /* Rows [r0, r1) of C for thread t of a team splitting m rows (multiples of 8). */
 static inline void fnn_fast_rows(fnn_idx m, int team, int t, fnn_idx *r0, fnn_idx *r1)
@@ -22,11 +12,11 @@ static inline void fnn_fast_rows(fnn_idx m, int team, int t, fnn_idx *r0, fnn_id
 }
 
 /* C (m x n) = A (m x k) B (k x n) (+ C with accumulate), the rows split over the team. */
-static void fnn_fast_nn(int team, fnn_idx m, fnn_idx k, fnn_idx n, const float *a,
-                        const float *b, float *c, int accumulate)
+static void fnn_fast_nn(const fnn_sgemm_variant *v, int team, fnn_idx m, fnn_idx k, fnn_idx n,
+                        const float *a, const float *b, float *c, int accumulate)
 {
     if (team <= 1) {
-        fnn_sgemm_avx512_nn((int)m, (int)k, (int)n, a, b, c, accumulate);
+        v->nn((int)m, (int)k, (int)n, a, b, c, accumulate);
         return;
     }
 #pragma omp parallel for num_threads(team) schedule(static)
@@ -34,34 +24,30 @@ static void fnn_fast_nn(int team, fnn_idx m, fnn_idx k, fnn_idx n, const float *
         fnn_idx r0, r1;
         fnn_fast_rows(m, team, t, &r0, &r1);
         if (r1 > r0)
-            fnn_sgemm_avx512_nn((int)(r1 - r0), (int)k, (int)n, a + r0 * k, b, c + r0 * n,
-                                accumulate);
+            v->nn((int)(r1 - r0), (int)k, (int)n, a + r0 * k, b, c + r0 * n, accumulate);
     }
 }
 
+/* Small float32 products on fastnn's own kernels (the gemm family, gemm_variants.h) where
+ * a variant runs on this CPU and fnn_sgemm_fits takes the shape. A team of more than one
+ * thread splits the rows of C (whole blocks of the kernel's rows, every entry summed as
+ * in one call, so the result does not depend on the team). Returns 1 if it computed the
+ * product, 0 to leave it to BLAS. */
 static int fnn_gemm_fast_f32(int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx k, float alpha,
                              const float *a, const float *b, float beta, float *c, int team)
 {
-    if (alpha != 1.0f || m > INT_MAX || n > INT_MAX || k > INT_MAX ||
-        !fnn_sgemm_avx512_supported())
-        return 0;
-    if (tb) { /* A B^T with a small B (a layer's dX = G W^T): transpose B on the stack */
-        float bt[FNN_FAST_GEMM_BT];
-        if (ta || m <= FNN_SMALL_M || m > FNN_FAST_GEMM_ROWS || n * k > FNN_FAST_GEMM_BT ||
-            (beta != 0.0f && beta != 1.0f))
-            return 0;
+    const fnn_sgemm_variant *v = fnn_sgemm_pick();
+    int how = v ? fnn_sgemm_fits(ta, tb, m, n, k, alpha, beta) : 0;
+    if (how == 2) { /* A B^T with a small B: transpose B on the stack */
+        float bt[FNN_GEMM_MAX_BT];
         for (fnn_idx j = 0; j < n; ++j)
             for (fnn_idx p = 0; p < k; ++p) bt[p * n + j] = b[j * k + p];
-        fnn_fast_nn(team, m, k, n, a, bt, c, beta == 1.0f);
-        return 1;
-    }
-    if (!ta && m > FNN_SMALL_M && m <= FNN_FAST_GEMM_ROWS && (beta == 0.0f || beta == 1.0f)) {
-        fnn_fast_nn(team, m, k, n, a, b, c, beta == 1.0f);
-        return 1;
-    }
-    if (ta && k <= FNN_FAST_GEMM_ROWS && beta == 0.0f) { /* A is stored (k, m) */
+        fnn_fast_nn(v, team, m, k, n, a, bt, c, beta == 1.0f);
+    } else if (how == 1) {
+        fnn_fast_nn(v, team, m, k, n, a, b, c, beta == 1.0f);
+    } else if (how == 3) { /* A is stored (k, m) */
         if (team <= 1) {
-            fnn_sgemm_avx512_tn((int)k, (int)m, (int)n, a, b, c);
+            v->tn((int)k, (int)m, (int)n, a, b, c);
             return 1;
         }
 #pragma omp parallel for num_threads(team) schedule(static)
@@ -69,12 +55,10 @@ static int fnn_gemm_fast_f32(int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx k, fl
             fnn_idx r0, r1;
             fnn_fast_rows(m, team, t, &r0, &r1);
             if (r1 > r0)
-                fnn_sgemm_avx512_tn_ld((int)k, (int)(r1 - r0), (int)n, a + r0, (int)m, b,
-                                       c + r0 * n);
+                v->tn_ld((int)k, (int)(r1 - r0), (int)n, a + r0, (int)m, b, c + r0 * n);
         }
-        return 1;
     }
-    return 0;
+    return how != 0;
 }
 
 #define REAL float

@@ -8,6 +8,7 @@
 #ifndef FNN_OPTIMIZERS_H
 #define FNN_OPTIMIZERS_H
 
+#include "cpu.h"
 #include "fnn_common.h"
 
 /* SGD: g = grad + wd * p; with momentum: v = momentum * v + g, and g = v (or
@@ -68,5 +69,18 @@ double fnn_sum_squares_f64(fnn_idx n, const double *x, int n_threads);
 /* x *= factor */
 void fnn_scale_f32(fnn_idx n, float *x, double factor, int n_threads);
 void fnn_scale_f64(fnn_idx n, double *x, double factor, int n_threads);
+
+/* The adam family: hand-written float32 Adam/AdamW updates (fnn_adam_apply_f32 without
+ * amsgrad), one per instruction set (src_c/arch/<isa>/adam_f32.c, one body in
+ * src_c/arch/adam_f32_body.h), best first; fnn_adam_f32_pick() returns the one that runs
+ * at the level in force, or NULL: the compiler-vectorized loop of optimizers_impl.h. */
+typedef struct {
+    const char *name; /* "avx512", "avx2" */
+    int isa;          /* enum fnn_isa it needs */
+    void (*apply)(fnn_idx n, float *p, const float *g, float *m, float *v,
+                  const fnn_adam_coefs_f32 *k);
+} fnn_adam_f32_variant;
+const fnn_adam_f32_variant *const *fnn_adam_f32_variants(int *count);
+const fnn_adam_f32_variant *fnn_adam_f32_pick(void);
 
 #endif

@@ -8,7 +8,6 @@
 #include "conv.h"
 #include "dense.h"
 #include "dropout.h"
-#include "gemm_avx512.h"
 #include "losses.h"
 #include "optimizers.h"
 #include "plan.h"

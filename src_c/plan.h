@@ -19,6 +19,7 @@
 
 #include "fnn_common.h"
 #include "conv.h"
+#include "gemm_variants.h"
 #include "matmul.h"
 
 enum fnn_step_kind {
@@ -49,13 +50,13 @@ enum fnn_fused_w0 { FNN_FUSED_NONE = 0, FNN_FUSED_SGD = 1, FNN_FUSED_ADAM = 2 };
 
 /* How a batch reaches a dense first layer (plan_impl.h):
  *   FNN_COLS_NONE     rows gathered whole; BLAS (or fastnn's small kernels) over all columns
- *   FNN_COLS_AVX512   float32 small batches: fastnn's active-column kernels (see below)
+ *   FNN_COLS_KERNELS  float32 small batches: fastnn's active-column kernels (see below)
  *   FNN_COLS_COMPACT  larger batches, any dtype: the batch's active columns are packed
  *                     into xb, the matching rows of W into wact, and both products
  *                     of the layer run through BLAS with k = active columns; dW is then
  *                     spread back to full size with zero rows for the inactive columns.
  *                     Taken per batch when at least 1/8 of the columns are inactive. */
-enum fnn_cols_mode { FNN_COLS_NONE = 0, FNN_COLS_AVX512 = 1, FNN_COLS_COMPACT = 2 };
+enum fnn_cols_mode { FNN_COLS_NONE = 0, FNN_COLS_KERNELS = 1, FNN_COLS_COMPACT = 2 };
 
 /* Smallest first-layer width for FNN_COLS_COMPACT: narrower layers do too few flops per
  * input element to pay for the scan of the batch. */
@@ -164,8 +165,8 @@ typedef struct {
     void *grad_a, *grad_b;     /* gradient ping-pong buffers, batch * widest */
     void *conv_tmp, *conv_dcols; /* conv workspaces (conv.h), sized for the largest conv */
     double *row_loss;          /* batch */
-    /* Active columns (float32, AVX-512 CPUs, small batches (FNN_PLAN_COLS_ROWS), a dense first
-     * step; see gemm_avx512.h): the first layer reads the batch's rows of X in place
+    /* Active columns (float32, a CPU that runs a gemm variant, small batches
+     * (FNN_PLAN_COLS_ROWS), a dense first step; see gemm_variants.h): the first layer reads the batch's rows of X in place
      * through rowp and runs its products over the columns that are nonzero in at least
      * one row, packed into xb. Its weight update is fused into backward, and its dW
      * array is left as it was: with plain SGD (no momentum, no weight decay) inside the
@@ -176,7 +177,8 @@ typedef struct {
      * serve FNN_COLS_COMPACT, in both dtypes. */
     const void **rowp;         /* batch */
     int *cols, *zcols;         /* in_dim each */
-    unsigned short *masks;     /* (in_dim + 15) / 16 */
+    unsigned short *masks;     /* (in_dim + FNN_GEMM_MASK_COLS - 1) / FNN_GEMM_MASK_COLS */
+    const fnn_sgemm_variant *kernels; /* set per run: the gemm variant of FNN_COLS_KERNELS */
     int nact;                  /* active columns of the current batch */
     /* FNN_COLS_COMPACT (any dtype): act marks the batch's nonzero columns (in_dim bytes);
      * runs holds the nruns runs of consecutive active columns as (first, length) pairs

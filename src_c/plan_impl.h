@@ -108,7 +108,7 @@ static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, cons
     }
     for (fnn_idx r = 0; r < rows; ++r) {
         fnn_idx i = perm[start + r];
-        if (mode == FNN_COLS_AVX512) {
+        if (mode == FNN_COLS_KERNELS) {
             p->rowp[r] = X + i * d_in;
         } else if (mode == FNN_COLS_NONE) {
             memcpy(xb + r * d_in, X + i * d_in, (size_t)d_in * sizeof(REAL));
@@ -125,9 +125,9 @@ static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, cons
         if (sw) ((REAL *)p->wb)[r] = sw[i];
     }
 #ifdef FNN_PLAN_COLS
-    if (mode == FNN_COLS_AVX512) {
-        p->nact = fnn_sgemm_avx512_pack_active((int)rows, (int)d_in, (const REAL *const *)p->rowp,
-                                               xb, p->cols, p->zcols, p->masks);
+    if (mode == FNN_COLS_KERNELS) {
+        p->nact = p->kernels->pack_active((int)rows, (int)d_in, (const REAL *const *)p->rowp,
+                                          xb, p->cols, p->zcols, p->masks);
         if (p->check_rows)
             for (fnn_idx r = 0; r < rows; ++r)
                 if (!FNN_SFX(row_finite)(d_in, (const REAL *)p->rowp[r])) {
@@ -141,7 +141,7 @@ static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, cons
 
 /* How this run's batches reach the first layer (enum fnn_cols_mode; COMPACT is only
  * tried, batch by batch, see gather). `stop` is the first step that trains. */
-static int FNN_SFX(cols_mode)(const fnn_plan *p, int stop, int n_fwd)
+static int FNN_SFX(cols_mode)(fnn_plan *p, int stop, int n_fwd)
 {
     if (stop >= n_fwd || p->steps[0].kind != FNN_STEP_DENSE || p->in_dim > INT_MAX ||
         p->steps[0].out_dim > INT_MAX)
@@ -150,8 +150,8 @@ static int FNN_SFX(cols_mode)(const fnn_plan *p, int stop, int n_fwd)
     if (p->rowp &&
         (p->batch_size <= FNN_PLAN_COLS_ROWS_ANY ||
          (p->batch_size <= FNN_PLAN_COLS_ROWS && p->n_threads <= 1)) &&
-        fnn_sgemm_avx512_supported())
-        return FNN_COLS_AVX512;
+        (p->kernels = fnn_sgemm_pick()) != NULL)
+        return FNN_COLS_KERNELS;
 #endif
     if (p->act && p->wact && stop == 0 && p->steps[0].dW &&
         p->steps[0].out_dim >= FNN_PLAN_COMPACT_MIN_OUT)
@@ -174,9 +174,9 @@ static const REAL *FNN_SFX(forward)(fnn_plan *p, const REAL *x, fnn_idx rows, in
         case FNN_STEP_DENSE:
             if (st->b) FNN_SFX(fnn_bias_rows)(rows, st->out_dim, (const REAL *)st->b, y, nt);
 #ifdef FNN_PLAN_COLS
-            if (cols == FNN_COLS_AVX512 && s == 0) { /* x is the packed active columns */
-                fnn_sgemm_avx512_nn_cols((int)rows, p->nact, (int)st->out_dim, x, p->cols,
-                                         (const REAL *)st->W, y, st->b != NULL);
+            if (cols == FNN_COLS_KERNELS && s == 0) { /* x is the packed active columns */
+                p->kernels->nn_cols((int)rows, p->nact, (int)st->out_dim, x, p->cols,
+                                    (const REAL *)st->W, y, st->b != NULL);
                 cur = y;
                 break;
             }
@@ -353,8 +353,8 @@ static void FNN_SFX(cols_adam)(fnn_plan *p, fnn_step *st, fnn_idx rows, const RE
         for (int t = z; t < z1; ++t) memset(gb + (p->zcols[t] - r0) * n, 0, (size_t)n * sizeof(REAL));
         for (int t = j; t < j1; ++t) p->gidx[t - j] = (int)(p->cols[t] - r0);
         if (j1 > j)
-            fnn_sgemm_avx512_tn_cols((int)rows, j1 - j, (int)n, xin + j, p->nact, p->gidx, 0,
-                                     NULL, g, gb, (REAL)1, 0);
+            p->kernels->tn_cols((int)rows, j1 - j, (int)n, xin + j, p->nact, p->gidx, 0, NULL,
+                                g, gb, (REAL)1, 0);
         fnn_idx off = r0 * n, len = (r1 - r0) * n;
         FNN_SFX(fnn_adam_apply)(len, W + off, gb, m + off, v + off, vmax ? vmax + off : NULL,
                                 &k);
@@ -391,18 +391,18 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
         switch (st->kind) {
         case FNN_STEP_DENSE:
 #ifdef FNN_PLAN_COLS
-            if (st->trainable && cols == FNN_COLS_AVX512 && s == 0) {
+            if (st->trainable && cols == FNN_COLS_KERNELS && s == 0) {
                 /* x is the packed active columns */
                 if (p->fused_w0 == FNN_FUSED_SGD) /* W -= lr x^T g; dW is not formed */
-                    fnn_sgemm_avx512_tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
-                                             p->cols, (int)st->in_dim - p->nact, p->zcols, g,
-                                             (REAL *)st->W, (REAL)-p->opt.lr, 1);
+                    p->kernels->tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
+                                        p->cols, (int)st->in_dim - p->nact, p->zcols, g,
+                                        (REAL *)st->W, (REAL)-p->opt.lr, 1);
                 else if (p->fused_w0 == FNN_FUSED_ADAM)
                     FNN_SFX(cols_adam)(p, st, rows, xin, g);
                 else
-                    fnn_sgemm_avx512_tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
-                                             p->cols, (int)st->in_dim - p->nact, p->zcols, g,
-                                             (REAL *)st->dW, (REAL)1, 0);
+                    p->kernels->tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
+                                        p->cols, (int)st->in_dim - p->nact, p->zcols, g,
+                                        (REAL *)st->dW, (REAL)1, 0);
                 if (st->b)
                     FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
             } else
@@ -566,7 +566,7 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
     int cols = FNN_SFX(cols_mode)(p, stop, n_fwd);
     fnn_optimizer *o = &p->opt;
     p->fused_w0 = FNN_FUSED_NONE;
-    if (cols == FNN_COLS_AVX512 && p->steps[0].trainable) {
+    if (cols == FNN_COLS_KERNELS && p->steps[0].trainable) {
         int w0 = p->steps[0].param_index;
         double wd0 = o->weight_decay * (o->decay ? o->decay[w0] : 1.0);
         if (o->kind == FNN_OPT_SGD && o->momentum == 0 && wd0 == 0)

@@ -11,18 +11,23 @@
 #include <limits.h>
 #include <string.h>
 
-#include "gemm_avx512.h"
+#include "cpu.h"
 #include "pool_avx512.h"
 
-#if FNN_HAVE_GEMM_AVX512
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
 #define TGT __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 
+int fnn_maxpool2x2_isa(void)
+{
+    return fnn_own_kernels_run(FNN_MAXPOOL2X2_ISA) ? FNN_MAXPOOL2X2_ISA : -1;
+}
+
 int fnn_maxpool2x2_bwd_ok(const fnn_conv_geom *g)
 {
     return g->ow >= 1 && g->ow <= 16 && g->oh >= 1 && 2 * g->ow <= g->w &&
-           2 * g->oh <= g->h && g->h * g->w < INT_MAX && fnn_sgemm_avx512_supported();
+           2 * g->oh <= g->h && g->h * g->w < INT_MAX && fnn_maxpool2x2_isa() >= 0;
 }
 
 int fnn_maxpool2x2_ok(const fnn_conv_geom *g)
@@ -155,6 +160,8 @@ TGT void fnn_maxpool2x2_backward(const fnn_conv_geom *g, fnn_idx planes, const f
 }
 
 #else /* no AVX-512 code on this platform: pool.c keeps to pool_impl.h */
+
+int fnn_maxpool2x2_isa(void) { return -2; }
 
 int fnn_maxpool2x2_ok(const fnn_conv_geom *g)
 {

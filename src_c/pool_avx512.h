@@ -21,11 +21,17 @@
 #define FNN_POOL_AVX512_H
 
 #include "conv.h"
+#include "cpu.h"
 
 /* 1 if g (a pooling geometry) takes these kernels: a 2x2 window, stride 2,
  * 1 <= OW <= 16, H * W < 2^31, on a CPU with AVX-512 (F/VL/DQ) and FASTNN_GEMM not
  * "blas". Backward needs only OW <= 16 and the plane sizes (fnn_maxpool2x2_bwd_ok). */
 int fnn_maxpool2x2_ok(const fnn_conv_geom *g);
+/* The instruction set these kernels are written for, where they are compiled and may run
+ * now (cpu.h: fnn_own_kernels_run), else -1 (-2: not compiled on this platform); the two
+ * _ok above ask it. */
+#define FNN_MAXPOOL2X2_ISA FNN_ISA_AVX512
+int fnn_maxpool2x2_isa(void);
 int fnn_maxpool2x2_bwd_ok(const fnn_conv_geom *g);
 
 /* The planes [0, planes) of x (planes, H, W) -> y and argmax (planes, OH, OW). */

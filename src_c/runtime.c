@@ -49,7 +49,8 @@ const char *fnn_simd_chosen(void)
 #if FNN_HAVE_SIMD_CLONES
     /* Same priority order the target_clones resolver uses. */
     if (fnn_cpu_supports("avx512f")) return "avx512f";
-    if (fnn_cpu_supports("avx2")) return "avx2";
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports(FNN_SIMD_V3)) return FNN_SIMD_V3;
 #endif
     return "default";
 }

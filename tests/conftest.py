@@ -30,6 +30,21 @@ settings.register_profile(
 settings.register_profile("thorough", parent=settings.get_profile("fastnn"), max_examples=500)
 settings.load_profile(os.environ.get("FASTNN_HYPOTHESIS_PROFILE", "fastnn"))
 
+# ------------------------------------------------------------------ instruction sets
+
+# Every level this CPU can run, best first (src_c/cpu.h): an AVX-512 machine also tests
+# its AVX2 and generic variants, so nothing passes only because of the machine that ran it.
+ISA_LEVELS = _runtime.isa()["levels"]
+
+
+@pytest.fixture(params=ISA_LEVELS, ids=[f"isa={lv}" for lv in ISA_LEVELS])
+def isa(request):
+    """Run the test with the kernels forced to each level this CPU runs; a kernel test
+    module takes it for every test with ``pytestmark = pytest.mark.usefixtures("isa")``."""
+    with fastnn.config_context(isa=request.param):
+        yield request.param
+
+
 # ------------------------------------------------------------------ tolerances
 
 FLOAT_DTYPES = (np.float32, np.float64)

@@ -234,12 +234,12 @@ def test_relu_before_max_pooling_runs_after_it_bit_for_bit(dtype, monkeypatch):
 
 @pytest.mark.parametrize("first_frozen", [False, True])
 def test_first_conv_and_max_pooling_backward_as_one(first_frozen):
-    """In float32 on AVX-512 CPUs the plan forms the first conv's dW and db straight from
+    """In float32, where the direct conv kernels run (AVX-512), the plan forms the first conv's dW and db straight from
     the gradient of the max pooling after it (ops.conv2d_pooled_backward): the same
     gradients as the per-layer path up to float32 rounding, so training follows it
     closely; everything after the first conv is bit-identical. With the first conv
     frozen there is nothing to fuse: bit-identical throughout."""
-    from fastnn.ops.matmul import own_kernels
+    from fastnn.ops.conv import own_kernels
 
     def build():
         m = Sequential([Reshape((1, 12, 12)), Conv2D(6, 3, activation="relu"), MaxPool2D(2),

@@ -17,7 +17,10 @@ import fastnn
 from conftest import FLOAT_DTYPES, GRAIN_CHEAP, TWINS, assert_twins_close, randn
 from fastnn import _inputs, ops, reference
 from fastnn._kernels import KERNELS
-from fastnn.ops.matmul import own_kernels
+from fastnn.ops.conv import own_kernels
+
+# every kernel test runs once per instruction-set level this CPU runs (conftest.isa)
+pytestmark = pytest.mark.usefixtures("isa")
 
 # (n, c, h, w, filters, kernel_size, stride, padding, dilation)
 CASES = [
@@ -263,7 +266,7 @@ def test_direct_path_choice():
     C*KH*KW > 64, a kernel wider than 7 or a row of fewer than 8 outputs send a layer to
     im2col + GEMM."""
     direct = ops.conv._direct_path
-    on = own_kernels()  # AVX-512 (F/VL/DQ, FMA) and FASTNN_GEMM != "blas"
+    on = bool(own_kernels())  # the conv kernels' ISA runs (AVX-512) and FASTNN_GEMM != "blas"
     for c in DIRECT_CASES:
         n, ch, h, wd, f, k, s, p, d = c
         kh, kw = _pair(k)
@@ -322,7 +325,7 @@ def test_implicit_path_choice():
     dilation, more than 32 filters, a 1-wide or 8-wide kernel, or a layer the direct
     kernels take (C*KH*KW <= 64) send it elsewhere."""
     implicit = ops.conv._implicit_path
-    on = own_kernels()
+    on = bool(own_kernels())
     for c in IMPLICIT_CASES:
         n, ch, h, wd, f, k, s, p, d = c
         kh, kw = _pair(k)
@@ -362,7 +365,7 @@ def test_conv2d_twins_implicit_dx(rng, case, dtype):
 
 def test_implicit_dx_path_choice():
     dx_path = ops.conv._implicit_dx_path
-    on = own_kernels()
+    on = bool(own_kernels())
     for i, c in enumerate(IMPLICIT_CASES + IMPLICIT_DX_EXTRA):
         n, ch, h, wd, f, k, s, p, d = c
         kh, kw = _pair(k)
@@ -410,7 +413,7 @@ def _pooled_inputs(rng, case, ps, pst, dtype):
 @pytest.mark.parametrize("case,ps,pst", POOLED_CASES, ids=POOLED_IDS)
 def test_conv2d_pooled_backward_twins(rng, case, ps, pst, dtype):
     x, w, dy, argmax, spd = _pooled_inputs(rng, case, ps, pst, dtype)
-    on = own_kernels() and dtype == np.float32 and POOLED_CASES.index((case, ps, pst)) < 5
+    on = bool(own_kernels()) and dtype == np.float32 and POOLED_CASES.index((case, ps, pst)) < 5
     assert ops.conv._pooled_path(x.shape, w.shape, ps, pst, *spd, dtype=dtype) == on
     got = ops.conv2d_pooled_backward(x, w, dy, argmax, ps, pst, *spd)
     want = reference.conv2d_pooled_backward(x, w, dy, argmax, ps, pst, *spd)

@@ -15,6 +15,10 @@ from hypothesis.extra import numpy as hnp
 
 from conftest import FLOAT_DTYPES, assert_twins_close, randn
 from fastnn import ops, reference
+from fastnn.ops.matmul import variants as matmul_variants
+
+# every kernel test runs once per instruction-set level this CPU runs (conftest.isa)
+pytestmark = pytest.mark.usefixtures("isa")
 
 TRANS = list(itertools.product([False, True], repeat=2))
 SHAPES = [  # (m, n, k)
@@ -188,12 +192,13 @@ def test_small_kernel_all_zero_row():
     np.testing.assert_array_equal(ops.gemm(a, b), np.zeros((1, 70), np.float32))
 
 
-# ------------------------------------------------- fastnn's AVX-512 kernel (src_c/gemm_avx512.c)
-# On AVX-512 CPUs, float32 products with alpha = 1 and 3..64 batch rows (rows of C for
-# A @ B and A @ B.T with B of at most 2048 elements, the inner dimension for A.T @ B) skip
-# BLAS. Their register blocking
-# has edges everywhere -- row blocks of 6..16, column panels of 16..64 with masked tails --
-# so they are held against a float64 product on shapes that cross every edge.
+# ------------------------------ the gemm family (src_c/gemm_variants.h, src_c/arch/*/gemm_f32.c)
+# Where a gemm variant runs (AVX-512, AVX2), float32 products with alpha = 1 and 3..64 batch
+# rows (rows of C for A @ B and A @ B.T with B of at most 2048 elements, the inner
+# dimension for A.T @ B) skip BLAS. Their register blocking has edges everywhere -- row
+# blocks of 2..16, column panels of 8..64 with masked tails -- so they are held against a
+# float64 product on shapes that cross every edge, on every level this CPU runs (the
+# module's `isa` fixture: the generic level is BLAS).
 
 def _f64_check(got, expected, k):
     scale = np.abs(expected).max() + 1.0
@@ -203,7 +208,7 @@ def _f64_check(got, expected, k):
 @pytest.mark.parametrize("m", [3, 5, 10, 17, 32, 33, 64])
 @pytest.mark.parametrize("n", [1, 10, 15, 16, 17, 30, 47, 64, 65, 128, 130])
 @pytest.mark.parametrize("k", [1, 7, 128, 784])
-def test_avx512_kernel_forward_and_accumulate(m, n, k):
+def test_gemm_kernel_forward_and_accumulate(m, n, k):
     rng = np.random.default_rng(m * 10007 + n * 101 + k)
     a = rng.standard_normal((m, k)).astype(np.float32)
     b = rng.standard_normal((k, n)).astype(np.float32)
@@ -222,7 +227,7 @@ def test_avx512_kernel_forward_and_accumulate(m, n, k):
 @pytest.mark.parametrize("inner", [1, 3, 10, 24, 25, 32, 64])
 @pytest.mark.parametrize("n", [1, 10, 30, 64, 65, 128])
 @pytest.mark.parametrize("rows", [1, 7, 784])
-def test_avx512_kernel_weight_gradient(inner, n, rows):
+def test_gemm_kernel_weight_gradient(inner, n, rows):
     rng = np.random.default_rng(inner * 7919 + n * 31 + rows)
     x = rng.standard_normal((inner, rows)).astype(np.float32)  # a batch of `inner` samples
     g = rng.standard_normal((inner, n)).astype(np.float32)
@@ -230,11 +235,17 @@ def test_avx512_kernel_weight_gradient(inner, n, rows):
     _f64_check(ops.gemm(x, g, trans_a=True, out=out), x.T.astype(np.float64) @ g, inner)
 
 
-# ------------------------------------ the plan's active-column kernels (src_c/gemm_avx512.h)
-# On AVX-512 the fused plan's first layer skips the input columns that are zero in every
+# ------------------------------------ the plan's active-column kernels (src_c/gemm_variants.h)
+# Where a gemm variant runs, the fused plan's first layer skips the input columns that are zero in every
 # row of the batch (MNIST pixels are 80 % zeros) and, under plain SGD, applies the update
 # inside the weight-gradient product. Held against float64 products on sparse inputs,
 # with rows taken in a shuffled order, on shapes crossing the kernels' blocking edges.
+
+# Every gemm variant this CPU runs (none on a CPU without one: the tests then report
+# that they did not run, rather than pass).
+RUNNABLE_VARIANTS = [v["name"] for v in matmul_variants()["variants"] if v["cpu_runs"]] or [
+    pytest.param(None, marks=pytest.mark.skip(reason="no gemm variant runs on this CPU"))]
+
 
 def _sparse_rows(rng, n_rows, k, density):
     X = rng.standard_normal((n_rows, k)).astype(np.float32)
@@ -247,7 +258,8 @@ def _sparse_rows(rng, n_rows, k, density):
 @pytest.mark.parametrize("n", [1, 10, 30, 64, 65, 128])
 @pytest.mark.parametrize("k", [1, 17, 784])
 @pytest.mark.parametrize("accumulate", [False, True])
-def test_active_column_kernels(m, n, k, accumulate):
+@pytest.mark.parametrize("variant", RUNNABLE_VARIANTS)
+def test_active_column_kernels(m, n, k, accumulate, variant):
     from fastnn.ops.matmul import _active_columns
 
     rng = np.random.default_rng(m * 1009 + n * 17 + k + accumulate)
@@ -259,9 +271,8 @@ def test_active_column_kernels(m, n, k, accumulate):
     C0 = rng.standard_normal((k, n)).astype(np.float32)
     Y = Y0.copy() if accumulate else np.full((m, n), np.nan, np.float32)
     C = C0.copy() if accumulate else np.full((k, n), np.nan, np.float32)
-    nact = _active_columns(X, rows, W, Y, G, C, -0.5, accumulate)
-    if nact < 0:
-        pytest.skip("this CPU has no AVX-512")
+    nact = _active_columns(X, rows, W, Y, G, C, -0.5, accumulate, variant=variant)
+    assert nact >= 0
     xb = X[rows].astype(np.float64)
     assert nact == int((xb != 0).any(axis=0).sum())
     _f64_check(Y, xb @ W + (Y0 if accumulate else 0), k)
@@ -270,34 +281,13 @@ def test_active_column_kernels(m, n, k, accumulate):
         assert np.all(C[~(xb != 0).any(axis=0)] == 0)
 
 
-def test_active_column_kernels_all_zero_batch():
+@pytest.mark.parametrize("variant", RUNNABLE_VARIANTS)
+def test_active_column_kernels_all_zero_batch(variant):
     from fastnn.ops.matmul import _active_columns
 
     X = np.zeros((5, 40), np.float32)
     W = np.ones((40, 3), np.float32)
     Y, C = np.full((5, 3), np.nan, np.float32), np.full((40, 3), np.nan, np.float32)
-    if _active_columns(X, [4, 0, 2, 1, 3], W, Y, np.ones((5, 3), np.float32), C, 1.0, False) < 0:
-        pytest.skip("this CPU has no AVX-512")
+    G = np.ones((5, 3), np.float32)
+    assert _active_columns(X, [4, 0, 2, 1, 3], W, Y, G, C, 1.0, False, variant=variant) == 0
     assert np.all(Y == 0) and np.all(C == 0)
-
-
-def test_fastnn_gemm_blas_turns_the_own_kernels_off(tmp_path):
-    # FASTNN_GEMM=blas: every product goes to BLAS, and `fastnn info` says so
-    import os
-    import subprocess
-    import sys
-
-    import fastnn
-    parent = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
-    code = ("from fastnn.ops.matmul import own_kernels; from fastnn._info import config; "
-            "print(own_kernels(), config()['gemm']['small_products'])")
-    for value, expect in (("blas", "False BLAS (FASTNN_GEMM=blas)"), ("auto", None)):
-        env = dict(os.environ, FASTNN_GEMM=value,
-                   PYTHONPATH=parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                             text=True, cwd=tmp_path, check=True).stdout.strip()
-        if expect:
-            assert out == expect
-        else:
-            from fastnn.ops.matmul import own_kernels
-            assert out.startswith(str(own_kernels()))

@@ -13,6 +13,9 @@ from conftest import FLOAT_DTYPES, TWINS, assert_twins_close, randn
 from fastnn import ops, reference
 from fastnn._kernels import KERNELS
 
+# every kernel test runs once per instruction-set level this CPU runs (conftest.isa)
+pytestmark = pytest.mark.usefixtures("isa")
+
 IMPLS = [t.values[0] for t in TWINS]
 IMPL_IDS = ["native", "reference"]
 
@@ -327,8 +330,9 @@ def test_states_decaying_into_subnormals_are_flushed_to_zero(impl, dtype):
 @pytest.mark.parametrize("decay", ["none", "l2", "decoupled"])
 @pytest.mark.parametrize("step", [1, 8, 1000])
 def test_native_adam_update_is_within_two_ulp_of_the_exact_step(step, decay):
-    # float32 Adam may take an AVX-512 path that replaces sqrt and the division by refined
-    # hardware estimates (src_c/optimizers.c). Whatever path runs, the step
+    # float32 Adam may take a variant of the adam family (AVX-512, AVX2; src_c/arch/*/
+    # adam_f32.c) that replaces sqrt and the division by refined hardware estimates; the
+    # module's `isa` fixture runs each one this CPU has. Whatever path runs, the step
     # lr_t * m / (sqrt(v) ib + eps), from the stored moments, must be within 2.4e-7
     # (2 ulp) relative of its float64 value, beyond the final rounding of the weight.
     rng = np.random.default_rng(step)
@@ -354,8 +358,9 @@ def test_native_adam_update_is_within_two_ulp_of_the_exact_step(step, decay):
 
 
 def test_native_adam_on_subnormal_values_differs_from_the_twin_only_below_flt_min():
-    # The AVX-512 Adam runs with subnormals flushed (src_c/optimizers.c): weights of inputs
-    # that are always zero shrink through the subnormal range under weight decay, where
+    # The hand-written Adams run with subnormals flushed (src_c/arch/adam_f32_body.h):
+    # weights of inputs that are always zero shrink through the subnormal range under
+    # weight decay, where
     # IEEE arithmetic is ~100x slower. Results may differ from the twin by < FLT_MIN only.
     tiny = np.finfo(np.float32).tiny
     p = np.array([1e-40, -3e-39, 1e-17, 2e-30, 0.5] * 20, np.float32)

@@ -18,6 +18,9 @@ from conftest import FLOAT_DTYPES, GRAIN_CHEAP, TWINS, assert_twins_close, randn
 from fastnn import ops, reference
 from fastnn._kernels import KERNELS
 
+# every kernel test runs once per instruction-set level this CPU runs (conftest.isa)
+pytestmark = pytest.mark.usefixtures("isa")
+
 IMPLS = [t.values[0] for t in TWINS]
 IMPL_IDS = ["native", "reference"]
 

@@ -16,12 +16,15 @@ from cython cimport floating
 
 from .. import _inputs
 from .._memory import aligned_empty
-from .._runtime cimport current_num_threads
+from .._runtime cimport current_num_threads, fnn_cpu_bind, shared_cpu
 from .._runtime import all_finite
 from .._validation import Checks
+from .._variants import family
 from .matmul cimport blas_hold, blas_release, gemm_f32, gemm_f64, gemm_team_threads
 from .matmul import _check_blas_size
 from .pool import maxpool2d_backward
+
+fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
 
 __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "conv2d_pooled_backward"]
 
@@ -51,6 +54,32 @@ cdef fnn_conv_geom _geom(g, Py_ssize_t filters):
     cg.pt, cg.pl = g.pt, g.pl
     cg.dh, cg.dw = g.dh, g.dw
     return cg
+
+
+cdef extern from "conv_direct.h" nogil:
+    int fnn_conv_direct_isa()
+    int FNN_CONV_DIRECT_ISA
+
+cdef extern from "cpu.h" nogil:
+    const char *fnn_isa_name(int isa)
+    int fnn_isa_runnable(int level)
+
+
+def own_kernels():
+    """The instruction set of the float32 kernels that read x in place (direct, implicit
+    GEMM, pooled dW, narrow col2im; src_c/conv_direct.h) when they run now, else None
+    (im2col + the gemm family)."""
+    cdef int isa = fnn_conv_direct_isa()
+    return fnn_isa_name(isa).decode() if isa >= 0 else None
+
+
+def variants():
+    """The convolution family's hand-written kernels and the one in use now."""
+    return family("conv", "im2col + gemm",
+                  [(fnn_isa_name(FNN_CONV_DIRECT_ISA).decode() + ".direct+implicit",
+                    fnn_isa_name(FNN_CONV_DIRECT_ISA).decode(), fnn_conv_direct_isa() != -2,
+                    fnn_isa_runnable(FNN_CONV_DIRECT_ISA))],
+                  own_kernels() and own_kernels() + ".direct+implicit")
 
 
 def _flat(a):

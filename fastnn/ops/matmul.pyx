@@ -20,9 +20,10 @@ from libc.stdint cimport uintptr_t
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 from .. import _inputs
-from .._runtime cimport current_num_threads
+from .._runtime cimport current_num_threads, fnn_cpu_bind, shared_cpu
 from .._runtime import all_finite
 from .._validation import Checks
+from .._variants import family
 
 __all__ = ["gemm"]
 
@@ -218,31 +219,58 @@ def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     return out
 
 
-cdef extern from "gemm_avx512.h" nogil:
-    int fnn_sgemm_avx512_supported()
-    int fnn_sgemm_avx512_pack_active(int m, int k, const float *const *rows, float *xc,
-                                     int *cols, int *zcols, unsigned short *masks)
-    void fnn_sgemm_avx512_nn_cols(int m, int nact, int n, const float *xc, const int *cols,
-                                  const float *B, float *C, int accumulate)
-    void fnn_sgemm_avx512_tn_cols(int m, int nact, int n, const float *xc, int ldx,
-                                  const int *cols, int nzero, const int *zcols, const float *G,
-                                  float *C, float alpha, int accumulate)
+cdef extern from "gemm_variants.h" nogil:
+    ctypedef struct fnn_sgemm_variant:
+        const char *name
+        int isa
+        int (*pack_active)(int m, int k, const float *const *rows, float *xc, int *cols,
+                           int *zcols, unsigned short *masks) noexcept nogil
+        void (*nn_cols)(int m, int nact, int n, const float *xc, const int *cols,
+                        const float *B, float *C, int accumulate) noexcept nogil
+        void (*tn_cols)(int m, int nact, int n, const float *xc, int ldx, const int *cols,
+                        int nzero, const int *zcols, const float *G, float *C, float alpha,
+                        int accumulate) noexcept nogil
+    const fnn_sgemm_variant *const *fnn_sgemm_variants(int *count)
+    const fnn_sgemm_variant *fnn_sgemm_pick()
+    const fnn_sgemm_variant *fnn_sgemm_by_name(const char *name)
+    int FNN_GEMM_MASK_COLS
+    int FNN_GEMM_MAX_ROWS
+
+cdef extern from "cpu.h" nogil:
+    const char *fnn_isa_name(int isa)
+    int fnn_isa_runnable(int level)
+
+fnn_cpu_bind(shared_cpu())
+
+
+def variants():
+    """The gemm family's table (src_c/gemm_variants.h), best first, and the variant
+    small float32 products run on now (fastnn._variants.family)."""
+    cdef int count = 0, i
+    cdef const fnn_sgemm_variant *const *table = fnn_sgemm_variants(&count)
+    return family(
+        "gemm", "BLAS (scipy.linalg.cython_blas)",
+        [(table[i].name.decode(), fnn_isa_name(table[i].isa).decode(), True,
+          fnn_isa_runnable(table[i].isa)) for i in range(count)],
+        own_kernels())
 
 
 def own_kernels():
-    """True if small float32 products (and the training plan's first layer) run on
-    fastnn's AVX-512 kernels: an AVX-512 CPU, and FASTNN_GEMM is not "blas"."""
-    return bool(fnn_sgemm_avx512_supported())
+    """The gemm variant that small float32 products (and the training plan's first layer)
+    run on at the level in force, e.g. "avx2"; None when they go to BLAS (no variant for
+    this CPU, or FASTNN_GEMM=blas)."""
+    cdef const fnn_sgemm_variant *v = fnn_sgemm_pick()
+    return v.name.decode() if v != NULL else None
 
 
-def _active_columns(X, rows, W, Y, G, C, float alpha, bint accumulate):
-    """Test hook for the training plan's active-column kernels (src_c/gemm_avx512.h).
+def _active_columns(X, rows, W, Y, G, C, float alpha, bint accumulate, variant=None):
+    """Test hook for the training plan's active-column kernels (src_c/gemm_variants.h).
 
     Packs the rows X[rows] (float32, m = len(rows)), then computes
     Y = X[rows] @ W (+ Y with accumulate) and C = alpha * X[rows].T @ G (+ C with
-    accumulate), the first layer's forward product and weight gradient (or SGD step).
-    Returns the number of active columns, or -1 (and computes nothing) on a CPU
-    without AVX-512."""
+    accumulate), the first layer's forward product and weight gradient (or SGD step),
+    on the gemm variant named `variant` (None: the one chosen now). Returns the number of
+    active columns, or -1 (and computes nothing) if that variant does not run here."""
     import numpy as np
     for name, a in (("X", X), ("W", W), ("Y", Y), ("G", G), ("C", C)):
         if not (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.ndim == 2
@@ -256,12 +284,14 @@ def _active_columns(X, rows, W, Y, G, C, float alpha, bint accumulate):
         raise ValueError("row index out of range")
     if W.shape != (k, n) or Y.shape != (m, n) or G.shape != (m, n) or C.shape != (k, n):
         raise ValueError("shapes do not match X[rows] (m x k), W (k x n)")
-    if not fnn_sgemm_avx512_supported():
+    cdef const fnn_sgemm_variant *v = (fnn_sgemm_pick() if variant is None
+                                       else fnn_sgemm_by_name(str(variant).encode()))
+    if v == NULL:
         return -1
     xc = np.empty(m * k, np.float32)
     cols = np.empty(k, np.intc)
     zcols = np.empty(k, np.intc)
-    masks = np.empty((k + 15) // 16, np.uint16)
+    masks = np.empty((k + FNN_GEMM_MASK_COLS - 1) // FNN_GEMM_MASK_COLS, np.uint16)
     ptrs = np.array([X.ctypes.data + int(r) * k * 4 for r in rows], dtype=np.uintp)
     cdef uintptr_t[::1] pv = ptrs
     cdef float[::1] xcv = xc
@@ -271,10 +301,9 @@ def _active_columns(X, rows, W, Y, G, C, float alpha, bint accumulate):
     cdef float[:, ::1] Yv = Y, Cv = C
     cdef int nact
     with nogil:
-        nact = fnn_sgemm_avx512_pack_active(<int>m, <int>k, <const float *const *>&pv[0],
-                                            &xcv[0], &cv[0], &zv[0], &mv[0])
-        fnn_sgemm_avx512_nn_cols(<int>m, nact, <int>n, &xcv[0], &cv[0], &Wv[0, 0], &Yv[0, 0],
-                                 accumulate)
-        fnn_sgemm_avx512_tn_cols(<int>m, nact, <int>n, &xcv[0], nact, &cv[0], <int>k - nact,
-                                 &zv[0], &Gv[0, 0], &Cv[0, 0], alpha, accumulate)
+        nact = v.pack_active(<int>m, <int>k, <const float *const *>&pv[0], &xcv[0], &cv[0],
+                             &zv[0], &mv[0])
+        v.nn_cols(<int>m, nact, <int>n, &xcv[0], &cv[0], &Wv[0, 0], &Yv[0, 0], accumulate)
+        v.tn_cols(<int>m, nact, <int>n, &xcv[0], nact, &cv[0], <int>k - nact, &zv[0],
+                  &Gv[0, 0], &Cv[0, 0], alpha, accumulate)
     return nact

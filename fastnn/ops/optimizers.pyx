@@ -8,17 +8,44 @@ from cython cimport floating
 from libc.math cimport sqrt
 
 from .. import _inputs
-from .._runtime cimport current_num_threads
+from .._runtime cimport current_num_threads, fnn_cpu_bind, shared_cpu
 from .._runtime import all_finite
 from .._validation import Checks
+from .._variants import family
 
 __all__ = ["sgd_update", "adam_update", "adamw_update", "rmsprop_update", "clip_grad_norm"]
+
+fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
 
 V = Checks(all_finite)
 
 
 cdef inline floating *_ptr(floating[::1] a) noexcept:
     return &a[0] if a is not None and a.shape[0] else NULL
+
+
+cdef extern from "optimizers.h" nogil:
+    ctypedef struct fnn_adam_f32_variant:
+        const char *name
+        int isa
+    const fnn_adam_f32_variant *const *fnn_adam_f32_variants(int *count)
+    const fnn_adam_f32_variant *fnn_adam_f32_pick()
+
+cdef extern from "cpu.h" nogil:
+    const char *fnn_isa_name(int isa)
+    int fnn_isa_runnable(int level)
+
+
+def variants():
+    """The adam family (float32 Adam/AdamW without amsgrad, src_c/optimizers.h), best
+    first, and the variant in use now."""
+    cdef int count = 0, i
+    cdef const fnn_adam_f32_variant *const *table = fnn_adam_f32_variants(&count)
+    cdef const fnn_adam_f32_variant *chosen = fnn_adam_f32_pick()
+    return family("adam", "compiler-vectorized loop",
+                  [(table[i].name.decode(), fnn_isa_name(table[i].isa).decode(), True,
+                    fnn_isa_runnable(table[i].isa)) for i in range(count)],
+                  chosen.name.decode() if chosen != NULL else None)
 
 
 def _flat(a):

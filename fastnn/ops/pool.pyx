@@ -10,12 +10,15 @@ channel) planes over the threads, so the results do not depend on the thread cou
 from cython cimport floating
 
 from .. import _inputs
-from .._runtime cimport current_num_threads
+from .._runtime cimport current_num_threads, fnn_cpu_bind, shared_cpu
 from .._runtime import all_finite
 from .._validation import Checks
+from .._variants import family
 
 __all__ = ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
            "avgpool2d_backward", "global_avgpool_forward", "global_avgpool_backward"]
+
+fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
 
 V = Checks(all_finite)
 
@@ -101,6 +104,24 @@ cdef void _gap_bwd(Py_ssize_t rows, Py_ssize_t s, const floating[::1] dy, floati
             fnn_global_avgpool_backward_f32(rows, s, &dy[0], &dx[0], nt)
         else:
             fnn_global_avgpool_backward_f64(rows, s, &dy[0], &dx[0], nt)
+
+
+cdef extern from "pool_avx512.h" nogil:
+    int fnn_maxpool2x2_isa()
+    int FNN_MAXPOOL2X2_ISA
+
+cdef extern from "cpu.h" nogil:
+    const char *fnn_isa_name(int isa)
+    int fnn_isa_runnable(int level)
+
+
+def variants():
+    """The 2x2 stride-2 max pooling kernels (float32) and the one in use now."""
+    cdef int isa = fnn_maxpool2x2_isa()
+    name = fnn_isa_name(FNN_MAXPOOL2X2_ISA).decode()
+    return family("maxpool2x2", "compiler-vectorized loops",
+                  [(name, name, isa != -2, fnn_isa_runnable(FNN_MAXPOOL2X2_ISA))],
+                  fnn_isa_name(isa).decode() if isa >= 0 else None)
 
 
 def maxpool2d_forward(x, pool_size, stride=None, *, out=None, argmax=None):

@@ -1,0 +1,33 @@
+/* The adam family's "avx512" variant: arch/adam_f32_body.h on 16-lane vectors and
+ * AVX-512's 14-bit estimates (one Newton step each). */
+#include <float.h>
+
+#include "optimizers.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f")))
+#define VEC __m512
+#define MASK __mmask16
+#define LANES 16
+#define MASK_ALL ((__mmask16)0xFFFF)
+#define MASK_FIRST(n) ((__mmask16)((1u << (n)) - 1u))
+#define V_SET1(x) _mm512_set1_ps(x)
+#define V_LOADM(k, q) _mm512_maskz_loadu_ps(k, q)
+#define V_STOREM(q, k, x) _mm512_mask_storeu_ps(q, k, x)
+#define V_MUL(a, b) _mm512_mul_ps(a, b)
+#define V_FMADD(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_FNMADD(a, b, c) _mm512_fnmadd_ps(a, b, c)
+#define V_KEEP_ABS_GE(x, t) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), t, _CMP_GE_OQ), x)
+#define V_KEEP_GE(x, t, pos) (pos = _mm512_cmp_ps_mask(x, t, _CMP_GE_OQ), _mm512_maskz_mov_ps(pos, x))
+#define V_RSQRT_POS(pos, x) _mm512_maskz_rsqrt14_ps(pos, x)
+#define V_RCP(x) _mm512_rcp14_ps(x)
+#define ADAM_NEWTON 1
+#define ADAM_REFINE 0
+#define ADAM_NAME adam_avx512
+#include "arch/adam_f32_body.h"
+
+const fnn_adam_f32_variant fnn_adam_f32_avx512 = {"avx512", FNN_ISA_AVX512, adam_avx512};
+
+#endif
