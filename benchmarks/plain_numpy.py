@@ -54,7 +54,7 @@ def train_adam_relu(params, state, X, y, batch, lr=1e-3, b1=0.9, b2=0.999, eps=1
     W1, c1, W2, c2 = params
     dtype = W1.dtype
     if not state:
-        state += [np.zeros_like(p) for p in params] * 2 + [0]
+        state += [np.zeros_like(p) for p in params] + [np.zeros_like(p) for p in params] + [0]
     order = np.random.default_rng(seed).permutation(len(X))
     total = 0.0
     for s in range(0, len(X), batch):

@@ -48,6 +48,15 @@ typedef ptrdiff_t fnn_idx;
 #define FNN_SIMD_CLONE_LIST "default"
 #endif
 
+/* For a loop nest whose inner loop must stay one vector loop over a fixed block: GCC's
+ * unroll-and-jam at -O3 fuses two outer iterations into a scalar inner loop (it made the
+ * 1-row product 3x slower). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FNN_NO_UNROLL_JAM __attribute__((optimize("no-loop-unroll-and-jam")))
+#else
+#define FNN_NO_UNROLL_JAM
+#endif
+
 /* How many threads to use for `work` units when each thread should get >= grain. */
 static inline int fnn_team_size(fnn_idx work, fnn_idx grain, int n_threads)
 {

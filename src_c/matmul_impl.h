@@ -1,53 +1,88 @@
 /* matmul_impl.h -- type-generic body for matmul.c (included once per REAL). */
 
-/* One row of C over the column block [j0, j0 + FNN_SMALL_NB): the block's accumulators
- * have a fixed width so that the compiler keeps them in vector registers. */
+/* One row of C over the column block [j0, j0 + FNN_SMALL_NB), from the nnz nonzero
+ * entries of the row of A (values av, indices ix): the block's accumulators have a fixed
+ * width so that the compiler keeps them in vector registers. */
 #define FNN_SMALL_NB 64
+/* Entries of a row of A listed per pass (stack arrays). */
+#define FNN_SMALL_KB 1024
 
-FNN_SIMD_CLONES
-static void FNN_SFX(small_row_block)(fnn_idx k, const REAL *a, const REAL *b, fnn_idx ldb,
-                                     REAL *acc)
+FNN_SIMD_CLONES FNN_NO_UNROLL_JAM
+static void FNN_SFX(small_row_block)(int nnz, const REAL *av, const int *ix, const REAL *b,
+                                     fnn_idx ldb, REAL *acc)
 {
     REAL s[FNN_SMALL_NB];
-    for (int j = 0; j < FNN_SMALL_NB; ++j) s[j] = 0;
-    for (fnn_idx kk = 0; kk < k; ++kk) {
-        REAL av = a[kk];
-        if (av == 0) continue;
-        const REAL *bk = b + kk * ldb;
+    for (int j = 0; j < FNN_SMALL_NB; ++j) s[j] = acc[j];
+    for (int t = 0; t < nnz; ++t) {
+        const REAL a = av[t];
+        const REAL *bk = b + ix[t] * ldb;
 #pragma omp simd
-        for (int j = 0; j < FNN_SMALL_NB; ++j) s[j] += av * bk[j];
+        for (int j = 0; j < FNN_SMALL_NB; ++j) s[j] += a * bk[j];
     }
     for (int j = 0; j < FNN_SMALL_NB; ++j) acc[j] = s[j];
 }
 
 /* The same for a last block narrower than FNN_SMALL_NB. */
-FNN_SIMD_CLONES
-static void FNN_SFX(small_row_tail)(fnn_idx k, fnn_idx w, const REAL *a, const REAL *b,
-                                    fnn_idx ldb, REAL *acc)
+FNN_SIMD_CLONES FNN_NO_UNROLL_JAM
+static void FNN_SFX(small_row_tail)(int nnz, fnn_idx w, const REAL *av, const int *ix,
+                                    const REAL *b, fnn_idx ldb, REAL *acc)
 {
-    for (fnn_idx j = 0; j < w; ++j) acc[j] = 0;
-    for (fnn_idx kk = 0; kk < k; ++kk) {
-        REAL av = a[kk];
-        if (av == 0) continue;
-        const REAL *bk = b + kk * ldb;
+    for (int t = 0; t < nnz; ++t) {
+        const REAL a = av[t];
+        const REAL *bk = b + ix[t] * ldb;
 #pragma omp simd
-        for (fnn_idx j = 0; j < w; ++j) acc[j] += av * bk[j];
+        for (fnn_idx j = 0; j < w; ++j) acc[j] += a * bk[j];
     }
+}
+
+/* The nonzero (or NaN) entries of x[0 .. n) in order: values to av, indices to ix;
+ * returns their number. Runs of 8 zeros (an image's border) are passed over at once. */
+static int FNN_SFX(small_nonzeros)(const REAL *x, fnn_idx n, REAL *av, int *ix)
+{
+    int nnz = 0;
+    fnn_idx i = 0;
+    for (; i + 8 <= n; i += 8) {
+        int any = 0;
+        for (int l = 0; l < 8; ++l) any |= x[i + l] != 0;
+        if (!any) continue;
+        for (int l = 0; l < 8; ++l) {
+            av[nnz] = x[i + l];
+            ix[nnz] = (int)(i + l);
+            nnz += x[i + l] != 0;
+        }
+    }
+    for (; i < n; ++i) {
+        av[nnz] = x[i];
+        ix[nnz] = (int)i;
+        nnz += x[i] != 0;
+    }
+    return nnz;
 }
 
 void FNN_SFX(fnn_gemm_small)(fnn_idx m, fnn_idx n, fnn_idx k, REAL alpha, const REAL *a,
                              fnn_idx lda, const REAL *b, fnn_idx ldb, REAL beta, REAL *c,
                              fnn_idx ldc)
 {
-    REAL acc[FNN_SMALL_NB];
+    REAL acc[FNN_SMALL_NB], av[FNN_SMALL_KB];
+    int ix[FNN_SMALL_KB], nnz = 0;
     for (fnn_idx i = 0; i < m; ++i) {
         REAL *ci = c + i * ldc;
+        const REAL *ai = a + i * lda;
         for (fnn_idx j0 = 0; j0 < n; j0 += FNN_SMALL_NB) {
             fnn_idx w = n - j0 < FNN_SMALL_NB ? n - j0 : FNN_SMALL_NB;
-            if (w == FNN_SMALL_NB)
-                FNN_SFX(small_row_block)(k, a + i * lda, b + j0, ldb, acc);
-            else
-                FNN_SFX(small_row_tail)(k, w, a + i * lda, b + j0, ldb, acc);
+            for (fnn_idx j = 0; j < w; ++j) acc[j] = 0;
+            /* the row's nonzero entries, FNN_SMALL_KB of its columns at a time, in order
+             * (a zero adds nothing: sparse inputs such as pixels skip most rows of B);
+             * one chunk (k <= FNN_SMALL_KB) is listed once for every column block */
+            for (fnn_idx k0 = 0; k0 < k; k0 += FNN_SMALL_KB) {
+                if (j0 == 0 || k > FNN_SMALL_KB)
+                    nnz = FNN_SFX(small_nonzeros)(
+                        ai + k0, k - k0 < FNN_SMALL_KB ? k - k0 : FNN_SMALL_KB, av, ix);
+                if (w == FNN_SMALL_NB)
+                    FNN_SFX(small_row_block)(nnz, av, ix, b + k0 * ldb + j0, ldb, acc);
+                else
+                    FNN_SFX(small_row_tail)(nnz, w, av, ix, b + k0 * ldb + j0, ldb, acc);
+            }
             if (beta == 0) /* C is not read: it may hold anything, NaN included */
                 for (fnn_idx j = 0; j < w; ++j) ci[j0 + j] = alpha * acc[j];
             else

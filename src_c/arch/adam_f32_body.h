@@ -14,13 +14,14 @@
  *
  * The file defines, before including this one:
  *   TGT            the target attribute          VEC, MASK   vector and lane-mask types
- *   LANES          floats per vector             MASK_ALL, MASK_FIRST(n)
- *   V_SET1(x)  V_LOADM(k, p)  V_STOREM(p, k, v)  V_MUL(a, b)  V_FMADD(a, b, c)
+ *   LANES          floats per vector             MASK_FIRST(n)  lanes [0, n)
+ *   V_SET1(x)  V_LOAD(p)  V_STORE(p, v)  V_LOADM(k, p)  V_STOREM(p, k, v)
+ *   V_MUL(a, b)  V_FMADD(a, b, c)
  *   V_FNMADD(a, b, c) = c - a b                  V_KEEP_GE(v, t, pos): pos = v >= t, v
  *                                                where pos else 0
  *   V_KEEP_ABS_GE(v, t): v where |v| >= t else 0
  *   V_RSQRT_POS(pos, v): ~1/sqrt(v) where pos, 0 elsewhere     V_RCP(v): ~1/v
- *   V_SUB(a, b)
+ *   V_SUB(a, b)    (used with ADAM_REFINE)
  *   ADAM_NEWTON    Newton steps per estimate     ADAM_REFINE 1: correct sqrt and quotient
  *   ADAM_NAME      the function's name
  */
@@ -44,43 +45,54 @@ TGT static void ADAM_NAME(fnn_idx n, float *p, const float *g, float *m, float *
      * arithmetic only below FLT_MIN (1.2e-38), which the states already store as 0. */
     const unsigned int csr = _mm_getcsr();
     _mm_setcsr(csr | 0x8040u);
-    for (fnn_idx i = 0; i < n; i += LANES) {
-        MASK k = n - i >= LANES ? MASK_ALL : MASK_FIRST(n - i);
-        VEC pi = V_LOADM(k, p + i);
-        VEC gi = V_LOADM(k, g + i);
-        if (!plain) { /* AdamW shrinks the weight first; Adam adds l2 * weight to g */
-            pi = V_MUL(pi, vshrink);
-            gi = V_FMADD(vl2, pi, gi);
-        }
-        VEC mi = V_FMADD(vb1, V_LOADM(k, m + i), V_MUL(vc1, gi));
-        VEC vi = V_FMADD(vb2, V_LOADM(k, v + i), V_MUL(vc2, V_MUL(gi, gi)));
-        /* states below the smallest normal float are stored as 0 (FNN_FLUSH) */
-        MASK pos;
-        mi = V_KEEP_ABS_GE(mi, tiny);
-        vi = V_KEEP_GE(vi, tiny, pos);
-        V_STOREM(m + i, k, mi);
-        V_STOREM(v + i, k, vi);
-        /* sqrt(v) = v / sqrt(v): y ~ 1/sqrt(v), Newton: y *= 1.5 - 0.5 v y^2 (v = 0: 0) */
-        VEC y = V_RSQRT_POS(pos, vi);
-        VEC hv = V_MUL(half, vi);
-        for (int s = 0; s < ADAM_NEWTON; ++s)
-            y = V_MUL(y, V_FNMADD(V_MUL(hv, y), y, three_halves));
-        VEC sq = V_MUL(vi, y);
-#if ADAM_REFINE /* sqrt(v) += (v - sqrt(v)^2) / (2 sqrt(v)) */
-        sq = V_FMADD(V_MUL(half, y), V_FNMADD(sq, sq, vi), sq);
-#endif
-        VEC den = V_FMADD(sq, vib, veps);
-        /* 1 / den: r ~ 1/den, Newton: r *= 2 - den r */
-        VEC r = V_RCP(den);
-        for (int s = 0; s < ADAM_NEWTON; ++s)
-            r = V_MUL(r, V_FNMADD(den, r, two));
-#if ADAM_REFINE /* q = a / den: q0 = a r, q = q0 + r (a - den q0) */
-        VEC a = V_MUL(vstep, mi), q = V_MUL(a, r);
-        q = V_FMADD(r, V_FNMADD(den, q, a), q);
-        V_STOREM(p + i, k, V_SUB(pi, q));
-#else
-        V_STOREM(p + i, k, V_FNMADD(V_MUL(vstep, mi), r, pi));
-#endif
+    /* STEP(LOAD, STORE): the update of the LANES elements at i; whole vectors take plain
+     * loads and stores, the tail masked ones (masked stores are slow on some CPUs) */
+#define ADAM_STEP(LOAD, STORE)                                                           \
+    {                                                                                   \
+        VEC pi = LOAD(p + i), gi = LOAD(g + i);                                         \
+        if (!plain) { /* AdamW shrinks the weight first; Adam adds l2 * weight to g */  \
+            pi = V_MUL(pi, vshrink);                                                    \
+            gi = V_FMADD(vl2, pi, gi);                                                  \
+        }                                                                               \
+        VEC mi = V_FMADD(vb1, LOAD(m + i), V_MUL(vc1, gi));                             \
+        VEC vi = V_FMADD(vb2, LOAD(v + i), V_MUL(vc2, V_MUL(gi, gi)));                  \
+        /* states below the smallest normal float are stored as 0 (FNN_FLUSH) */        \
+        MASK pos;                                                                       \
+        mi = V_KEEP_ABS_GE(mi, tiny);                                                   \
+        vi = V_KEEP_GE(vi, tiny, pos);                                                  \
+        STORE(m + i, mi);                                                               \
+        STORE(v + i, vi);                                                               \
+        /* sqrt(v) = v / sqrt(v): y ~ 1/sqrt(v), Newton: y *= 1.5 - 0.5 v y^2 (v = 0: 0) */ \
+        VEC y = V_RSQRT_POS(pos, vi);                                                   \
+        VEC hv = V_MUL(half, vi);                                                       \
+        for (int s = 0; s < ADAM_NEWTON; ++s)                                           \
+            y = V_MUL(y, V_FNMADD(V_MUL(hv, y), y, three_halves));                      \
+        VEC sq = V_MUL(vi, y);                                                          \
+        if (ADAM_REFINE) /* sqrt(v) += (v - sqrt(v)^2) / (2 sqrt(v)) */                 \
+            sq = V_FMADD(V_MUL(half, y), V_FNMADD(sq, sq, vi), sq);                     \
+        VEC den = V_FMADD(sq, vib, veps);                                               \
+        /* 1 / den: r ~ 1/den, Newton: r *= 2 - den r */                                \
+        VEC r = V_RCP(den);                                                             \
+        for (int s = 0; s < ADAM_NEWTON; ++s)                                           \
+            r = V_MUL(r, V_FNMADD(den, r, two));                                        \
+        if (ADAM_REFINE) { /* q = a / den: q0 = a r, q = q0 + r (a - den q0) */         \
+            VEC a = V_MUL(vstep, mi), q = V_MUL(a, r);                                  \
+            q = V_FMADD(r, V_FNMADD(den, q, a), q);                                     \
+            STORE(p + i, V_SUB(pi, q));                                                 \
+        } else {                                                                        \
+            STORE(p + i, V_FNMADD(V_MUL(vstep, mi), r, pi));                            \
+        }                                                                               \
     }
+    fnn_idx i = 0;
+    for (; i + LANES <= n; i += LANES) ADAM_STEP(V_LOAD, V_STORE)
+    if (i < n) {
+        const MASK k = MASK_FIRST(n - i);
+#define ADAM_LOADM(q) V_LOADM(k, q)
+#define ADAM_STOREM(q, x) V_STOREM(q, k, x)
+        ADAM_STEP(ADAM_LOADM, ADAM_STOREM)
+#undef ADAM_LOADM
+#undef ADAM_STOREM
+    }
+#undef ADAM_STEP
     _mm_setcsr(csr);
 }

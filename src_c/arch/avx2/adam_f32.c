@@ -12,10 +12,11 @@
 #define VEC __m256
 #define MASK __m256i
 #define LANES 8
-#define MASK_ALL _mm256_set1_epi32(-1)
 #define MASK_FIRST(n) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n)), \
                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define V_SET1(x) _mm256_set1_ps(x)
+#define V_LOAD(q) _mm256_loadu_ps(q)
+#define V_STORE(q, x) _mm256_storeu_ps(q, x)
 #define V_LOADM(k, q) _mm256_maskload_ps(q, k)
 #define V_STOREM(q, k, x) _mm256_maskstore_ps(q, k, x)
 #define V_MUL(a, b) _mm256_mul_ps(a, b)

@@ -45,6 +45,27 @@ static const int MR_MAX[2][3] = {{0, 12, 6},
 #define PUNROLL _Pragma("GCC unroll 4")
 #endif
 
+/* The first n (1..8) lanes of v to p. */
+static TGT AI void store_last(float *p, __m256 v, int n)
+{
+    if (n == 8) {
+        _mm256_storeu_ps(p, v);
+        return;
+    }
+    __m128 h = _mm256_castps256_ps128(v);
+    if (n & 4) {
+        _mm_storeu_ps(p, h);
+        h = _mm256_extractf128_ps(v, 1);
+        p += 4;
+    }
+    if (n & 2) {
+        _mm_storel_pi((__m64 *)p, h);
+        h = _mm_movehl_ps(h, h);
+        p += 2;
+    }
+    if (n & 1) _mm_store_ss(p, h);
+}
+
 /*
  * IDX = 1 (the "active columns" products of a sparse input batch, see
  * pack_active in gemm_variants.h): TRANS = 0 reads right-operand row p from
@@ -58,6 +79,7 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
                         float *restrict c, ptrdiff_t ldc, __m256i lastmask, int accum,
                         const int *restrict idx, float alpha)
 {
+    const int lastn = __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(lastmask)));
     /* explicit scalar accumulators: an array of vectors gets spilled by gcc 12 */
     __m256 c0_0 = _mm256_setzero_ps(), c0_1 = _mm256_setzero_ps();
     __m256 c1_0 = _mm256_setzero_ps(), c1_1 = _mm256_setzero_ps();
@@ -147,86 +169,86 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
     const __m256 va = _mm256_set1_ps(alpha);
     if (MR > 0) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[0] : 0) * ldc;
-        if (NV - 1 == 0) { c0_0 = accum ? _mm256_fmadd_ps(va, c0_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c0_0); _mm256_maskstore_ps(cr + 0, lastmask, c0_0); }
+        if (NV - 1 == 0) { c0_0 = accum ? _mm256_fmadd_ps(va, c0_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c0_0); store_last(cr + 0, c0_0, lastn); }
         else if (NV > 0) { c0_0 = accum ? _mm256_fmadd_ps(va, c0_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c0_0); _mm256_storeu_ps(cr + 0, c0_0); }
-        if (NV - 1 == 1) { c0_1 = accum ? _mm256_fmadd_ps(va, c0_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c0_1); _mm256_maskstore_ps(cr + 8, lastmask, c0_1); }
+        if (NV - 1 == 1) { c0_1 = accum ? _mm256_fmadd_ps(va, c0_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c0_1); store_last(cr + 8, c0_1, lastn); }
         else if (NV > 1) { c0_1 = accum ? _mm256_fmadd_ps(va, c0_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c0_1); _mm256_storeu_ps(cr + 8, c0_1); }
     }
     if (MR > 1) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[1] : 1) * ldc;
-        if (NV - 1 == 0) { c1_0 = accum ? _mm256_fmadd_ps(va, c1_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c1_0); _mm256_maskstore_ps(cr + 0, lastmask, c1_0); }
+        if (NV - 1 == 0) { c1_0 = accum ? _mm256_fmadd_ps(va, c1_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c1_0); store_last(cr + 0, c1_0, lastn); }
         else if (NV > 0) { c1_0 = accum ? _mm256_fmadd_ps(va, c1_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c1_0); _mm256_storeu_ps(cr + 0, c1_0); }
-        if (NV - 1 == 1) { c1_1 = accum ? _mm256_fmadd_ps(va, c1_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c1_1); _mm256_maskstore_ps(cr + 8, lastmask, c1_1); }
+        if (NV - 1 == 1) { c1_1 = accum ? _mm256_fmadd_ps(va, c1_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c1_1); store_last(cr + 8, c1_1, lastn); }
         else if (NV > 1) { c1_1 = accum ? _mm256_fmadd_ps(va, c1_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c1_1); _mm256_storeu_ps(cr + 8, c1_1); }
     }
     if (MR > 2) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[2] : 2) * ldc;
-        if (NV - 1 == 0) { c2_0 = accum ? _mm256_fmadd_ps(va, c2_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c2_0); _mm256_maskstore_ps(cr + 0, lastmask, c2_0); }
+        if (NV - 1 == 0) { c2_0 = accum ? _mm256_fmadd_ps(va, c2_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c2_0); store_last(cr + 0, c2_0, lastn); }
         else if (NV > 0) { c2_0 = accum ? _mm256_fmadd_ps(va, c2_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c2_0); _mm256_storeu_ps(cr + 0, c2_0); }
-        if (NV - 1 == 1) { c2_1 = accum ? _mm256_fmadd_ps(va, c2_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c2_1); _mm256_maskstore_ps(cr + 8, lastmask, c2_1); }
+        if (NV - 1 == 1) { c2_1 = accum ? _mm256_fmadd_ps(va, c2_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c2_1); store_last(cr + 8, c2_1, lastn); }
         else if (NV > 1) { c2_1 = accum ? _mm256_fmadd_ps(va, c2_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c2_1); _mm256_storeu_ps(cr + 8, c2_1); }
     }
     if (MR > 3) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[3] : 3) * ldc;
-        if (NV - 1 == 0) { c3_0 = accum ? _mm256_fmadd_ps(va, c3_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c3_0); _mm256_maskstore_ps(cr + 0, lastmask, c3_0); }
+        if (NV - 1 == 0) { c3_0 = accum ? _mm256_fmadd_ps(va, c3_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c3_0); store_last(cr + 0, c3_0, lastn); }
         else if (NV > 0) { c3_0 = accum ? _mm256_fmadd_ps(va, c3_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c3_0); _mm256_storeu_ps(cr + 0, c3_0); }
-        if (NV - 1 == 1) { c3_1 = accum ? _mm256_fmadd_ps(va, c3_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c3_1); _mm256_maskstore_ps(cr + 8, lastmask, c3_1); }
+        if (NV - 1 == 1) { c3_1 = accum ? _mm256_fmadd_ps(va, c3_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c3_1); store_last(cr + 8, c3_1, lastn); }
         else if (NV > 1) { c3_1 = accum ? _mm256_fmadd_ps(va, c3_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c3_1); _mm256_storeu_ps(cr + 8, c3_1); }
     }
     if (MR > 4) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[4] : 4) * ldc;
-        if (NV - 1 == 0) { c4_0 = accum ? _mm256_fmadd_ps(va, c4_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c4_0); _mm256_maskstore_ps(cr + 0, lastmask, c4_0); }
+        if (NV - 1 == 0) { c4_0 = accum ? _mm256_fmadd_ps(va, c4_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c4_0); store_last(cr + 0, c4_0, lastn); }
         else if (NV > 0) { c4_0 = accum ? _mm256_fmadd_ps(va, c4_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c4_0); _mm256_storeu_ps(cr + 0, c4_0); }
-        if (NV - 1 == 1) { c4_1 = accum ? _mm256_fmadd_ps(va, c4_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c4_1); _mm256_maskstore_ps(cr + 8, lastmask, c4_1); }
+        if (NV - 1 == 1) { c4_1 = accum ? _mm256_fmadd_ps(va, c4_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c4_1); store_last(cr + 8, c4_1, lastn); }
         else if (NV > 1) { c4_1 = accum ? _mm256_fmadd_ps(va, c4_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c4_1); _mm256_storeu_ps(cr + 8, c4_1); }
     }
     if (MR > 5) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[5] : 5) * ldc;
-        if (NV - 1 == 0) { c5_0 = accum ? _mm256_fmadd_ps(va, c5_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c5_0); _mm256_maskstore_ps(cr + 0, lastmask, c5_0); }
+        if (NV - 1 == 0) { c5_0 = accum ? _mm256_fmadd_ps(va, c5_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c5_0); store_last(cr + 0, c5_0, lastn); }
         else if (NV > 0) { c5_0 = accum ? _mm256_fmadd_ps(va, c5_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c5_0); _mm256_storeu_ps(cr + 0, c5_0); }
-        if (NV - 1 == 1) { c5_1 = accum ? _mm256_fmadd_ps(va, c5_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c5_1); _mm256_maskstore_ps(cr + 8, lastmask, c5_1); }
+        if (NV - 1 == 1) { c5_1 = accum ? _mm256_fmadd_ps(va, c5_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c5_1); store_last(cr + 8, c5_1, lastn); }
         else if (NV > 1) { c5_1 = accum ? _mm256_fmadd_ps(va, c5_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c5_1); _mm256_storeu_ps(cr + 8, c5_1); }
     }
     if (MR > 6) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[6] : 6) * ldc;
-        if (NV - 1 == 0) { c6_0 = accum ? _mm256_fmadd_ps(va, c6_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c6_0); _mm256_maskstore_ps(cr + 0, lastmask, c6_0); }
+        if (NV - 1 == 0) { c6_0 = accum ? _mm256_fmadd_ps(va, c6_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c6_0); store_last(cr + 0, c6_0, lastn); }
         else if (NV > 0) { c6_0 = accum ? _mm256_fmadd_ps(va, c6_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c6_0); _mm256_storeu_ps(cr + 0, c6_0); }
-        if (NV - 1 == 1) { c6_1 = accum ? _mm256_fmadd_ps(va, c6_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c6_1); _mm256_maskstore_ps(cr + 8, lastmask, c6_1); }
+        if (NV - 1 == 1) { c6_1 = accum ? _mm256_fmadd_ps(va, c6_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c6_1); store_last(cr + 8, c6_1, lastn); }
         else if (NV > 1) { c6_1 = accum ? _mm256_fmadd_ps(va, c6_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c6_1); _mm256_storeu_ps(cr + 8, c6_1); }
     }
     if (MR > 7) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[7] : 7) * ldc;
-        if (NV - 1 == 0) { c7_0 = accum ? _mm256_fmadd_ps(va, c7_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c7_0); _mm256_maskstore_ps(cr + 0, lastmask, c7_0); }
+        if (NV - 1 == 0) { c7_0 = accum ? _mm256_fmadd_ps(va, c7_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c7_0); store_last(cr + 0, c7_0, lastn); }
         else if (NV > 0) { c7_0 = accum ? _mm256_fmadd_ps(va, c7_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c7_0); _mm256_storeu_ps(cr + 0, c7_0); }
-        if (NV - 1 == 1) { c7_1 = accum ? _mm256_fmadd_ps(va, c7_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c7_1); _mm256_maskstore_ps(cr + 8, lastmask, c7_1); }
+        if (NV - 1 == 1) { c7_1 = accum ? _mm256_fmadd_ps(va, c7_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c7_1); store_last(cr + 8, c7_1, lastn); }
         else if (NV > 1) { c7_1 = accum ? _mm256_fmadd_ps(va, c7_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c7_1); _mm256_storeu_ps(cr + 8, c7_1); }
     }
     if (MR > 8) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[8] : 8) * ldc;
-        if (NV - 1 == 0) { c8_0 = accum ? _mm256_fmadd_ps(va, c8_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c8_0); _mm256_maskstore_ps(cr + 0, lastmask, c8_0); }
+        if (NV - 1 == 0) { c8_0 = accum ? _mm256_fmadd_ps(va, c8_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c8_0); store_last(cr + 0, c8_0, lastn); }
         else if (NV > 0) { c8_0 = accum ? _mm256_fmadd_ps(va, c8_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c8_0); _mm256_storeu_ps(cr + 0, c8_0); }
-        if (NV - 1 == 1) { c8_1 = accum ? _mm256_fmadd_ps(va, c8_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c8_1); _mm256_maskstore_ps(cr + 8, lastmask, c8_1); }
+        if (NV - 1 == 1) { c8_1 = accum ? _mm256_fmadd_ps(va, c8_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c8_1); store_last(cr + 8, c8_1, lastn); }
         else if (NV > 1) { c8_1 = accum ? _mm256_fmadd_ps(va, c8_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c8_1); _mm256_storeu_ps(cr + 8, c8_1); }
     }
     if (MR > 9) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[9] : 9) * ldc;
-        if (NV - 1 == 0) { c9_0 = accum ? _mm256_fmadd_ps(va, c9_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c9_0); _mm256_maskstore_ps(cr + 0, lastmask, c9_0); }
+        if (NV - 1 == 0) { c9_0 = accum ? _mm256_fmadd_ps(va, c9_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c9_0); store_last(cr + 0, c9_0, lastn); }
         else if (NV > 0) { c9_0 = accum ? _mm256_fmadd_ps(va, c9_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c9_0); _mm256_storeu_ps(cr + 0, c9_0); }
-        if (NV - 1 == 1) { c9_1 = accum ? _mm256_fmadd_ps(va, c9_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c9_1); _mm256_maskstore_ps(cr + 8, lastmask, c9_1); }
+        if (NV - 1 == 1) { c9_1 = accum ? _mm256_fmadd_ps(va, c9_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c9_1); store_last(cr + 8, c9_1, lastn); }
         else if (NV > 1) { c9_1 = accum ? _mm256_fmadd_ps(va, c9_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c9_1); _mm256_storeu_ps(cr + 8, c9_1); }
     }
     if (MR > 10) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[10] : 10) * ldc;
-        if (NV - 1 == 0) { c10_0 = accum ? _mm256_fmadd_ps(va, c10_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c10_0); _mm256_maskstore_ps(cr + 0, lastmask, c10_0); }
+        if (NV - 1 == 0) { c10_0 = accum ? _mm256_fmadd_ps(va, c10_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c10_0); store_last(cr + 0, c10_0, lastn); }
         else if (NV > 0) { c10_0 = accum ? _mm256_fmadd_ps(va, c10_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c10_0); _mm256_storeu_ps(cr + 0, c10_0); }
-        if (NV - 1 == 1) { c10_1 = accum ? _mm256_fmadd_ps(va, c10_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c10_1); _mm256_maskstore_ps(cr + 8, lastmask, c10_1); }
+        if (NV - 1 == 1) { c10_1 = accum ? _mm256_fmadd_ps(va, c10_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c10_1); store_last(cr + 8, c10_1, lastn); }
         else if (NV > 1) { c10_1 = accum ? _mm256_fmadd_ps(va, c10_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c10_1); _mm256_storeu_ps(cr + 8, c10_1); }
     }
     if (MR > 11) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[11] : 11) * ldc;
-        if (NV - 1 == 0) { c11_0 = accum ? _mm256_fmadd_ps(va, c11_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c11_0); _mm256_maskstore_ps(cr + 0, lastmask, c11_0); }
+        if (NV - 1 == 0) { c11_0 = accum ? _mm256_fmadd_ps(va, c11_0, _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, c11_0); store_last(cr + 0, c11_0, lastn); }
         else if (NV > 0) { c11_0 = accum ? _mm256_fmadd_ps(va, c11_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c11_0); _mm256_storeu_ps(cr + 0, c11_0); }
-        if (NV - 1 == 1) { c11_1 = accum ? _mm256_fmadd_ps(va, c11_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c11_1); _mm256_maskstore_ps(cr + 8, lastmask, c11_1); }
+        if (NV - 1 == 1) { c11_1 = accum ? _mm256_fmadd_ps(va, c11_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c11_1); store_last(cr + 8, c11_1, lastn); }
         else if (NV > 1) { c11_1 = accum ? _mm256_fmadd_ps(va, c11_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c11_1); _mm256_storeu_ps(cr + 8, c11_1); }
     }
 }
@@ -284,6 +306,7 @@ static TGT AI void gkern(const int M, const int NV, const int IDX, int nrows, co
                          ptrdiff_t ldc, __m256i lastmask, const int *restrict idx, float alpha,
                          int accum)
 {
+    const int lastn = __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(lastmask)));
     const __m256 va = _mm256_set1_ps(alpha);
     __m256 g0_0, g0_1;
     __m256 g1_0, g1_1;
@@ -427,9 +450,9 @@ static TGT AI void gkern(const int M, const int NV, const int IDX, int nrows, co
             if (NV > 0) o0 = _mm256_fmadd_ps(av, g9_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_ps(av, g9_1, o1);
         }
-        if (NV - 1 == 0) { __m256 s = _mm256_add_ps(e0, o0); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w0 : _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, s); _mm256_maskstore_ps(cr + 0, lastmask, s); }
+        if (NV - 1 == 0) { __m256 s = _mm256_add_ps(e0, o0); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w0 : _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, s); store_last(cr + 0, s, lastn); }
         else if (NV > 0) { __m256 s = _mm256_add_ps(e0, o0); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w0 : _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, s); _mm256_storeu_ps(cr + 0, s); }
-        if (NV - 1 == 1) { __m256 s = _mm256_add_ps(e1, o1); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w1 : _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, s); _mm256_maskstore_ps(cr + 8, lastmask, s); }
+        if (NV - 1 == 1) { __m256 s = _mm256_add_ps(e1, o1); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w1 : _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, s); store_last(cr + 8, s, lastn); }
         else if (NV > 1) { __m256 s = _mm256_add_ps(e1, o1); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w1 : _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, s); _mm256_storeu_ps(cr + 8, s); }
     }
 }
@@ -531,6 +554,266 @@ static TGT void tn(int m, int k, int n, const float *A, const float *G, float *C
     tn_ld(m, k, n, A, k, G, C);
 }
 
+/* compress_lut[8 * mask + j]: the j-th set lane of an 8-bit mask (AVX2 has no
+ * compress instruction: a permute by this row does its work) */
+static const unsigned char compress_lut[256 * 8] __attribute__((aligned(64))) = {
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0,
+    1, 0, 0, 0, 0, 0, 0, 0,
+    0, 1, 0, 0, 0, 0, 0, 0,
+    2, 0, 0, 0, 0, 0, 0, 0,
+    0, 2, 0, 0, 0, 0, 0, 0,
+    1, 2, 0, 0, 0, 0, 0, 0,
+    0, 1, 2, 0, 0, 0, 0, 0,
+    3, 0, 0, 0, 0, 0, 0, 0,
+    0, 3, 0, 0, 0, 0, 0, 0,
+    1, 3, 0, 0, 0, 0, 0, 0,
+    0, 1, 3, 0, 0, 0, 0, 0,
+    2, 3, 0, 0, 0, 0, 0, 0,
+    0, 2, 3, 0, 0, 0, 0, 0,
+    1, 2, 3, 0, 0, 0, 0, 0,
+    0, 1, 2, 3, 0, 0, 0, 0,
+    4, 0, 0, 0, 0, 0, 0, 0,
+    0, 4, 0, 0, 0, 0, 0, 0,
+    1, 4, 0, 0, 0, 0, 0, 0,
+    0, 1, 4, 0, 0, 0, 0, 0,
+    2, 4, 0, 0, 0, 0, 0, 0,
+    0, 2, 4, 0, 0, 0, 0, 0,
+    1, 2, 4, 0, 0, 0, 0, 0,
+    0, 1, 2, 4, 0, 0, 0, 0,
+    3, 4, 0, 0, 0, 0, 0, 0,
+    0, 3, 4, 0, 0, 0, 0, 0,
+    1, 3, 4, 0, 0, 0, 0, 0,
+    0, 1, 3, 4, 0, 0, 0, 0,
+    2, 3, 4, 0, 0, 0, 0, 0,
+    0, 2, 3, 4, 0, 0, 0, 0,
+    1, 2, 3, 4, 0, 0, 0, 0,
+    0, 1, 2, 3, 4, 0, 0, 0,
+    5, 0, 0, 0, 0, 0, 0, 0,
+    0, 5, 0, 0, 0, 0, 0, 0,
+    1, 5, 0, 0, 0, 0, 0, 0,
+    0, 1, 5, 0, 0, 0, 0, 0,
+    2, 5, 0, 0, 0, 0, 0, 0,
+    0, 2, 5, 0, 0, 0, 0, 0,
+    1, 2, 5, 0, 0, 0, 0, 0,
+    0, 1, 2, 5, 0, 0, 0, 0,
+    3, 5, 0, 0, 0, 0, 0, 0,
+    0, 3, 5, 0, 0, 0, 0, 0,
+    1, 3, 5, 0, 0, 0, 0, 0,
+    0, 1, 3, 5, 0, 0, 0, 0,
+    2, 3, 5, 0, 0, 0, 0, 0,
+    0, 2, 3, 5, 0, 0, 0, 0,
+    1, 2, 3, 5, 0, 0, 0, 0,
+    0, 1, 2, 3, 5, 0, 0, 0,
+    4, 5, 0, 0, 0, 0, 0, 0,
+    0, 4, 5, 0, 0, 0, 0, 0,
+    1, 4, 5, 0, 0, 0, 0, 0,
+    0, 1, 4, 5, 0, 0, 0, 0,
+    2, 4, 5, 0, 0, 0, 0, 0,
+    0, 2, 4, 5, 0, 0, 0, 0,
+    1, 2, 4, 5, 0, 0, 0, 0,
+    0, 1, 2, 4, 5, 0, 0, 0,
+    3, 4, 5, 0, 0, 0, 0, 0,
+    0, 3, 4, 5, 0, 0, 0, 0,
+    1, 3, 4, 5, 0, 0, 0, 0,
+    0, 1, 3, 4, 5, 0, 0, 0,
+    2, 3, 4, 5, 0, 0, 0, 0,
+    0, 2, 3, 4, 5, 0, 0, 0,
+    1, 2, 3, 4, 5, 0, 0, 0,
+    0, 1, 2, 3, 4, 5, 0, 0,
+    6, 0, 0, 0, 0, 0, 0, 0,
+    0, 6, 0, 0, 0, 0, 0, 0,
+    1, 6, 0, 0, 0, 0, 0, 0,
+    0, 1, 6, 0, 0, 0, 0, 0,
+    2, 6, 0, 0, 0, 0, 0, 0,
+    0, 2, 6, 0, 0, 0, 0, 0,
+    1, 2, 6, 0, 0, 0, 0, 0,
+    0, 1, 2, 6, 0, 0, 0, 0,
+    3, 6, 0, 0, 0, 0, 0, 0,
+    0, 3, 6, 0, 0, 0, 0, 0,
+    1, 3, 6, 0, 0, 0, 0, 0,
+    0, 1, 3, 6, 0, 0, 0, 0,
+    2, 3, 6, 0, 0, 0, 0, 0,
+    0, 2, 3, 6, 0, 0, 0, 0,
+    1, 2, 3, 6, 0, 0, 0, 0,
+    0, 1, 2, 3, 6, 0, 0, 0,
+    4, 6, 0, 0, 0, 0, 0, 0,
+    0, 4, 6, 0, 0, 0, 0, 0,
+    1, 4, 6, 0, 0, 0, 0, 0,
+    0, 1, 4, 6, 0, 0, 0, 0,
+    2, 4, 6, 0, 0, 0, 0, 0,
+    0, 2, 4, 6, 0, 0, 0, 0,
+    1, 2, 4, 6, 0, 0, 0, 0,
+    0, 1, 2, 4, 6, 0, 0, 0,
+    3, 4, 6, 0, 0, 0, 0, 0,
+    0, 3, 4, 6, 0, 0, 0, 0,
+    1, 3, 4, 6, 0, 0, 0, 0,
+    0, 1, 3, 4, 6, 0, 0, 0,
+    2, 3, 4, 6, 0, 0, 0, 0,
+    0, 2, 3, 4, 6, 0, 0, 0,
+    1, 2, 3, 4, 6, 0, 0, 0,
+    0, 1, 2, 3, 4, 6, 0, 0,
+    5, 6, 0, 0, 0, 0, 0, 0,
+    0, 5, 6, 0, 0, 0, 0, 0,
+    1, 5, 6, 0, 0, 0, 0, 0,
+    0, 1, 5, 6, 0, 0, 0, 0,
+    2, 5, 6, 0, 0, 0, 0, 0,
+    0, 2, 5, 6, 0, 0, 0, 0,
+    1, 2, 5, 6, 0, 0, 0, 0,
+    0, 1, 2, 5, 6, 0, 0, 0,
+    3, 5, 6, 0, 0, 0, 0, 0,
+    0, 3, 5, 6, 0, 0, 0, 0,
+    1, 3, 5, 6, 0, 0, 0, 0,
+    0, 1, 3, 5, 6, 0, 0, 0,
+    2, 3, 5, 6, 0, 0, 0, 0,
+    0, 2, 3, 5, 6, 0, 0, 0,
+    1, 2, 3, 5, 6, 0, 0, 0,
+    0, 1, 2, 3, 5, 6, 0, 0,
+    4, 5, 6, 0, 0, 0, 0, 0,
+    0, 4, 5, 6, 0, 0, 0, 0,
+    1, 4, 5, 6, 0, 0, 0, 0,
+    0, 1, 4, 5, 6, 0, 0, 0,
+    2, 4, 5, 6, 0, 0, 0, 0,
+    0, 2, 4, 5, 6, 0, 0, 0,
+    1, 2, 4, 5, 6, 0, 0, 0,
+    0, 1, 2, 4, 5, 6, 0, 0,
+    3, 4, 5, 6, 0, 0, 0, 0,
+    0, 3, 4, 5, 6, 0, 0, 0,
+    1, 3, 4, 5, 6, 0, 0, 0,
+    0, 1, 3, 4, 5, 6, 0, 0,
+    2, 3, 4, 5, 6, 0, 0, 0,
+    0, 2, 3, 4, 5, 6, 0, 0,
+    1, 2, 3, 4, 5, 6, 0, 0,
+    0, 1, 2, 3, 4, 5, 6, 0,
+    7, 0, 0, 0, 0, 0, 0, 0,
+    0, 7, 0, 0, 0, 0, 0, 0,
+    1, 7, 0, 0, 0, 0, 0, 0,
+    0, 1, 7, 0, 0, 0, 0, 0,
+    2, 7, 0, 0, 0, 0, 0, 0,
+    0, 2, 7, 0, 0, 0, 0, 0,
+    1, 2, 7, 0, 0, 0, 0, 0,
+    0, 1, 2, 7, 0, 0, 0, 0,
+    3, 7, 0, 0, 0, 0, 0, 0,
+    0, 3, 7, 0, 0, 0, 0, 0,
+    1, 3, 7, 0, 0, 0, 0, 0,
+    0, 1, 3, 7, 0, 0, 0, 0,
+    2, 3, 7, 0, 0, 0, 0, 0,
+    0, 2, 3, 7, 0, 0, 0, 0,
+    1, 2, 3, 7, 0, 0, 0, 0,
+    0, 1, 2, 3, 7, 0, 0, 0,
+    4, 7, 0, 0, 0, 0, 0, 0,
+    0, 4, 7, 0, 0, 0, 0, 0,
+    1, 4, 7, 0, 0, 0, 0, 0,
+    0, 1, 4, 7, 0, 0, 0, 0,
+    2, 4, 7, 0, 0, 0, 0, 0,
+    0, 2, 4, 7, 0, 0, 0, 0,
+    1, 2, 4, 7, 0, 0, 0, 0,
+    0, 1, 2, 4, 7, 0, 0, 0,
+    3, 4, 7, 0, 0, 0, 0, 0,
+    0, 3, 4, 7, 0, 0, 0, 0,
+    1, 3, 4, 7, 0, 0, 0, 0,
+    0, 1, 3, 4, 7, 0, 0, 0,
+    2, 3, 4, 7, 0, 0, 0, 0,
+    0, 2, 3, 4, 7, 0, 0, 0,
+    1, 2, 3, 4, 7, 0, 0, 0,
+    0, 1, 2, 3, 4, 7, 0, 0,
+    5, 7, 0, 0, 0, 0, 0, 0,
+    0, 5, 7, 0, 0, 0, 0, 0,
+    1, 5, 7, 0, 0, 0, 0, 0,
+    0, 1, 5, 7, 0, 0, 0, 0,
+    2, 5, 7, 0, 0, 0, 0, 0,
+    0, 2, 5, 7, 0, 0, 0, 0,
+    1, 2, 5, 7, 0, 0, 0, 0,
+    0, 1, 2, 5, 7, 0, 0, 0,
+    3, 5, 7, 0, 0, 0, 0, 0,
+    0, 3, 5, 7, 0, 0, 0, 0,
+    1, 3, 5, 7, 0, 0, 0, 0,
+    0, 1, 3, 5, 7, 0, 0, 0,
+    2, 3, 5, 7, 0, 0, 0, 0,
+    0, 2, 3, 5, 7, 0, 0, 0,
+    1, 2, 3, 5, 7, 0, 0, 0,
+    0, 1, 2, 3, 5, 7, 0, 0,
+    4, 5, 7, 0, 0, 0, 0, 0,
+    0, 4, 5, 7, 0, 0, 0, 0,
+    1, 4, 5, 7, 0, 0, 0, 0,
+    0, 1, 4, 5, 7, 0, 0, 0,
+    2, 4, 5, 7, 0, 0, 0, 0,
+    0, 2, 4, 5, 7, 0, 0, 0,
+    1, 2, 4, 5, 7, 0, 0, 0,
+    0, 1, 2, 4, 5, 7, 0, 0,
+    3, 4, 5, 7, 0, 0, 0, 0,
+    0, 3, 4, 5, 7, 0, 0, 0,
+    1, 3, 4, 5, 7, 0, 0, 0,
+    0, 1, 3, 4, 5, 7, 0, 0,
+    2, 3, 4, 5, 7, 0, 0, 0,
+    0, 2, 3, 4, 5, 7, 0, 0,
+    1, 2, 3, 4, 5, 7, 0, 0,
+    0, 1, 2, 3, 4, 5, 7, 0,
+    6, 7, 0, 0, 0, 0, 0, 0,
+    0, 6, 7, 0, 0, 0, 0, 0,
+    1, 6, 7, 0, 0, 0, 0, 0,
+    0, 1, 6, 7, 0, 0, 0, 0,
+    2, 6, 7, 0, 0, 0, 0, 0,
+    0, 2, 6, 7, 0, 0, 0, 0,
+    1, 2, 6, 7, 0, 0, 0, 0,
+    0, 1, 2, 6, 7, 0, 0, 0,
+    3, 6, 7, 0, 0, 0, 0, 0,
+    0, 3, 6, 7, 0, 0, 0, 0,
+    1, 3, 6, 7, 0, 0, 0, 0,
+    0, 1, 3, 6, 7, 0, 0, 0,
+    2, 3, 6, 7, 0, 0, 0, 0,
+    0, 2, 3, 6, 7, 0, 0, 0,
+    1, 2, 3, 6, 7, 0, 0, 0,
+    0, 1, 2, 3, 6, 7, 0, 0,
+    4, 6, 7, 0, 0, 0, 0, 0,
+    0, 4, 6, 7, 0, 0, 0, 0,
+    1, 4, 6, 7, 0, 0, 0, 0,
+    0, 1, 4, 6, 7, 0, 0, 0,
+    2, 4, 6, 7, 0, 0, 0, 0,
+    0, 2, 4, 6, 7, 0, 0, 0,
+    1, 2, 4, 6, 7, 0, 0, 0,
+    0, 1, 2, 4, 6, 7, 0, 0,
+    3, 4, 6, 7, 0, 0, 0, 0,
+    0, 3, 4, 6, 7, 0, 0, 0,
+    1, 3, 4, 6, 7, 0, 0, 0,
+    0, 1, 3, 4, 6, 7, 0, 0,
+    2, 3, 4, 6, 7, 0, 0, 0,
+    0, 2, 3, 4, 6, 7, 0, 0,
+    1, 2, 3, 4, 6, 7, 0, 0,
+    0, 1, 2, 3, 4, 6, 7, 0,
+    5, 6, 7, 0, 0, 0, 0, 0,
+    0, 5, 6, 7, 0, 0, 0, 0,
+    1, 5, 6, 7, 0, 0, 0, 0,
+    0, 1, 5, 6, 7, 0, 0, 0,
+    2, 5, 6, 7, 0, 0, 0, 0,
+    0, 2, 5, 6, 7, 0, 0, 0,
+    1, 2, 5, 6, 7, 0, 0, 0,
+    0, 1, 2, 5, 6, 7, 0, 0,
+    3, 5, 6, 7, 0, 0, 0, 0,
+    0, 3, 5, 6, 7, 0, 0, 0,
+    1, 3, 5, 6, 7, 0, 0, 0,
+    0, 1, 3, 5, 6, 7, 0, 0,
+    2, 3, 5, 6, 7, 0, 0, 0,
+    0, 2, 3, 5, 6, 7, 0, 0,
+    1, 2, 3, 5, 6, 7, 0, 0,
+    0, 1, 2, 3, 5, 6, 7, 0,
+    4, 5, 6, 7, 0, 0, 0, 0,
+    0, 4, 5, 6, 7, 0, 0, 0,
+    1, 4, 5, 6, 7, 0, 0, 0,
+    0, 1, 4, 5, 6, 7, 0, 0,
+    2, 4, 5, 6, 7, 0, 0, 0,
+    0, 2, 4, 5, 6, 7, 0, 0,
+    1, 2, 4, 5, 6, 7, 0, 0,
+    0, 1, 2, 4, 5, 6, 7, 0,
+    3, 4, 5, 6, 7, 0, 0, 0,
+    0, 3, 4, 5, 6, 7, 0, 0,
+    1, 3, 4, 5, 6, 7, 0, 0,
+    0, 1, 3, 4, 5, 6, 7, 0,
+    2, 3, 4, 5, 6, 7, 0, 0,
+    0, 2, 3, 4, 5, 6, 7, 0,
+    1, 2, 3, 4, 5, 6, 7, 0,
+    0, 1, 2, 3, 4, 5, 6, 7};
+
 /* The nonzero (or NaN) lanes of 16 floats at p, the first `len` of them, as a bit mask. */
 static TGT AI unsigned nonzero16(const float *p, int len)
 {
@@ -566,12 +849,34 @@ static TGT int pack_active(int m, int k, const float *const *rows, float *xc, in
         for (unsigned b = am; b; b &= b - 1) cols[nact++] = 16 * ch + __builtin_ctz(b);
         for (unsigned b = ~am & lm; b; b &= b - 1) zcols[nz++] = 16 * ch + __builtin_ctz(b);
     }
-    /* the active columns of each row, in order (a gather of whole chunks would need
-     * AVX-512's compress) */
+    /* the active columns of each row, in order: each 8-column half of a chunk is
+     * compressed by one permute (the LUT's order for its mask) and stored whole; the
+     * lanes past its active ones land where the next ones go, and only the end of the
+     * buffer takes a masked store */
+    const float *end = xc + (ptrdiff_t)m * nact;
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int i = 0; i < m; i++) {
         const float *row = rows[i];
         float *dst = xc + (ptrdiff_t)i * nact;
-        for (int j = 0; j < nact; j++) dst[j] = row[cols[j]];
+        for (int ch = 0; ch < nch; ch++) {
+            unsigned am = masks[ch];
+            for (int h = 0; h < 2 && am; h++, am >>= 8) {
+                unsigned hm = am & 0xFFu;
+                if (!hm) continue;
+                const float *src = row + 16 * ch + 8 * h;
+                int len = ch == nch - 1 ? rem - 8 * h : 8;
+                __m256 x = len >= 8 ? _mm256_loadu_ps(src)
+                                    : _mm256_maskload_ps(src, _mm256_cmpgt_epi32(_mm256_set1_epi32(len), iota));
+                __m256 c = _mm256_permutevar8x32_ps(
+                    x, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(compress_lut + 8 * hm))));
+                int cnt = __builtin_popcount(hm);
+                if (dst + 8 <= end)
+                    _mm256_storeu_ps(dst, c);
+                else
+                    _mm256_maskstore_ps(dst, _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt), iota), c);
+                dst += cnt;
+            }
+        }
     }
     return nact;
 }

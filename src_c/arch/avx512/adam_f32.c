@@ -11,9 +11,11 @@
 #define VEC __m512
 #define MASK __mmask16
 #define LANES 16
-#define MASK_ALL ((__mmask16)0xFFFF)
 #define MASK_FIRST(n) ((__mmask16)((1u << (n)) - 1u))
 #define V_SET1(x) _mm512_set1_ps(x)
+#define V_LOAD(q) _mm512_loadu_ps(q)
+#define V_STORE(q, x) _mm512_storeu_ps(q, x)
+#define V_SUB(a, b) _mm512_sub_ps(a, b)
 #define V_LOADM(k, q) _mm512_maskz_loadu_ps(k, q)
 #define V_STOREM(q, k, x) _mm512_mask_storeu_ps(q, k, x)
 #define V_MUL(a, b) _mm512_mul_ps(a, b)
