@@ -54,9 +54,12 @@ def isa():
 def force_gemm(name):
     """"blas": every product to BLAS (fastnn's own product kernels off), "fastnn": they
     may run, None or "auto": what FASTNN_GEMM asks. Process-wide, like force_isa."""
-    if name not in (None, "auto", "blas", "fastnn"):
+    if name is None or name == "auto":
+        fnn_cpu_force_gemm_blas(-1)
+    elif name == "blas" or name == "fastnn":
+        fnn_cpu_force_gemm_blas(name == "blas")
+    else:
         raise ValueError(f"gemm must be 'blas', 'fastnn' or 'auto', not {name!r}")
-    fnn_cpu_force_gemm_blas(-1 if name in (None, "auto") else int(name == "blas"))
 
 
 def force_isa(name):

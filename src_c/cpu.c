@@ -111,6 +111,15 @@ int fnn_isa_runs(int isa)
     return c->level != FNN_ISA_NEON && c->level >= isa;
 }
 
+const void *fnn_pick(const void *const *table, int count, int products)
+{
+    for (int i = 0; i < count; ++i) {
+        const fnn_variant_head *v = (const fnn_variant_head *)table[i];
+        if (products ? fnn_own_kernels_run(v->isa) : fnn_isa_runs(v->isa)) return v;
+    }
+    return NULL;
+}
+
 void fnn_cpu_force_gemm_blas(int on)
 {
     fnn_cpu_state()->gemm_blas = on < 0 ? fnn_env_gemm_blas() : on != 0;

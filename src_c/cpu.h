@@ -40,6 +40,16 @@ int fnn_isa_runnable(int level);
  * compiler-vectorized loops). Every dispatch table asks this. */
 int fnn_own_kernels_run(int isa);
 
+/* Every dispatch table is an array of variant structs, best first, each beginning with
+ * these two fields. fnn_pick returns the first entry that may run now: its ISA runs
+ * (fnn_isa_runs), and with products = 1 also FASTNN_GEMM allows fastnn's own kernels
+ * (fnn_own_kernels_run); NULL if none does. */
+typedef struct {
+    const char *name; /* "avx512", "avx2", ... */
+    int isa;          /* enum fnn_isa it needs */
+} fnn_variant_head;
+const void *fnn_pick(const void *const *table, int count, int products);
+
 /* Run no variant above `level` (-1: back to what the environment asked for). Returns 0,
  * or -1 (nothing changed) if this CPU cannot run `level`. Process-wide. */
 int fnn_cpu_force(int level);

@@ -23,9 +23,7 @@ const fnn_sgemm_variant *const *fnn_sgemm_variants(int *count)
 
 const fnn_sgemm_variant *fnn_sgemm_pick(void)
 {
-    for (int i = 0; i < FNN_SGEMM_COUNT; ++i)
-        if (fnn_own_kernels_run(fnn_sgemm_table[i]->isa)) return fnn_sgemm_table[i];
-    return NULL;
+    return fnn_pick((const void *const *)fnn_sgemm_table, FNN_SGEMM_COUNT, 1);
 }
 
 const fnn_sgemm_variant *fnn_sgemm_by_name(const char *name)

@@ -25,7 +25,7 @@
 #define FNN_GEMM_MAX_BT 2048
 
 typedef struct {
-    const char *name; /* "avx512", "avx2" */
+    const char *name; /* "avx512", "avx2" (the two fields of fnn_variant_head, cpu.h) */
     int isa;          /* enum fnn_isa it needs */
     /* C (m x n) = A (m x k) B (k x n), or C += A B with accumulate; contiguous row-major. */
     void (*nn)(int m, int k, int n, const float *A, const float *B, float *C, int accumulate);

@@ -30,9 +30,7 @@ const fnn_adam_f32_variant *const *fnn_adam_f32_variants(int *count)
 
 const fnn_adam_f32_variant *fnn_adam_f32_pick(void)
 {
-    for (int i = 0; i < FNN_ADAM_COUNT; ++i)
-        if (fnn_isa_runs(fnn_adam_table[i]->isa)) return fnn_adam_table[i];
-    return NULL;
+    return fnn_pick((const void *const *)fnn_adam_table, FNN_ADAM_COUNT, 0);
 }
 
 /* the variant for this call, or 0: the loop of optimizers_impl.h */

@@ -75,7 +75,7 @@ void fnn_scale_f64(fnn_idx n, double *x, double factor, int n_threads);
  * src_c/arch/adam_f32_body.h), best first; fnn_adam_f32_pick() returns the one that runs
  * at the level in force, or NULL: the compiler-vectorized loop of optimizers_impl.h. */
 typedef struct {
-    const char *name; /* "avx512", "avx2" */
+    const char *name; /* "avx512", "avx2" (the two fields of fnn_variant_head, cpu.h) */
     int isa;          /* enum fnn_isa it needs */
     void (*apply)(fnn_idx n, float *p, const float *g, float *m, float *v,
                   const fnn_adam_coefs_f32 *k);

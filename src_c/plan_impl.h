@@ -14,6 +14,7 @@ typedef FNN_GEMM_T FNN_SFX(gemm_fn);
 
 /* 1 if the n values of x are all finite: no value has every exponent bit set (NaN, inf).
  * Integer ops, so the OR-reduction vectorizes without a floating-point chain. */
+FNN_SIMD_CLONES
 static int FNN_SFX(row_finite)(fnn_idx n, const REAL *x)
 {
 #if FNN_REAL_IS_DOUBLE
