@@ -48,13 +48,17 @@ static int fnn_detect(void)
 #endif
 }
 
-/* A level this CPU runs: below or at the detected one, on its side of the tree. */
-static int fnn_runnable(const fnn_cpu *c, int level)
+/* 1 if `isa` lies at or below `top` on top's side of the tree (x86-64: generic < avx2 <
+ * avx512; aarch64: generic < neon). */
+static int fnn_within(int top, int isa)
 {
-    if (level == FNN_ISA_GENERIC) return 1;
-    if (c->detected == FNN_ISA_NEON) return level == FNN_ISA_NEON;
-    return level != FNN_ISA_NEON && level <= c->detected;
+    if (isa == FNN_ISA_GENERIC) return 1;
+    if (top == FNN_ISA_NEON || isa == FNN_ISA_NEON) return top == isa;
+    return isa <= top;
 }
+
+/* A level this CPU runs: within the detected one. */
+static int fnn_runnable(const fnn_cpu *c, int level) { return fnn_within(c->detected, level); }
 
 /* The level the environment asks for (FASTNN_ISA), with the note saying why. */
 static void fnn_apply_env(fnn_cpu *c)
@@ -103,13 +107,7 @@ void fnn_cpu_bind(fnn_cpu *shared) { fnn_cpu_cur = shared; }
 
 const fnn_cpu *fnn_cpu_get(void) { return fnn_cpu_state(); }
 
-int fnn_isa_runs(int isa)
-{
-    const fnn_cpu *c = fnn_cpu_get();
-    if (isa == FNN_ISA_GENERIC) return 1;
-    if (isa == FNN_ISA_NEON) return c->level == FNN_ISA_NEON;
-    return c->level != FNN_ISA_NEON && c->level >= isa;
-}
+int fnn_isa_runs(int isa) { return fnn_within(fnn_cpu_get()->level, isa); }
 
 const void *fnn_pick(const void *const *table, int count, int products)
 {
