@@ -33,9 +33,11 @@ def _env_flag(name):
 # thread count as an argument; the one piece of C state, the CPU description (cpu.c),
 # is owned by fastnn._runtime and shared with every other module at import.
 # The gemm family: its table, and one generated file per instruction set (src_c/arch/).
-GEMM = ["cpu.c", "gemm_variants.c", "arch/avx512/gemm_f32.c", "arch/avx2/gemm_f32.c"]
+GEMM = ["cpu.c", "gemm_variants.c"] + [f"arch/{isa}/gemm_{dt}.c" for isa in ("avx512", "avx2", "neon")
+                                       for dt in ("f32", "f64")]
 # The optimizers with the adam family's variants.
-OPTIMIZERS = ["optimizers.c", "arch/avx512/adam_f32.c", "arch/avx2/adam_f32.c"]
+OPTIMIZERS = ["optimizers.c", "arch/avx512/adam_f32.c", "arch/avx2/adam_f32.c",
+              "arch/neon/adam_f32.c"]
 EXTENSIONS = {
     "fastnn._runtime": ["runtime.c", "cpu.c"],
     "fastnn.ops.matmul": ["matmul.c", *GEMM],

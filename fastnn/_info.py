@@ -42,8 +42,8 @@ def _small_products():
             "FASTNN_GEMM=blas turns this off)")
     variant = own_kernels()
     if variant:
-        return (f"fastnn's {variant} kernels: float32, 3-64 batch rows, and the sample blocks "
-                "of convolutions with up to 64 filters; " + skip)
+        return (f"fastnn's {variant} kernels: float32 and float64, 3-64 batch rows, and the "
+                "sample blocks of float32 convolutions with up to 64 filters; " + skip)
     if _runtime.isa()["gemm_blas"]:
         return "BLAS (FASTNN_GEMM=blas)"
     return "BLAS (no gemm variant runs at this level); " + skip

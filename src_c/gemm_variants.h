@@ -1,12 +1,13 @@
-/* gemm_variants.h -- the gemm family: fastnn's own register-blocked float32 kernels for
- * small row-major products, one variant per instruction set, behind one table.
+/* gemm_variants.h -- the gemm family: fastnn's own register-blocked kernels for small
+ * row-major products, one variant per instruction set and dtype, behind one table each.
  *
  * OpenBLAS's small-matrix kernels spend much of a mini-batch product on call overhead and
  * packing; for batches of tens of rows these kernels run 1.5-3x faster (measured against
  * SciPy's OpenBLAS on the MNIST training shapes). The variants are generated from one
- * template by src_c/tools/gen_gemm.py into src_c/arch/<isa>/gemm_f32.c; fnn_sgemm_pick()
- * returns the best one the CPU runs (cpu.h), or NULL: then BLAS does the work.
- * fnn_sgemm_fits() is the one statement of which products they take.
+ * template by src_c/tools/gen_gemm.py into src_c/arch/<isa>/gemm_{f32,f64}.c;
+ * fnn_sgemm_pick() (float32) and fnn_dgemm_pick() (float64) return the best one the CPU
+ * runs (cpu.h), or NULL: then BLAS does the work. fnn_gemm_fits() is the one statement of
+ * which products they take, in either dtype.
  */
 #ifndef FNN_GEMM_VARIANTS_H
 #define FNN_GEMM_VARIANTS_H
@@ -59,20 +60,33 @@ typedef struct {
                     int accumulate);
 } fnn_sgemm_variant;
 
+/* The float64 variants: the dense products only (the training plan's active-column
+ * first layer runs in float32). Same contracts as above, in double. */
+typedef struct {
+    const char *name; /* "avx512", "avx2", "neon" */
+    int isa;
+    void (*nn)(int m, int k, int n, const double *A, const double *B, double *C, int accumulate);
+    void (*tn)(int m, int k, int n, const double *A, const double *G, double *C);
+    void (*tn_ld)(int m, int k, int n, const double *A, int lda, const double *G, double *C);
+} fnn_dgemm_variant;
+
 /* Every variant compiled into this build, best first; *count gets their number. */
 const fnn_sgemm_variant *const *fnn_sgemm_variants(int *count);
+const fnn_dgemm_variant *const *fnn_dgemm_variants(int *count);
 
 /* The variant for this CPU at the level in force, or NULL (BLAS): FASTNN_GEMM=blas, or
  * no compiled variant runs here. */
 const fnn_sgemm_variant *fnn_sgemm_pick(void);
+const fnn_dgemm_variant *fnn_dgemm_pick(void);
 
 /* The variant named `name` if it is compiled and this CPU can run it (whatever the level
  * in force), else NULL: for the tests, which run every variant the CPU can execute. */
 const fnn_sgemm_variant *fnn_sgemm_by_name(const char *name);
+const fnn_dgemm_variant *fnn_dgemm_by_name(const char *name);
 
 /* Whether the kernels take the product op(A) (m x k) op(B) (k x n), alpha 1, beta 0 or 1
  * (see fnn_gemm_team in matmul.h): 1 for A B, 2 for A B^T through a transposed B on the
  * stack, 3 for A^T B; 0: BLAS. */
-int fnn_sgemm_fits(int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx k, float alpha, float beta);
+int fnn_gemm_fits(int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx k, double alpha, double beta);
 
 #endif

@@ -17,6 +17,10 @@ extern const fnn_adam_f32_variant fnn_adam_f32_avx512, fnn_adam_f32_avx2;
 static const fnn_adam_f32_variant *const fnn_adam_table[] = {&fnn_adam_f32_avx512,
                                                              &fnn_adam_f32_avx2};
 #define FNN_ADAM_COUNT 2
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+extern const fnn_adam_f32_variant fnn_adam_f32_neon;
+static const fnn_adam_f32_variant *const fnn_adam_table[] = {&fnn_adam_f32_neon};
+#define FNN_ADAM_COUNT 1
 #else
 static const fnn_adam_f32_variant *const fnn_adam_table[] = {NULL};
 #define FNN_ADAM_COUNT 0

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import fastnn
 from conftest import FLOAT_DTYPES, assert_twins_close, randn
 from fastnn import ops, reference
 from fastnn.ops.matmul import variants as matmul_variants
@@ -192,33 +193,36 @@ def test_small_kernel_all_zero_row():
     np.testing.assert_array_equal(ops.gemm(a, b), np.zeros((1, 70), np.float32))
 
 
-# ------------------------------ the gemm family (src_c/gemm_variants.h, src_c/arch/*/gemm_f32.c)
-# Where a gemm variant runs (AVX-512, AVX2), float32 products with alpha = 1 and 3..64 batch
+# ------------------------ the gemm family (src_c/gemm_variants.h, src_c/arch/*/gemm_f{32,64}.c)
+# Where a gemm variant runs (AVX-512, AVX2, NEON), products with alpha = 1 and 3..64 batch
 # rows (rows of C for A @ B and A @ B.T with B of at most 2048 elements, the inner
 # dimension for A.T @ B) skip BLAS. Their register blocking has edges everywhere -- row
 # blocks of 2..16, column panels of 8..64 with masked tails -- so they are held against a
-# float64 product on shapes that cross every edge, on every level this CPU runs (the
-# module's `isa` fixture: the generic level is BLAS).
+# float64 product on shapes that cross every edge, in float32 and float64 (the variants'
+# two builds, lanes of 4 or 8 bytes), on every level this CPU runs (the module's `isa`
+# fixture: the generic level is BLAS).
 
 def _f64_check(got, expected, k):
     scale = np.abs(expected).max() + 1.0
-    np.testing.assert_allclose(got, expected, rtol=0, atol=4e-7 * np.sqrt(k) * scale)
+    eps = 4e-7 if got.dtype == np.float32 else 1e-15
+    np.testing.assert_allclose(got, expected, rtol=0, atol=eps * np.sqrt(k) * scale)
 
 
 @pytest.mark.parametrize("m", [3, 5, 10, 17, 32, 33, 64])
 @pytest.mark.parametrize("n", [1, 10, 15, 16, 17, 30, 47, 64, 65, 128, 130])
 @pytest.mark.parametrize("k", [1, 7, 128, 784])
-def test_gemm_kernel_forward_and_accumulate(m, n, k):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_kernel_forward_and_accumulate(m, n, k, dtype):
     rng = np.random.default_rng(m * 10007 + n * 101 + k)
-    a = rng.standard_normal((m, k)).astype(np.float32)
-    b = rng.standard_normal((k, n)).astype(np.float32)
-    out = np.full((m, n), np.nan, np.float32)  # beta = 0 must not read it
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)  # beta = 0 must not read it
     _f64_check(ops.gemm(a, b, out=out), a.astype(np.float64) @ b, k)
-    c = rng.standard_normal((m, n)).astype(np.float32)
+    c = rng.standard_normal((m, n)).astype(dtype)
     _f64_check(ops.gemm(a, b, beta=1.0, out=c.copy()), a.astype(np.float64) @ b + c, k)
     # A @ B.T (a layer's dX = G W^T): B is transposed on the stack when small, else BLAS
     bt = np.ascontiguousarray(b.T)
-    out = np.full((m, n), np.nan, np.float32)
+    out = np.full((m, n), np.nan, dtype)
     _f64_check(ops.gemm(a, bt, trans_b=True, out=out), a.astype(np.float64) @ b, k)
     _f64_check(ops.gemm(a, bt, trans_b=True, beta=1.0, out=c.copy()),
                a.astype(np.float64) @ b + c, k)
@@ -227,11 +231,12 @@ def test_gemm_kernel_forward_and_accumulate(m, n, k):
 @pytest.mark.parametrize("inner", [1, 3, 10, 24, 25, 32, 64])
 @pytest.mark.parametrize("n", [1, 10, 30, 64, 65, 128])
 @pytest.mark.parametrize("rows", [1, 7, 784])
-def test_gemm_kernel_weight_gradient(inner, n, rows):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_kernel_weight_gradient(inner, n, rows, dtype):
     rng = np.random.default_rng(inner * 7919 + n * 31 + rows)
-    x = rng.standard_normal((inner, rows)).astype(np.float32)  # a batch of `inner` samples
-    g = rng.standard_normal((inner, n)).astype(np.float32)
-    out = np.full((rows, n), np.nan, np.float32)
+    x = rng.standard_normal((inner, rows)).astype(dtype)  # a batch of `inner` samples
+    g = rng.standard_normal((inner, n)).astype(dtype)
+    out = np.full((rows, n), np.nan, dtype)
     _f64_check(ops.gemm(x, g, trans_a=True, out=out), x.T.astype(np.float64) @ g, inner)
 
 
@@ -245,6 +250,29 @@ def test_gemm_kernel_weight_gradient(inner, n, rows):
 # that they did not run, rather than pass).
 RUNNABLE_VARIANTS = [v["name"] for v in matmul_variants()["variants"] if v["cpu_runs"]] or [
     pytest.param(None, marks=pytest.mark.skip(reason="no gemm variant runs on this CPU"))]
+
+
+@pytest.mark.parametrize("variant", RUNNABLE_VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(3, 1, 1), (5, 7, 9), (10, 784, 30), (17, 33, 65),
+                                   (32, 128, 130), (64, 100, 10)])
+def test_each_variant_kernel_and_its_dispatch(variant, dtype, m, k, n):
+    # Each variant's own nn and tn kernels against a float64 product, in both dtypes...
+    from fastnn.ops.matmul import _variant_product
+
+    rng = np.random.default_rng(m * 31 + k * 7 + n)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    g = rng.standard_normal((m, n)).astype(dtype)
+    y = _variant_product(a, b, variant=variant)
+    _f64_check(y, a.astype(np.float64) @ b, k)
+    dw = _variant_product(a, g, trans_a=True, variant=variant)
+    _f64_check(dw, a.T.astype(np.float64) @ g, m)
+    # ...and ops.gemm reaches the variant in force for these shapes: the same sums in the
+    # same order give the same bits (BLAS sums some of these shapes in another order)
+    with fastnn.config_context(isa=variant):
+        np.testing.assert_array_equal(ops.gemm(a, b), y)
+        np.testing.assert_array_equal(ops.gemm(a, g, trans_a=True), dw)
 
 
 def _sparse_rows(rng, n_rows, k, density):

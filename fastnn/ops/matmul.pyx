@@ -223,6 +223,9 @@ cdef extern from "gemm_variants.h" nogil:
     ctypedef struct fnn_sgemm_variant:
         const char *name
         int isa
+        void (*nn)(int m, int k, int n, const float *A, const float *B, float *C,
+                   int accumulate) noexcept nogil
+        void (*tn)(int m, int k, int n, const float *A, const float *G, float *C) noexcept nogil
         int (*pack_active)(int m, int k, const float *const *rows, float *xc, int *cols,
                            int *zcols, unsigned short *masks) noexcept nogil
         void (*nn_cols)(int m, int nact, int n, const float *xc, const int *cols,
@@ -233,6 +236,14 @@ cdef extern from "gemm_variants.h" nogil:
     const fnn_sgemm_variant *const *fnn_sgemm_variants(int *count)
     const fnn_sgemm_variant *fnn_sgemm_pick()
     const fnn_sgemm_variant *fnn_sgemm_by_name(const char *name)
+    ctypedef struct fnn_dgemm_variant:
+        const char *name
+        int isa
+        void (*nn)(int m, int k, int n, const double *A, const double *B, double *C,
+                   int accumulate) noexcept nogil
+        void (*tn)(int m, int k, int n, const double *A, const double *G, double *C) noexcept nogil
+    const fnn_dgemm_variant *fnn_dgemm_pick()
+    const fnn_dgemm_variant *fnn_dgemm_by_name(const char *name)
     int FNN_GEMM_MASK_COLS
     int FNN_GEMM_MAX_ROWS
 
@@ -245,7 +256,8 @@ fnn_cpu_bind(shared_cpu())
 
 def variants():
     """The gemm family's table (src_c/gemm_variants.h), best first, and the variant
-    small float32 products run on now (fastnn._variants.family)."""
+    small products run on now (fastnn._variants.family). Each variant has a float32 and
+    a float64 build (fnn_sgemm_* and fnn_dgemm_*, from one generator), chosen together."""
     cdef int count = 0, i
     cdef const fnn_sgemm_variant *const *table = fnn_sgemm_variants(&count)
     return family(
@@ -256,11 +268,53 @@ def variants():
 
 
 def own_kernels():
-    """The gemm variant that small float32 products (and the training plan's first layer)
-    run on at the level in force, e.g. "avx2"; None when they go to BLAS (no variant for
+    """The gemm variant that small float32 and float64 products (and the training plan's
+    first layer) run on at the level in force, e.g. "avx2"; None when they go to BLAS (no variant for
     this CPU, or FASTNN_GEMM=blas)."""
     cdef const fnn_sgemm_variant *v = fnn_sgemm_pick()
     return v.name.decode() if v != NULL else None
+
+
+def _variant_product(a, b, bint trans_a=False, variant=None):
+    """Test hook: a @ b (trans_a: a.T @ b) straight through the nn (tn) kernel of the gemm
+    variant named `variant` (None: the one chosen now), for C-contiguous 2-d float32 or
+    float64 arrays of one dtype. Returns None if that variant does not run here."""
+    import numpy as np
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.ndim == 2 and
+            b.ndim == 2 and a.dtype == b.dtype and a.dtype in (np.float32, np.float64) and
+            a.flags.c_contiguous and b.flags.c_contiguous):
+        raise TypeError("a and b must be C-contiguous 2-d arrays, both float32 or float64")
+    cdef Py_ssize_t m = a.shape[1] if trans_a else a.shape[0]
+    cdef Py_ssize_t k = a.shape[0] if trans_a else a.shape[1], n = b.shape[1]
+    if b.shape[0] != k or min(m, k, n) < 1 or max(m, k, n) > INT_MAX:
+        raise ValueError("shapes do not match, or empty or oversized operands")
+    out = np.empty((m, n), a.dtype)
+    cdef const fnn_sgemm_variant *sv
+    cdef const fnn_dgemm_variant *dv
+    cdef const float[:, ::1] af, bf
+    cdef float[:, ::1] of
+    cdef const double[:, ::1] ad, bd
+    cdef double[:, ::1] od
+    name = None if variant is None else str(variant).encode()
+    if a.dtype == np.float32:
+        sv = fnn_sgemm_pick() if name is None else fnn_sgemm_by_name(name)
+        if sv == NULL:
+            return None
+        af, bf, of = a, b, out
+        if trans_a:  # a is stored (k, m): C (m x n) = a^T b
+            sv.tn(<int>k, <int>m, <int>n, &af[0, 0], &bf[0, 0], &of[0, 0])
+        else:
+            sv.nn(<int>m, <int>k, <int>n, &af[0, 0], &bf[0, 0], &of[0, 0], 0)
+    else:
+        dv = fnn_dgemm_pick() if name is None else fnn_dgemm_by_name(name)
+        if dv == NULL:
+            return None
+        ad, bd, od = a, b, out
+        if trans_a:
+            dv.tn(<int>k, <int>m, <int>n, &ad[0, 0], &bd[0, 0], &od[0, 0])
+        else:
+            dv.nn(<int>m, <int>k, <int>n, &ad[0, 0], &bd[0, 0], &od[0, 0], 0)
+    return out
 
 
 def _active_columns(X, rows, W, Y, G, C, float alpha, bint accumulate, variant=None):

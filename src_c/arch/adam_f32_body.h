@@ -22,6 +22,8 @@
  *   V_KEEP_ABS_GE(v, t): v where |v| >= t else 0
  *   V_RSQRT_POS(pos, v): ~1/sqrt(v) where pos, 0 elsewhere     V_RCP(v): ~1/v
  *   V_SUB(a, b)    (used with ADAM_REFINE)
+ *   FTZ_STATE      the type of the saved floating-point control state
+ *   FTZ_ON(s)      save the state in s, then flush subnormals to zero    FTZ_OFF(s)  restore
  *   ADAM_NEWTON    Newton steps per estimate     ADAM_REFINE 1: correct sqrt and quotient
  *   ADAM_NAME      the function's name
  */
@@ -43,8 +45,8 @@ TGT static void ADAM_NAME(fnn_idx n, float *p, const float *g, float *m, float *
      * pass through the subnormal range, where every operation takes a microcode assist
      * (about 100 cycles): Adam ran 3x slower. The results differ from exact IEEE
      * arithmetic only below FLT_MIN (1.2e-38), which the states already store as 0. */
-    const unsigned int csr = _mm_getcsr();
-    _mm_setcsr(csr | 0x8040u);
+    FTZ_STATE csr;
+    FTZ_ON(csr);
     /* STEP(LOAD, STORE): the update of the LANES elements at i; whole vectors take plain
      * loads and stores, the tail masked ones (masked stores are slow on some CPUs) */
 #define ADAM_STEP(LOAD, STORE)                                                           \
@@ -94,5 +96,5 @@ TGT static void ADAM_NAME(fnn_idx n, float *p, const float *g, float *m, float *
 #undef ADAM_STOREM
     }
 #undef ADAM_STEP
-    _mm_setcsr(csr);
+    FTZ_OFF(csr);
 }

@@ -1,18 +1,20 @@
 """Generate fastnn's register-blocked small-product kernels, one file per instruction set:
 
-    python src_c/tools/gen_gemm.py           # rewrites src_c/arch/<isa>/gemm_f32.c
+    python src_c/tools/gen_gemm.py           # rewrites src_c/arch/<isa>/gemm_{f32,f64}.c
     python src_c/tools/gen_gemm.py --check   # exit 1 if a committed file differs (CI)
 
 One template, parametrised by the vector width (lanes), the register count and the
 intrinsics of each instruction set (ISAS below): AVX-512 holds a block of C in up to 24
 of its 32 zmm registers, AVX2 + FMA in 12 of its 16 ymm registers. Each generated file
-defines one variant of the gemm family (gemm_variants.h), named fnn_sgemm_<isa>.
+defines one variant of the gemm family (gemm_variants.h), named fnn_sgemm_<isa> (float32)
+or fnn_dgemm_<isa> (float64).
 
 The kernels are written out per block shape (one function per rows x vectors) with one
 named variable per accumulator: gcc 12 spills an `__m512 acc[][]` array to the stack on
 every iteration, which cost about 20 %. Edit this generator, not the generated files.
 """
 import os
+import re
 import sys
 
 # Per instruction set: lanes per vector, the block shapes instantiated (largest MR per
@@ -71,6 +73,114 @@ static TGT AI void store_last(float *p, __m256 v, int n)
 }
 ''',
     ),
+    "neon": dict(
+        isa_enum="FNN_ISA_NEON", guard="defined(__aarch64__)",
+        # Advanced SIMD is part of every AArch64 CPU: no target attribute needed
+        target=None, header="arm_neon.h",
+        V=4, NREG=32, MRLIM={1: 16, 2: 12, 3: 8, 4: 6}, GLIM={1: 24, 2: 12, 3: 8, 4: 6},
+        # NEON has no masked loads or stores: the "mask" is the number of lanes in use
+        vec="float32x4_t", mask_t="int",
+        zero="vdupq_n_f32(0.0f)", set1="vdupq_n_f32({0})",
+        load="vld1q_f32({0})", mload="load_first({0}, {m})",
+        store="vst1q_f32({0}, {1})", mstore="store_first({0}, {1}, {m})",
+        fmadd="vfmaq_f32({2}, {0}, {1})", mul="vmulq_f32({0}, {1})",
+        add="vaddq_f32({0}, {1})",
+        mask_of="({0})", prologue="",
+        helpers='''
+/* The first n (1..4) floats at p in the low lanes, zeros above; no read past p + n. */
+static AI float32x4_t load_first(const float *p, int n)
+{
+    if (n >= 4) return vld1q_f32(p);
+    float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j = 0; j < n; j++) t[j] = p[j];
+    return vld1q_f32(t);
+}
+
+/* The first n (1..4) lanes of v to p. */
+static AI void store_first(float *p, float32x4_t v, int n)
+{
+    if (n >= 4) {
+        vst1q_f32(p, v);
+        return;
+    }
+    float32x2_t lo = vget_low_f32(v);
+    if (n & 2) {
+        vst1_f32(p, lo);
+        if (n & 1) vst1q_lane_f32(p + 2, v, 2);
+    } else {
+        vst1_lane_f32(p, lo, 0);
+    }
+}
+''',
+    ),
+}
+
+# float64: the same kernels on the same registers (half the lanes), spelled for doubles.
+# Their variants carry only the dense products (nn, tn, tn_ld): the active-column first
+# layer of the training plan runs in float32.
+F64 = {
+    "avx512": dict(
+        V=8, vec="__m512d", mask_t="__mmask8",
+        zero="_mm512_setzero_pd()", set1="_mm512_set1_pd({0})",
+        load="_mm512_loadu_pd({0})", mload="_mm512_maskz_loadu_pd({m}, {0})",
+        store="_mm512_storeu_pd({0}, {1})", mstore="_mm512_mask_storeu_pd({0}, {m}, {1})",
+        fmadd="_mm512_fmadd_pd({0}, {1}, {2})", mul="_mm512_mul_pd({0}, {1})",
+        add="_mm512_add_pd({0}, {1})",
+        mask_of="(__mmask8)((1u << ({0})) - 1u)", prologue="", helpers="",
+    ),
+    "avx2": dict(
+        V=4, vec="__m256d", mask_t="__m256i",
+        zero="_mm256_setzero_pd()", set1="_mm256_set1_pd({0})",
+        load="_mm256_loadu_pd({0})", mload="_mm256_maskload_pd({0}, {m})",
+        store="_mm256_storeu_pd({0}, {1})", mstore="store_last({0}, {1}, lastn)",
+        fmadd="_mm256_fmadd_pd({0}, {1}, {2})", mul="_mm256_mul_pd({0}, {1})",
+        add="_mm256_add_pd({0}, {1})",
+        mask_of="_mm256_cmpgt_epi64(_mm256_set1_epi64x({0}), _mm256_setr_epi64x(0, 1, 2, 3))",
+        prologue="    const int lastn = __builtin_popcount((unsigned)_mm256_movemask_pd("
+                 "_mm256_castsi256_pd(lastmask)));",
+        helpers='''
+/* The first n (1..4) lanes of v to p (whole-vector stores: see the float32 file). */
+static TGT AI void store_last(double *p, __m256d v, int n)
+{
+    if (n == 4) {
+        _mm256_storeu_pd(p, v);
+        return;
+    }
+    __m128d h = _mm256_castpd256_pd128(v);
+    if (n & 2) {
+        _mm_storeu_pd(p, h);
+        h = _mm256_extractf128_pd(v, 1);
+        p += 2;
+    }
+    if (n & 1) _mm_store_sd(p, h);
+}
+''',
+    ),
+    "neon": dict(
+        V=2, vec="float64x2_t", mask_t="int",
+        zero="vdupq_n_f64(0.0)", set1="vdupq_n_f64({0})",
+        load="vld1q_f64({0})", mload="load_first({0}, {m})",
+        store="vst1q_f64({0}, {1})", mstore="store_first({0}, {1}, {m})",
+        fmadd="vfmaq_f64({2}, {0}, {1})", mul="vmulq_f64({0}, {1})",
+        add="vaddq_f64({0}, {1})",
+        mask_of="({0})", prologue="",
+        helpers='''
+/* The first n (1..2) doubles at p in the low lanes, zeros above; no read past p + n. */
+static AI float64x2_t load_first(const double *p, int n)
+{
+    return n >= 2 ? vld1q_f64(p) : vsetq_lane_f64(p[0], vdupq_n_f64(0.0), 0);
+}
+
+/* The first n (1..2) lanes of v to p. */
+static AI void store_first(double *p, float64x2_t v, int n)
+{
+    if (n >= 2)
+        vst1q_f64(p, v);
+    else
+        vst1q_lane_f64(p, v, 0);
+}
+''',
+    ),
 }
 
 # Columns per chunk of the active-column masks: the same for every variant, so the plan
@@ -78,8 +188,11 @@ static TGT AI void store_last(float *p, __m256 v, int n)
 MASK_COLS = 16
 
 
-def generate(name):
-    s = ISAS[name]
+def generate(name, dtype="f32"):
+    s = dict(ISAS[name], **(F64[name] if dtype == "f64" else {}))
+    # the float32 variants also carry the active-column products (IDX = 1)
+    idxs = [0, 1] if dtype == "f32" else [0]
+    real = "float32" if dtype == "f32" else "float64"
     V = s["V"]
     NVMAX = max(s["MRLIM"])
     R = max(s["MRLIM"].values())            # most rows of any block
@@ -96,11 +209,13 @@ def generate(name):
     mul = lambda a, b: s["mul"].format(a, b)                 # noqa: E731
     add = lambda a, b: s["add"].format(a, b)                 # noqa: E731
     mask_of = lambda r: s["mask_of"].format(r)               # noqa: E731
-    sym = f"fnn_sgemm_{name}"
+    sym = f"fnn_{'s' if dtype == 'f32' else 'd'}gemm_{name}"
+    tgt = (f'#define TGT __attribute__((target("{s["target"]}")))' if s["target"]
+           else "#define TGT /* the baseline instruction set */")
     out = []
     w = out.append
     w(f'''/*
- * Register-blocked {name} float32 GEMM for small row-major products (fastnn).
+ * Register-blocked {name} {real} GEMM for small row-major products (fastnn).
  * GENERATED by src_c/tools/gen_gemm.py: edit that, not this file.
  * The gemm family's "{name}" variant (gemm_variants.h); proven against a float64 product
  * in tests/test_matmul.py, which runs every variant this CPU can execute.
@@ -133,7 +248,7 @@ def generate(name):
 #include <stdlib.h>
 #include <string.h>
 
-#define TGT __attribute__((target("{s["target"]}")))
+{tgt}
 #define AI  __attribute__((always_inline)) inline
 
 static const int MR_MAX[2][{NVMAX + 1}] = {{{{0, {", ".join(str(s["MRLIM"][v]) for v in range(1, NVMAX + 1))}}},
@@ -196,12 +311,12 @@ static const int MR_MAX[2][{NVMAX + 1}] = {{{{0, {", ".join(str(s["MRLIM"][v]) f
       '        int kk, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,  \\\n'
       f'        float *c, ptrdiff_t ldc, {mask_t} m, int acc, const int *ix, float al) \\\n'
       '    { kern(T, MR, NV, I, kk, a, lda, b, ldb, c, ldc, m, acc, ix, al); }\n')
-    for i in range(2):
+    for i in idxs:
         for t in range(2):
             for nv in range(1, NVMAX + 1):
                 w(' '.join(f'DEFK({i},{t},{mr},{nv})' for mr in range(1, s["MRLIM"][nv] + 1)))
-    w(f'\nstatic const kfn TABLE[2][2][{NVMAX + 1}][{R + 1}] = {{')
-    for i in range(2):
+    w(f'\nstatic const kfn TABLE[{len(idxs)}][2][{NVMAX + 1}][{R + 1}] = {{')
+    for i in idxs:
         w(' {')
         for t in range(2):
             w('  {{0},')
@@ -274,11 +389,11 @@ static const int MR_MAX[2][{NVMAX + 1}] = {{{{0, {", ".join(str(s["MRLIM"][v]) f
     w('#define DEFG(I, M, NV) static TGT __attribute__((noinline)) void gkern_##I##_##M##_##NV(int nr, \\\n'
       f'    const float *a, ptrdiff_t lda, const float *g, ptrdiff_t ldg, float *c, ptrdiff_t ldc, {mask_t} mk, \\\n'
       '    const int *ix, float al, int acc) { gkern(M, NV, I, nr, a, lda, g, ldg, c, ldc, mk, ix, al, acc); }')
-    for i in range(2):
+    for i in idxs:
         for nv in range(1, NVMAX + 1):
             w(' '.join(f'DEFG({i},{mm},{nv})' for mm in range(1, s["GLIM"][nv] + 1)))
-    w(f'static const gfn GTABLE[2][{NVMAX + 1}][{GM + 1}] = {{')
-    for i in range(2):
+    w(f'static const gfn GTABLE[{len(idxs)}][{NVMAX + 1}][{GM + 1}] = {{')
+    for i in idxs:
         w(' {\n  {0},')
         for nv in range(1, NVMAX + 1):
             w('  {0, ' + ', '.join(f'gkern_{i}_{mm}_{nv}' if mm <= s["GLIM"][nv] else '0'
@@ -360,6 +475,14 @@ static TGT void tn(int m, int k, int n, const float *A, const float *G, float *C
     tn_ld(m, k, n, A, k, G, C);
 }}
 ''')
+    if dtype == "f64":
+        w(f'''const fnn_dgemm_variant {sym} = {{
+    "{name}", {s["isa_enum"]}, nn, tn, tn_ld,
+}};
+
+#endif
+''')
+        return re.sub(r"\bfloat\b", "double", '\n'.join(out)) + '\n'
     w(PACK[name])
     w(f'''
 static TGT void nn_cols(int m, int nact, int n, const float *xc, const int *cols,
@@ -407,7 +530,8 @@ def _compress_lut():
 AVX2_COMPRESS_LUT = _compress_lut()
 
 # pack_active per instruction set: the only part that is not the same template (AVX-512
-# compresses the active columns with one instruction; AVX2 walks the mask's bits).
+# compresses the active columns with one instruction, AVX2 with a permute from a table,
+# NEON copies them one by one).
 PACK = {
     "avx512": '''static TGT int pack_active(int m, int k, const float *const *rows, float *xc, int *cols,
                            int *zcols, unsigned short *masks)
@@ -518,14 +642,59 @@ static TGT int pack_active(int m, int k, const float *const *rows, float *xc, in
 }''',
 }
 
+PACK["neon"] = '''/* The nonzero (or NaN) lanes of the first `len` (<= 16) floats at p, as a bit mask. */
+static AI unsigned nonzero16(const float *p, int len)
+{
+    unsigned mk = 0;
+    if (len >= 16) {
+        const uint32x4_t bits = {1u, 2u, 4u, 8u};
+        for (int q = 0; q < 4; q++) {
+            uint32x4_t nz = vmvnq_u32(vceqq_f32(vld1q_f32(p + 4 * q), vdupq_n_f32(0.0f)));
+            mk |= vaddvq_u32(vandq_u32(nz, bits)) << (4 * q);
+        }
+        return mk;
+    }
+    for (int j = 0; j < len; j++) /* NaN != 0 */
+        if (p[j] != 0.0f) mk |= 1u << j;
+    return mk;
+}
+
+static int pack_active(int m, int k, const float *const *rows, float *xc, int *cols,
+                       int *zcols, unsigned short *masks)
+{
+    if (m <= 0 || k <= 0) return 0;
+    int nch = (k + 15) / 16, rem = k - 16 * (nch - 1), nact = 0, nz = 0;
+    /* row by row (each row is read front to back, which the hardware prefetcher follows):
+     * OR the nonzero mask of every 16-column chunk; NaN counts as nonzero, so it still
+     * reaches the products */
+    for (int ch = 0; ch < nch; ch++) masks[ch] = 0;
+    for (int i = 0; i < m; i++) {
+        const float *row = rows[i];
+        for (int ch = 0; ch < nch; ch++)
+            masks[ch] |= (unsigned short)nonzero16(row + 16 * ch, ch == nch - 1 ? rem : 16);
+    }
+    for (int ch = 0; ch < nch; ch++) {
+        unsigned lm = ch == nch - 1 ? (1u << rem) - 1u : 0xFFFFu, am = masks[ch];
+        for (unsigned b = am; b; b &= b - 1) cols[nact++] = 16 * ch + __builtin_ctz(b);
+        for (unsigned b = ~am & lm; b; b &= b - 1) zcols[nz++] = 16 * ch + __builtin_ctz(b);
+    }
+    /* the active columns of each row, in order (NEON has no compress: one by one) */
+    for (int i = 0; i < m; i++) {
+        const float *row = rows[i];
+        float *dst = xc + (ptrdiff_t)i * nact;
+        for (int j = 0; j < nact; j++) dst[j] = row[cols[j]];
+    }
+    return nact;
+}'''
+
 
 def main(argv):
     check = "--check" in argv
     here = os.path.dirname(os.path.abspath(__file__))
     stale = []
-    for name in ISAS:
-        path = os.path.join(here, "..", "arch", name, "gemm_f32.c")
-        text = generate(name)
+    for name, dtype in [(n, d) for n in ISAS for d in ("f32", "f64")]:
+        path = os.path.join(here, "..", "arch", name, f"gemm_{dtype}.c")
+        text = generate(name, dtype)
         if check:
             try:
                 with open(path) as f:

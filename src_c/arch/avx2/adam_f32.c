@@ -30,6 +30,10 @@
 #define V_RSQRT_POS(pos, x) _mm256_and_ps(_mm256_castsi256_ps(pos), _mm256_rsqrt_ps(x))
 #define V_RCP(x) _mm256_rcp_ps(x)
 #define V_SUB(a, b) _mm256_sub_ps(a, b)
+/* MXCSR: flush-to-zero (bit 15) and denormals-are-zero (bit 6) */
+#define FTZ_STATE unsigned int
+#define FTZ_ON(s) (s = _mm_getcsr(), _mm_setcsr(s | 0x8040u))
+#define FTZ_OFF(s) _mm_setcsr(s)
 #define ADAM_NEWTON 1
 #define ADAM_REFINE 1
 #define ADAM_NAME adam_avx2

@@ -25,6 +25,10 @@
 #define V_KEEP_GE(x, t, pos) (pos = _mm512_cmp_ps_mask(x, t, _CMP_GE_OQ), _mm512_maskz_mov_ps(pos, x))
 #define V_RSQRT_POS(pos, x) _mm512_maskz_rsqrt14_ps(pos, x)
 #define V_RCP(x) _mm512_rcp14_ps(x)
+/* MXCSR: flush-to-zero (bit 15) and denormals-are-zero (bit 6) */
+#define FTZ_STATE unsigned int
+#define FTZ_ON(s) (s = _mm_getcsr(), _mm_setcsr(s | 0x8040u))
+#define FTZ_OFF(s) _mm_setcsr(s)
 #define ADAM_NEWTON 1
 #define ADAM_REFINE 0
 #define ADAM_NAME adam_avx512

@@ -1,0 +1,343 @@
+/* test_variants.c -- every compiled variant of the gemm and adam families that this CPU
+ * runs, held against the generic C: the float32 and float64 products against plain loops
+ * summed in double (float64: in long double),
+ * pack_active against a scalar scan, the Adam update against the generic loop of
+ * optimizers_impl.h (the level forced to generic) and against the exact step.
+ *
+ * It needs no Python, so the variants of another architecture can be proven under an
+ * emulator: tests/c/run.sh builds it natively (x86-64: avx512 and avx2) and, in CI,
+ * cross-compiled for aarch64 and run under qemu-aarch64 (neon).
+ *   test_variants [--expect NAME ...]   fail unless variant NAME of each family ran
+ */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "gemm_variants.h"
+#include "optimizers.h"
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                        \
+    do {                                                        \
+        if (!(cond)) {                                          \
+            if (failures++ < 20) {                              \
+                fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+                fprintf(stderr, __VA_ARGS__);                   \
+                fprintf(stderr, "\n");                          \
+            }                                                   \
+        }                                                       \
+    } while (0)
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t next_u64(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+static int randint(int lo, int hi) { return lo + (int)(next_u64() % (uint64_t)(hi - lo + 1)); }
+static float uniform(void) { return (float)((next_u64() >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f; }
+
+static float *randn(size_t n, double zero_share)
+{
+    float *a = malloc((n ? n : 1) * sizeof *a);
+    for (size_t i = 0; i < n; ++i)
+        a[i] = (next_u64() % 1000) < zero_share * 1000 ? 0.0f : uniform();
+    return a;
+}
+
+/* |got - want| within a float32 rounding of each product's size: the kernels sum in
+ * float32 in their own order. */
+static int close_to(float got, double want, double scale, int k)
+{
+    return fabs((double)got - want) <= 4.0 * (k + 1) * FLT_EPSILON * scale + 1e-30;
+}
+
+/* ---------------------------------------------------------------- gemm family */
+
+static void test_gemm(const fnn_sgemm_variant *v)
+{
+    int cases = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+        const int m = randint(1, 70), k = randint(1, 90), n = randint(1, 140);
+        const int accumulate = randint(0, 1);
+        float *a = randn((size_t)m * k, 0.3), *b = randn((size_t)k * n, 0.0);
+        float *c = randn((size_t)m * n, 0.0), *c0 = malloc((size_t)m * n * sizeof *c);
+        memcpy(c0, c, (size_t)m * n * sizeof *c);
+        /* nn: C (m x n) = A (m x k) B (k x n) (+ C) */
+        v->nn(m, k, n, a, b, c, accumulate);
+        for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) {
+                double s = accumulate ? c0[(size_t)i * n + j] : 0.0, sa = fabs(s);
+                for (int p = 0; p < k; ++p) {
+                    s += (double)a[(size_t)i * k + p] * b[(size_t)p * n + j];
+                    sa += fabs((double)a[(size_t)i * k + p] * b[(size_t)p * n + j]);
+                }
+                CHECK(close_to(c[(size_t)i * n + j], s, sa, k), "%s nn m=%d k=%d n=%d acc=%d [%d,%d]: %g vs %g",
+                      v->name, m, k, n, accumulate, i, j, c[(size_t)i * n + j], s);
+            }
+        /* tn: C (k x n) = A^T (A: m x k) G (m x n); tn_ld on the first k2 columns */
+        float *g = randn((size_t)m * n, 0.0), *ct = malloc((size_t)k * n * sizeof *ct);
+        const int k2 = randint(1, k);
+        for (int pass = 0; pass < 2; ++pass) {
+            const int kk = pass ? k2 : k;
+            if (pass)
+                v->tn_ld(m, k2, n, a, k, g, ct);
+            else
+                v->tn(m, k, n, a, g, ct);
+            for (int p = 0; p < kk; ++p)
+                for (int j = 0; j < n; ++j) {
+                    double s = 0.0, sa = 0.0;
+                    for (int i = 0; i < m; ++i) {
+                        s += (double)a[(size_t)i * k + p] * g[(size_t)i * n + j];
+                        sa += fabs((double)a[(size_t)i * k + p] * g[(size_t)i * n + j]);
+                    }
+                    CHECK(close_to(ct[(size_t)p * n + j], s, sa, m), "%s %s m=%d k=%d n=%d [%d,%d]: %g vs %g",
+                          v->name, pass ? "tn_ld" : "tn", m, kk, n, p, j, ct[(size_t)p * n + j], s);
+                }
+        }
+        free(a), free(b), free(c), free(c0), free(g), free(ct);
+        ++cases;
+    }
+    printf("gemm %-8s float32 nn, tn, tn_ld: %d random shapes ok\n", v->name, cases);
+}
+
+/* The float64 variant on the same shapes, against sums in long double. */
+static int close_to_d(double got, long double want, long double scale, int k)
+{
+    return fabsl((long double)got - want) <= 4.0L * (k + 1) * DBL_EPSILON * scale + 1e-300L;
+}
+
+static double *to_double(const float *a, size_t n)
+{
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    for (size_t i = 0; i < n; ++i) d[i] = (double)a[i] + (double)a[(i * 7) % n] * 1e-9; /* all 53 bits */
+    return d;
+}
+
+static void test_dgemm(const fnn_dgemm_variant *v)
+{
+    int cases = 0;
+    for (int trial = 0; trial < 200; ++trial) {
+        const int m = randint(1, 70), k = randint(1, 90), n = randint(1, 70);
+        const int accumulate = randint(0, 1);
+        float *af = randn((size_t)m * k, 0.3), *bf = randn((size_t)k * n, 0.0);
+        float *cf = randn((size_t)m * n, 0.0), *gf = randn((size_t)m * n, 0.0);
+        double *a = to_double(af, (size_t)m * k), *b = to_double(bf, (size_t)k * n);
+        double *c = to_double(cf, (size_t)m * n), *g = to_double(gf, (size_t)m * n);
+        double *c0 = malloc((size_t)m * n * sizeof *c0), *ct = malloc((size_t)k * n * sizeof *ct);
+        memcpy(c0, c, (size_t)m * n * sizeof *c);
+        v->nn(m, k, n, a, b, c, accumulate);
+        for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) {
+                long double s = accumulate ? c0[(size_t)i * n + j] : 0.0L, sa = fabsl(s);
+                for (int p = 0; p < k; ++p) {
+                    s += (long double)a[(size_t)i * k + p] * b[(size_t)p * n + j];
+                    sa += fabsl((long double)a[(size_t)i * k + p] * b[(size_t)p * n + j]);
+                }
+                CHECK(close_to_d(c[(size_t)i * n + j], s, sa, k), "%s dgemm nn m=%d k=%d n=%d acc=%d [%d,%d]",
+                      v->name, m, k, n, accumulate, i, j);
+            }
+        const int k2 = randint(1, k);
+        for (int pass = 0; pass < 2; ++pass) {
+            const int kk = pass ? k2 : k;
+            if (pass)
+                v->tn_ld(m, k2, n, a, k, g, ct);
+            else
+                v->tn(m, k, n, a, g, ct);
+            for (int p = 0; p < kk; ++p)
+                for (int j = 0; j < n; ++j) {
+                    long double s = 0.0L, sa = 0.0L;
+                    for (int i = 0; i < m; ++i) {
+                        s += (long double)a[(size_t)i * k + p] * g[(size_t)i * n + j];
+                        sa += fabsl((long double)a[(size_t)i * k + p] * g[(size_t)i * n + j]);
+                    }
+                    CHECK(close_to_d(ct[(size_t)p * n + j], s, sa, m), "%s dgemm %s m=%d k=%d n=%d [%d,%d]",
+                          v->name, pass ? "tn_ld" : "tn", m, kk, n, p, j);
+                }
+        }
+        free(af), free(bf), free(cf), free(gf), free(a), free(b), free(c), free(g), free(c0), free(ct);
+        ++cases;
+    }
+    printf("gemm %-8s float64 nn, tn, tn_ld: %d random shapes ok\n", v->name, cases);
+}
+
+static void test_active_columns(const fnn_sgemm_variant *v)
+{
+    int cases = 0;
+    for (int trial = 0; trial < 200; ++trial) {
+        const int m = randint(1, 40), k = randint(1, 800), n = randint(1, 140);
+        float *x = randn((size_t)m * k, 0.8);
+        if (trial % 5 == 0) x[randint(0, m * k - 1)] = NAN; /* NaN counts as active */
+        const float **rows = malloc((size_t)m * sizeof *rows);
+        for (int i = 0; i < m; ++i) rows[i] = x + (size_t)(m - 1 - i) * k; /* any order */
+        float *xc = malloc((size_t)m * k * sizeof *xc);
+        int *cols = malloc((size_t)k * sizeof *cols), *zcols = malloc((size_t)k * sizeof *zcols);
+        unsigned short *masks = malloc((size_t)(k / FNN_GEMM_MASK_COLS + 1) * sizeof *masks);
+        const int nact = v->pack_active(m, k, rows, xc, cols, zcols, masks);
+        /* the scalar scan: column j is active if any row holds a nonzero or NaN there */
+        int want = 0, nz = 0, ok = 1;
+        for (int j = 0; j < k; ++j) {
+            int act = 0;
+            for (int i = 0; i < m; ++i) act |= rows[i][j] != 0.0f;
+            if (act) {
+                ok &= want < nact && cols[want] == j;
+                for (int i = 0; i < m && want < nact; ++i)
+                    ok &= memcmp(&xc[(size_t)i * nact + want], &rows[i][j], sizeof(float)) == 0;
+                ++want;
+            } else {
+                ok &= nz < k - nact && zcols[nz] == j;
+                ++nz;
+            }
+        }
+        CHECK(ok && want == nact, "%s pack_active m=%d k=%d: %d active, the scan found %d",
+              v->name, m, k, nact, want);
+        if (!ok || trial % 5 == 0) goto next; /* NaN: the products are NaN, checked above */
+        /* nn_cols: C = xc B[cols, :] (+ C) */
+        {
+            float *b = randn((size_t)k * n, 0.0), *c = randn((size_t)m * n, 0.0);
+            float *c0 = malloc((size_t)m * n * sizeof *c0);
+            const int accumulate = randint(0, 1);
+            memcpy(c0, c, (size_t)m * n * sizeof *c);
+            v->nn_cols(m, nact, n, xc, cols, b, c, accumulate);
+            for (int i = 0; i < m; ++i)
+                for (int j = 0; j < n; ++j) {
+                    double s = accumulate ? c0[(size_t)i * n + j] : 0.0, sa = fabs(s);
+                    for (int p = 0; p < k; ++p) {
+                        s += (double)rows[i][p] * b[(size_t)p * n + j];
+                        sa += fabs((double)rows[i][p] * b[(size_t)p * n + j]);
+                    }
+                    CHECK(close_to(c[(size_t)i * n + j], s, sa, k), "%s nn_cols m=%d k=%d n=%d [%d,%d]",
+                          v->name, m, k, n, i, j);
+                }
+            /* tn_cols: W (k x n) = alpha X^T G (+ W); rows of inactive columns zeroed or kept */
+            float *g = randn((size_t)m * n, 0.0), *w = randn((size_t)k * n, 0.0);
+            float *w0 = malloc((size_t)k * n * sizeof *w0);
+            const float alpha = accumulate ? -0.125f : 1.0f;
+            memcpy(w0, w, (size_t)k * n * sizeof *w);
+            v->tn_cols(m, nact, n, xc, nact, cols, k - nact, zcols, g, w, alpha, accumulate);
+            for (int p = 0; p < k; ++p)
+                for (int j = 0; j < n; ++j) {
+                    double s = 0.0, sa = 0.0;
+                    for (int i = 0; i < m; ++i) {
+                        s += (double)rows[i][p] * g[(size_t)i * n + j];
+                        sa += fabs((double)rows[i][p] * g[(size_t)i * n + j]);
+                    }
+                    s = alpha * s + (accumulate ? w0[(size_t)p * n + j] : 0.0);
+                    sa = fabs(alpha) * sa + (accumulate ? fabs(w0[(size_t)p * n + j]) : 0.0);
+                    CHECK(close_to(w[(size_t)p * n + j], s, sa, m), "%s tn_cols m=%d k=%d n=%d acc=%d [%d,%d]",
+                          v->name, m, k, n, accumulate, p, j);
+                }
+            free(b), free(c), free(c0), free(g), free(w), free(w0);
+        }
+    next:
+        free(x), free(rows), free(xc), free(cols), free(zcols), free(masks);
+        ++cases;
+    }
+    printf("gemm %-8s pack_active, nn_cols, tn_cols: %d random batches ok\n", v->name, cases);
+}
+
+/* ---------------------------------------------------------------- adam family */
+
+static void test_adam(const fnn_adam_f32_variant *v)
+{
+    static const char *const decays[] = {"none", "l2", "decoupled"};
+    static const long long steps[] = {1, 8, 1000};
+    int cases = 0;
+    for (int d = 0; d < 3; ++d)
+        for (int s = 0; s < 3; ++s) {
+            const fnn_idx n = randint(1, 40) + (s == 2 ? 10007 : 0); /* a tail every time */
+            float *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g);
+            float *m = malloc(n * sizeof *m), *vv = malloc(n * sizeof *vv);
+            for (fnn_idx i = 0; i < n; ++i) {
+                p[i] = uniform();
+                g[i] = uniform() * powf(10.0f, -6.0f + 7.0f * (uniform() + 1.0f) / 2.0f);
+                m[i] = uniform() * 1e-3f;
+                vv[i] = i < 3 ? 0.0f : (uniform() + 1.0f) / 2.0f * powf(10.0f, -12.0f * (uniform() + 1.0f) / 2.0f);
+            }
+            float *p1 = malloc(n * sizeof *p), *m1 = malloc(n * sizeof *m), *v1 = malloc(n * sizeof *vv);
+            float *p2 = malloc(n * sizeof *p), *m2 = malloc(n * sizeof *m), *v2 = malloc(n * sizeof *vv);
+            memcpy(p1, p, n * sizeof *p), memcpy(m1, m, n * sizeof *m), memcpy(v1, vv, n * sizeof *vv);
+            memcpy(p2, p, n * sizeof *p), memcpy(m2, m, n * sizeof *m), memcpy(v2, vv, n * sizeof *vv);
+            fnn_adam_coefs_f32 kc;
+            const double wd = d ? 0.05 : 0.0;
+            fnn_adam_prepare_f32(&kc, steps[s], 1e-3, 0.9, 0.999, 1e-8, wd, d == 2);
+            v->apply(n, p1, g, m1, v1, &kc);
+            fnn_cpu_force(FNN_ISA_GENERIC); /* the generic loop of optimizers_impl.h */
+            fnn_adam_apply_f32(n, p2, g, m2, v2, NULL, &kc);
+            fnn_cpu_force(-1);
+            const double lr_t = kc.step_size, ib = kc.inv_sqrt_bc2, eps = kc.eps;
+            for (fnn_idx i = 0; i < n; ++i) {
+                /* the moments: the same sums, to a few roundings of their terms (the
+                 * variants fuse multiply-adds; with L2, g + l2 p may cancel) */
+                const double gs = fabs(g[i]) + kc.l2 * fabs(p[i]);
+                const double tm = 4 * FLT_EPSILON * (kc.beta1 * fabs(m[i]) + kc.one_minus_beta1 * gs);
+                const double tv = 4 * FLT_EPSILON * (kc.beta2 * vv[i] + kc.one_minus_beta2 * gs * gs);
+                CHECK(fabs((double)m1[i] - m2[i]) <= tm && fabs((double)v1[i] - v2[i]) <= tv,
+                      "%s adam %s step %lld moments [%ld]: m %g/%g v %g/%g", v->name, decays[d], steps[s],
+                      (long)i, m1[i], m2[i], v1[i], v2[i]);
+                /* the step, from the stored moments, within 2 ulp of its exact value */
+                const double p0 = d == 2 ? (double)(p[i] * kc.shrink) : (double)p[i];
+                const double exact = lr_t * m1[i] / (sqrt((double)v1[i]) * ib + eps);
+                const double err = fabs((p0 - p1[i]) - exact) - 0.5 * (nextafterf(fabsf(p1[i]), INFINITY) - fabsf(p1[i]));
+                CHECK(isfinite(p1[i]) && err <= 2.4e-7 * fabs(exact) + 1e-45,
+                      "%s adam %s step %lld [%ld]: p %.9g, exact step %.9g, error %.3g", v->name,
+                      decays[d], steps[s], (long)i, p1[i], exact, err);
+                /* and the weight as the generic loop leaves it, to that step's error */
+                CHECK(fabs((double)p1[i] - p2[i]) <= 4.8e-7 * fabs(exact) + (nextafterf(fabsf(p2[i]), INFINITY) - fabsf(p2[i])),
+                      "%s adam %s step %lld [%ld]: p %.9g, generic %.9g", v->name, decays[d], steps[s],
+                      (long)i, p1[i], p2[i]);
+            }
+            free(p), free(g), free(m), free(vv), free(p1), free(m1), free(v1), free(p2), free(m2), free(v2);
+            ++cases;
+        }
+    printf("adam %-8s %d updates (Adam, L2, AdamW x steps 1, 8, 1000) ok\n", v->name, cases);
+}
+
+int main(int argc, char **argv)
+{
+    const fnn_cpu *cpu = fnn_cpu_get();
+    printf("cpu: %s (level %s)\n", fnn_isa_name(cpu->detected), fnn_isa_name(cpu->level));
+    int ng, na, ran_gemm[16] = {0}, ran_adam[16] = {0};
+    const fnn_sgemm_variant *const *gv = fnn_sgemm_variants(&ng);
+    const fnn_dgemm_variant *const *dv = fnn_dgemm_variants(&ng);
+    const fnn_adam_f32_variant *const *av = fnn_adam_f32_variants(&na);
+    for (int i = 0; i < ng; ++i) {
+        if (!fnn_isa_runnable(gv[i]->isa)) {
+            printf("gemm %-8s compiled, not run: this CPU lacks it\n", gv[i]->name);
+            continue;
+        }
+        test_gemm(gv[i]);
+        test_active_columns(gv[i]);
+        test_dgemm(dv[i]);
+        ran_gemm[i] = 1;
+    }
+    for (int i = 0; i < na; ++i) {
+        if (!fnn_isa_runnable(av[i]->isa)) {
+            printf("adam %-8s compiled, not run: this CPU lacks it\n", av[i]->name);
+            continue;
+        }
+        test_adam(av[i]);
+        ran_adam[i] = 1;
+    }
+    for (int a = 1; a < argc; ++a) {
+        if (strcmp(argv[a], "--expect") || a + 1 >= argc) continue;
+        const char *name = argv[++a];
+        int g = 0, d = 0;
+        for (int i = 0; i < ng; ++i) g |= ran_gemm[i] && !strcmp(gv[i]->name, name);
+        for (int i = 0; i < na; ++i) d |= ran_adam[i] && !strcmp(av[i]->name, name);
+        CHECK(g && d, "variant %s was expected to run in both families (gemm: %d, adam: %d)", name, g, d);
+    }
+    if (failures) {
+        fprintf(stderr, "%d failures\n", failures);
+        return 1;
+    }
+    printf("all variants ok\n");
+    return 0;
+}
