@@ -47,6 +47,7 @@ cdef extern from "plan.h" nogil:
         FNN_STEP_RES_BEGIN
         FNN_STEP_RES_END
         FNN_PLAN_COMPACT_MIN_OUT
+        FNN_PLAN_GBLOCK
         FNN_PROJ_DENSE
         FNN_PROJ_CONV
         FNN_LOSS_MSE
@@ -378,18 +379,16 @@ cdef class TrainingPlan:
             p.act = <unsigned char *>_ptr(act)
             p.runs = <int *>_ptr(runs)
             p.wact = self._buffer(in_dim * p.steps[0].out_dim)
-        if p.dtype_size == 4:  # FNN_COLS_KERNELS
-            rowp = np.zeros(batch_size, dtype=np.uintp)
-            masks = np.zeros((in_dim + FNN_GEMM_MASK_COLS - 1) // FNN_GEMM_MASK_COLS + 1,
-                             dtype=np.uint16)
-            self._keep += [rowp, masks]
-            p.rowp = <const void **>_ptr(rowp)
-            p.masks = <unsigned short *>_ptr(masks)
-            gblock = np.zeros(8192, dtype=np.float32)  # FNN_PLAN_GBLOCK
-            gidx = np.zeros(8192, dtype=np.intc)
-            self._keep += [gblock, gidx]
-            p.gblock = _ptr(gblock)
-            p.gidx = <int *>_ptr(gidx)
+        # FNN_COLS_KERNELS (the plan decides per run whether a gemm variant takes it)
+        rowp = np.zeros(batch_size, dtype=np.uintp)
+        masks = np.zeros((in_dim + FNN_GEMM_MASK_COLS - 1) // FNN_GEMM_MASK_COLS + 1,
+                         dtype=np.uint16)
+        gidx = np.zeros(FNN_PLAN_GBLOCK, dtype=np.intc)
+        self._keep += [rowp, masks, gidx]
+        p.rowp = <const void **>_ptr(rowp)
+        p.masks = <unsigned short *>_ptr(masks)
+        p.gblock = self._buffer(FNN_PLAN_GBLOCK)
+        p.gidx = <int *>_ptr(gidx)
         self._set_optimizer(optimizer, params, grads, states)
 
     cdef _pool_convs(self):

@@ -60,14 +60,20 @@ typedef struct {
                     int accumulate);
 } fnn_sgemm_variant;
 
-/* The float64 variants: the dense products only (the training plan's active-column
- * first layer runs in float32). Same contracts as above, in double. */
+/* The float64 variants: the same entries and contracts, in double. */
 typedef struct {
     const char *name; /* "avx512", "avx2", "neon" */
     int isa;
     void (*nn)(int m, int k, int n, const double *A, const double *B, double *C, int accumulate);
     void (*tn)(int m, int k, int n, const double *A, const double *G, double *C);
     void (*tn_ld)(int m, int k, int n, const double *A, int lda, const double *G, double *C);
+    int (*pack_active)(int m, int k, const double *const *rows, double *xc, int *cols,
+                       int *zcols, unsigned short *masks);
+    void (*nn_cols)(int m, int nact, int n, const double *xc, const int *cols, const double *B,
+                    double *C, int accumulate);
+    void (*tn_cols)(int m, int nact, int n, const double *xc, int ldx, const int *cols,
+                    int nzero, const int *zcols, const double *G, double *C, double alpha,
+                    int accumulate);
 } fnn_dgemm_variant;
 
 /* Every variant compiled into this build, best first; *count gets their number. */

@@ -17,25 +17,31 @@
 #define REAL float
 #define FNN_SFX(name) name##_f32
 #define FNN_GEMM_T fnn_gemm_f32_fn
-#define FNN_PLAN_COLS 1 /* float32 only: the active-column kernels */
+#define FNN_COLS_VARIANT_T fnn_sgemm_variant /* the active-column kernels */
+#define FNN_COLS_PICK fnn_sgemm_pick
 #define FNN_PLAN_POOLED 1 /* float32 only: conv + max pooling backward as one */
 #define FNN_REAL_IS_DOUBLE 0
 #include "plan_impl.h"
 #undef REAL
 #undef FNN_SFX
 #undef FNN_GEMM_T
-#undef FNN_PLAN_COLS
+#undef FNN_COLS_VARIANT_T
+#undef FNN_COLS_PICK
 #undef FNN_PLAN_POOLED
 #undef FNN_REAL_IS_DOUBLE
 
 #define REAL double
 #define FNN_SFX(name) name##_f64
 #define FNN_GEMM_T fnn_gemm_f64_fn
+#define FNN_COLS_VARIANT_T fnn_dgemm_variant
+#define FNN_COLS_PICK fnn_dgemm_pick
 #define FNN_REAL_IS_DOUBLE 1
 #include "plan_impl.h"
 #undef REAL
 #undef FNN_SFX
 #undef FNN_GEMM_T
+#undef FNN_COLS_VARIANT_T
+#undef FNN_COLS_PICK
 #undef FNN_REAL_IS_DOUBLE
 
 fnn_idx fnn_plan_train(fnn_plan *p, const void *X, fnn_idx n_rows, const void *targets,

@@ -50,7 +50,7 @@ enum fnn_fused_w0 { FNN_FUSED_NONE = 0, FNN_FUSED_SGD = 1, FNN_FUSED_ADAM = 2 };
 
 /* How a batch reaches a dense first layer (plan_impl.h):
  *   FNN_COLS_NONE     rows gathered whole; BLAS (or fastnn's small kernels) over all columns
- *   FNN_COLS_KERNELS  float32 small batches: fastnn's active-column kernels (see below)
+ *   FNN_COLS_KERNELS  small batches: fastnn's active-column kernels (see below)
  *   FNN_COLS_COMPACT  larger batches, any dtype: the batch's active columns are packed
  *                     into xb, the matching rows of W into wact, and both products
  *                     of the layer run through BLAS with k = active columns; dW is then
@@ -64,7 +64,8 @@ enum fnn_cols_mode { FNN_COLS_NONE = 0, FNN_COLS_KERNELS = 1, FNN_COLS_COMPACT =
 #define FNN_PLAN_COMPACT_MIN_OUT 64
 #endif
 
-/* Elements of the plan's gblock: one block of the first layer's dW (32 KiB of float). */
+/* Elements of the plan's gblock: one block of the first layer's dW (32 KiB of float,
+ * 64 KiB of double). */
 #define FNN_PLAN_GBLOCK 8192
 
 /* Largest batch whose first layer runs on the active-column kernels: up to
@@ -165,20 +166,20 @@ typedef struct {
     void *grad_a, *grad_b;     /* gradient ping-pong buffers, batch * widest */
     void *conv_tmp, *conv_dcols; /* conv workspaces (conv.h), sized for the largest conv */
     double *row_loss;          /* batch */
-    /* Active columns (float32, a CPU that runs a gemm variant, small batches
+    /* Active columns (a CPU that runs a gemm variant, small batches
      * (FNN_PLAN_COLS_ROWS), a dense first step; see gemm_variants.h): the first layer reads the batch's rows of X in place
      * through rowp and runs its products over the columns that are nonzero in at least
      * one row, packed into xb. Its weight update is fused into backward, and its dW
      * array is left as it was: with plain SGD (no momentum, no weight decay) inside the
      * weight-gradient product, W -= lr X^T G; with Adam/AdamW block by block, each block
      * of dW formed in gblock and applied while it is in L1 (Adam is bound by memory
-     * traffic, and dW is a quarter of it). rowp NULL: never used (Cython leaves it NULL
-     * for float64). cols and zcols (the active and the inactive columns, ascending) also
+     * traffic, and dW is a quarter of it). cols and zcols (the active and the inactive columns, ascending) also
      * serve FNN_COLS_COMPACT, in both dtypes. */
     const void **rowp;         /* batch */
     int *cols, *zcols;         /* in_dim each */
     unsigned short *masks;     /* (in_dim + FNN_GEMM_MASK_COLS - 1) / FNN_GEMM_MASK_COLS */
-    const fnn_sgemm_variant *kernels; /* set per run: the gemm variant of FNN_COLS_KERNELS */
+    const void *kernels;       /* set per run: the gemm variant of FNN_COLS_KERNELS
+                                  (fnn_sgemm_variant or fnn_dgemm_variant, by dtype) */
     int nact;                  /* active columns of the current batch */
     /* FNN_COLS_COMPACT (any dtype): act marks the batch's nonzero columns (in_dim bytes);
      * runs holds the nruns runs of consecutive active columns as (first, length) pairs

@@ -12,6 +12,11 @@
 
 typedef FNN_GEMM_T FNN_SFX(gemm_fn);
 
+/* The run's active-column kernels (plan.h: kernels), FNN_COLS_VARIANT_T for this REAL. */
+#ifndef FNN_COLS_KERNELS_OF
+#define FNN_COLS_KERNELS_OF(p) ((const FNN_COLS_VARIANT_T *)(p)->kernels)
+#endif
+
 /* 1 if the n values of x are all finite: no value has every exponent bit set (NaN, inf).
  * Integer ops, so the OR-reduction vectorizes without a floating-point chain. */
 FNN_SIMD_CLONES
@@ -125,10 +130,9 @@ static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, cons
                    (size_t)d_out * sizeof(REAL));
         if (sw) ((REAL *)p->wb)[r] = sw[i];
     }
-#ifdef FNN_PLAN_COLS
     if (mode == FNN_COLS_KERNELS) {
-        p->nact = p->kernels->pack_active((int)rows, (int)d_in, (const REAL *const *)p->rowp,
-                                          xb, p->cols, p->zcols, p->masks);
+        p->nact = FNN_COLS_KERNELS_OF(p)->pack_active(
+            (int)rows, (int)d_in, (const REAL *const *)p->rowp, xb, p->cols, p->zcols, p->masks);
         if (p->check_rows)
             for (fnn_idx r = 0; r < rows; ++r)
                 if (!FNN_SFX(row_finite)(d_in, (const REAL *)p->rowp[r])) {
@@ -136,7 +140,6 @@ static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, cons
                     return -1;
                 }
     }
-#endif
     return mode;
 }
 
@@ -147,13 +150,11 @@ static int FNN_SFX(cols_mode)(fnn_plan *p, int stop, int n_fwd)
     if (stop >= n_fwd || p->steps[0].kind != FNN_STEP_DENSE || p->in_dim > INT_MAX ||
         p->steps[0].out_dim > INT_MAX)
         return FNN_COLS_NONE;
-#ifdef FNN_PLAN_COLS
     if (p->rowp &&
         (p->batch_size <= FNN_PLAN_COLS_ROWS_ANY ||
          (p->batch_size <= FNN_PLAN_COLS_ROWS && p->n_threads <= 1)) &&
-        (p->kernels = fnn_sgemm_pick()) != NULL)
+        (p->kernels = FNN_COLS_PICK()) != NULL)
         return FNN_COLS_KERNELS;
-#endif
     if (p->act && p->wact && stop == 0 && p->steps[0].dW &&
         p->steps[0].out_dim >= FNN_PLAN_COMPACT_MIN_OUT)
         return FNN_COLS_COMPACT;
@@ -174,14 +175,12 @@ static const REAL *FNN_SFX(forward)(fnn_plan *p, const REAL *x, fnn_idx rows, in
         switch (st->kind) {
         case FNN_STEP_DENSE:
             if (st->b) FNN_SFX(fnn_bias_rows)(rows, st->out_dim, (const REAL *)st->b, y, nt);
-#ifdef FNN_PLAN_COLS
             if (cols == FNN_COLS_KERNELS && s == 0) { /* x is the packed active columns */
-                p->kernels->nn_cols((int)rows, p->nact, (int)st->out_dim, x, p->cols,
+                FNN_COLS_KERNELS_OF(p)->nn_cols((int)rows, p->nact, (int)st->out_dim, x, p->cols,
                                     (const REAL *)st->W, y, st->b != NULL);
                 cur = y;
                 break;
             }
-#endif
             if (cols == FNN_COLS_COMPACT && s == 0) {
                 /* x is rows x nact: W's active rows, copied run by run into wact, make
                  * the k = nact product */
@@ -328,7 +327,6 @@ static double FNN_SFX(correct)(fnn_plan *p, const REAL *out, fnn_idx rows, fnn_i
     return c;
 }
 
-#ifdef FNN_PLAN_COLS
 /* Adam/AdamW on step 0's W, block by block of rows: the block's dW (zero rows for the
  * inactive columns, x^T g for the active ones) is formed in gblock and applied at once,
  * with the arithmetic of fnn_adam element for element. */
@@ -354,7 +352,8 @@ static void FNN_SFX(cols_adam)(fnn_plan *p, fnn_step *st, fnn_idx rows, const RE
         for (int t = z; t < z1; ++t) memset(gb + (p->zcols[t] - r0) * n, 0, (size_t)n * sizeof(REAL));
         for (int t = j; t < j1; ++t) p->gidx[t - j] = (int)(p->cols[t] - r0);
         if (j1 > j)
-            p->kernels->tn_cols((int)rows, j1 - j, (int)n, xin + j, p->nact, p->gidx, 0, NULL,
+            FNN_COLS_KERNELS_OF(p)->tn_cols((int)rows, j1 - j, (int)n, xin + j, p->nact, p->gidx,
+                                            0, NULL,
                                 g, gb, (REAL)1, 0);
         fnn_idx off = r0 * n, len = (r1 - r0) * n;
         FNN_SFX(fnn_adam_apply)(len, W + off, gb, m + off, v + off, vmax ? vmax + off : NULL,
@@ -363,7 +362,6 @@ static void FNN_SFX(cols_adam)(fnn_plan *p, fnn_step *st, fnn_idx rows, const RE
         z = z1;
     }
 }
-#endif
 
 static inline void FNN_SFX(swap)(REAL **a, REAL **b)
 {
@@ -391,23 +389,21 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
         const REAL *xin = (const REAL *)st->x;
         switch (st->kind) {
         case FNN_STEP_DENSE:
-#ifdef FNN_PLAN_COLS
             if (st->trainable && cols == FNN_COLS_KERNELS && s == 0) {
                 /* x is the packed active columns */
                 if (p->fused_w0 == FNN_FUSED_SGD) /* W -= lr x^T g; dW is not formed */
-                    p->kernels->tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
+                    FNN_COLS_KERNELS_OF(p)->tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
                                         p->cols, (int)st->in_dim - p->nact, p->zcols, g,
                                         (REAL *)st->W, (REAL)-p->opt.lr, 1);
                 else if (p->fused_w0 == FNN_FUSED_ADAM)
                     FNN_SFX(cols_adam)(p, st, rows, xin, g);
                 else
-                    p->kernels->tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
+                    FNN_COLS_KERNELS_OF(p)->tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
                                         p->cols, (int)st->in_dim - p->nact, p->zcols, g,
                                         (REAL *)st->dW, (REAL)1, 0);
                 if (st->b)
                     FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
             } else
-#endif
             if (st->trainable && cols == FNN_COLS_COMPACT && s == 0) {
                 /* x is rows x nact: dW's first nact rows = x^T g, then each run of rows
                  * moves to its columns (last run first: a run only moves down, onto rows

@@ -210,13 +210,14 @@ def test_plan_rejects_arrays_that_do_not_match_it():
         plan.train(X, labels, None, perm, 3, 1)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("batch_size", [10, 32, 64, 65, 200, 257])
 @pytest.mark.parametrize("optimizer", [lambda: SGD(lr=0.5), lambda: SGD(lr=0.1, momentum=0.9),
                                        lambda: Adam(lr=0.01)], ids=["sgd", "momentum", "adam"])
-def test_sparse_inputs_mnist_like(batch_size, optimizer, threads, restore_threads):
+def test_sparse_inputs_mnist_like(batch_size, optimizer, threads, dtype, restore_threads):
     # Mostly-zero inputs with an all-zero border, like MNIST: where a gemm variant runs,
-    # the plan's first layer runs over the batch's active columns (and fuses the SGD / Adam
+    # in either dtype, the plan's first layer runs over the batch's active columns (and fuses the SGD / Adam
     # update into its weight gradient) for batches of up to 128 rows, and up to 256 rows on
     # one thread; larger batches take BLAS (a 30-unit layer: whole rows). The per-layer
     # path runs the same kernels up to 64 rows (FNN_GEMM_MAX_ROWS): same bits. Between 65
@@ -228,11 +229,12 @@ def test_sparse_inputs_mnist_like(batch_size, optimizer, threads, restore_thread
     nt = fastnn._runtime._get_native_threads()
     cols = own_kernels() and (batch_size <= 128 or (batch_size <= 256 and nt == 1))
     rng = np.random.default_rng(11)
-    X = rng.random((600, 64), dtype=np.float32)
+    X = rng.random((600, 64)).astype(dtype)
     X[X < 0.7] = 0
     X[:, :12] = 0
     y = rng.integers(0, 5, 600)
-    build = lambda: Sequential([Dense(30, activation="sigmoid"), Dense(5)], seed=12)  # noqa: E731
+    build = lambda: Sequential([Dense(30, activation="sigmoid"), Dense(5)], seed=12,  # noqa: E731
+                               dtype=dtype)
     _assert_same(build, X, y, exact=not (cols and batch_size > 64), epochs=2,
                  batch_size=batch_size, optimizer=optimizer)
     # the all-zero columns never move under plain SGD
@@ -270,7 +272,7 @@ def _assert_close(m1, m2, dtype):
 @pytest.mark.parametrize("optimizer", [lambda: SGD(lr=0.5), lambda: SGD(lr=0.1, momentum=0.9),
                                        lambda: Adam(lr=0.01)], ids=["sgd", "momentum", "adam"])
 def test_compact_first_layer(dtype, threads, batch_size, optimizer, restore_threads):
-    # Batches past the AVX-512 active-column kernels (over 256 rows, or over 128 on two
+    # Batches past the active-column kernels (over 256 rows, or over 128 on two
     # threads), in either dtype, with a first layer of at least 64 units: the plan packs
     # the batch's nonzero columns and runs both products of the layer through BLAS with
     # k = active columns (plan.h, FNN_COLS_COMPACT). BLAS then blocks k differently from
@@ -283,12 +285,11 @@ def test_compact_first_layer(dtype, threads, batch_size, optimizer, restore_thre
     m1, h1 = _train(build, True, X, y, **fit)
     m2, h2 = _train(build, False, X, y, **fit)
     # every batch took it (a serial build has one thread: batch 200 then stays on the
-    # AVX-512 kernels where the CPU has them)
+    # active-column kernels where a gemm variant runs)
     from fastnn import _runtime
     from fastnn.ops.matmul import own_kernels
 
-    small = (dtype == np.float32 and own_kernels() and batch_size <= 256
-             and _runtime._get_native_threads() == 1)
+    small = (own_kernels() and batch_size <= 256 and _runtime._get_native_threads() == 1)
     assert m1._plan.compact_batches == (0 if small else 2 * -(-900 // batch_size))
     _assert_close(m1, m2, dtype)
     np.testing.assert_allclose(h1["loss"], h2["loss"], rtol=1e-5 if dtype == np.float32

@@ -168,80 +168,40 @@ static void test_dgemm(const fnn_dgemm_variant *v)
     printf("gemm %-8s float64 nn, tn, tn_ld: %d random shapes ok\n", v->name, cases);
 }
 
-static void test_active_columns(const fnn_sgemm_variant *v)
+/* randn in T: a float32 value, in float64 with low bits set too (all 53 bits used) */
+static float *randn_f(size_t n, double zero_share) { return randn(n, zero_share); }
+static double *randn_d(size_t n, double zero_share)
 {
-    int cases = 0;
-    for (int trial = 0; trial < 200; ++trial) {
-        const int m = randint(1, 40), k = randint(1, 800), n = randint(1, 140);
-        float *x = randn((size_t)m * k, 0.8);
-        if (trial % 5 == 0) x[randint(0, m * k - 1)] = NAN; /* NaN counts as active */
-        const float **rows = malloc((size_t)m * sizeof *rows);
-        for (int i = 0; i < m; ++i) rows[i] = x + (size_t)(m - 1 - i) * k; /* any order */
-        float *xc = malloc((size_t)m * k * sizeof *xc);
-        int *cols = malloc((size_t)k * sizeof *cols), *zcols = malloc((size_t)k * sizeof *zcols);
-        unsigned short *masks = malloc((size_t)(k / FNN_GEMM_MASK_COLS + 1) * sizeof *masks);
-        const int nact = v->pack_active(m, k, rows, xc, cols, zcols, masks);
-        /* the scalar scan: column j is active if any row holds a nonzero or NaN there */
-        int want = 0, nz = 0, ok = 1;
-        for (int j = 0; j < k; ++j) {
-            int act = 0;
-            for (int i = 0; i < m; ++i) act |= rows[i][j] != 0.0f;
-            if (act) {
-                ok &= want < nact && cols[want] == j;
-                for (int i = 0; i < m && want < nact; ++i)
-                    ok &= memcmp(&xc[(size_t)i * nact + want], &rows[i][j], sizeof(float)) == 0;
-                ++want;
-            } else {
-                ok &= nz < k - nact && zcols[nz] == j;
-                ++nz;
-            }
-        }
-        CHECK(ok && want == nact, "%s pack_active m=%d k=%d: %d active, the scan found %d",
-              v->name, m, k, nact, want);
-        if (!ok || trial % 5 == 0) goto next; /* NaN: the products are NaN, checked above */
-        /* nn_cols: C = xc B[cols, :] (+ C) */
-        {
-            float *b = randn((size_t)k * n, 0.0), *c = randn((size_t)m * n, 0.0);
-            float *c0 = malloc((size_t)m * n * sizeof *c0);
-            const int accumulate = randint(0, 1);
-            memcpy(c0, c, (size_t)m * n * sizeof *c);
-            v->nn_cols(m, nact, n, xc, cols, b, c, accumulate);
-            for (int i = 0; i < m; ++i)
-                for (int j = 0; j < n; ++j) {
-                    double s = accumulate ? c0[(size_t)i * n + j] : 0.0, sa = fabs(s);
-                    for (int p = 0; p < k; ++p) {
-                        s += (double)rows[i][p] * b[(size_t)p * n + j];
-                        sa += fabs((double)rows[i][p] * b[(size_t)p * n + j]);
-                    }
-                    CHECK(close_to(c[(size_t)i * n + j], s, sa, k), "%s nn_cols m=%d k=%d n=%d [%d,%d]",
-                          v->name, m, k, n, i, j);
-                }
-            /* tn_cols: W (k x n) = alpha X^T G (+ W); rows of inactive columns zeroed or kept */
-            float *g = randn((size_t)m * n, 0.0), *w = randn((size_t)k * n, 0.0);
-            float *w0 = malloc((size_t)k * n * sizeof *w0);
-            const float alpha = accumulate ? -0.125f : 1.0f;
-            memcpy(w0, w, (size_t)k * n * sizeof *w);
-            v->tn_cols(m, nact, n, xc, nact, cols, k - nact, zcols, g, w, alpha, accumulate);
-            for (int p = 0; p < k; ++p)
-                for (int j = 0; j < n; ++j) {
-                    double s = 0.0, sa = 0.0;
-                    for (int i = 0; i < m; ++i) {
-                        s += (double)rows[i][p] * g[(size_t)i * n + j];
-                        sa += fabs((double)rows[i][p] * g[(size_t)i * n + j]);
-                    }
-                    s = alpha * s + (accumulate ? w0[(size_t)p * n + j] : 0.0);
-                    sa = fabs(alpha) * sa + (accumulate ? fabs(w0[(size_t)p * n + j]) : 0.0);
-                    CHECK(close_to(w[(size_t)p * n + j], s, sa, m), "%s tn_cols m=%d k=%d n=%d acc=%d [%d,%d]",
-                          v->name, m, k, n, accumulate, p, j);
-                }
-            free(b), free(c), free(c0), free(g), free(w), free(w0);
-        }
-    next:
-        free(x), free(rows), free(xc), free(cols), free(zcols), free(masks);
-        ++cases;
-    }
-    printf("gemm %-8s pack_active, nn_cols, tn_cols: %d random batches ok\n", v->name, cases);
+    float *f = randn(n, zero_share);
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    for (size_t i = 0; i < n; ++i) d[i] = f[i] == 0.0f ? 0.0 : (double)f[i] + (double)uniform() * 1e-9;
+    free(f);
+    return d;
 }
+
+#define T float
+#define VARIANT_T fnn_sgemm_variant
+#define TEST_NAME test_active_columns_f32
+#define randn_t randn_f
+#define CLOSE_TO close_to
+#include "test_active_columns.h"
+#undef T
+#undef VARIANT_T
+#undef TEST_NAME
+#undef randn_t
+#undef CLOSE_TO
+
+#define T double
+#define VARIANT_T fnn_dgemm_variant
+#define TEST_NAME test_active_columns_f64
+#define randn_t randn_d
+#define CLOSE_TO close_to_d
+#include "test_active_columns.h"
+#undef T
+#undef VARIANT_T
+#undef TEST_NAME
+#undef randn_t
+#undef CLOSE_TO
 
 /* ---------------------------------------------------------------- adam family */
 
@@ -314,8 +274,9 @@ int main(int argc, char **argv)
             continue;
         }
         test_gemm(gv[i]);
-        test_active_columns(gv[i]);
+        test_active_columns_f32(gv[i]);
         test_dgemm(dv[i]);
+        test_active_columns_f64(dv[i]);
         ran_gemm[i] = 1;
     }
     for (int i = 0; i < na; ++i) {

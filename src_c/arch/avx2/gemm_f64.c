@@ -261,8 +261,12 @@ DEFK(0,0,1,1) DEFK(0,0,2,1) DEFK(0,0,3,1) DEFK(0,0,4,1) DEFK(0,0,5,1) DEFK(0,0,6
 DEFK(0,0,1,2) DEFK(0,0,2,2) DEFK(0,0,3,2) DEFK(0,0,4,2) DEFK(0,0,5,2) DEFK(0,0,6,2)
 DEFK(0,1,1,1) DEFK(0,1,2,1) DEFK(0,1,3,1) DEFK(0,1,4,1) DEFK(0,1,5,1) DEFK(0,1,6,1) DEFK(0,1,7,1) DEFK(0,1,8,1) DEFK(0,1,9,1) DEFK(0,1,10,1) DEFK(0,1,11,1) DEFK(0,1,12,1)
 DEFK(0,1,1,2) DEFK(0,1,2,2) DEFK(0,1,3,2) DEFK(0,1,4,2) DEFK(0,1,5,2) DEFK(0,1,6,2)
+DEFK(1,0,1,1) DEFK(1,0,2,1) DEFK(1,0,3,1) DEFK(1,0,4,1) DEFK(1,0,5,1) DEFK(1,0,6,1) DEFK(1,0,7,1) DEFK(1,0,8,1) DEFK(1,0,9,1) DEFK(1,0,10,1) DEFK(1,0,11,1) DEFK(1,0,12,1)
+DEFK(1,0,1,2) DEFK(1,0,2,2) DEFK(1,0,3,2) DEFK(1,0,4,2) DEFK(1,0,5,2) DEFK(1,0,6,2)
+DEFK(1,1,1,1) DEFK(1,1,2,1) DEFK(1,1,3,1) DEFK(1,1,4,1) DEFK(1,1,5,1) DEFK(1,1,6,1) DEFK(1,1,7,1) DEFK(1,1,8,1) DEFK(1,1,9,1) DEFK(1,1,10,1) DEFK(1,1,11,1) DEFK(1,1,12,1)
+DEFK(1,1,1,2) DEFK(1,1,2,2) DEFK(1,1,3,2) DEFK(1,1,4,2) DEFK(1,1,5,2) DEFK(1,1,6,2)
 
-static const kfn TABLE[1][2][3][13] = {
+static const kfn TABLE[2][2][3][13] = {
  {
   {{0},
    {0, kern_00_1_1, kern_00_2_1, kern_00_3_1, kern_00_4_1, kern_00_5_1, kern_00_6_1, kern_00_7_1, kern_00_8_1, kern_00_9_1, kern_00_10_1, kern_00_11_1, kern_00_12_1},
@@ -271,6 +275,16 @@ static const kfn TABLE[1][2][3][13] = {
   {{0},
    {0, kern_01_1_1, kern_01_2_1, kern_01_3_1, kern_01_4_1, kern_01_5_1, kern_01_6_1, kern_01_7_1, kern_01_8_1, kern_01_9_1, kern_01_10_1, kern_01_11_1, kern_01_12_1},
    {0, kern_01_1_2, kern_01_2_2, kern_01_3_2, kern_01_4_2, kern_01_5_2, kern_01_6_2, 0, 0, 0, 0, 0, 0},
+  },
+ },
+ {
+  {{0},
+   {0, kern_10_1_1, kern_10_2_1, kern_10_3_1, kern_10_4_1, kern_10_5_1, kern_10_6_1, kern_10_7_1, kern_10_8_1, kern_10_9_1, kern_10_10_1, kern_10_11_1, kern_10_12_1},
+   {0, kern_10_1_2, kern_10_2_2, kern_10_3_2, kern_10_4_2, kern_10_5_2, kern_10_6_2, 0, 0, 0, 0, 0, 0},
+  },
+  {{0},
+   {0, kern_11_1_1, kern_11_2_1, kern_11_3_1, kern_11_4_1, kern_11_5_1, kern_11_6_1, kern_11_7_1, kern_11_8_1, kern_11_9_1, kern_11_10_1, kern_11_11_1, kern_11_12_1},
+   {0, kern_11_1_2, kern_11_2_2, kern_11_3_2, kern_11_4_2, kern_11_5_2, kern_11_6_2, 0, 0, 0, 0, 0, 0},
   },
  },
 };
@@ -445,11 +459,18 @@ typedef void (*gfn)(int, const double *, ptrdiff_t, const double *, ptrdiff_t, d
     const int *ix, double al, int acc) { gkern(M, NV, I, nr, a, lda, g, ldg, c, ldc, mk, ix, al, acc); }
 DEFG(0,1,1) DEFG(0,2,1) DEFG(0,3,1) DEFG(0,4,1) DEFG(0,5,1) DEFG(0,6,1) DEFG(0,7,1) DEFG(0,8,1) DEFG(0,9,1) DEFG(0,10,1)
 DEFG(0,1,2) DEFG(0,2,2) DEFG(0,3,2) DEFG(0,4,2)
-static const gfn GTABLE[1][3][11] = {
+DEFG(1,1,1) DEFG(1,2,1) DEFG(1,3,1) DEFG(1,4,1) DEFG(1,5,1) DEFG(1,6,1) DEFG(1,7,1) DEFG(1,8,1) DEFG(1,9,1) DEFG(1,10,1)
+DEFG(1,1,2) DEFG(1,2,2) DEFG(1,3,2) DEFG(1,4,2)
+static const gfn GTABLE[2][3][11] = {
  {
   {0},
   {0, gkern_0_1_1, gkern_0_2_1, gkern_0_3_1, gkern_0_4_1, gkern_0_5_1, gkern_0_6_1, gkern_0_7_1, gkern_0_8_1, gkern_0_9_1, gkern_0_10_1},
   {0, gkern_0_1_2, gkern_0_2_2, gkern_0_3_2, gkern_0_4_2, 0, 0, 0, 0, 0, 0},
+ },
+ {
+  {0},
+  {0, gkern_1_1_1, gkern_1_2_1, gkern_1_3_1, gkern_1_4_1, gkern_1_5_1, gkern_1_6_1, gkern_1_7_1, gkern_1_8_1, gkern_1_9_1, gkern_1_10_1},
+  {0, gkern_1_1_2, gkern_1_2_2, gkern_1_3_2, gkern_1_4_2, 0, 0, 0, 0, 0, 0},
  },
 };
 
@@ -528,8 +549,70 @@ static TGT void tn(int m, int k, int n, const double *A, const double *G, double
     tn_ld(m, k, n, A, k, G, C);
 }
 
+
+static TGT AI unsigned nonzero16(const double *p, int len)
+{
+    unsigned mk = 0;
+    if (len >= 16) {
+        const __m256d zero = _mm256_setzero_pd();
+        for (int q = 0; q < 4; q++)
+            mk |= (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(p + 4 * q), zero,
+                                                             _CMP_NEQ_UQ)) << (4 * q);
+        return mk;
+    }
+    for (int j = 0; j < len; j++) /* NaN != 0 */
+        if (p[j] != 0) mk |= 1u << j;
+    return mk;
+}
+
+static TGT int pack_active(int m, int k, const double *const *rows, double *xc, int *cols,
+                           int *zcols, unsigned short *masks)
+{
+    if (m <= 0 || k <= 0) return 0;
+    int nch = (k + 15) / 16, rem = k - 16 * (nch - 1), nact = 0, nz = 0;
+    /* row by row (each row is read front to back, which the hardware prefetcher follows):
+     * OR the nonzero mask of every 16-column chunk */
+    for (int ch = 0; ch < nch; ch++) masks[ch] = 0;
+    for (int i = 0; i < m; i++) {
+        const double *row = rows[i];
+        for (int ch = 0; ch < nch; ch++)
+            masks[ch] |= (unsigned short)nonzero16(row + 16 * ch, ch == nch - 1 ? rem : 16);
+    }
+    for (int ch = 0; ch < nch; ch++) {
+        unsigned lm = ch == nch - 1 ? (1u << rem) - 1u : 0xFFFFu, am = masks[ch];
+        for (unsigned b = am; b; b &= b - 1) cols[nact++] = 16 * ch + __builtin_ctz(b);
+        for (unsigned b = ~am & lm; b; b &= b - 1) zcols[nz++] = 16 * ch + __builtin_ctz(b);
+    }
+    for (int i = 0; i < m; i++) {
+        const double *row = rows[i];
+        double *dst = xc + (ptrdiff_t)i * nact;
+        for (int j = 0; j < nact; j++) dst[j] = row[cols[j]];
+    }
+    return nact;
+}
+
+static TGT void nn_cols(int m, int nact, int n, const double *xc, const int *cols,
+                        const double *B, double *C, int accumulate)
+{
+    driver(1, 0, m, nact, n, xc, nact, B, C, accumulate, cols, 1.0f);
+}
+
+static TGT void tn_cols(int m, int nact, int n, const double *xc, int ldx, const int *cols,
+                        int nzero, const int *zcols, const double *G, double *C, double alpha,
+                        int accumulate)
+{
+    if (!accumulate)
+        for (int z = 0; z < nzero; z++) {
+            double *cr = C + (ptrdiff_t)zcols[z] * n;
+            for (int j = 0; j < n; j++) cr[j] = 0.f;
+        }
+    if (nact <= 0) return;
+    if (!gpanel(1, m, nact, n, xc, ldx, G, C, cols, alpha, accumulate))
+        driver(1, 1, nact, m, n, xc, ldx, G, C, accumulate, cols, alpha);
+}
+
 const fnn_dgemm_variant fnn_dgemm_avx2 = {
-    "avx2", FNN_ISA_AVX2, nn, tn, tn_ld,
+    "avx2", FNN_ISA_AVX2, nn, tn, tn_ld, pack_active, nn_cols, tn_cols,
 };
 
 #endif

@@ -1106,7 +1106,7 @@ static TGT void tn(int m, int k, int n, const float *A, const float *G, float *C
     tn_ld(m, k, n, A, k, G, C);
 }
 
-/* The nonzero (or NaN) lanes of the first `len` (<= 16) floats at p, as a bit mask. */
+
 static AI unsigned nonzero16(const float *p, int len)
 {
     unsigned mk = 0;
@@ -1119,18 +1119,17 @@ static AI unsigned nonzero16(const float *p, int len)
         return mk;
     }
     for (int j = 0; j < len; j++) /* NaN != 0 */
-        if (p[j] != 0.0f) mk |= 1u << j;
+        if (p[j] != 0) mk |= 1u << j;
     return mk;
 }
 
-static int pack_active(int m, int k, const float *const *rows, float *xc, int *cols,
-                       int *zcols, unsigned short *masks)
+static TGT int pack_active(int m, int k, const float *const *rows, float *xc, int *cols,
+                           int *zcols, unsigned short *masks)
 {
     if (m <= 0 || k <= 0) return 0;
     int nch = (k + 15) / 16, rem = k - 16 * (nch - 1), nact = 0, nz = 0;
     /* row by row (each row is read front to back, which the hardware prefetcher follows):
-     * OR the nonzero mask of every 16-column chunk; NaN counts as nonzero, so it still
-     * reaches the products */
+     * OR the nonzero mask of every 16-column chunk */
     for (int ch = 0; ch < nch; ch++) masks[ch] = 0;
     for (int i = 0; i < m; i++) {
         const float *row = rows[i];
@@ -1142,7 +1141,6 @@ static int pack_active(int m, int k, const float *const *rows, float *xc, int *c
         for (unsigned b = am; b; b &= b - 1) cols[nact++] = 16 * ch + __builtin_ctz(b);
         for (unsigned b = ~am & lm; b; b &= b - 1) zcols[nz++] = 16 * ch + __builtin_ctz(b);
     }
-    /* the active columns of each row, in order (NEON has no compress: one by one) */
     for (int i = 0; i < m; i++) {
         const float *row = rows[i];
         float *dst = xc + (ptrdiff_t)i * nact;
