@@ -32,12 +32,16 @@ def _env_flag(name):
 # Each extension lists the plain-C kernel files it compiles in. Kernels take the
 # thread count as an argument; the one piece of C state, the CPU description (cpu.c),
 # is owned by fastnn._runtime and shared with every other module at import.
-# The gemm family: its table, and one generated file per instruction set (src_c/arch/).
-GEMM = ["cpu.c", "gemm_variants.c"] + [f"arch/{isa}/gemm_{dt}.c" for isa in ("avx512", "avx2", "neon")
+# The instruction sets with kernel variants: one folder each under src_c/arch/ (each file
+# compiles to nothing on another architecture).
+ARCHES = ("avx512", "avx2", "neon")
+# The gemm family: its table, and the generated files of every instruction set.
+GEMM = ["cpu.c", "gemm_variants.c"] + [f"arch/{a}/gemm_{dt}.c" for a in ARCHES
                                        for dt in ("f32", "f64")]
 # The optimizers with the adam family's variants.
-OPTIMIZERS = ["optimizers.c", "arch/avx512/adam_f32.c", "arch/avx2/adam_f32.c",
-              "arch/neon/adam_f32.c"]
+OPTIMIZERS = ["optimizers.c"] + [f"arch/{a}/adam_f32.c" for a in ARCHES]
+# The maxpool2x2 family.
+POOL = ["pool_variants.c"] + [f"arch/{a}/maxpool2x2_f32.c" for a in ARCHES]
 EXTENSIONS = {
     "fastnn._runtime": ["runtime.c", "cpu.c"],
     "fastnn.ops.matmul": ["matmul.c", *GEMM],
@@ -45,14 +49,14 @@ EXTENSIONS = {
     "fastnn.ops.activations": ["activations.c"],
     "fastnn.ops.dropout": ["dropout.c"],
     "fastnn.ops.conv": ["conv.c", "conv_direct.c", "matmul.c", *GEMM],
-    "fastnn.ops.pool": ["pool.c", "pool_avx512.c", "cpu.c"],
+    "fastnn.ops.pool": ["pool.c", *POOL, "cpu.c"],
     "fastnn.ops.batchnorm": ["batchnorm.c"],
     "fastnn.ops.residual": ["residual.c"],
     "fastnn.ops.losses": ["losses.c"],
     "fastnn.ops.optimizers": [*OPTIMIZERS, "cpu.c"],
     "fastnn._plan": ["plan.c", "matmul.c", *GEMM, "runtime.c", "activations.c", "dense.c",
                      "dropout.c", "conv.c", "conv_direct.c", "losses.c", *OPTIMIZERS,
-                     "pool.c", "pool_avx512.c", "batchnorm.c", "residual.c"],
+                     "pool.c", *POOL, "batchnorm.c", "residual.c"],
 }
 
 OPENMP_PROBE = textwrap.dedent(

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "pool.h"
-#include "pool_avx512.h"
+#include "pool_variants.h"
 
 /* Team size for `planes` planes of `per_plane` units of work each. */
 static inline int fnn_pool_team(fnn_idx planes, fnn_idx per_plane, int n_threads)
@@ -31,16 +31,14 @@ static inline int fnn_pool_team(fnn_idx planes, fnn_idx per_plane, int n_threads
                      CALL);                                                              \
     } while (0)
 
-/* float32: 2x2 stride-2 max pooling on AVX-512 where pool_avx512.h takes it */
+/* float32: 2x2 stride-2 max pooling on the maxpool2x2 family where it takes the geometry */
 #define REAL float
 #define FNN_SFX(name) name##_f32
-#define FNN_MAXPOOL2X2_FWD fnn_maxpool2x2_forward
-#define FNN_MAXPOOL2X2_BWD fnn_maxpool2x2_backward
+#define FNN_MAXPOOL2X2 1
 #include "pool_impl.h"
 #undef REAL
 #undef FNN_SFX
-#undef FNN_MAXPOOL2X2_FWD
-#undef FNN_MAXPOOL2X2_BWD
+#undef FNN_MAXPOOL2X2
 
 #define REAL double
 #define FNN_SFX(name) name##_f64

@@ -136,8 +136,9 @@ void FNN_SFX(fnn_maxpool_forward)(const fnn_conv_geom *g, fnn_idx n, const REAL 
 {
     const fnn_idx HW = g->h * g->w, OHW = g->oh * g->ow, K = g->kh * g->kw;
     const int kind = FNN_SFX(pool_kind)(g);
-#ifdef FNN_MAXPOOL2X2_FWD
-    const int fast = kind == 1 && fnn_maxpool2x2_ok(g); /* float32 on AVX-512 */
+#ifdef FNN_MAXPOOL2X2
+    const fnn_maxpool2x2_variant *fast =
+        kind == 1 && fnn_maxpool2x2_fits(g) ? fnn_maxpool2x2_pick() : NULL; /* float32 */
 #endif
     FNN_FOR_PLANES(n * g->c, HW > OHW * K ? HW : OHW * K, n_threads, lo, hi,
                    const REAL *xl = x + lo * HW;
@@ -146,8 +147,8 @@ void FNN_SFX(fnn_maxpool_forward)(const fnn_conv_geom *g, fnn_idx n, const REAL 
                    fnn_idx np = hi - lo;
                    switch (kind) {
                    case 1:
-#ifdef FNN_MAXPOOL2X2_FWD
-                       if (fast) { FNN_MAXPOOL2X2_FWD(g, np, xl, yl, al); break; }
+#ifdef FNN_MAXPOOL2X2
+                       if (fast) { fast->forward(g, np, xl, yl, al); break; }
 #endif
                        FNN_SFX(maxpool_2x2s2)(g, np, xl, yl, al); break;
                    case 2: FNN_SFX(maxpool_3x3s2)(g, np, xl, yl, al); break;
@@ -175,11 +176,13 @@ void FNN_SFX(fnn_maxpool_backward)(const fnn_conv_geom *g, fnn_idx n, const REAL
                                    const fnn_idx *argmax, REAL *dx, int n_threads)
 {
     const fnn_idx HW = g->h * g->w, OHW = g->oh * g->ow;
-#ifdef FNN_MAXPOOL2X2_BWD
-    if (fnn_maxpool2x2_bwd_ok(g)) { /* float32 on AVX-512: see pool_avx512.h */
+#ifdef FNN_MAXPOOL2X2
+    const fnn_maxpool2x2_variant *fast =
+        fnn_maxpool2x2_bwd_fits(g) ? fnn_maxpool2x2_pick() : NULL; /* float32: pool_variants.h */
+    if (fast) {
         FNN_FOR_PLANES(n * g->c, HW + OHW, n_threads, lo, hi,
-                       FNN_MAXPOOL2X2_BWD(g, hi - lo, dy + lo * OHW, argmax + lo * OHW,
-                                          dx + lo * HW, FNN_SFX(maxpool_backward_planes)));
+                       fast->backward(g, hi - lo, dy + lo * OHW, argmax + lo * OHW,
+                                      dx + lo * HW, FNN_SFX(maxpool_backward_planes)));
         return;
     }
 #endif

@@ -184,7 +184,8 @@ def test_maxpool_against_textbook_loop(rng, impl, shape, k, s, dtype):
     np.testing.assert_allclose(dx, want, rtol=1e-6, atol=1e-6)
 
 
-# 2x2 windows with stride 2 take an AVX-512 kernel in float32 (src_c/pool_avx512.c) when
+# 2x2 windows with stride 2 take the maxpool2x2 family in float32 (src_c/pool_variants.h;
+# every level this CPU runs, through the module's isa fixture) when
 # an output row has at most 16 elements: full rows of 16, short rows with a column and a
 # row left over, the LeNet's maps, and 17 outputs (the compiler-vectorized leaf).
 POOL2_SHAPES = [(2, 3, 32, 32), (1, 2, 9, 31), (3, 2, 8, 8), (2, 16, 24, 24), (1, 2, 3, 2),

@@ -106,9 +106,12 @@ cdef void _gap_bwd(Py_ssize_t rows, Py_ssize_t s, const floating[::1] dy, floati
             fnn_global_avgpool_backward_f64(rows, s, &dy[0], &dx[0], nt)
 
 
-cdef extern from "pool_avx512.h" nogil:
-    int fnn_maxpool2x2_isa()
-    int FNN_MAXPOOL2X2_ISA
+cdef extern from "pool_variants.h" nogil:
+    ctypedef struct fnn_maxpool2x2_variant:
+        const char *name
+        int isa
+    const fnn_maxpool2x2_variant *const *fnn_maxpool2x2_variants(int *count)
+    const fnn_maxpool2x2_variant *fnn_maxpool2x2_pick()
 
 cdef extern from "cpu.h" nogil:
     const char *fnn_isa_name(int isa)
@@ -116,12 +119,15 @@ cdef extern from "cpu.h" nogil:
 
 
 def variants():
-    """The 2x2 stride-2 max pooling kernels (float32) and the one in use now."""
-    cdef int isa = fnn_maxpool2x2_isa()
-    name = fnn_isa_name(FNN_MAXPOOL2X2_ISA).decode()
+    """The maxpool2x2 family's table (src_c/pool_variants.h: 2x2 stride-2 max pooling,
+    float32), best first, and the variant in use now."""
+    cdef int count = 0, i
+    cdef const fnn_maxpool2x2_variant *const *table = fnn_maxpool2x2_variants(&count)
+    cdef const fnn_maxpool2x2_variant *v = fnn_maxpool2x2_pick()
     return family("maxpool2x2", "compiler-vectorized loops",
-                  [(name, name, isa != -2, fnn_isa_runnable(FNN_MAXPOOL2X2_ISA))],
-                  fnn_isa_name(isa).decode() if isa >= 0 else None)
+                  [(table[i].name.decode(), fnn_isa_name(table[i].isa).decode(), True,
+                    fnn_isa_runnable(table[i].isa)) for i in range(count)],
+                  v.name.decode() if v != NULL else None)
 
 
 def maxpool2d_forward(x, pool_size, stride=None, *, out=None, argmax=None):

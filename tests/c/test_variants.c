@@ -1,13 +1,14 @@
-/* test_variants.c -- every compiled variant of the gemm and adam families that this CPU
+/* test_variants.c -- every compiled variant of the gemm, adam and maxpool2x2 families that this CPU
  * runs, held against the generic C: the float32 and float64 products against plain loops
  * summed in double (float64: in long double),
  * pack_active against a scalar scan, the Adam update against the generic loop of
- * optimizers_impl.h (the level forced to generic) and against the exact step.
+ * optimizers_impl.h (the level forced to generic) and against the exact step; the
+ * maxpool2x2 family against pool_impl.h's loops (generic level), bit for bit.
  *
  * It needs no Python, so the variants of another architecture can be proven under an
  * emulator: tests/c/run.sh builds it natively (x86-64: avx512 and avx2) and, in CI,
  * cross-compiled for aarch64 and run under qemu-aarch64 (neon).
- *   test_variants [--expect NAME ...]   fail unless variant NAME of each family ran
+ *   test_variants [--expect NAME ...]   fail unless variant NAME of every family ran
  */
 #include <float.h>
 #include <math.h>
@@ -19,6 +20,8 @@
 #include "cpu.h"
 #include "gemm_variants.h"
 #include "optimizers.h"
+#include "pool.h"
+#include "pool_variants.h"
 
 static int failures = 0;
 
@@ -260,6 +263,66 @@ static void test_adam(const fnn_adam_f32_variant *v)
     printf("adam %-8s %d updates (Adam, L2, AdamW x steps 1, 8, 1000) ok\n", v->name, cases);
 }
 
+/* ---------------------------------------------------------- maxpool2x2 family */
+
+/* The generic scatter of pool_impl.h, for planes the kernels hand back. */
+static void scatter(fnn_idx hw, fnn_idx ohw, fnn_idx planes, const float *dy,
+                    const fnn_idx *argmax, float *dx)
+{
+    for (fnn_idx p = 0; p < planes; ++p) {
+        memset(dx + p * hw, 0, (size_t)hw * sizeof(float));
+        for (fnn_idx o = 0; o < ohw; ++o) dx[p * hw + argmax[p * ohw + o]] += dy[p * ohw + o];
+    }
+}
+
+static void test_maxpool(const fnn_maxpool2x2_variant *v)
+{
+    int cases = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+        fnn_conv_geom g = {0};
+        g.c = randint(1, 4);
+        g.h = randint(2, 35);
+        g.w = randint(2, 2 * FNN_MAXPOOL2X2_MAX_OW + 1);
+        g.kh = g.kw = g.sh = g.sw = 2;
+        g.dh = g.dw = 1;
+        g.oh = (g.h - 2) / 2 + 1;
+        g.ow = (g.w - 2) / 2 + 1;
+        g.f = g.c;
+        if (!fnn_maxpool2x2_fits(&g)) continue;
+        const fnn_idx planes = g.c, hw = g.h * g.w, ohw = g.oh * g.ow;
+        float *x = malloc((size_t)(planes * hw) * sizeof *x);
+        for (fnn_idx i = 0; i < planes * hw; ++i) {
+            x[i] = (float)randint(-3, 3); /* many ties */
+            if (randint(0, 40) == 0) x[i] = NAN;
+            if (randint(0, 20) == 0) x[i] = -0.0f;
+        }
+        float *y1 = malloc((size_t)(planes * ohw) * sizeof *y1), *y2 = malloc((size_t)(planes * ohw) * sizeof *y2);
+        fnn_idx *a1 = malloc((size_t)(planes * ohw) * sizeof *a1), *a2 = malloc((size_t)(planes * ohw) * sizeof *a2);
+        v->forward(&g, planes, x, y1, a1);
+        fnn_cpu_force(FNN_ISA_GENERIC);
+        fnn_maxpool_forward_f32(&g, 1, x, y2, a2, 1);
+        CHECK(!memcmp(y1, y2, (size_t)(planes * ohw) * sizeof *y1) &&
+                  !memcmp(a1, a2, (size_t)(planes * ohw) * sizeof *a1),
+              "%s maxpool2x2 forward c=%ld h=%ld w=%ld", v->name, (long)g.c, (long)g.h, (long)g.w);
+        /* backward, from the forward's argmax and, every third case, one moved outside its
+         * block (that plane goes to the fallback) */
+        if (trial % 3 == 0) a1[randint(0, (int)(planes * ohw) - 1)] = randint(0, (int)hw - 1);
+        float *dy = randn((size_t)(planes * ohw), 0.2);
+        float *dx1 = malloc((size_t)(planes * hw) * sizeof *dx1), *dx2 = malloc((size_t)(planes * hw) * sizeof *dx2);
+        for (fnn_idx i = 0; i < planes * hw; ++i) dx1[i] = dx2[i] = NAN; /* all overwritten */
+        fnn_cpu_force(-1);
+        v->backward(&g, planes, dy, a1, dx1, scatter);
+        fnn_cpu_force(FNN_ISA_GENERIC);
+        fnn_maxpool_backward_f32(&g, 1, dy, a1, dx2, 1);
+        fnn_cpu_force(-1);
+        CHECK(!memcmp(dx1, dx2, (size_t)(planes * hw) * sizeof *dx1),
+              "%s maxpool2x2 backward c=%ld h=%ld w=%ld", v->name, (long)g.c, (long)g.h, (long)g.w);
+        free(x), free(y1), free(y2), free(a1), free(a2), free(dy), free(dx1), free(dx2);
+        ++cases;
+    }
+    printf("pool %-8s maxpool2x2 forward, backward: %d random planes ok (bit for bit)\n", v->name, cases);
+}
+
 int main(int argc, char **argv)
 {
     const fnn_cpu *cpu = fnn_cpu_get();
@@ -287,13 +350,26 @@ int main(int argc, char **argv)
         test_adam(av[i]);
         ran_adam[i] = 1;
     }
+    int np;
+    const fnn_maxpool2x2_variant *const *pv = fnn_maxpool2x2_variants(&np);
+    int ran_pool[16] = {0};
+    for (int i = 0; i < np; ++i) {
+        if (!fnn_isa_runnable(pv[i]->isa)) {
+            printf("pool %-8s compiled, not run: this CPU lacks it\n", pv[i]->name);
+            continue;
+        }
+        test_maxpool(pv[i]);
+        ran_pool[i] = 1;
+    }
     for (int a = 1; a < argc; ++a) {
         if (strcmp(argv[a], "--expect") || a + 1 >= argc) continue;
         const char *name = argv[++a];
-        int g = 0, d = 0;
+        int g = 0, d = 0, q = 0;
         for (int i = 0; i < ng; ++i) g |= ran_gemm[i] && !strcmp(gv[i]->name, name);
         for (int i = 0; i < na; ++i) d |= ran_adam[i] && !strcmp(av[i]->name, name);
-        CHECK(g && d, "variant %s was expected to run in both families (gemm: %d, adam: %d)", name, g, d);
+        for (int i = 0; i < np; ++i) q |= ran_pool[i] && !strcmp(pv[i]->name, name);
+        CHECK(g && d && q, "variant %s was expected to run in every family (gemm: %d, adam: %d, pool: %d)",
+              name, g, d, q);
     }
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
