@@ -14,20 +14,33 @@
 #define MASK __m256
 #define VECI __m256i
 #define VEC64 __m256i
+#define CUT cut8
 #define FNN_ARCH(name) name##_avx2
 #define FNN_ARCH_NAME "avx2"
 #define FNN_ARCH_ISA FNN_ISA_AVX2
 
-TGT static __m256 v_zero(void) { return _mm256_setzero_ps(); }
-TGT static __m256 v_load_first(const float *p, fnn_idx n)
+/* The first n lanes (n in [0, 8]): as a count, and as vmaskmov's lane mask. */
+typedef struct {
+    __m256i m;
+    int n;
+} cut8;
+TGT static cut8 cut_of(fnn_idx n)
 {
-    if (n >= 8) return _mm256_loadu_ps(p);
-    if (n <= 0) return _mm256_setzero_ps();
-    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n),
-                                                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+    cut8 c;
+    c.n = n <= 0 ? 0 : n >= 8 ? 8 : (int)n;
+    c.m = _mm256_cmpgt_epi32(_mm256_set1_epi32(c.n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return c;
 }
-TGT static void v_store_first(float *p, __m256 v, fnn_idx n)
+TGT static __m256 v_zero(void) { return _mm256_setzero_ps(); }
+TGT static __m256 v_load_cut(const float *p, cut8 c)
 {
+    if (c.n == 8) return _mm256_loadu_ps(p);
+    if (c.n == 0) return _mm256_setzero_ps();
+    return _mm256_maskload_ps(p, c.m);
+}
+TGT static void v_store_cut(float *p, __m256 v, cut8 c)
+{
+    const int n = c.n;
     if (n >= 8) {
         _mm256_storeu_ps(p, v);
         return;
@@ -77,9 +90,9 @@ TGT static __m256i vi_sel(__m256 t, __m256i a, __m256i b)
 TGT static __m256 v_add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
 TGT static __m256 v_keep(__m256 t, __m256 v) { return _mm256_and_ps(t, v); }
 TGT static __m256 m_or(__m256 a, __m256 b) { return _mm256_or_ps(a, b); }
-TGT static int m_all_first(__m256 t, fnn_idx n)
+TGT static int m_all_cut(__m256 t, cut8 c)
 {
-    const unsigned want = n >= 8 ? 0xFFu : (1u << n) - 1u;
+    const unsigned want = (1u << c.n) - 1u;
     return ((unsigned)_mm256_movemask_ps(t) & want) == want;
 }
 TGT static __m256i vi_set1(int x) { return _mm256_set1_epi32(x); }
@@ -96,13 +109,14 @@ TGT static void store_i64(fnn_idx *p, __m256i v, fnn_idx n)
     _mm256_storeu_si256((__m256i *)t, v);
     for (fnn_idx j = 0; j < n; ++j) p[j] = (fnn_idx)t[j];
 }
-TGT static void vi_store_i64_first(fnn_idx *p, __m256i v, fnn_idx n)
+TGT static void vi_store_i64_cut(fnn_idx *p, __m256i v, cut8 c)
 {
-    store_i64(p, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v)), n);
-    if (n > 4) store_i64(p + 4, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)), n - 4);
+    store_i64(p, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(v)), c.n);
+    if (c.n > 4) store_i64(p + 4, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(v, 1)), c.n - 4);
 }
-TGT static __m256i l_load_first(const fnn_idx *p, fnn_idx n)
+TGT static __m256i l_load_cut(const fnn_idx *p, cut8 c, int half)
 {
+    const int n = half ? c.n - 4 : c.n;
     if (n >= 4) return _mm256_loadu_si256((const __m256i *)p);
     if (n <= 0) return _mm256_setzero_si256();
     return _mm256_maskload_epi64((const long long *)p,

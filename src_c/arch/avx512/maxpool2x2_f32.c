@@ -13,18 +13,19 @@
 #define MASK __mmask16
 #define VECI __m512i
 #define VEC64 __m512i
+#define CUT __mmask16
 #define FNN_ARCH(name) name##_avx512
 #define FNN_ARCH_NAME "avx512"
 #define FNN_ARCH_ISA FNN_ISA_AVX512
 
 /* Lanes [0, n) of a 16-lane mask, n clamped to [0, 16]. */
-TGT static __mmask16 first(fnn_idx n)
+TGT static __mmask16 cut_of(fnn_idx n)
 {
     return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
 }
 TGT static __m512 v_zero(void) { return _mm512_setzero_ps(); }
-TGT static __m512 v_load_first(const float *p, fnn_idx n) { return _mm512_maskz_loadu_ps(first(n), p); }
-TGT static void v_store_first(float *p, __m512 v, fnn_idx n) { _mm512_mask_storeu_ps(p, first(n), v); }
+TGT static __m512 v_load_cut(const float *p, __mmask16 c) { return _mm512_maskz_loadu_ps(c, p); }
+TGT static void v_store_cut(float *p, __m512 v, __mmask16 c) { _mm512_mask_storeu_ps(p, c, v); }
 TGT static __m512 v_even(__m512 a, __m512 b)
 {
     return _mm512_permutex2var_ps(
@@ -54,23 +55,22 @@ TGT static __m512i vi_sel(__mmask16 t, __m512i a, __m512i b) { return _mm512_mas
 TGT static __m512 v_add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
 TGT static __m512 v_keep(__mmask16 t, __m512 v) { return _mm512_maskz_mov_ps(t, v); }
 TGT static __mmask16 m_or(__mmask16 a, __mmask16 b) { return (__mmask16)(a | b); }
-TGT static int m_all_first(__mmask16 t, fnn_idx n) { return (__mmask16)(t & first(n)) == first(n); }
+TGT static int m_all_cut(__mmask16 t, __mmask16 c) { return (__mmask16)(t & c) == c; }
 TGT static __m512i vi_set1(int x) { return _mm512_set1_epi32(x); }
 TGT static __m512i vi_add(__m512i a, __m512i b) { return _mm512_add_epi32(a, b); }
 TGT static __m512i vi_twice(void)
 {
     return _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
 }
-TGT static void vi_store_i64_first(fnn_idx *p, __m512i v, fnn_idx n)
+TGT static void vi_store_i64_cut(fnn_idx *p, __m512i v, __mmask16 m)
 {
-    const __mmask16 m = first(n);
     _mm512_mask_storeu_epi64(p, (__mmask8)m, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v)));
     _mm512_mask_storeu_epi64(p + 8, (__mmask8)(m >> 8),
                              _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1)));
 }
-TGT static __m512i l_load_first(const fnn_idx *p, fnn_idx n)
+TGT static __m512i l_load_cut(const fnn_idx *p, __mmask16 c, int half)
 {
-    return _mm512_maskz_loadu_epi64((__mmask8)first(n < 8 ? n : 8), p);
+    return _mm512_maskz_loadu_epi64((__mmask8)(half ? c >> 8 : c), p);
 }
 TGT static __m512i l_set1(long long x) { return _mm512_set1_epi64(x); }
 TGT static __m512i l_add(__m512i a, __m512i b) { return _mm512_add_epi64(a, b); }
