@@ -64,111 +64,10 @@ static int close_to(float got, double want, double scale, int k)
 
 /* ---------------------------------------------------------------- gemm family */
 
-static void test_gemm(const fnn_sgemm_variant *v)
-{
-    int cases = 0;
-    for (int trial = 0; trial < 300; ++trial) {
-        const int m = randint(1, 70), k = randint(1, 90), n = randint(1, 140);
-        const int accumulate = randint(0, 1);
-        float *a = randn((size_t)m * k, 0.3), *b = randn((size_t)k * n, 0.0);
-        float *c = randn((size_t)m * n, 0.0), *c0 = malloc((size_t)m * n * sizeof *c);
-        memcpy(c0, c, (size_t)m * n * sizeof *c);
-        /* nn: C (m x n) = A (m x k) B (k x n) (+ C) */
-        v->nn(m, k, n, a, b, c, accumulate);
-        for (int i = 0; i < m; ++i)
-            for (int j = 0; j < n; ++j) {
-                double s = accumulate ? c0[(size_t)i * n + j] : 0.0, sa = fabs(s);
-                for (int p = 0; p < k; ++p) {
-                    s += (double)a[(size_t)i * k + p] * b[(size_t)p * n + j];
-                    sa += fabs((double)a[(size_t)i * k + p] * b[(size_t)p * n + j]);
-                }
-                CHECK(close_to(c[(size_t)i * n + j], s, sa, k), "%s nn m=%d k=%d n=%d acc=%d [%d,%d]: %g vs %g",
-                      v->name, m, k, n, accumulate, i, j, c[(size_t)i * n + j], s);
-            }
-        /* tn: C (k x n) = A^T (A: m x k) G (m x n); tn_ld on the first k2 columns */
-        float *g = randn((size_t)m * n, 0.0), *ct = malloc((size_t)k * n * sizeof *ct);
-        const int k2 = randint(1, k);
-        for (int pass = 0; pass < 2; ++pass) {
-            const int kk = pass ? k2 : k;
-            if (pass)
-                v->tn_ld(m, k2, n, a, k, g, ct);
-            else
-                v->tn(m, k, n, a, g, ct);
-            for (int p = 0; p < kk; ++p)
-                for (int j = 0; j < n; ++j) {
-                    double s = 0.0, sa = 0.0;
-                    for (int i = 0; i < m; ++i) {
-                        s += (double)a[(size_t)i * k + p] * g[(size_t)i * n + j];
-                        sa += fabs((double)a[(size_t)i * k + p] * g[(size_t)i * n + j]);
-                    }
-                    CHECK(close_to(ct[(size_t)p * n + j], s, sa, m), "%s %s m=%d k=%d n=%d [%d,%d]: %g vs %g",
-                          v->name, pass ? "tn_ld" : "tn", m, kk, n, p, j, ct[(size_t)p * n + j], s);
-                }
-        }
-        free(a), free(b), free(c), free(c0), free(g), free(ct);
-        ++cases;
-    }
-    printf("gemm %-8s float32 nn, tn, tn_ld: %d random shapes ok\n", v->name, cases);
-}
-
-/* The float64 variant on the same shapes, against sums in long double. */
+/* float64: against sums in long double */
 static int close_to_d(double got, long double want, long double scale, int k)
 {
     return fabsl((long double)got - want) <= 4.0L * (k + 1) * DBL_EPSILON * scale + 1e-300L;
-}
-
-static double *to_double(const float *a, size_t n)
-{
-    double *d = malloc((n ? n : 1) * sizeof *d);
-    for (size_t i = 0; i < n; ++i) d[i] = (double)a[i] + (double)a[(i * 7) % n] * 1e-9; /* all 53 bits */
-    return d;
-}
-
-static void test_dgemm(const fnn_dgemm_variant *v)
-{
-    int cases = 0;
-    for (int trial = 0; trial < 200; ++trial) {
-        const int m = randint(1, 70), k = randint(1, 90), n = randint(1, 70);
-        const int accumulate = randint(0, 1);
-        float *af = randn((size_t)m * k, 0.3), *bf = randn((size_t)k * n, 0.0);
-        float *cf = randn((size_t)m * n, 0.0), *gf = randn((size_t)m * n, 0.0);
-        double *a = to_double(af, (size_t)m * k), *b = to_double(bf, (size_t)k * n);
-        double *c = to_double(cf, (size_t)m * n), *g = to_double(gf, (size_t)m * n);
-        double *c0 = malloc((size_t)m * n * sizeof *c0), *ct = malloc((size_t)k * n * sizeof *ct);
-        memcpy(c0, c, (size_t)m * n * sizeof *c);
-        v->nn(m, k, n, a, b, c, accumulate);
-        for (int i = 0; i < m; ++i)
-            for (int j = 0; j < n; ++j) {
-                long double s = accumulate ? c0[(size_t)i * n + j] : 0.0L, sa = fabsl(s);
-                for (int p = 0; p < k; ++p) {
-                    s += (long double)a[(size_t)i * k + p] * b[(size_t)p * n + j];
-                    sa += fabsl((long double)a[(size_t)i * k + p] * b[(size_t)p * n + j]);
-                }
-                CHECK(close_to_d(c[(size_t)i * n + j], s, sa, k), "%s dgemm nn m=%d k=%d n=%d acc=%d [%d,%d]",
-                      v->name, m, k, n, accumulate, i, j);
-            }
-        const int k2 = randint(1, k);
-        for (int pass = 0; pass < 2; ++pass) {
-            const int kk = pass ? k2 : k;
-            if (pass)
-                v->tn_ld(m, k2, n, a, k, g, ct);
-            else
-                v->tn(m, k, n, a, g, ct);
-            for (int p = 0; p < kk; ++p)
-                for (int j = 0; j < n; ++j) {
-                    long double s = 0.0L, sa = 0.0L;
-                    for (int i = 0; i < m; ++i) {
-                        s += (long double)a[(size_t)i * k + p] * g[(size_t)i * n + j];
-                        sa += fabsl((long double)a[(size_t)i * k + p] * g[(size_t)i * n + j]);
-                    }
-                    CHECK(close_to_d(ct[(size_t)p * n + j], s, sa, m), "%s dgemm %s m=%d k=%d n=%d [%d,%d]",
-                          v->name, pass ? "tn_ld" : "tn", m, kk, n, p, j);
-                }
-        }
-        free(af), free(bf), free(cf), free(gf), free(a), free(b), free(c), free(g), free(c0), free(ct);
-        ++cases;
-    }
-    printf("gemm %-8s float64 nn, tn, tn_ld: %d random shapes ok\n", v->name, cases);
 }
 
 /* randn in T: a float32 value, in float64 with low bits set too (all 53 bits used) */
@@ -183,24 +82,34 @@ static double *randn_d(size_t n, double zero_share)
 }
 
 #define T float
+#define SUM_T double
 #define VARIANT_T fnn_sgemm_variant
-#define TEST_NAME test_active_columns_f32
 #define randn_t randn_f
 #define CLOSE_TO close_to
+#define TEST_NAME test_products_f32
+#include "test_products.h"
+#undef TEST_NAME
+#define TEST_NAME test_active_columns_f32
 #include "test_active_columns.h"
 #undef T
+#undef SUM_T
 #undef VARIANT_T
 #undef TEST_NAME
 #undef randn_t
 #undef CLOSE_TO
 
 #define T double
+#define SUM_T long double
 #define VARIANT_T fnn_dgemm_variant
-#define TEST_NAME test_active_columns_f64
 #define randn_t randn_d
 #define CLOSE_TO close_to_d
+#define TEST_NAME test_products_f64
+#include "test_products.h"
+#undef TEST_NAME
+#define TEST_NAME test_active_columns_f64
 #include "test_active_columns.h"
 #undef T
+#undef SUM_T
 #undef VARIANT_T
 #undef TEST_NAME
 #undef randn_t
@@ -336,9 +245,9 @@ int main(int argc, char **argv)
             printf("gemm %-8s compiled, not run: this CPU lacks it\n", gv[i]->name);
             continue;
         }
-        test_gemm(gv[i]);
+        test_products_f32(gv[i]);
         test_active_columns_f32(gv[i]);
-        test_dgemm(dv[i]);
+        test_products_f64(dv[i]);
         test_active_columns_f64(dv[i]);
         ran_gemm[i] = 1;
     }
