@@ -161,7 +161,39 @@ class BuildExt(build_ext):
             ext.extra_compile_args = list(ext.extra_compile_args or []) + compile_args
             ext.extra_link_args = list(ext.extra_link_args or []) + link_args
             ext.define_macros = list(ext.define_macros or []) + macros
+        self._compile_shared_sources(compile_args)
         super().build_extensions()
+
+    def _compile_shared_sources(self, compile_args):
+        """Compile each src_c file once and link its object into every extension that
+        lists it (the generated gemm files alone are listed by three). Each extension
+        still gets its own copy of the code and of cpu.c's state, as with per-extension
+        compiles. Only the extensions build_ext is about to rebuild are considered."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from setuptools._distutils.dep_util import newer_group
+
+        stale = [e for e in self.extensions
+                 if self.force or newer_group(list(e.sources) + list(e.depends or []),
+                                              self.get_ext_fullpath(e.name), "newer")]
+        shared = sorted({s for e in stale for s in e.sources if s.endswith(".c")
+                         and os.path.normpath(s).startswith(SRC_C + os.sep)})
+        if not shared:
+            return
+        ext0 = stale[0]
+
+        def compile_one(src):
+            return src, self.compiler.compile(
+                [src], output_dir=self.build_temp, macros=ext0.define_macros,
+                include_dirs=ext0.include_dirs, extra_postargs=ext0.extra_compile_args,
+                depends=ext0.depends)[0]
+
+        with ThreadPoolExecutor(max_workers=max(1, self.parallel or 1)) as pool:
+            objects = dict(pool.map(compile_one, shared))
+        for e in stale:
+            e.extra_objects = list(e.extra_objects or []) + [objects[s] for s in e.sources
+                                                             if s in objects]
+            e.sources = [s for s in e.sources if s not in objects]
 
 
 def _c_sources():
