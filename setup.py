@@ -42,20 +42,22 @@ GEMM = ["cpu.c", "gemm_variants.c"] + [f"arch/{a}/gemm_{dt}.c" for a in ARCHES
 OPTIMIZERS = ["optimizers.c"] + [f"arch/{a}/adam_f32.c" for a in ARCHES]
 # The maxpool2x2 family.
 POOL = ["pool_variants.c"] + [f"arch/{a}/maxpool2x2_f32.c" for a in ARCHES]
+# The conv family (direct and implicit-GEMM kernels), over the gemm family for im2col.
+CONV = ["conv.c", "conv_variants.c"] + [f"arch/{a}/conv_f32.c" for a in ARCHES]
 EXTENSIONS = {
     "fastnn._runtime": ["runtime.c", "cpu.c"],
     "fastnn.ops.matmul": ["matmul.c", *GEMM],
     "fastnn.ops.dense": ["dense.c"],
     "fastnn.ops.activations": ["activations.c"],
     "fastnn.ops.dropout": ["dropout.c"],
-    "fastnn.ops.conv": ["conv.c", "conv_direct.c", "matmul.c", *GEMM],
+    "fastnn.ops.conv": [*CONV, "matmul.c", *GEMM],
     "fastnn.ops.pool": ["pool.c", *POOL, "cpu.c"],
     "fastnn.ops.batchnorm": ["batchnorm.c"],
     "fastnn.ops.residual": ["residual.c"],
     "fastnn.ops.losses": ["losses.c"],
     "fastnn.ops.optimizers": [*OPTIMIZERS, "cpu.c"],
     "fastnn._plan": ["plan.c", "matmul.c", *GEMM, "runtime.c", "activations.c", "dense.c",
-                     "dropout.c", "conv.c", "conv_direct.c", "losses.c", *OPTIMIZERS,
+                     "dropout.c", *CONV, "losses.c", *OPTIMIZERS,
                      "pool.c", *POOL, "batchnorm.c", "residual.c"],
 }
 

@@ -14,15 +14,16 @@
  * of cols by row, while the input planes stay in L1. col2im adds into each dx element
  * in (kh, kw) order whatever the split, so they are bit-identical for any thread count.
  *
- * In float32 on AVX-512 CPUs, layers with few input channels take the direct kernels,
+ * In float32, where a conv variant runs (conv_variants.h: AVX-512, AVX2, NEON), layers
+ * with few input channels take the direct kernels,
  * and stride-1 unpadded layers of at most 32 filters the implicit GEMMs (both in
- * conv_direct.h): they read x in place, with no cols (and, for a narrow dx, no dcols).
+ * conv_variants.h): they read x in place, with no cols (and, for a narrow dx, no dcols).
  */
 #include <limits.h>
 #include <string.h>
 
 #include "conv.h"
-#include "conv_direct.h"
+#include "conv_variants.h"
 #include "gemm_variants.h"
 
 /* Output positions o in [0, out) whose input position o * s + off lies in [0, size)
@@ -104,9 +105,9 @@ static inline const fnn_sgemm_variant *fnn_conv_fast(fnn_idx small, fnn_idx a, f
 #define FNN_CONV_DWT_F32(m, k, n, A, B, C, acc)                                           \
     fnn_sgemm_pick()->nn((int)(m), (int)(k), (int)(n), (A), (B), (C), (acc))
 /* Stride 1, no padding, at most 32 filters: dW^T from x in place (fnn_conv_implicit_dwt,
- * conv_direct.h), no im2col in backward. */
+ * conv_variants.h), no im2col in backward. */
 #define FNN_CONV_IMPLICIT_F32(g) fnn_conv_implicit_ok(g)
-#define FNN_CONV_IMPLICIT_DWT_F32 fnn_conv_implicit_dwt
+#define FNN_CONV_IMPLICIT_DWT_F32 fnn_conv_run()->implicit_dwt
 static void fnn_conv_implicit_forward_run(const fnn_conv_geom *g, fnn_idx n, const float *x,
                                           const float *w, const float *b, float *y,
                                           int n_threads);
@@ -129,22 +130,22 @@ static void fnn_conv_implicit_dx_run(const fnn_conv_geom *g, fnn_idx n, const fl
 #define FNN_CONV_DWT_F64(m, k, n, A, B, C, acc)                                           \
     ((void)(m), (void)(k), (void)(n), (void)(A), (void)(B), (void)(C), (void)(acc))
 
-/* Few input channels (a first layer), stride 1: the direct kernels (conv_direct.h) in
- * float32 on AVX-512; float64 keeps to im2col + GEMM. */
+/* Few input channels (a first layer), stride 1: the direct kernels (conv_variants.h) in
+ * float32; float64 keeps to im2col + GEMM. */
 #define FNN_CONV_DIRECT_F32(g) fnn_conv_direct_ok(g)
 #define FNN_CONV_DIRECT_F64(g) ((void)(g), 0)
-#define FNN_CONV_DIRECT_FWD_F32(g, i0, i1, x, w, b, y) fnn_conv_direct_forward(g, i0, i1, x, w, b, y)
+#define FNN_CONV_DIRECT_FWD_F32(g, i0, i1, x, w, b, y) fnn_conv_run()->direct_forward(g, i0, i1, x, w, b, y)
 #define FNN_CONV_DIRECT_FWD_F64(g, i0, i1, x, w, b, y)                                    \
     ((void)(g), (void)(i0), (void)(i1), (void)(x), (void)(w), (void)(b), (void)(y))
-#define FNN_CONV_DIRECT_DW_F32(g, n, t0, t1, x, dy, dw) fnn_conv_direct_dw(g, n, t0, t1, x, dy, dw)
+#define FNN_CONV_DIRECT_DW_F32(g, n, t0, t1, x, dy, dw) fnn_conv_run()->direct_dw(g, n, t0, t1, x, dy, dw)
 #define FNN_CONV_DIRECT_DW_F64(g, n, t0, t1, x, dy, dw)                                   \
     ((void)(g), (void)(n), (void)(t0), (void)(t1), (void)(x), (void)(dy), (void)(dw))
 
 /* Input rows of at most 16 columns, stride 1: col2im on the narrow-plane kernel
- * (conv_direct.h) in float32 on AVX-512. */
+ * (conv_variants.h) in float32. */
 #define FNN_COL2IM_NARROW_OK_F32(g) fnn_col2im_narrow_ok(g)
 #define FNN_COL2IM_NARROW_OK_F64(g) ((void)(g), 0)
-#define FNN_COL2IM_NARROW_F32 fnn_col2im_narrow
+#define FNN_COL2IM_NARROW_F32 fnn_conv_run()->col2im_narrow
 #define FNN_COL2IM_NARROW_F64(g, n, c, i0, i1, cols, dx)                                  \
     ((void)(g), (void)(n), (void)(c), (void)(i0), (void)(i1), (void)(cols), (void)(dx))
 
@@ -234,6 +235,7 @@ void fnn_conv_pooled_dw_run(const fnn_conv_geom *g, const fnn_conv_geom *pg, fnn
                             float *db, int n_threads)
 {
     const fnn_idx F = g->f;
+    const fnn_conv_variant *cv = fnn_conv_run();
     if (n == 0) {
         memset(dw, 0, (size_t)(F * g->c * g->kh * g->kw) * sizeof(float));
         if (db) memset(db, 0, (size_t)F * sizeof(float));
@@ -243,8 +245,8 @@ void fnn_conv_pooled_dw_run(const fnn_conv_geom *g, const fnn_conv_geom *pg, fnn
                              n_threads);
     if (team > F) team = (int)F;
     FNN_TEAM_FOR(team, t,
-        fnn_conv_pooled_dw(g, pg, n, fnn_chunk_start(F, team, t, 1),
-                           fnn_chunk_start(F, team, t + 1, 1), x, gp, argmax, dw, db));
+        cv->pooled_dw(g, pg, n, fnn_chunk_start(F, team, t, 1),
+                      fnn_chunk_start(F, team, t + 1, 1), x, gp, argmax, dw, db));
 }
 
 /* The implicit forward (fnn_conv_implicit_ok): W^T onto the stack (at most
@@ -253,34 +255,30 @@ static void fnn_conv_implicit_forward_run(const fnn_conv_geom *g, fnn_idx n, con
                                    const float *w, const float *b, float *y, int n_threads)
 {
     const fnn_idx F = g->f, K = g->c * g->kh * g->kw;
+    const fnn_conv_variant *cv = fnn_conv_run();
     float wt[FNN_CONV_IMPLICIT_MAX_WT] __attribute__((aligned(64)));
     for (fnn_idx f = 0; f < F; ++f)
         for (fnn_idx k = 0; k < K; ++k) wt[k * F + f] = w[f * K + k];
     int team = fnn_team_size(F * K * n * g->oh * g->ow, FNN_GRAIN_GEMM, n_threads);
     if (team > n) team = (int)n;
     FNN_TEAM_FOR(team, t,
-        fnn_conv_implicit_forward(g, fnn_chunk_start(n, team, t, 1),
-                                  fnn_chunk_start(n, team, t + 1, 1), x, wt, b, y));
+        cv->implicit_forward(g, fnn_chunk_start(n, team, t, 1),
+                             fnn_chunk_start(n, team, t + 1, 1), x, wt, b, y));
 }
 
-/* The implicit dx (fnn_conv_implicit_dx_ok): w rearranged onto the stack as
- * [C/16 blocks][F][KH][KW][16 channels] (at most FNN_CONV_IMPLICIT_MAX_WT floats), then
- * the team splits the samples. */
+/* The implicit dx (fnn_conv_implicit_dx_ok): w rearranged onto the stack for the variant
+ * (fnn_conv_implicit_dx_wr: at most FNN_CONV_IMPLICIT_MAX_WT floats), then the team
+ * splits the samples. */
 static void fnn_conv_implicit_dx_run(const fnn_conv_geom *g, fnn_idx n, const float *w,
                                      const float *dy, float *dx, int n_threads)
 {
-    const fnn_idx C = g->c, F = g->f, KK = g->kh * g->kw, blocks = (C + 15) / 16;
+    const fnn_conv_variant *cv = fnn_conv_run();
     float wr[FNN_CONV_IMPLICIT_MAX_WT] __attribute__((aligned(64)));
-    for (fnn_idx cb = 0; cb < blocks; ++cb)
-        for (fnn_idx f = 0; f < F; ++f)
-            for (fnn_idx k = 0; k < KK; ++k)
-                for (fnn_idx l = 0; l < 16; ++l) {
-                    const fnn_idx c = 16 * cb + l;
-                    wr[((cb * F + f) * KK + k) * 16 + l] = c < C ? w[(f * C + c) * KK + k] : 0.0f;
-                }
-    int team = fnn_team_size(F * C * KK * n * g->oh * g->ow, FNN_GRAIN_GEMM, n_threads);
+    fnn_conv_implicit_dx_wr(g, cv, w, wr);
+    int team = fnn_team_size(g->f * g->c * g->kh * g->kw * n * g->oh * g->ow, FNN_GRAIN_GEMM,
+                             n_threads);
     if (team > n) team = (int)n;
     FNN_TEAM_FOR(team, t,
-        fnn_conv_implicit_dx(g, fnn_chunk_start(n, team, t, 1),
-                             fnn_chunk_start(n, team, t + 1, 1), wr, dy, dx));
+        cv->implicit_dx(g, fnn_chunk_start(n, team, t, 1), fnn_chunk_start(n, team, t + 1, 1),
+                        wr, dy, dx));
 }

@@ -15,7 +15,7 @@
  *     dW = dY' @ cols^T,  dcols = W^T @ dY',  dx = col2im(dcols)
  * where dY' is dy permuted to (F, n*OH*OW). The training passes form these products
  * block by block of samples (see the blocked layout below), with the caller's GEMM or,
- * in float32 on AVX-512 CPUs, fastnn's own kernels (gemm_variants.h).
+ * in float32 where a gemm variant runs, fastnn's own kernels (gemm_variants.h).
  *
  * The pooling kernels (pool.h) use the same geometry struct (F = C, no padding).
  */
@@ -56,7 +56,7 @@ void fnn_col2im_f64(const fnn_conv_geom *g, fnn_idx n, const double *cols, doubl
 
 /* y = conv(x, w) + b (b may be NULL). Workspaces (contents undefined afterwards): cols
  * (C*KH*KW * n*OH*OW), tmp (F * n*OH*OW), both unused (may be NULL) on the direct and the
- * implicit-GEMM paths (float32, conv_direct.h). The parallel work is the blocks;
+ * implicit-GEMM paths (float32, conv_variants.h). The parallel work is the blocks;
  * gemm_threads is unused (kept for the common signature). */
 void fnn_conv_forward_f32(fnn_gemm_f32_fn gemm, int gemm_threads, const fnn_conv_geom *g,
                           fnn_idx n, const float *x, const float *w, const float *b, float *y,
@@ -65,8 +65,8 @@ void fnn_conv_forward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_conv
                           fnn_idx n, const double *x, const double *w, const double *b,
                           double *y, double *cols, double *tmp, int n_threads);
 
-/* 1 if g takes the direct kernels (conv_direct.h: float32, few input channels,
- * stride 1, an AVX-512 CPU): then neither pass uses cols (which may be NULL).
+/* 1 if g takes the direct kernels (conv_variants.h: float32, few input channels,
+ * stride 1, a conv variant running): then neither pass uses cols (which may be NULL).
  * Always 0 in float64. */
 int fnn_conv_direct_f32(const fnn_conv_geom *g);
 int fnn_conv_direct_f64(const fnn_conv_geom *g);
@@ -74,7 +74,7 @@ int fnn_conv_direct_f64(const fnn_conv_geom *g);
 /* Gradients from dy (n, F, OH, OW) and x (n, C, H, W): dw (F, C, KH, KW) and db (F) are
  * overwritten (db NULL: skipped); dx (n, C, H, W) is overwritten (NULL: skipped).
  * Workspaces (contents undefined afterwards): cols (C*KH*KW * n*OH*OW; unused, and may
- * be NULL, on the direct and the implicit-GEMM paths, conv_direct.h), tmp
+ * be NULL, on the direct and the implicit-GEMM paths, conv_variants.h), tmp
  * (fnn_conv_backward_tmp(g, n) elements), dcols (C*KH*KW * n*OH*OW; unused when dx is
  * NULL or fnn_conv_implicit_dx_ok). */
 static inline fnn_idx fnn_conv_backward_tmp(const fnn_conv_geom *g, fnn_idx n)
@@ -91,7 +91,7 @@ void fnn_conv_backward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_con
                            double *dx, double *dw, double *db, double *tmp, double *dcols,
                            int n_threads);
 
-/* fnn_conv_pooled_dw (conv_direct.h: dW and db of a conv on the direct kernels from the
+/* fnn_conv_pooled_dw (conv_variants.h: dW and db of a conv on the direct kernels from the
  * gradient of the max pooling right after it; float32, where fnn_conv_pooled_dw_ok) for
  * all F filters, split over the team (the result does not depend on it); n = 0: dw and
  * db are zeroed. */

@@ -139,7 +139,7 @@ static void FNN_SFX(col2im_block)(const fnn_conv_geom *g, fnn_idx n, fnn_idx c, 
 {
     const fnn_idx W = g->w, OH = g->oh, OW = g->ow, OHW = OH * OW, sh = g->sh, sw = g->sw;
     const fnn_idx ld = n * OHW, plane = g->h * W, sample = g->c * plane;
-    if (FNN_COL2IM_NARROW_OK(g)) { /* rows of at most 16 columns: conv_direct.h */
+    if (FNN_COL2IM_NARROW_OK(g)) { /* rows of at most 16 columns: conv_variants.h */
         FNN_COL2IM_NARROW(g, n, c, i0, i1, cols, dx);
         return;
     }
@@ -490,7 +490,7 @@ void FNN_SFX(fnn_conv_backward)(FNN_GEMM_T gemm, int gemm_threads, const fnn_con
      * product with the block's gradient to its columns of dW, blocks in order. Every
      * element of dW is summed the same way whatever the split, so the result does not
      * depend on the thread count.
-     *   fast (float32, AVX-512, few filters): dW^T rows += cols rows @ tmpT_b, then
+     *   fast (float32, a gemm variant running, few filters): dW^T rows += cols rows @ tmpT_b, then
      *     dw = its transpose;
      *   few filters otherwise: dot-product tiles (conv_dw_block);
      *   more: GEMM calls, dw[:, rows] += tmp_b @ cols_rows^T. */

@@ -118,6 +118,15 @@ const void *fnn_pick(const void *const *table, int count, int products)
     return NULL;
 }
 
+const void *fnn_by_name(const void *const *table, int count, const char *name)
+{
+    for (int i = 0; i < count; ++i) {
+        const fnn_variant_head *v = (const fnn_variant_head *)table[i];
+        if (!strcmp(v->name, name) && fnn_isa_runnable(v->isa)) return v;
+    }
+    return NULL;
+}
+
 void fnn_cpu_force_gemm_blas(int on)
 {
     fnn_cpu_state()->gemm_blas = on < 0 ? fnn_env_gemm_blas() : on != 0;

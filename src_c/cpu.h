@@ -49,6 +49,9 @@ typedef struct {
     int isa;          /* enum fnn_isa it needs */
 } fnn_variant_head;
 const void *fnn_pick(const void *const *table, int count, int products);
+/* The entry of a table named `name` if this CPU can run it (whatever the level in force;
+ * the tests use it to run every variant), else NULL. */
+const void *fnn_by_name(const void *const *table, int count, const char *name);
 
 /* Run no variant above `level` (-1: back to what the environment asked for). Returns 0,
  * or -1 (nothing changed) if this CPU cannot run `level`. Process-wide. */

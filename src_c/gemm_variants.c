@@ -1,7 +1,6 @@
 /* gemm_variants.c -- the gemm family's tables and their pick() (gemm_variants.h). Adding an
  * instruction set: its generated files under src_c/arch/<isa>/ and one entry per table. */
 #include <limits.h>
-#include <string.h>
 
 #include "gemm_variants.h"
 #include "matmul.h"
@@ -23,16 +22,6 @@ static const fnn_sgemm_variant *const fnn_sgemm_table[] = {NULL};
 static const fnn_dgemm_variant *const fnn_dgemm_table[] = {NULL};
 #define FNN_GEMM_COUNT 0
 #endif
-
-/* The entry named `name` of a table if this CPU can run it (any level in force). */
-static const void *by_name(const void *const *table, const char *name)
-{
-    for (int i = 0; i < FNN_GEMM_COUNT; ++i) {
-        const fnn_variant_head *v = (const fnn_variant_head *)table[i];
-        if (!strcmp(v->name, name) && fnn_isa_runnable(v->isa)) return v;
-    }
-    return NULL;
-}
 
 const fnn_sgemm_variant *const *fnn_sgemm_variants(int *count)
 {
@@ -58,12 +47,12 @@ const fnn_dgemm_variant *fnn_dgemm_pick(void)
 
 const fnn_sgemm_variant *fnn_sgemm_by_name(const char *name)
 {
-    return by_name((const void *const *)fnn_sgemm_table, name);
+    return fnn_by_name((const void *const *)fnn_sgemm_table, FNN_GEMM_COUNT, name);
 }
 
 const fnn_dgemm_variant *fnn_dgemm_by_name(const char *name)
 {
-    return by_name((const void *const *)fnn_dgemm_table, name);
+    return fnn_by_name((const void *const *)fnn_dgemm_table, FNN_GEMM_COUNT, name);
 }
 
 int fnn_gemm_fits(int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx k, double alpha, double beta)

@@ -105,7 +105,7 @@ typedef struct {
     int pooled;                /* maxpool: 1 + the index of the conv step just before it
                                   when backward runs the two as one (float32: the conv on
                                   the direct kernels, fnn_conv_pooled_dw in
-                                  conv_direct.h); 0: apart */
+                                  conv_variants.h); 0: apart */
     /* batchnorm (W = gamma, b = beta, dW / db their gradients) and global_avgpool: the
      * input seen as (n, channels, spatial) */
     fnn_idx channels, spatial;

@@ -2,7 +2,6 @@
  * (pool_variants.h). Adding an instruction set: one file under src_c/arch/<isa>/ and one
  * entry here. */
 #include <limits.h>
-#include <string.h>
 
 #include "pool_variants.h"
 
@@ -44,7 +43,5 @@ const fnn_maxpool2x2_variant *fnn_maxpool2x2_pick(void)
 
 const fnn_maxpool2x2_variant *fnn_maxpool2x2_by_name(const char *name)
 {
-    for (int i = 0; i < COUNT; ++i)
-        if (!strcmp(table[i]->name, name) && fnn_isa_runnable(table[i]->isa)) return table[i];
-    return NULL;
+    return fnn_by_name((const void *const *)table, COUNT, name);
 }

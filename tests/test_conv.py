@@ -380,10 +380,11 @@ def test_implicit_dx_path_choice():
     assert not dx_path((1, 16, 12, 7), (32, 16, 5, 5))                # output rows of 3
 
 
-# conv2d_pooled_backward: (conv case, pool_size, pool_stride). The first five take
-# fnn_conv_pooled_dw in float32 on AVX-512 CPUs (direct kernels, C*KH <= 8): the LeNet's
-# first layer, "same" padding with 3x3 windows of stride 2 (overlapping), padding on
-# three sides with windows of 1x3, stride-1 windows, an odd pooled plane (masked tail);
+# conv2d_pooled_backward: (conv case, pool_size, pool_stride). The first six take
+# fnn_conv_pooled_dw in float32 where a conv variant runs (direct kernels, C*KH <= 8): the
+# LeNet's first layer, "same" padding with 3x3 windows of stride 2 (overlapping), padding
+# on three sides with windows of 1x3, stride-1 windows, an odd pooled plane (masked tail),
+# padding only at the bottom and on the right (patches past the image's far edges);
 # the rest go through maxpool2d_backward + conv2d_backward (C*KH = 9, rows of 5 outputs,
 # a stride-2 conv).
 POOLED_CASES = [
@@ -392,6 +393,7 @@ POOLED_CASES = [
     ((2, 1, 9, 15, 3, (4, 3), 1, ((1, 2), (0, 1)), 1), (1, 3), None),
     ((1, 2, 10, 10, 4, 3, 1, 0, 1), 2, 1),
     ((2, 1, 15, 21, 7, 2, 1, 0, 1), (3, 2), None),
+    ((2, 1, 9, 11, 3, 5, 1, ((0, 1), (0, 2)), 1), 2, None),
     ((2, 3, 10, 10, 4, 3, 1, 1, 1), 2, None),
     ((2, 1, 9, 9, 3, 5, 1, 0, 1), 2, None),
     ((2, 1, 12, 12, 3, 3, 2, 0, 1), 2, None),
@@ -413,7 +415,7 @@ def _pooled_inputs(rng, case, ps, pst, dtype):
 @pytest.mark.parametrize("case,ps,pst", POOLED_CASES, ids=POOLED_IDS)
 def test_conv2d_pooled_backward_twins(rng, case, ps, pst, dtype):
     x, w, dy, argmax, spd = _pooled_inputs(rng, case, ps, pst, dtype)
-    on = bool(own_kernels()) and dtype == np.float32 and POOLED_CASES.index((case, ps, pst)) < 5
+    on = bool(own_kernels()) and dtype == np.float32 and POOLED_CASES.index((case, ps, pst)) < 6
     assert ops.conv._pooled_path(x.shape, w.shape, ps, pst, *spd, dtype=dtype) == on
     got = ops.conv2d_pooled_backward(x, w, dy, argmax, ps, pst, *spd)
     want = reference.conv2d_pooled_backward(x, w, dy, argmax, ps, pst, *spd)

@@ -37,7 +37,7 @@ cdef extern from "conv.h" nogil:
                               Py_ssize_t n, const double *x, const double *w, const double *b,
                               double *y, double *cols, double *tmp, int n_threads)
 
-    # 1 if g takes the direct kernels (conv_direct.h): neither pass uses cols (float32 only)
+    # 1 if g takes the direct kernels (conv_variants.h): neither pass uses cols (float32 only)
     int fnn_conv_direct_f32(const fnn_conv_geom *g)
     int fnn_conv_direct_f64(const fnn_conv_geom *g)
     # elements of fnn_conv_backward's tmp workspace
@@ -54,18 +54,15 @@ cdef extern from "conv.h" nogil:
                                double *db, double *tmp, double *dcols, int n_threads)
 
 
-cdef extern from "conv_direct.h" nogil:
+cdef extern from "conv_variants.h" nogil:
     # dW, db of a conv on the direct kernels from the gradient of the max pooling right
-    # after it (float32, AVX-512; fnn_conv_pooled_dw_ok says when g and pg take it)
+    # after it (float32, the conv family; fnn_conv_pooled_dw_ok says when g and pg take it)
     int fnn_conv_pooled_dw_ok(const fnn_conv_geom *g, const fnn_conv_geom *pg)
-    # forward and dW as implicit GEMMs, no im2col (float32, AVX-512, stride 1, unpadded,
+    # forward and dW as implicit GEMMs, no im2col (float32, the conv family, stride 1, unpadded,
     # at most 32 filters; fnn_conv_implicit_ok says when g takes them)
     int fnn_conv_implicit_ok(const fnn_conv_geom *g)
     # dx likewise, without dcols (also narrow input rows: fnn_conv_implicit_dx_ok)
     int fnn_conv_implicit_dx_ok(const fnn_conv_geom *g)
-    void fnn_conv_pooled_dw(const fnn_conv_geom *g, const fnn_conv_geom *pg, Py_ssize_t n,
-                            Py_ssize_t f0, Py_ssize_t f1, const float *x, const float *gp,
-                            const Py_ssize_t *argmax, float *dw, float *db)
 
 cdef extern from "conv.h" nogil:
     # fnn_conv_pooled_dw over all filters, split over n_threads (n = 0: dw, db zeroed)

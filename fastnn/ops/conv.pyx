@@ -1,6 +1,6 @@
 """Native 2-D convolution (channels first) through im2col and GEMM (src_c/conv.c), or
-for few input channels (a first layer) in float32 on AVX-512 CPUs, directly
-(src_c/conv_direct.c: no im2col matrix; see _direct_path).
+for few input channels (a first layer) in float32 where a conv variant runs, directly
+(src_c/conv_variants.h: no im2col matrix; see _direct_path).
 
 The patches of the whole batch are unfolded into one matrix (im2col), so the forward
 pass is one product W (F, C*KH*KW) @ cols (C*KH*KW, N*OH*OW) and the backward pass two
@@ -56,9 +56,12 @@ cdef fnn_conv_geom _geom(g, Py_ssize_t filters):
     return cg
 
 
-cdef extern from "conv_direct.h" nogil:
-    int fnn_conv_direct_isa()
-    int FNN_CONV_DIRECT_ISA
+cdef extern from "conv_variants.h" nogil:
+    ctypedef struct fnn_conv_variant:
+        const char *name
+        int isa
+    const fnn_conv_variant *const *fnn_conv_variants(int *count)
+    const fnn_conv_variant *fnn_conv_pick()
 
 cdef extern from "cpu.h" nogil:
     const char *fnn_isa_name(int isa)
@@ -66,20 +69,23 @@ cdef extern from "cpu.h" nogil:
 
 
 def own_kernels():
-    """The instruction set of the float32 kernels that read x in place (direct, implicit
-    GEMM, pooled dW, narrow col2im; src_c/conv_direct.h) when they run now, else None
-    (im2col + the gemm family)."""
-    cdef int isa = fnn_conv_direct_isa()
-    return fnn_isa_name(isa).decode() if isa >= 0 else None
+    """The instruction set of the conv family's variant in use now (src_c/conv_variants.h:
+    the float32 kernels that read x in place -- direct, implicit GEMM, pooled dW, narrow
+    col2im), else None (im2col + the gemm family)."""
+    cdef const fnn_conv_variant *v = fnn_conv_pick()
+    return fnn_isa_name(v.isa).decode() if v != NULL else None
 
 
 def variants():
-    """The convolution family's hand-written kernels and the one in use now."""
+    """The conv family's table (src_c/conv_variants.h), best first, and the variant in use
+    now."""
+    cdef int count = 0, i
+    cdef const fnn_conv_variant *const *table = fnn_conv_variants(&count)
+    cdef const fnn_conv_variant *v = fnn_conv_pick()
     return family("conv", "im2col + gemm",
-                  [(fnn_isa_name(FNN_CONV_DIRECT_ISA).decode() + ".direct+implicit",
-                    fnn_isa_name(FNN_CONV_DIRECT_ISA).decode(), fnn_conv_direct_isa() != -2,
-                    fnn_isa_runnable(FNN_CONV_DIRECT_ISA))],
-                  own_kernels() and own_kernels() + ".direct+implicit")
+                  [(table[i].name.decode(), fnn_isa_name(table[i].isa).decode(), True,
+                    fnn_isa_runnable(table[i].isa)) for i in range(count)],
+                  v.name.decode() if v != NULL else None)
 
 
 def _flat(a):
@@ -87,8 +93,8 @@ def _flat(a):
 
 
 def _direct_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.float32):
-    """Whether conv2d_forward/backward take the direct kernels (src_c/conv_direct.h: few
-    input channels, stride 1, float32 on AVX-512) for these shapes, rather than im2col +
+    """Whether conv2d_forward/backward take the direct kernels (src_c/conv_variants.h: few
+    input channels, stride 1, float32, a conv variant running) for these shapes, rather than im2col +
     GEMM. For tests and `fastnn info`."""
     geo = _inputs.conv_geometry(x_shape, tuple(w_shape[2:]), stride, padding, dilation)
     cdef fnn_conv_geom g = _geom(geo, w_shape[0])
@@ -100,7 +106,7 @@ def _direct_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.flo
 
 def _implicit_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.float32):
     """Whether conv2d_forward, and the dW of conv2d_backward, take the implicit-GEMM
-    kernels (src_c/conv_direct.h: float32 on AVX-512, stride 1, no padding, at most 32
+    kernels (src_c/conv_variants.h: float32, a conv variant running, stride 1, no padding, at most 32
     filters, kernels 2 to 7 wide; layers on the direct kernels excepted) for these
     shapes, rather than im2col + GEMM. For tests."""
     geo = _inputs.conv_geometry(x_shape, tuple(w_shape[2:]), stride, padding, dilation)
@@ -111,7 +117,7 @@ def _implicit_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.f
 
 def _implicit_dx_path(x_shape, w_shape, stride=1, padding=0, dilation=1, dtype=np.float32):
     """Whether the dx of conv2d_backward takes the implicit kernel (no dcols, no
-    col2im; src_c/conv_direct.h: float32 on AVX-512, stride 1, no padding, input rows of
+    col2im; src_c/conv_variants.h: float32, a conv variant running, stride 1, no padding, input rows of
     at most 16, output rows of at least 4, kernels 3, 5 or 7 wide). For tests."""
     geo = _inputs.conv_geometry(x_shape, tuple(w_shape[2:]), stride, padding, dilation)
     cdef fnn_conv_geom g = _geom(geo, w_shape[0])
@@ -303,7 +309,7 @@ def conv2d_pooled_backward(x, w, dy, argmax, pool_size, pool_stride=None, stride
     the pooling's backward, then the conv's, without dx. Returns ``(dw, db)`` (db None
     unless compute_db).
 
-    In float32 on the direct kernels (src_c/conv_direct.h: fnn_conv_pooled_dw, C*KH <= 8)
+    In float32 on the direct kernels (src_c/conv_variants.h: fnn_conv_pooled_dw, C*KH <= 8)
     the dense gradient of the conv's output is never formed: each pooled gradient adds
     its patch of x once. Otherwise the two backward passes run as in the reference."""
     x, w, dy, argmax, geo, pgeo, dw, db = _inputs.conv2d_pooled_backward_inputs(

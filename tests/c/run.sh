@@ -9,10 +9,11 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 # (serial: no OpenMP runtime to link; the kernels called here run on one thread)
 # the kernels of the families, their generic twins and the CPU description (setup.py's lists)
-srcs=(cpu.c gemm_variants.c optimizers.c pool.c pool_variants.c
+srcs=(cpu.c gemm_variants.c optimizers.c pool.c pool_variants.c conv_variants.c
       arch/{avx512,avx2,neon}/gemm_f{32,64}.c
       arch/{avx512,avx2,neon}/adam_f32.c
-      arch/{avx512,avx2,neon}/maxpool2x2_f32.c)
+      arch/{avx512,avx2,neon}/maxpool2x2_f32.c
+      arch/{avx512,avx2,neon}/conv_f32.c)
 flags=(-O2 -std=gnu11 -Wall -Werror -Wno-unknown-pragmas -fopenmp-simd -fno-math-errno -I"$repo/src_c")
 case "${1:-native}" in
     native)

@@ -1,9 +1,10 @@
-/* test_variants.c -- every compiled variant of the gemm, adam and maxpool2x2 families that this CPU
+/* test_variants.c -- every compiled variant of the gemm, adam, maxpool2x2 and conv families that this CPU
  * runs, held against the generic C: the float32 and float64 products against plain loops
  * summed in double (float64: in long double),
  * pack_active against a scalar scan, the Adam update against the generic loop of
  * optimizers_impl.h (the level forced to generic) and against the exact step; the
- * maxpool2x2 family against pool_impl.h's loops (generic level), bit for bit.
+ * maxpool2x2 family against pool_impl.h's loops (generic level), bit for bit; the conv
+ * family against plain loops in double (test_conv.h).
  *
  * It needs no Python, so the variants of another architecture can be proven under an
  * emulator: tests/c/run.sh builds it natively (x86-64: avx512 and avx2) and, in CI,
@@ -22,6 +23,7 @@
 #include "optimizers.h"
 #include "pool.h"
 #include "pool_variants.h"
+#include "conv_variants.h"
 
 static int failures = 0;
 
@@ -232,6 +234,10 @@ static void test_maxpool(const fnn_maxpool2x2_variant *v)
     printf("pool %-8s maxpool2x2 forward, backward: %d random planes ok (bit for bit)\n", v->name, cases);
 }
 
+/* ---------------------------------------------------------------- conv family */
+
+#include "test_conv.h"
+
 int main(int argc, char **argv)
 {
     const fnn_cpu *cpu = fnn_cpu_get();
@@ -270,15 +276,31 @@ int main(int argc, char **argv)
         test_maxpool(pv[i]);
         ran_pool[i] = 1;
     }
+    int nc;
+    const fnn_conv_variant *const *cvs = fnn_conv_variants(&nc);
+    int ran_conv[16] = {0};
+    for (int i = 0; i < nc; ++i) {
+        if (!fnn_isa_runnable(cvs[i]->isa)) {
+            printf("conv %-8s compiled, not run: this CPU lacks it\n", cvs[i]->name);
+            continue;
+        }
+        /* the shape rules ask fnn_conv_pick(): hold the level at this variant's */
+        fnn_cpu_force(cvs[i]->isa);
+        test_conv(cvs[i]);
+        fnn_cpu_force(-1);
+        ran_conv[i] = 1;
+    }
     for (int a = 1; a < argc; ++a) {
         if (strcmp(argv[a], "--expect") || a + 1 >= argc) continue;
         const char *name = argv[++a];
-        int g = 0, d = 0, q = 0;
+        int g = 0, d = 0, q = 0, cv = 0;
         for (int i = 0; i < ng; ++i) g |= ran_gemm[i] && !strcmp(gv[i]->name, name);
         for (int i = 0; i < na; ++i) d |= ran_adam[i] && !strcmp(av[i]->name, name);
         for (int i = 0; i < np; ++i) q |= ran_pool[i] && !strcmp(pv[i]->name, name);
-        CHECK(g && d && q, "variant %s was expected to run in every family (gemm: %d, adam: %d, pool: %d)",
-              name, g, d, q);
+        for (int i = 0; i < nc; ++i) cv |= ran_conv[i] && !strcmp(cvs[i]->name, name);
+        CHECK(g && d && q && cv,
+              "variant %s was expected to run in every family (gemm: %d, adam: %d, pool: %d, conv: %d)",
+              name, g, d, q, cv);
     }
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
