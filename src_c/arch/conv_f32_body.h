@@ -23,6 +23,13 @@
  *   DSUM  double accumulators of a VEC's lanes: d_zero()  d_add(s, v)  d_total(s)
  */
 
+/* GCC's predictive commoning keeps the x values a tile broadcasts (each is read again by
+ * the next position at the next kernel offset) in scalar registers, which with 16
+ * vector registers spills the accumulators: it made the AVX2 implicit dW 1.7x slower. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-predictive-commoning")
+#endif
+
 #define CONV_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define CONV_MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -109,8 +116,9 @@ TGT static AI void FNN_ARCH(fwd_tile)(const int FB, const int NV, const fnn_conv
  * is idle where OW is not a multiple of LANES (the LeNet's 24 on 16 lanes). A vector
  * then spans at most two output rows, whose inputs are two runs of consecutive
  * elements: lanes ma[v] read from pa[v], lanes mb[v] from pb[v] (both offsets of lane 0).
- * Lanes past the plane are in neither and not stored. */
-TGT static AI void FNN_ARCH(fwd_flat_tile)(const int FB, const fnn_conv_geom *g,
+ * Lanes past the plane are in neither and not stored. WHOLE: every vector lies in one
+ * row and the plane (where OW is a multiple of 3 * LANES, always), so plain loads. */
+TGT static AI void FNN_ARCH(fwd_flat_tile)(const int FB, const int WHOLE, const fnn_conv_geom *g,
                                            const float *xs, const float *wf, const float *bf,
                                            float *ys, const fnn_idx *pa, const fnn_idx *pb,
                                            const RNG *ma, const RNG *mb, const RNG *m_out)
@@ -130,7 +138,8 @@ TGT static AI void FNN_ARCH(fwd_flat_tile)(const int FB, const fnn_conv_geom *g,
                 VEC xv[3];
 #pragma GCC unroll 3
                 for (int v = 0; v < 3; ++v)
-                    xv[v] = v_load_rng2(row + pa[v] + kw, ma[v], row + pb[v] + kw, mb[v]);
+                    xv[v] = WHOLE ? v_loadu(row + pa[v] + kw)
+                                  : v_load_rng2(row + pa[v] + kw, ma[v], row + pb[v] + kw, mb[v]);
 #pragma GCC unroll 8
                 for (int q = 0; q < FB; ++q) {
                     const VEC wq = v_set1(wk[q * K]);
@@ -156,7 +165,10 @@ static inline int FNN_ARCH(flat_ok)(const fnn_conv_geom *g)
 
 #define FNN_FLAT_CASE(fb)                                                                    \
     case fb:                                                                                 \
-        FNN_ARCH(fwd_flat_tile)(fb, g, xs, wf, bf, ys, pa, pb, ma, mb, m_out);               \
+        if (whole)                                                                           \
+            FNN_ARCH(fwd_flat_tile)(fb, 1, g, xs, wf, bf, ys, pa, pb, ma, mb, m_out);        \
+        else                                                                                 \
+            FNN_ARCH(fwd_flat_tile)(fb, 0, g, xs, wf, bf, ys, pa, pb, ma, mb, m_out);        \
         break;
 
 TGT static void FNN_ARCH(direct_forward_flat)(const fnn_conv_geom *g, fnn_idx i0, fnn_idx i1,
@@ -170,6 +182,7 @@ TGT static void FNN_ARCH(direct_forward_flat)(const fnn_conv_geom *g, fnn_idx i0
         for (fnn_idx q0 = 0; q0 < OHW; q0 += 3 * LANES) {
             fnn_idx pa[3], pb[3];
             RNG ma[3], mb[3], m_out[3];
+            int whole = 1;
             for (int v = 0; v < 3; ++v) {
                 const fnn_idx q = q0 + LANES * v, oh = q / OW, ow = q % OW;
                 const fnn_idx rest = OHW - q; /* positions left in the plane */
@@ -180,6 +193,7 @@ TGT static void FNN_ARCH(direct_forward_flat)(const fnn_conv_geom *g, fnn_idx i0
                 ma[v] = span(0, l);
                 mb[v] = span(l, len);
                 m_out[v] = span(0, len);
+                whole &= l == LANES;
             }
             for (fnn_idx f0 = 0; f0 < F; f0 += FLAT_FB) {
                 const int fb = F - f0 < FLAT_FB ? (int)(F - f0) : FLAT_FB;
@@ -635,7 +649,12 @@ TGT static void FNN_ARCH(implicit_forward)(const fnn_conv_geom *g, fnn_idx i0, f
     for (fnn_idx i = i0; i < i1; ++i)
         for (fnn_idx oh = 0; oh < OH; ++oh)
             for (fnn_idx ow0 = 0; ow0 < OW;) {
-                int p = OW - ow0 >= IMPL_P ? IMPL_P : (int)(OW - ow0);
+                /* the rest of the row in tiles of about equal size: an 8-wide row on 6
+                 * positions per tile goes as 4 + 4, not as 6 + 2 (a short tile has too
+                 * few accumulators to hide the FMA latency) */
+                const fnn_idx rest = OW - ow0, tiles = (rest + IMPL_P - 1) / IMPL_P;
+                const int want = (int)((rest + tiles - 1) / tiles);
+                int p = want;
                 const float *xs = x + i * sample + oh * W + ow0;
                 for (fnn_idx fb0 = 0; fb0 < F; fb0 += IMPL_FB) {
                     const fnn_idx nf = F - fb0 < IMPL_FB ? F - fb0 : IMPL_FB;
@@ -643,7 +662,7 @@ TGT static void FNN_ARCH(implicit_forward)(const fnn_conv_geom *g, fnn_idx i0, f
                     const RNG last = span(0, nf - LANES * (nv - 1));
                     const float *wt = wt0 + fb0, *bb = b ? b + fb0 : NULL;
                     float *ys = y + (i * F + fb0) * OHW + oh * OW + ow0;
-                    p = OW - ow0 >= IMPL_P ? IMPL_P : (int)(OW - ow0);
+                    p = want;
                     switch (g->kw) {
                         FNN_IMPLICIT_FWD_KW(2)
                         FNN_IMPLICIT_FWD_KW(3)
