@@ -37,7 +37,7 @@ CASES = [
     (1, 3, 7, 5, 3, 1, 2, 0, 1),  # 1x1 kernel with stride
     (3, 3, 13, 13, 3, 5, 1, 0, 1),
     (1, 1, 3, 3, 1, 5, 1, 1, 1),  # kernel larger than the image: padding makes it fit
-    # rows of at most 16 columns, stride 1: the narrow-plane col2im (float32, AVX-512)
+    # rows of at most 16 columns, stride 1: the narrow-plane col2im (float32, the conv family)
     # -- the LeNet's second layer, 16-wide "same" rows, 6-wide rows with padding on
     # three sides, and 17 columns (the generic loops again)
     (2, 16, 12, 12, 32, 5, 1, 0, 1),
@@ -227,10 +227,11 @@ def test_conv2d_twins(rng, case, dtype):
     _backward_check(x, w, dy, spd, True, True, "backward")
 
 
-# Stride 1, dilation 1 and at most 64 = C*KH*KW: the float32 direct kernels on AVX-512
-# CPUs (conv_direct.h). Rows of 8 to 40 outputs (one or two vectors per tile, masked
-# tails), kernels 1 to 7 wide, filters not a multiple of the 8- and 4-filter tiles,
-# padding on one or both sides (masked loads, skipped rows).
+# Stride 1, dilation 1 and at most 64 = C*KH*KW: the float32 direct kernels where a
+# conv variant runs (conv_variants.h: every level but generic). Rows of 8 to 40 outputs
+# (one or two vectors per tile, masked tails), kernels 1 to 7 wide, filters not a
+# multiple of the 8- and 4-filter tiles, padding on one or both sides (masked loads,
+# skipped rows).
 DIRECT_CASES = [
     (3, 1, 28, 28, 16, 5, 1, 0, 1),                 # the MNIST LeNet's first layer
     (2, 1, 28, 28, 13, 5, 1, 2, 1),                 # "same" padding, 13 filters
@@ -250,8 +251,9 @@ DIRECT_CASES = [
                          ids=[f"n{c[0]}c{c[1]}-{c[2]}x{c[3]}-f{c[4]}-k{c[5]}-p{c[7]}"
                               .replace(" ", "") for c in DIRECT_CASES])
 def test_conv2d_twins_direct_path(rng, case, dtype):
-    """On AVX-512 CPUs float32 runs the direct kernels here (test_direct_path_choice);
-    float64, and float32 elsewhere, im2col + GEMM: the same check either way."""
+    """Where a conv variant runs, float32 runs the direct kernels here
+    (test_direct_path_choice); float64, and float32 elsewhere, im2col + GEMM: the same
+    check either way."""
     x, w, b, spd = _make(rng, case, dtype)
     y = _forward_check(x, w, b, spd, "forward")
     _forward_check(x, w, None, spd, "forward without bias")
@@ -262,11 +264,11 @@ def test_conv2d_twins_direct_path(rng, case, dtype):
 
 def test_direct_path_choice():
     """Which shapes take the direct kernels: all of DIRECT_CASES in float32 where the CPU
-    has AVX-512 (and FASTNN_GEMM is not "blas"), none in float64; stride, dilation,
+    runs a conv variant (and FASTNN_GEMM is not "blas"), none in float64; stride, dilation,
     C*KH*KW > 64, a kernel wider than 7 or a row of fewer than 8 outputs send a layer to
     im2col + GEMM."""
     direct = ops.conv._direct_path
-    on = bool(own_kernels())  # the conv kernels' ISA runs (AVX-512) and FASTNN_GEMM != "blas"
+    on = bool(own_kernels())  # a conv variant runs at this level and FASTNN_GEMM != "blas"
     for c in DIRECT_CASES:
         n, ch, h, wd, f, k, s, p, d = c
         kh, kw = _pair(k)
@@ -285,8 +287,8 @@ def _unpadded_ids(cases):
 
 
 # Stride 1, no padding, at most 32 filters, kernels 2 to 7 wide, C*KH*KW > 64: the float32
-# implicit-GEMM kernels on AVX-512 CPUs (conv_direct.h: forward as positions x filters,
-# dW^T by (c, kh) units x KW rows, both reading x in place). Filters 1, 5, 16 (one
+# implicit-GEMM kernels where a conv variant runs (conv_variants.h: forward as positions x
+# filters, dW^T by (c, kh) units x KW rows, both reading x in place). Filters 1, 5, 16 (one
 # vector), 17, 24 and 32 (two, the second masked); output rows of 8, 11 (tiles of 8, 2
 # and 1 positions), 28 (8 x 3 + 4), 4 and 1 wide; units (c, kh) that do not fill the last
 # tile (15 units of 2, 20 of 3, 80 of 6).
@@ -309,7 +311,7 @@ IMPLICIT_CASES = [
 @pytest.mark.parametrize("case", IMPLICIT_CASES,
                          ids=_unpadded_ids(IMPLICIT_CASES))
 def test_conv2d_twins_implicit_path(rng, case, dtype):
-    """On AVX-512 CPUs float32 runs the implicit-GEMM kernels here
+    """Where a conv variant runs, float32 runs the implicit-GEMM kernels here
     (test_implicit_path_choice); float64 im2col + GEMM: the same check either way."""
     x, w, b, spd = _make(rng, case, dtype)
     y = _forward_check(x, w, b, spd, "forward")
@@ -321,7 +323,7 @@ def test_conv2d_twins_implicit_path(rng, case, dtype):
 
 def test_implicit_path_choice():
     """Which shapes take the implicit-GEMM kernels: all of IMPLICIT_CASES in float32 where
-    the CPU has AVX-512 (and FASTNN_GEMM is not "blas"), none in float64; padding, stride,
+    a conv variant runs (and FASTNN_GEMM is not "blas"), none in float64; padding, stride,
     dilation, more than 32 filters, a 1-wide or 8-wide kernel, or a layer the direct
     kernels take (C*KH*KW <= 64) send it elsewhere."""
     implicit = ops.conv._implicit_path
