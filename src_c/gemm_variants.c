@@ -63,6 +63,7 @@ int fnn_gemm_fits(int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx k, double alpha,
     if (tb) /* A B^T with a small B (a layer's dX = G W^T): B transposed on the stack */
         return !ta && m > FNN_SMALL_M && m <= FNN_GEMM_MAX_ROWS && n * k <= FNN_GEMM_MAX_BT
                    ? 2 : 0;
-    if (!ta) return m > FNN_SMALL_M && m <= FNN_GEMM_MAX_ROWS ? 1 : 0;
+    if (!ta && m <= FNN_SMALL_M) return k <= FNN_GEMM_ROWS_MAX_K ? 4 : 0;
+    if (!ta) return m <= FNN_GEMM_MAX_ROWS ? 1 : 0;
     return k <= FNN_GEMM_MAX_ROWS && beta == 0.0 ? 3 : 0; /* A is stored (k, m) */
 }

@@ -90,9 +90,15 @@ const fnn_dgemm_variant *fnn_dgemm_pick(void);
 const fnn_sgemm_variant *fnn_sgemm_by_name(const char *name);
 const fnn_dgemm_variant *fnn_dgemm_by_name(const char *name);
 
+/* Largest inner dimension of a product of one or two rows (single-sample inference) that
+ * runs on the active columns (pack_active + nn_cols): xc, cols and zcols go on the stack. */
+#define FNN_GEMM_ROWS_MAX_K 2048
+
 /* Whether the kernels take the product op(A) (m x k) op(B) (k x n), alpha 1, beta 0 or 1
  * (see fnn_gemm_team in matmul.h): 1 for A B, 2 for A B^T through a transposed B on the
- * stack, 3 for A^T B; 0: BLAS. */
+ * stack, 3 for A^T B, 4 for A B of one or two rows of A (at most FNN_SMALL_M), over the
+ * columns of A that are nonzero (pack_active, then nn_cols: the rows of B that a zero
+ * input would multiply are never read); 0: BLAS. */
 int fnn_gemm_fits(int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx k, double alpha, double beta);
 
 #endif

@@ -38,6 +38,14 @@ static int FNN_SFX(fnn_gemm_fast)(int ta, int tb, fnn_idx m, fnn_idx n, fnn_idx 
         FNN_SFX(fnn_fast_nn)(v, team, m, k, n, a, bt, c, beta == 1);
     } else if (how == 1) {
         FNN_SFX(fnn_fast_nn)(v, team, m, k, n, a, b, c, beta == 1);
+    } else if (how == 4) { /* one or two rows (a sample's inputs): the nonzero columns */
+        REAL xc[FNN_SMALL_M * FNN_GEMM_ROWS_MAX_K];
+        int cols[FNN_GEMM_ROWS_MAX_K], zcols[FNN_GEMM_ROWS_MAX_K];
+        unsigned short masks[FNN_GEMM_ROWS_MAX_K / FNN_GEMM_MASK_COLS + 1];
+        const REAL *rows[FNN_SMALL_M];
+        for (fnn_idx i = 0; i < m; ++i) rows[i] = a + i * k;
+        const int nact = v->pack_active((int)m, (int)k, rows, xc, cols, zcols, masks);
+        v->nn_cols((int)m, nact, (int)n, xc, cols, b, c, beta == 1);
     } else if (how == 3) { /* A is stored (k, m) */
         if (team <= 1) {
             v->tn((int)k, (int)m, (int)n, a, b, c);

@@ -276,21 +276,41 @@ static const int MR_MAX[2][{NVMAX + 1}] = {{{{0, {", ".join(str(s["MRLIM"][v]) f
     w('    /* explicit scalar accumulators: an array of vectors gets spilled by gcc 12 */')
     for r in range(R):
         w(f'    {vec} ' + ', '.join(f'c{r}_{v} = {zero}' for v in range(NVMAX)) + ';')
-    w('    PUNROLL\n    for (int p = 0; p < kk; p++) {')
-    w('        const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;')
-    w('        const float *ap = TRANS ? a + (ptrdiff_t)p * lda : a + p;')
-    w('        const ptrdiff_t rs = TRANS ? 1 : lda;')
-    w(f'        {vec} ' + ', '.join(f'b{v}' for v in range(NVMAX)) + ', av;')
-    for v in range(NVMAX):
-        w(f'        if (NV - 1 == {v}) b{v} = {mload(f"bp + {V*v}")};')
-        w(f'        else if (NV > {v}) b{v} = {load(f"bp + {V*v}")};')
-        w(f'        else b{v} = {zero};')
-    for r in range(R):
-        w(f'        if (MR > {r}) {{')
-        w(f'            av = {set1(f"ap[{r} * rs]")};')
+    def step(ind, p, rows, accs):
+        # inner index p: the right operand's row p, times MR broadcasts (rows: which)
+        w(f'{ind}{{')
+        w(f'{ind}    const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[{p}] : {p}) * ldb;')
+        w(f'{ind}    const float *ap = TRANS ? a + (ptrdiff_t)({p}) * lda : a + ({p});')
+        w(f'{ind}    const ptrdiff_t rs = TRANS ? 1 : lda;')
+        w(f'{ind}    {vec} ' + ', '.join(f'b{v}' for v in range(NVMAX)) + ', av;')
         for v in range(NVMAX):
-            w(f'            if (NV > {v}) c{r}_{v} = {fmadd("av", f"b{v}", f"c{r}_{v}")};')
-        w('        }')
+            w(f'{ind}    if (NV - 1 == {v}) b{v} = {mload(f"bp + {V*v}")};')
+            w(f'{ind}    else if (NV > {v}) b{v} = {load(f"bp + {V*v}")};')
+            w(f'{ind}    else b{v} = {zero};')
+        for r in rows:
+            w(f'{ind}    if (MR > {r}) {{')
+            w(f'{ind}        av = {set1(f"ap[{r} * rs]")};')
+            for v in range(NVMAX):
+                w(f'{ind}        if (NV > {v}) {accs(r)}_{v} = {fmadd("av", f"b{v}", f"{accs(r)}_{v}")};')
+            w(f'{ind}    }}')
+        w(f'{ind}}}')
+
+    # One row (single-sample inference: a 1 x k product): the even and the odd inner
+    # indices in two sets of accumulators (c0, c1), added at the end, so NV FMA chains
+    # become 2 * NV -- with one or two vectors, one chain is latency-bound.
+    w('    if (MR == 1) {')
+    w('        int p = 0;')
+    w('        for (; p + 2 <= kk; p += 2) {')
+    step('            ', 'p', [0], lambda r: 'c0')
+    step('            ', 'p + 1', [0], lambda r: 'c1')
+    w('        }')
+    w('        if (p < kk)')
+    step('            ', 'p', [0], lambda r: 'c0')
+    for v in range(NVMAX):
+        w(f'        if (NV > {v}) c0_{v} = {add(f"c0_{v}", f"c1_{v}")};')
+    w('    } else {')
+    w('        PUNROLL\n        for (int p = 0; p < kk; p++)')
+    step('            ', 'p', range(R), lambda r: f'c{r}')
     w('    }')
     w(f'    const {vec} va = {set1("alpha")};')
     for r in range(R):

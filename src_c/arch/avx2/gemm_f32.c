@@ -93,78 +93,139 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
     __m256 c9_0 = _mm256_setzero_ps(), c9_1 = _mm256_setzero_ps();
     __m256 c10_0 = _mm256_setzero_ps(), c10_1 = _mm256_setzero_ps();
     __m256 c11_0 = _mm256_setzero_ps(), c11_1 = _mm256_setzero_ps();
-    PUNROLL
-    for (int p = 0; p < kk; p++) {
-        const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
-        const float *ap = TRANS ? a + (ptrdiff_t)p * lda : a + p;
-        const ptrdiff_t rs = TRANS ? 1 : lda;
-        __m256 b0, b1, av;
-        if (NV - 1 == 0) b0 = _mm256_maskload_ps(bp + 0, lastmask);
-        else if (NV > 0) b0 = _mm256_loadu_ps(bp + 0);
-        else b0 = _mm256_setzero_ps();
-        if (NV - 1 == 1) b1 = _mm256_maskload_ps(bp + 8, lastmask);
-        else if (NV > 1) b1 = _mm256_loadu_ps(bp + 8);
-        else b1 = _mm256_setzero_ps();
-        if (MR > 0) {
-            av = _mm256_set1_ps(ap[0 * rs]);
-            if (NV > 0) c0_0 = _mm256_fmadd_ps(av, b0, c0_0);
-            if (NV > 1) c0_1 = _mm256_fmadd_ps(av, b1, c0_1);
+    if (MR == 1) {
+        int p = 0;
+        for (; p + 2 <= kk; p += 2) {
+            {
+                const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const float *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m256 b0, b1, av;
+                if (NV - 1 == 0) b0 = _mm256_maskload_ps(bp + 0, lastmask);
+                else if (NV > 0) b0 = _mm256_loadu_ps(bp + 0);
+                else b0 = _mm256_setzero_ps();
+                if (NV - 1 == 1) b1 = _mm256_maskload_ps(bp + 8, lastmask);
+                else if (NV > 1) b1 = _mm256_loadu_ps(bp + 8);
+                else b1 = _mm256_setzero_ps();
+                if (MR > 0) {
+                    av = _mm256_set1_ps(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm256_fmadd_ps(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm256_fmadd_ps(av, b1, c0_1);
+                }
+            }
+            {
+                const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p + 1] : p + 1) * ldb;
+                const float *ap = TRANS ? a + (ptrdiff_t)(p + 1) * lda : a + (p + 1);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m256 b0, b1, av;
+                if (NV - 1 == 0) b0 = _mm256_maskload_ps(bp + 0, lastmask);
+                else if (NV > 0) b0 = _mm256_loadu_ps(bp + 0);
+                else b0 = _mm256_setzero_ps();
+                if (NV - 1 == 1) b1 = _mm256_maskload_ps(bp + 8, lastmask);
+                else if (NV > 1) b1 = _mm256_loadu_ps(bp + 8);
+                else b1 = _mm256_setzero_ps();
+                if (MR > 0) {
+                    av = _mm256_set1_ps(ap[0 * rs]);
+                    if (NV > 0) c1_0 = _mm256_fmadd_ps(av, b0, c1_0);
+                    if (NV > 1) c1_1 = _mm256_fmadd_ps(av, b1, c1_1);
+                }
+            }
         }
-        if (MR > 1) {
-            av = _mm256_set1_ps(ap[1 * rs]);
-            if (NV > 0) c1_0 = _mm256_fmadd_ps(av, b0, c1_0);
-            if (NV > 1) c1_1 = _mm256_fmadd_ps(av, b1, c1_1);
-        }
-        if (MR > 2) {
-            av = _mm256_set1_ps(ap[2 * rs]);
-            if (NV > 0) c2_0 = _mm256_fmadd_ps(av, b0, c2_0);
-            if (NV > 1) c2_1 = _mm256_fmadd_ps(av, b1, c2_1);
-        }
-        if (MR > 3) {
-            av = _mm256_set1_ps(ap[3 * rs]);
-            if (NV > 0) c3_0 = _mm256_fmadd_ps(av, b0, c3_0);
-            if (NV > 1) c3_1 = _mm256_fmadd_ps(av, b1, c3_1);
-        }
-        if (MR > 4) {
-            av = _mm256_set1_ps(ap[4 * rs]);
-            if (NV > 0) c4_0 = _mm256_fmadd_ps(av, b0, c4_0);
-            if (NV > 1) c4_1 = _mm256_fmadd_ps(av, b1, c4_1);
-        }
-        if (MR > 5) {
-            av = _mm256_set1_ps(ap[5 * rs]);
-            if (NV > 0) c5_0 = _mm256_fmadd_ps(av, b0, c5_0);
-            if (NV > 1) c5_1 = _mm256_fmadd_ps(av, b1, c5_1);
-        }
-        if (MR > 6) {
-            av = _mm256_set1_ps(ap[6 * rs]);
-            if (NV > 0) c6_0 = _mm256_fmadd_ps(av, b0, c6_0);
-            if (NV > 1) c6_1 = _mm256_fmadd_ps(av, b1, c6_1);
-        }
-        if (MR > 7) {
-            av = _mm256_set1_ps(ap[7 * rs]);
-            if (NV > 0) c7_0 = _mm256_fmadd_ps(av, b0, c7_0);
-            if (NV > 1) c7_1 = _mm256_fmadd_ps(av, b1, c7_1);
-        }
-        if (MR > 8) {
-            av = _mm256_set1_ps(ap[8 * rs]);
-            if (NV > 0) c8_0 = _mm256_fmadd_ps(av, b0, c8_0);
-            if (NV > 1) c8_1 = _mm256_fmadd_ps(av, b1, c8_1);
-        }
-        if (MR > 9) {
-            av = _mm256_set1_ps(ap[9 * rs]);
-            if (NV > 0) c9_0 = _mm256_fmadd_ps(av, b0, c9_0);
-            if (NV > 1) c9_1 = _mm256_fmadd_ps(av, b1, c9_1);
-        }
-        if (MR > 10) {
-            av = _mm256_set1_ps(ap[10 * rs]);
-            if (NV > 0) c10_0 = _mm256_fmadd_ps(av, b0, c10_0);
-            if (NV > 1) c10_1 = _mm256_fmadd_ps(av, b1, c10_1);
-        }
-        if (MR > 11) {
-            av = _mm256_set1_ps(ap[11 * rs]);
-            if (NV > 0) c11_0 = _mm256_fmadd_ps(av, b0, c11_0);
-            if (NV > 1) c11_1 = _mm256_fmadd_ps(av, b1, c11_1);
-        }
+        if (p < kk)
+            {
+                const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const float *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m256 b0, b1, av;
+                if (NV - 1 == 0) b0 = _mm256_maskload_ps(bp + 0, lastmask);
+                else if (NV > 0) b0 = _mm256_loadu_ps(bp + 0);
+                else b0 = _mm256_setzero_ps();
+                if (NV - 1 == 1) b1 = _mm256_maskload_ps(bp + 8, lastmask);
+                else if (NV > 1) b1 = _mm256_loadu_ps(bp + 8);
+                else b1 = _mm256_setzero_ps();
+                if (MR > 0) {
+                    av = _mm256_set1_ps(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm256_fmadd_ps(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm256_fmadd_ps(av, b1, c0_1);
+                }
+            }
+        if (NV > 0) c0_0 = _mm256_add_ps(c0_0, c1_0);
+        if (NV > 1) c0_1 = _mm256_add_ps(c0_1, c1_1);
+    } else {
+        PUNROLL
+        for (int p = 0; p < kk; p++)
+            {
+                const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const float *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m256 b0, b1, av;
+                if (NV - 1 == 0) b0 = _mm256_maskload_ps(bp + 0, lastmask);
+                else if (NV > 0) b0 = _mm256_loadu_ps(bp + 0);
+                else b0 = _mm256_setzero_ps();
+                if (NV - 1 == 1) b1 = _mm256_maskload_ps(bp + 8, lastmask);
+                else if (NV > 1) b1 = _mm256_loadu_ps(bp + 8);
+                else b1 = _mm256_setzero_ps();
+                if (MR > 0) {
+                    av = _mm256_set1_ps(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm256_fmadd_ps(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm256_fmadd_ps(av, b1, c0_1);
+                }
+                if (MR > 1) {
+                    av = _mm256_set1_ps(ap[1 * rs]);
+                    if (NV > 0) c1_0 = _mm256_fmadd_ps(av, b0, c1_0);
+                    if (NV > 1) c1_1 = _mm256_fmadd_ps(av, b1, c1_1);
+                }
+                if (MR > 2) {
+                    av = _mm256_set1_ps(ap[2 * rs]);
+                    if (NV > 0) c2_0 = _mm256_fmadd_ps(av, b0, c2_0);
+                    if (NV > 1) c2_1 = _mm256_fmadd_ps(av, b1, c2_1);
+                }
+                if (MR > 3) {
+                    av = _mm256_set1_ps(ap[3 * rs]);
+                    if (NV > 0) c3_0 = _mm256_fmadd_ps(av, b0, c3_0);
+                    if (NV > 1) c3_1 = _mm256_fmadd_ps(av, b1, c3_1);
+                }
+                if (MR > 4) {
+                    av = _mm256_set1_ps(ap[4 * rs]);
+                    if (NV > 0) c4_0 = _mm256_fmadd_ps(av, b0, c4_0);
+                    if (NV > 1) c4_1 = _mm256_fmadd_ps(av, b1, c4_1);
+                }
+                if (MR > 5) {
+                    av = _mm256_set1_ps(ap[5 * rs]);
+                    if (NV > 0) c5_0 = _mm256_fmadd_ps(av, b0, c5_0);
+                    if (NV > 1) c5_1 = _mm256_fmadd_ps(av, b1, c5_1);
+                }
+                if (MR > 6) {
+                    av = _mm256_set1_ps(ap[6 * rs]);
+                    if (NV > 0) c6_0 = _mm256_fmadd_ps(av, b0, c6_0);
+                    if (NV > 1) c6_1 = _mm256_fmadd_ps(av, b1, c6_1);
+                }
+                if (MR > 7) {
+                    av = _mm256_set1_ps(ap[7 * rs]);
+                    if (NV > 0) c7_0 = _mm256_fmadd_ps(av, b0, c7_0);
+                    if (NV > 1) c7_1 = _mm256_fmadd_ps(av, b1, c7_1);
+                }
+                if (MR > 8) {
+                    av = _mm256_set1_ps(ap[8 * rs]);
+                    if (NV > 0) c8_0 = _mm256_fmadd_ps(av, b0, c8_0);
+                    if (NV > 1) c8_1 = _mm256_fmadd_ps(av, b1, c8_1);
+                }
+                if (MR > 9) {
+                    av = _mm256_set1_ps(ap[9 * rs]);
+                    if (NV > 0) c9_0 = _mm256_fmadd_ps(av, b0, c9_0);
+                    if (NV > 1) c9_1 = _mm256_fmadd_ps(av, b1, c9_1);
+                }
+                if (MR > 10) {
+                    av = _mm256_set1_ps(ap[10 * rs]);
+                    if (NV > 0) c10_0 = _mm256_fmadd_ps(av, b0, c10_0);
+                    if (NV > 1) c10_1 = _mm256_fmadd_ps(av, b1, c10_1);
+                }
+                if (MR > 11) {
+                    av = _mm256_set1_ps(ap[11 * rs]);
+                    if (NV > 0) c11_0 = _mm256_fmadd_ps(av, b0, c11_0);
+                    if (NV > 1) c11_1 = _mm256_fmadd_ps(av, b1, c11_1);
+                }
+            }
     }
     const __m256 va = _mm256_set1_ps(alpha);
     if (MR > 0) {

@@ -88,78 +88,139 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
     __m256d c9_0 = _mm256_setzero_pd(), c9_1 = _mm256_setzero_pd();
     __m256d c10_0 = _mm256_setzero_pd(), c10_1 = _mm256_setzero_pd();
     __m256d c11_0 = _mm256_setzero_pd(), c11_1 = _mm256_setzero_pd();
-    PUNROLL
-    for (int p = 0; p < kk; p++) {
-        const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
-        const double *ap = TRANS ? a + (ptrdiff_t)p * lda : a + p;
-        const ptrdiff_t rs = TRANS ? 1 : lda;
-        __m256d b0, b1, av;
-        if (NV - 1 == 0) b0 = _mm256_maskload_pd(bp + 0, lastmask);
-        else if (NV > 0) b0 = _mm256_loadu_pd(bp + 0);
-        else b0 = _mm256_setzero_pd();
-        if (NV - 1 == 1) b1 = _mm256_maskload_pd(bp + 4, lastmask);
-        else if (NV > 1) b1 = _mm256_loadu_pd(bp + 4);
-        else b1 = _mm256_setzero_pd();
-        if (MR > 0) {
-            av = _mm256_set1_pd(ap[0 * rs]);
-            if (NV > 0) c0_0 = _mm256_fmadd_pd(av, b0, c0_0);
-            if (NV > 1) c0_1 = _mm256_fmadd_pd(av, b1, c0_1);
+    if (MR == 1) {
+        int p = 0;
+        for (; p + 2 <= kk; p += 2) {
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m256d b0, b1, av;
+                if (NV - 1 == 0) b0 = _mm256_maskload_pd(bp + 0, lastmask);
+                else if (NV > 0) b0 = _mm256_loadu_pd(bp + 0);
+                else b0 = _mm256_setzero_pd();
+                if (NV - 1 == 1) b1 = _mm256_maskload_pd(bp + 4, lastmask);
+                else if (NV > 1) b1 = _mm256_loadu_pd(bp + 4);
+                else b1 = _mm256_setzero_pd();
+                if (MR > 0) {
+                    av = _mm256_set1_pd(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm256_fmadd_pd(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm256_fmadd_pd(av, b1, c0_1);
+                }
+            }
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p + 1] : p + 1) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p + 1) * lda : a + (p + 1);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m256d b0, b1, av;
+                if (NV - 1 == 0) b0 = _mm256_maskload_pd(bp + 0, lastmask);
+                else if (NV > 0) b0 = _mm256_loadu_pd(bp + 0);
+                else b0 = _mm256_setzero_pd();
+                if (NV - 1 == 1) b1 = _mm256_maskload_pd(bp + 4, lastmask);
+                else if (NV > 1) b1 = _mm256_loadu_pd(bp + 4);
+                else b1 = _mm256_setzero_pd();
+                if (MR > 0) {
+                    av = _mm256_set1_pd(ap[0 * rs]);
+                    if (NV > 0) c1_0 = _mm256_fmadd_pd(av, b0, c1_0);
+                    if (NV > 1) c1_1 = _mm256_fmadd_pd(av, b1, c1_1);
+                }
+            }
         }
-        if (MR > 1) {
-            av = _mm256_set1_pd(ap[1 * rs]);
-            if (NV > 0) c1_0 = _mm256_fmadd_pd(av, b0, c1_0);
-            if (NV > 1) c1_1 = _mm256_fmadd_pd(av, b1, c1_1);
-        }
-        if (MR > 2) {
-            av = _mm256_set1_pd(ap[2 * rs]);
-            if (NV > 0) c2_0 = _mm256_fmadd_pd(av, b0, c2_0);
-            if (NV > 1) c2_1 = _mm256_fmadd_pd(av, b1, c2_1);
-        }
-        if (MR > 3) {
-            av = _mm256_set1_pd(ap[3 * rs]);
-            if (NV > 0) c3_0 = _mm256_fmadd_pd(av, b0, c3_0);
-            if (NV > 1) c3_1 = _mm256_fmadd_pd(av, b1, c3_1);
-        }
-        if (MR > 4) {
-            av = _mm256_set1_pd(ap[4 * rs]);
-            if (NV > 0) c4_0 = _mm256_fmadd_pd(av, b0, c4_0);
-            if (NV > 1) c4_1 = _mm256_fmadd_pd(av, b1, c4_1);
-        }
-        if (MR > 5) {
-            av = _mm256_set1_pd(ap[5 * rs]);
-            if (NV > 0) c5_0 = _mm256_fmadd_pd(av, b0, c5_0);
-            if (NV > 1) c5_1 = _mm256_fmadd_pd(av, b1, c5_1);
-        }
-        if (MR > 6) {
-            av = _mm256_set1_pd(ap[6 * rs]);
-            if (NV > 0) c6_0 = _mm256_fmadd_pd(av, b0, c6_0);
-            if (NV > 1) c6_1 = _mm256_fmadd_pd(av, b1, c6_1);
-        }
-        if (MR > 7) {
-            av = _mm256_set1_pd(ap[7 * rs]);
-            if (NV > 0) c7_0 = _mm256_fmadd_pd(av, b0, c7_0);
-            if (NV > 1) c7_1 = _mm256_fmadd_pd(av, b1, c7_1);
-        }
-        if (MR > 8) {
-            av = _mm256_set1_pd(ap[8 * rs]);
-            if (NV > 0) c8_0 = _mm256_fmadd_pd(av, b0, c8_0);
-            if (NV > 1) c8_1 = _mm256_fmadd_pd(av, b1, c8_1);
-        }
-        if (MR > 9) {
-            av = _mm256_set1_pd(ap[9 * rs]);
-            if (NV > 0) c9_0 = _mm256_fmadd_pd(av, b0, c9_0);
-            if (NV > 1) c9_1 = _mm256_fmadd_pd(av, b1, c9_1);
-        }
-        if (MR > 10) {
-            av = _mm256_set1_pd(ap[10 * rs]);
-            if (NV > 0) c10_0 = _mm256_fmadd_pd(av, b0, c10_0);
-            if (NV > 1) c10_1 = _mm256_fmadd_pd(av, b1, c10_1);
-        }
-        if (MR > 11) {
-            av = _mm256_set1_pd(ap[11 * rs]);
-            if (NV > 0) c11_0 = _mm256_fmadd_pd(av, b0, c11_0);
-            if (NV > 1) c11_1 = _mm256_fmadd_pd(av, b1, c11_1);
-        }
+        if (p < kk)
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m256d b0, b1, av;
+                if (NV - 1 == 0) b0 = _mm256_maskload_pd(bp + 0, lastmask);
+                else if (NV > 0) b0 = _mm256_loadu_pd(bp + 0);
+                else b0 = _mm256_setzero_pd();
+                if (NV - 1 == 1) b1 = _mm256_maskload_pd(bp + 4, lastmask);
+                else if (NV > 1) b1 = _mm256_loadu_pd(bp + 4);
+                else b1 = _mm256_setzero_pd();
+                if (MR > 0) {
+                    av = _mm256_set1_pd(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm256_fmadd_pd(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm256_fmadd_pd(av, b1, c0_1);
+                }
+            }
+        if (NV > 0) c0_0 = _mm256_add_pd(c0_0, c1_0);
+        if (NV > 1) c0_1 = _mm256_add_pd(c0_1, c1_1);
+    } else {
+        PUNROLL
+        for (int p = 0; p < kk; p++)
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m256d b0, b1, av;
+                if (NV - 1 == 0) b0 = _mm256_maskload_pd(bp + 0, lastmask);
+                else if (NV > 0) b0 = _mm256_loadu_pd(bp + 0);
+                else b0 = _mm256_setzero_pd();
+                if (NV - 1 == 1) b1 = _mm256_maskload_pd(bp + 4, lastmask);
+                else if (NV > 1) b1 = _mm256_loadu_pd(bp + 4);
+                else b1 = _mm256_setzero_pd();
+                if (MR > 0) {
+                    av = _mm256_set1_pd(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm256_fmadd_pd(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm256_fmadd_pd(av, b1, c0_1);
+                }
+                if (MR > 1) {
+                    av = _mm256_set1_pd(ap[1 * rs]);
+                    if (NV > 0) c1_0 = _mm256_fmadd_pd(av, b0, c1_0);
+                    if (NV > 1) c1_1 = _mm256_fmadd_pd(av, b1, c1_1);
+                }
+                if (MR > 2) {
+                    av = _mm256_set1_pd(ap[2 * rs]);
+                    if (NV > 0) c2_0 = _mm256_fmadd_pd(av, b0, c2_0);
+                    if (NV > 1) c2_1 = _mm256_fmadd_pd(av, b1, c2_1);
+                }
+                if (MR > 3) {
+                    av = _mm256_set1_pd(ap[3 * rs]);
+                    if (NV > 0) c3_0 = _mm256_fmadd_pd(av, b0, c3_0);
+                    if (NV > 1) c3_1 = _mm256_fmadd_pd(av, b1, c3_1);
+                }
+                if (MR > 4) {
+                    av = _mm256_set1_pd(ap[4 * rs]);
+                    if (NV > 0) c4_0 = _mm256_fmadd_pd(av, b0, c4_0);
+                    if (NV > 1) c4_1 = _mm256_fmadd_pd(av, b1, c4_1);
+                }
+                if (MR > 5) {
+                    av = _mm256_set1_pd(ap[5 * rs]);
+                    if (NV > 0) c5_0 = _mm256_fmadd_pd(av, b0, c5_0);
+                    if (NV > 1) c5_1 = _mm256_fmadd_pd(av, b1, c5_1);
+                }
+                if (MR > 6) {
+                    av = _mm256_set1_pd(ap[6 * rs]);
+                    if (NV > 0) c6_0 = _mm256_fmadd_pd(av, b0, c6_0);
+                    if (NV > 1) c6_1 = _mm256_fmadd_pd(av, b1, c6_1);
+                }
+                if (MR > 7) {
+                    av = _mm256_set1_pd(ap[7 * rs]);
+                    if (NV > 0) c7_0 = _mm256_fmadd_pd(av, b0, c7_0);
+                    if (NV > 1) c7_1 = _mm256_fmadd_pd(av, b1, c7_1);
+                }
+                if (MR > 8) {
+                    av = _mm256_set1_pd(ap[8 * rs]);
+                    if (NV > 0) c8_0 = _mm256_fmadd_pd(av, b0, c8_0);
+                    if (NV > 1) c8_1 = _mm256_fmadd_pd(av, b1, c8_1);
+                }
+                if (MR > 9) {
+                    av = _mm256_set1_pd(ap[9 * rs]);
+                    if (NV > 0) c9_0 = _mm256_fmadd_pd(av, b0, c9_0);
+                    if (NV > 1) c9_1 = _mm256_fmadd_pd(av, b1, c9_1);
+                }
+                if (MR > 10) {
+                    av = _mm256_set1_pd(ap[10 * rs]);
+                    if (NV > 0) c10_0 = _mm256_fmadd_pd(av, b0, c10_0);
+                    if (NV > 1) c10_1 = _mm256_fmadd_pd(av, b1, c10_1);
+                }
+                if (MR > 11) {
+                    av = _mm256_set1_pd(ap[11 * rs]);
+                    if (NV > 0) c11_0 = _mm256_fmadd_pd(av, b0, c11_0);
+                    if (NV > 1) c11_1 = _mm256_fmadd_pd(av, b1, c11_1);
+                }
+            }
     }
     const __m256d va = _mm256_set1_pd(alpha);
     if (MR > 0) {

@@ -75,136 +75,223 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
     __m512 c13_0 = _mm512_setzero_ps(), c13_1 = _mm512_setzero_ps(), c13_2 = _mm512_setzero_ps(), c13_3 = _mm512_setzero_ps();
     __m512 c14_0 = _mm512_setzero_ps(), c14_1 = _mm512_setzero_ps(), c14_2 = _mm512_setzero_ps(), c14_3 = _mm512_setzero_ps();
     __m512 c15_0 = _mm512_setzero_ps(), c15_1 = _mm512_setzero_ps(), c15_2 = _mm512_setzero_ps(), c15_3 = _mm512_setzero_ps();
-    PUNROLL
-    for (int p = 0; p < kk; p++) {
-        const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
-        const float *ap = TRANS ? a + (ptrdiff_t)p * lda : a + p;
-        const ptrdiff_t rs = TRANS ? 1 : lda;
-        __m512 b0, b1, b2, b3, av;
-        if (NV - 1 == 0) b0 = _mm512_maskz_loadu_ps(lastmask, bp + 0);
-        else if (NV > 0) b0 = _mm512_loadu_ps(bp + 0);
-        else b0 = _mm512_setzero_ps();
-        if (NV - 1 == 1) b1 = _mm512_maskz_loadu_ps(lastmask, bp + 16);
-        else if (NV > 1) b1 = _mm512_loadu_ps(bp + 16);
-        else b1 = _mm512_setzero_ps();
-        if (NV - 1 == 2) b2 = _mm512_maskz_loadu_ps(lastmask, bp + 32);
-        else if (NV > 2) b2 = _mm512_loadu_ps(bp + 32);
-        else b2 = _mm512_setzero_ps();
-        if (NV - 1 == 3) b3 = _mm512_maskz_loadu_ps(lastmask, bp + 48);
-        else if (NV > 3) b3 = _mm512_loadu_ps(bp + 48);
-        else b3 = _mm512_setzero_ps();
-        if (MR > 0) {
-            av = _mm512_set1_ps(ap[0 * rs]);
-            if (NV > 0) c0_0 = _mm512_fmadd_ps(av, b0, c0_0);
-            if (NV > 1) c0_1 = _mm512_fmadd_ps(av, b1, c0_1);
-            if (NV > 2) c0_2 = _mm512_fmadd_ps(av, b2, c0_2);
-            if (NV > 3) c0_3 = _mm512_fmadd_ps(av, b3, c0_3);
+    if (MR == 1) {
+        int p = 0;
+        for (; p + 2 <= kk; p += 2) {
+            {
+                const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const float *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m512 b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = _mm512_maskz_loadu_ps(lastmask, bp + 0);
+                else if (NV > 0) b0 = _mm512_loadu_ps(bp + 0);
+                else b0 = _mm512_setzero_ps();
+                if (NV - 1 == 1) b1 = _mm512_maskz_loadu_ps(lastmask, bp + 16);
+                else if (NV > 1) b1 = _mm512_loadu_ps(bp + 16);
+                else b1 = _mm512_setzero_ps();
+                if (NV - 1 == 2) b2 = _mm512_maskz_loadu_ps(lastmask, bp + 32);
+                else if (NV > 2) b2 = _mm512_loadu_ps(bp + 32);
+                else b2 = _mm512_setzero_ps();
+                if (NV - 1 == 3) b3 = _mm512_maskz_loadu_ps(lastmask, bp + 48);
+                else if (NV > 3) b3 = _mm512_loadu_ps(bp + 48);
+                else b3 = _mm512_setzero_ps();
+                if (MR > 0) {
+                    av = _mm512_set1_ps(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm512_fmadd_ps(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm512_fmadd_ps(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm512_fmadd_ps(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm512_fmadd_ps(av, b3, c0_3);
+                }
+            }
+            {
+                const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p + 1] : p + 1) * ldb;
+                const float *ap = TRANS ? a + (ptrdiff_t)(p + 1) * lda : a + (p + 1);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m512 b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = _mm512_maskz_loadu_ps(lastmask, bp + 0);
+                else if (NV > 0) b0 = _mm512_loadu_ps(bp + 0);
+                else b0 = _mm512_setzero_ps();
+                if (NV - 1 == 1) b1 = _mm512_maskz_loadu_ps(lastmask, bp + 16);
+                else if (NV > 1) b1 = _mm512_loadu_ps(bp + 16);
+                else b1 = _mm512_setzero_ps();
+                if (NV - 1 == 2) b2 = _mm512_maskz_loadu_ps(lastmask, bp + 32);
+                else if (NV > 2) b2 = _mm512_loadu_ps(bp + 32);
+                else b2 = _mm512_setzero_ps();
+                if (NV - 1 == 3) b3 = _mm512_maskz_loadu_ps(lastmask, bp + 48);
+                else if (NV > 3) b3 = _mm512_loadu_ps(bp + 48);
+                else b3 = _mm512_setzero_ps();
+                if (MR > 0) {
+                    av = _mm512_set1_ps(ap[0 * rs]);
+                    if (NV > 0) c1_0 = _mm512_fmadd_ps(av, b0, c1_0);
+                    if (NV > 1) c1_1 = _mm512_fmadd_ps(av, b1, c1_1);
+                    if (NV > 2) c1_2 = _mm512_fmadd_ps(av, b2, c1_2);
+                    if (NV > 3) c1_3 = _mm512_fmadd_ps(av, b3, c1_3);
+                }
+            }
         }
-        if (MR > 1) {
-            av = _mm512_set1_ps(ap[1 * rs]);
-            if (NV > 0) c1_0 = _mm512_fmadd_ps(av, b0, c1_0);
-            if (NV > 1) c1_1 = _mm512_fmadd_ps(av, b1, c1_1);
-            if (NV > 2) c1_2 = _mm512_fmadd_ps(av, b2, c1_2);
-            if (NV > 3) c1_3 = _mm512_fmadd_ps(av, b3, c1_3);
-        }
-        if (MR > 2) {
-            av = _mm512_set1_ps(ap[2 * rs]);
-            if (NV > 0) c2_0 = _mm512_fmadd_ps(av, b0, c2_0);
-            if (NV > 1) c2_1 = _mm512_fmadd_ps(av, b1, c2_1);
-            if (NV > 2) c2_2 = _mm512_fmadd_ps(av, b2, c2_2);
-            if (NV > 3) c2_3 = _mm512_fmadd_ps(av, b3, c2_3);
-        }
-        if (MR > 3) {
-            av = _mm512_set1_ps(ap[3 * rs]);
-            if (NV > 0) c3_0 = _mm512_fmadd_ps(av, b0, c3_0);
-            if (NV > 1) c3_1 = _mm512_fmadd_ps(av, b1, c3_1);
-            if (NV > 2) c3_2 = _mm512_fmadd_ps(av, b2, c3_2);
-            if (NV > 3) c3_3 = _mm512_fmadd_ps(av, b3, c3_3);
-        }
-        if (MR > 4) {
-            av = _mm512_set1_ps(ap[4 * rs]);
-            if (NV > 0) c4_0 = _mm512_fmadd_ps(av, b0, c4_0);
-            if (NV > 1) c4_1 = _mm512_fmadd_ps(av, b1, c4_1);
-            if (NV > 2) c4_2 = _mm512_fmadd_ps(av, b2, c4_2);
-            if (NV > 3) c4_3 = _mm512_fmadd_ps(av, b3, c4_3);
-        }
-        if (MR > 5) {
-            av = _mm512_set1_ps(ap[5 * rs]);
-            if (NV > 0) c5_0 = _mm512_fmadd_ps(av, b0, c5_0);
-            if (NV > 1) c5_1 = _mm512_fmadd_ps(av, b1, c5_1);
-            if (NV > 2) c5_2 = _mm512_fmadd_ps(av, b2, c5_2);
-            if (NV > 3) c5_3 = _mm512_fmadd_ps(av, b3, c5_3);
-        }
-        if (MR > 6) {
-            av = _mm512_set1_ps(ap[6 * rs]);
-            if (NV > 0) c6_0 = _mm512_fmadd_ps(av, b0, c6_0);
-            if (NV > 1) c6_1 = _mm512_fmadd_ps(av, b1, c6_1);
-            if (NV > 2) c6_2 = _mm512_fmadd_ps(av, b2, c6_2);
-            if (NV > 3) c6_3 = _mm512_fmadd_ps(av, b3, c6_3);
-        }
-        if (MR > 7) {
-            av = _mm512_set1_ps(ap[7 * rs]);
-            if (NV > 0) c7_0 = _mm512_fmadd_ps(av, b0, c7_0);
-            if (NV > 1) c7_1 = _mm512_fmadd_ps(av, b1, c7_1);
-            if (NV > 2) c7_2 = _mm512_fmadd_ps(av, b2, c7_2);
-            if (NV > 3) c7_3 = _mm512_fmadd_ps(av, b3, c7_3);
-        }
-        if (MR > 8) {
-            av = _mm512_set1_ps(ap[8 * rs]);
-            if (NV > 0) c8_0 = _mm512_fmadd_ps(av, b0, c8_0);
-            if (NV > 1) c8_1 = _mm512_fmadd_ps(av, b1, c8_1);
-            if (NV > 2) c8_2 = _mm512_fmadd_ps(av, b2, c8_2);
-            if (NV > 3) c8_3 = _mm512_fmadd_ps(av, b3, c8_3);
-        }
-        if (MR > 9) {
-            av = _mm512_set1_ps(ap[9 * rs]);
-            if (NV > 0) c9_0 = _mm512_fmadd_ps(av, b0, c9_0);
-            if (NV > 1) c9_1 = _mm512_fmadd_ps(av, b1, c9_1);
-            if (NV > 2) c9_2 = _mm512_fmadd_ps(av, b2, c9_2);
-            if (NV > 3) c9_3 = _mm512_fmadd_ps(av, b3, c9_3);
-        }
-        if (MR > 10) {
-            av = _mm512_set1_ps(ap[10 * rs]);
-            if (NV > 0) c10_0 = _mm512_fmadd_ps(av, b0, c10_0);
-            if (NV > 1) c10_1 = _mm512_fmadd_ps(av, b1, c10_1);
-            if (NV > 2) c10_2 = _mm512_fmadd_ps(av, b2, c10_2);
-            if (NV > 3) c10_3 = _mm512_fmadd_ps(av, b3, c10_3);
-        }
-        if (MR > 11) {
-            av = _mm512_set1_ps(ap[11 * rs]);
-            if (NV > 0) c11_0 = _mm512_fmadd_ps(av, b0, c11_0);
-            if (NV > 1) c11_1 = _mm512_fmadd_ps(av, b1, c11_1);
-            if (NV > 2) c11_2 = _mm512_fmadd_ps(av, b2, c11_2);
-            if (NV > 3) c11_3 = _mm512_fmadd_ps(av, b3, c11_3);
-        }
-        if (MR > 12) {
-            av = _mm512_set1_ps(ap[12 * rs]);
-            if (NV > 0) c12_0 = _mm512_fmadd_ps(av, b0, c12_0);
-            if (NV > 1) c12_1 = _mm512_fmadd_ps(av, b1, c12_1);
-            if (NV > 2) c12_2 = _mm512_fmadd_ps(av, b2, c12_2);
-            if (NV > 3) c12_3 = _mm512_fmadd_ps(av, b3, c12_3);
-        }
-        if (MR > 13) {
-            av = _mm512_set1_ps(ap[13 * rs]);
-            if (NV > 0) c13_0 = _mm512_fmadd_ps(av, b0, c13_0);
-            if (NV > 1) c13_1 = _mm512_fmadd_ps(av, b1, c13_1);
-            if (NV > 2) c13_2 = _mm512_fmadd_ps(av, b2, c13_2);
-            if (NV > 3) c13_3 = _mm512_fmadd_ps(av, b3, c13_3);
-        }
-        if (MR > 14) {
-            av = _mm512_set1_ps(ap[14 * rs]);
-            if (NV > 0) c14_0 = _mm512_fmadd_ps(av, b0, c14_0);
-            if (NV > 1) c14_1 = _mm512_fmadd_ps(av, b1, c14_1);
-            if (NV > 2) c14_2 = _mm512_fmadd_ps(av, b2, c14_2);
-            if (NV > 3) c14_3 = _mm512_fmadd_ps(av, b3, c14_3);
-        }
-        if (MR > 15) {
-            av = _mm512_set1_ps(ap[15 * rs]);
-            if (NV > 0) c15_0 = _mm512_fmadd_ps(av, b0, c15_0);
-            if (NV > 1) c15_1 = _mm512_fmadd_ps(av, b1, c15_1);
-            if (NV > 2) c15_2 = _mm512_fmadd_ps(av, b2, c15_2);
-            if (NV > 3) c15_3 = _mm512_fmadd_ps(av, b3, c15_3);
-        }
+        if (p < kk)
+            {
+                const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const float *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m512 b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = _mm512_maskz_loadu_ps(lastmask, bp + 0);
+                else if (NV > 0) b0 = _mm512_loadu_ps(bp + 0);
+                else b0 = _mm512_setzero_ps();
+                if (NV - 1 == 1) b1 = _mm512_maskz_loadu_ps(lastmask, bp + 16);
+                else if (NV > 1) b1 = _mm512_loadu_ps(bp + 16);
+                else b1 = _mm512_setzero_ps();
+                if (NV - 1 == 2) b2 = _mm512_maskz_loadu_ps(lastmask, bp + 32);
+                else if (NV > 2) b2 = _mm512_loadu_ps(bp + 32);
+                else b2 = _mm512_setzero_ps();
+                if (NV - 1 == 3) b3 = _mm512_maskz_loadu_ps(lastmask, bp + 48);
+                else if (NV > 3) b3 = _mm512_loadu_ps(bp + 48);
+                else b3 = _mm512_setzero_ps();
+                if (MR > 0) {
+                    av = _mm512_set1_ps(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm512_fmadd_ps(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm512_fmadd_ps(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm512_fmadd_ps(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm512_fmadd_ps(av, b3, c0_3);
+                }
+            }
+        if (NV > 0) c0_0 = _mm512_add_ps(c0_0, c1_0);
+        if (NV > 1) c0_1 = _mm512_add_ps(c0_1, c1_1);
+        if (NV > 2) c0_2 = _mm512_add_ps(c0_2, c1_2);
+        if (NV > 3) c0_3 = _mm512_add_ps(c0_3, c1_3);
+    } else {
+        PUNROLL
+        for (int p = 0; p < kk; p++)
+            {
+                const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const float *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m512 b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = _mm512_maskz_loadu_ps(lastmask, bp + 0);
+                else if (NV > 0) b0 = _mm512_loadu_ps(bp + 0);
+                else b0 = _mm512_setzero_ps();
+                if (NV - 1 == 1) b1 = _mm512_maskz_loadu_ps(lastmask, bp + 16);
+                else if (NV > 1) b1 = _mm512_loadu_ps(bp + 16);
+                else b1 = _mm512_setzero_ps();
+                if (NV - 1 == 2) b2 = _mm512_maskz_loadu_ps(lastmask, bp + 32);
+                else if (NV > 2) b2 = _mm512_loadu_ps(bp + 32);
+                else b2 = _mm512_setzero_ps();
+                if (NV - 1 == 3) b3 = _mm512_maskz_loadu_ps(lastmask, bp + 48);
+                else if (NV > 3) b3 = _mm512_loadu_ps(bp + 48);
+                else b3 = _mm512_setzero_ps();
+                if (MR > 0) {
+                    av = _mm512_set1_ps(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm512_fmadd_ps(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm512_fmadd_ps(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm512_fmadd_ps(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm512_fmadd_ps(av, b3, c0_3);
+                }
+                if (MR > 1) {
+                    av = _mm512_set1_ps(ap[1 * rs]);
+                    if (NV > 0) c1_0 = _mm512_fmadd_ps(av, b0, c1_0);
+                    if (NV > 1) c1_1 = _mm512_fmadd_ps(av, b1, c1_1);
+                    if (NV > 2) c1_2 = _mm512_fmadd_ps(av, b2, c1_2);
+                    if (NV > 3) c1_3 = _mm512_fmadd_ps(av, b3, c1_3);
+                }
+                if (MR > 2) {
+                    av = _mm512_set1_ps(ap[2 * rs]);
+                    if (NV > 0) c2_0 = _mm512_fmadd_ps(av, b0, c2_0);
+                    if (NV > 1) c2_1 = _mm512_fmadd_ps(av, b1, c2_1);
+                    if (NV > 2) c2_2 = _mm512_fmadd_ps(av, b2, c2_2);
+                    if (NV > 3) c2_3 = _mm512_fmadd_ps(av, b3, c2_3);
+                }
+                if (MR > 3) {
+                    av = _mm512_set1_ps(ap[3 * rs]);
+                    if (NV > 0) c3_0 = _mm512_fmadd_ps(av, b0, c3_0);
+                    if (NV > 1) c3_1 = _mm512_fmadd_ps(av, b1, c3_1);
+                    if (NV > 2) c3_2 = _mm512_fmadd_ps(av, b2, c3_2);
+                    if (NV > 3) c3_3 = _mm512_fmadd_ps(av, b3, c3_3);
+                }
+                if (MR > 4) {
+                    av = _mm512_set1_ps(ap[4 * rs]);
+                    if (NV > 0) c4_0 = _mm512_fmadd_ps(av, b0, c4_0);
+                    if (NV > 1) c4_1 = _mm512_fmadd_ps(av, b1, c4_1);
+                    if (NV > 2) c4_2 = _mm512_fmadd_ps(av, b2, c4_2);
+                    if (NV > 3) c4_3 = _mm512_fmadd_ps(av, b3, c4_3);
+                }
+                if (MR > 5) {
+                    av = _mm512_set1_ps(ap[5 * rs]);
+                    if (NV > 0) c5_0 = _mm512_fmadd_ps(av, b0, c5_0);
+                    if (NV > 1) c5_1 = _mm512_fmadd_ps(av, b1, c5_1);
+                    if (NV > 2) c5_2 = _mm512_fmadd_ps(av, b2, c5_2);
+                    if (NV > 3) c5_3 = _mm512_fmadd_ps(av, b3, c5_3);
+                }
+                if (MR > 6) {
+                    av = _mm512_set1_ps(ap[6 * rs]);
+                    if (NV > 0) c6_0 = _mm512_fmadd_ps(av, b0, c6_0);
+                    if (NV > 1) c6_1 = _mm512_fmadd_ps(av, b1, c6_1);
+                    if (NV > 2) c6_2 = _mm512_fmadd_ps(av, b2, c6_2);
+                    if (NV > 3) c6_3 = _mm512_fmadd_ps(av, b3, c6_3);
+                }
+                if (MR > 7) {
+                    av = _mm512_set1_ps(ap[7 * rs]);
+                    if (NV > 0) c7_0 = _mm512_fmadd_ps(av, b0, c7_0);
+                    if (NV > 1) c7_1 = _mm512_fmadd_ps(av, b1, c7_1);
+                    if (NV > 2) c7_2 = _mm512_fmadd_ps(av, b2, c7_2);
+                    if (NV > 3) c7_3 = _mm512_fmadd_ps(av, b3, c7_3);
+                }
+                if (MR > 8) {
+                    av = _mm512_set1_ps(ap[8 * rs]);
+                    if (NV > 0) c8_0 = _mm512_fmadd_ps(av, b0, c8_0);
+                    if (NV > 1) c8_1 = _mm512_fmadd_ps(av, b1, c8_1);
+                    if (NV > 2) c8_2 = _mm512_fmadd_ps(av, b2, c8_2);
+                    if (NV > 3) c8_3 = _mm512_fmadd_ps(av, b3, c8_3);
+                }
+                if (MR > 9) {
+                    av = _mm512_set1_ps(ap[9 * rs]);
+                    if (NV > 0) c9_0 = _mm512_fmadd_ps(av, b0, c9_0);
+                    if (NV > 1) c9_1 = _mm512_fmadd_ps(av, b1, c9_1);
+                    if (NV > 2) c9_2 = _mm512_fmadd_ps(av, b2, c9_2);
+                    if (NV > 3) c9_3 = _mm512_fmadd_ps(av, b3, c9_3);
+                }
+                if (MR > 10) {
+                    av = _mm512_set1_ps(ap[10 * rs]);
+                    if (NV > 0) c10_0 = _mm512_fmadd_ps(av, b0, c10_0);
+                    if (NV > 1) c10_1 = _mm512_fmadd_ps(av, b1, c10_1);
+                    if (NV > 2) c10_2 = _mm512_fmadd_ps(av, b2, c10_2);
+                    if (NV > 3) c10_3 = _mm512_fmadd_ps(av, b3, c10_3);
+                }
+                if (MR > 11) {
+                    av = _mm512_set1_ps(ap[11 * rs]);
+                    if (NV > 0) c11_0 = _mm512_fmadd_ps(av, b0, c11_0);
+                    if (NV > 1) c11_1 = _mm512_fmadd_ps(av, b1, c11_1);
+                    if (NV > 2) c11_2 = _mm512_fmadd_ps(av, b2, c11_2);
+                    if (NV > 3) c11_3 = _mm512_fmadd_ps(av, b3, c11_3);
+                }
+                if (MR > 12) {
+                    av = _mm512_set1_ps(ap[12 * rs]);
+                    if (NV > 0) c12_0 = _mm512_fmadd_ps(av, b0, c12_0);
+                    if (NV > 1) c12_1 = _mm512_fmadd_ps(av, b1, c12_1);
+                    if (NV > 2) c12_2 = _mm512_fmadd_ps(av, b2, c12_2);
+                    if (NV > 3) c12_3 = _mm512_fmadd_ps(av, b3, c12_3);
+                }
+                if (MR > 13) {
+                    av = _mm512_set1_ps(ap[13 * rs]);
+                    if (NV > 0) c13_0 = _mm512_fmadd_ps(av, b0, c13_0);
+                    if (NV > 1) c13_1 = _mm512_fmadd_ps(av, b1, c13_1);
+                    if (NV > 2) c13_2 = _mm512_fmadd_ps(av, b2, c13_2);
+                    if (NV > 3) c13_3 = _mm512_fmadd_ps(av, b3, c13_3);
+                }
+                if (MR > 14) {
+                    av = _mm512_set1_ps(ap[14 * rs]);
+                    if (NV > 0) c14_0 = _mm512_fmadd_ps(av, b0, c14_0);
+                    if (NV > 1) c14_1 = _mm512_fmadd_ps(av, b1, c14_1);
+                    if (NV > 2) c14_2 = _mm512_fmadd_ps(av, b2, c14_2);
+                    if (NV > 3) c14_3 = _mm512_fmadd_ps(av, b3, c14_3);
+                }
+                if (MR > 15) {
+                    av = _mm512_set1_ps(ap[15 * rs]);
+                    if (NV > 0) c15_0 = _mm512_fmadd_ps(av, b0, c15_0);
+                    if (NV > 1) c15_1 = _mm512_fmadd_ps(av, b1, c15_1);
+                    if (NV > 2) c15_2 = _mm512_fmadd_ps(av, b2, c15_2);
+                    if (NV > 3) c15_3 = _mm512_fmadd_ps(av, b3, c15_3);
+                }
+            }
     }
     const __m512 va = _mm512_set1_ps(alpha);
     if (MR > 0) {

@@ -75,136 +75,223 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
     __m512d c13_0 = _mm512_setzero_pd(), c13_1 = _mm512_setzero_pd(), c13_2 = _mm512_setzero_pd(), c13_3 = _mm512_setzero_pd();
     __m512d c14_0 = _mm512_setzero_pd(), c14_1 = _mm512_setzero_pd(), c14_2 = _mm512_setzero_pd(), c14_3 = _mm512_setzero_pd();
     __m512d c15_0 = _mm512_setzero_pd(), c15_1 = _mm512_setzero_pd(), c15_2 = _mm512_setzero_pd(), c15_3 = _mm512_setzero_pd();
-    PUNROLL
-    for (int p = 0; p < kk; p++) {
-        const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
-        const double *ap = TRANS ? a + (ptrdiff_t)p * lda : a + p;
-        const ptrdiff_t rs = TRANS ? 1 : lda;
-        __m512d b0, b1, b2, b3, av;
-        if (NV - 1 == 0) b0 = _mm512_maskz_loadu_pd(lastmask, bp + 0);
-        else if (NV > 0) b0 = _mm512_loadu_pd(bp + 0);
-        else b0 = _mm512_setzero_pd();
-        if (NV - 1 == 1) b1 = _mm512_maskz_loadu_pd(lastmask, bp + 8);
-        else if (NV > 1) b1 = _mm512_loadu_pd(bp + 8);
-        else b1 = _mm512_setzero_pd();
-        if (NV - 1 == 2) b2 = _mm512_maskz_loadu_pd(lastmask, bp + 16);
-        else if (NV > 2) b2 = _mm512_loadu_pd(bp + 16);
-        else b2 = _mm512_setzero_pd();
-        if (NV - 1 == 3) b3 = _mm512_maskz_loadu_pd(lastmask, bp + 24);
-        else if (NV > 3) b3 = _mm512_loadu_pd(bp + 24);
-        else b3 = _mm512_setzero_pd();
-        if (MR > 0) {
-            av = _mm512_set1_pd(ap[0 * rs]);
-            if (NV > 0) c0_0 = _mm512_fmadd_pd(av, b0, c0_0);
-            if (NV > 1) c0_1 = _mm512_fmadd_pd(av, b1, c0_1);
-            if (NV > 2) c0_2 = _mm512_fmadd_pd(av, b2, c0_2);
-            if (NV > 3) c0_3 = _mm512_fmadd_pd(av, b3, c0_3);
+    if (MR == 1) {
+        int p = 0;
+        for (; p + 2 <= kk; p += 2) {
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m512d b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = _mm512_maskz_loadu_pd(lastmask, bp + 0);
+                else if (NV > 0) b0 = _mm512_loadu_pd(bp + 0);
+                else b0 = _mm512_setzero_pd();
+                if (NV - 1 == 1) b1 = _mm512_maskz_loadu_pd(lastmask, bp + 8);
+                else if (NV > 1) b1 = _mm512_loadu_pd(bp + 8);
+                else b1 = _mm512_setzero_pd();
+                if (NV - 1 == 2) b2 = _mm512_maskz_loadu_pd(lastmask, bp + 16);
+                else if (NV > 2) b2 = _mm512_loadu_pd(bp + 16);
+                else b2 = _mm512_setzero_pd();
+                if (NV - 1 == 3) b3 = _mm512_maskz_loadu_pd(lastmask, bp + 24);
+                else if (NV > 3) b3 = _mm512_loadu_pd(bp + 24);
+                else b3 = _mm512_setzero_pd();
+                if (MR > 0) {
+                    av = _mm512_set1_pd(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm512_fmadd_pd(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm512_fmadd_pd(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm512_fmadd_pd(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm512_fmadd_pd(av, b3, c0_3);
+                }
+            }
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p + 1] : p + 1) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p + 1) * lda : a + (p + 1);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m512d b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = _mm512_maskz_loadu_pd(lastmask, bp + 0);
+                else if (NV > 0) b0 = _mm512_loadu_pd(bp + 0);
+                else b0 = _mm512_setzero_pd();
+                if (NV - 1 == 1) b1 = _mm512_maskz_loadu_pd(lastmask, bp + 8);
+                else if (NV > 1) b1 = _mm512_loadu_pd(bp + 8);
+                else b1 = _mm512_setzero_pd();
+                if (NV - 1 == 2) b2 = _mm512_maskz_loadu_pd(lastmask, bp + 16);
+                else if (NV > 2) b2 = _mm512_loadu_pd(bp + 16);
+                else b2 = _mm512_setzero_pd();
+                if (NV - 1 == 3) b3 = _mm512_maskz_loadu_pd(lastmask, bp + 24);
+                else if (NV > 3) b3 = _mm512_loadu_pd(bp + 24);
+                else b3 = _mm512_setzero_pd();
+                if (MR > 0) {
+                    av = _mm512_set1_pd(ap[0 * rs]);
+                    if (NV > 0) c1_0 = _mm512_fmadd_pd(av, b0, c1_0);
+                    if (NV > 1) c1_1 = _mm512_fmadd_pd(av, b1, c1_1);
+                    if (NV > 2) c1_2 = _mm512_fmadd_pd(av, b2, c1_2);
+                    if (NV > 3) c1_3 = _mm512_fmadd_pd(av, b3, c1_3);
+                }
+            }
         }
-        if (MR > 1) {
-            av = _mm512_set1_pd(ap[1 * rs]);
-            if (NV > 0) c1_0 = _mm512_fmadd_pd(av, b0, c1_0);
-            if (NV > 1) c1_1 = _mm512_fmadd_pd(av, b1, c1_1);
-            if (NV > 2) c1_2 = _mm512_fmadd_pd(av, b2, c1_2);
-            if (NV > 3) c1_3 = _mm512_fmadd_pd(av, b3, c1_3);
-        }
-        if (MR > 2) {
-            av = _mm512_set1_pd(ap[2 * rs]);
-            if (NV > 0) c2_0 = _mm512_fmadd_pd(av, b0, c2_0);
-            if (NV > 1) c2_1 = _mm512_fmadd_pd(av, b1, c2_1);
-            if (NV > 2) c2_2 = _mm512_fmadd_pd(av, b2, c2_2);
-            if (NV > 3) c2_3 = _mm512_fmadd_pd(av, b3, c2_3);
-        }
-        if (MR > 3) {
-            av = _mm512_set1_pd(ap[3 * rs]);
-            if (NV > 0) c3_0 = _mm512_fmadd_pd(av, b0, c3_0);
-            if (NV > 1) c3_1 = _mm512_fmadd_pd(av, b1, c3_1);
-            if (NV > 2) c3_2 = _mm512_fmadd_pd(av, b2, c3_2);
-            if (NV > 3) c3_3 = _mm512_fmadd_pd(av, b3, c3_3);
-        }
-        if (MR > 4) {
-            av = _mm512_set1_pd(ap[4 * rs]);
-            if (NV > 0) c4_0 = _mm512_fmadd_pd(av, b0, c4_0);
-            if (NV > 1) c4_1 = _mm512_fmadd_pd(av, b1, c4_1);
-            if (NV > 2) c4_2 = _mm512_fmadd_pd(av, b2, c4_2);
-            if (NV > 3) c4_3 = _mm512_fmadd_pd(av, b3, c4_3);
-        }
-        if (MR > 5) {
-            av = _mm512_set1_pd(ap[5 * rs]);
-            if (NV > 0) c5_0 = _mm512_fmadd_pd(av, b0, c5_0);
-            if (NV > 1) c5_1 = _mm512_fmadd_pd(av, b1, c5_1);
-            if (NV > 2) c5_2 = _mm512_fmadd_pd(av, b2, c5_2);
-            if (NV > 3) c5_3 = _mm512_fmadd_pd(av, b3, c5_3);
-        }
-        if (MR > 6) {
-            av = _mm512_set1_pd(ap[6 * rs]);
-            if (NV > 0) c6_0 = _mm512_fmadd_pd(av, b0, c6_0);
-            if (NV > 1) c6_1 = _mm512_fmadd_pd(av, b1, c6_1);
-            if (NV > 2) c6_2 = _mm512_fmadd_pd(av, b2, c6_2);
-            if (NV > 3) c6_3 = _mm512_fmadd_pd(av, b3, c6_3);
-        }
-        if (MR > 7) {
-            av = _mm512_set1_pd(ap[7 * rs]);
-            if (NV > 0) c7_0 = _mm512_fmadd_pd(av, b0, c7_0);
-            if (NV > 1) c7_1 = _mm512_fmadd_pd(av, b1, c7_1);
-            if (NV > 2) c7_2 = _mm512_fmadd_pd(av, b2, c7_2);
-            if (NV > 3) c7_3 = _mm512_fmadd_pd(av, b3, c7_3);
-        }
-        if (MR > 8) {
-            av = _mm512_set1_pd(ap[8 * rs]);
-            if (NV > 0) c8_0 = _mm512_fmadd_pd(av, b0, c8_0);
-            if (NV > 1) c8_1 = _mm512_fmadd_pd(av, b1, c8_1);
-            if (NV > 2) c8_2 = _mm512_fmadd_pd(av, b2, c8_2);
-            if (NV > 3) c8_3 = _mm512_fmadd_pd(av, b3, c8_3);
-        }
-        if (MR > 9) {
-            av = _mm512_set1_pd(ap[9 * rs]);
-            if (NV > 0) c9_0 = _mm512_fmadd_pd(av, b0, c9_0);
-            if (NV > 1) c9_1 = _mm512_fmadd_pd(av, b1, c9_1);
-            if (NV > 2) c9_2 = _mm512_fmadd_pd(av, b2, c9_2);
-            if (NV > 3) c9_3 = _mm512_fmadd_pd(av, b3, c9_3);
-        }
-        if (MR > 10) {
-            av = _mm512_set1_pd(ap[10 * rs]);
-            if (NV > 0) c10_0 = _mm512_fmadd_pd(av, b0, c10_0);
-            if (NV > 1) c10_1 = _mm512_fmadd_pd(av, b1, c10_1);
-            if (NV > 2) c10_2 = _mm512_fmadd_pd(av, b2, c10_2);
-            if (NV > 3) c10_3 = _mm512_fmadd_pd(av, b3, c10_3);
-        }
-        if (MR > 11) {
-            av = _mm512_set1_pd(ap[11 * rs]);
-            if (NV > 0) c11_0 = _mm512_fmadd_pd(av, b0, c11_0);
-            if (NV > 1) c11_1 = _mm512_fmadd_pd(av, b1, c11_1);
-            if (NV > 2) c11_2 = _mm512_fmadd_pd(av, b2, c11_2);
-            if (NV > 3) c11_3 = _mm512_fmadd_pd(av, b3, c11_3);
-        }
-        if (MR > 12) {
-            av = _mm512_set1_pd(ap[12 * rs]);
-            if (NV > 0) c12_0 = _mm512_fmadd_pd(av, b0, c12_0);
-            if (NV > 1) c12_1 = _mm512_fmadd_pd(av, b1, c12_1);
-            if (NV > 2) c12_2 = _mm512_fmadd_pd(av, b2, c12_2);
-            if (NV > 3) c12_3 = _mm512_fmadd_pd(av, b3, c12_3);
-        }
-        if (MR > 13) {
-            av = _mm512_set1_pd(ap[13 * rs]);
-            if (NV > 0) c13_0 = _mm512_fmadd_pd(av, b0, c13_0);
-            if (NV > 1) c13_1 = _mm512_fmadd_pd(av, b1, c13_1);
-            if (NV > 2) c13_2 = _mm512_fmadd_pd(av, b2, c13_2);
-            if (NV > 3) c13_3 = _mm512_fmadd_pd(av, b3, c13_3);
-        }
-        if (MR > 14) {
-            av = _mm512_set1_pd(ap[14 * rs]);
-            if (NV > 0) c14_0 = _mm512_fmadd_pd(av, b0, c14_0);
-            if (NV > 1) c14_1 = _mm512_fmadd_pd(av, b1, c14_1);
-            if (NV > 2) c14_2 = _mm512_fmadd_pd(av, b2, c14_2);
-            if (NV > 3) c14_3 = _mm512_fmadd_pd(av, b3, c14_3);
-        }
-        if (MR > 15) {
-            av = _mm512_set1_pd(ap[15 * rs]);
-            if (NV > 0) c15_0 = _mm512_fmadd_pd(av, b0, c15_0);
-            if (NV > 1) c15_1 = _mm512_fmadd_pd(av, b1, c15_1);
-            if (NV > 2) c15_2 = _mm512_fmadd_pd(av, b2, c15_2);
-            if (NV > 3) c15_3 = _mm512_fmadd_pd(av, b3, c15_3);
-        }
+        if (p < kk)
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m512d b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = _mm512_maskz_loadu_pd(lastmask, bp + 0);
+                else if (NV > 0) b0 = _mm512_loadu_pd(bp + 0);
+                else b0 = _mm512_setzero_pd();
+                if (NV - 1 == 1) b1 = _mm512_maskz_loadu_pd(lastmask, bp + 8);
+                else if (NV > 1) b1 = _mm512_loadu_pd(bp + 8);
+                else b1 = _mm512_setzero_pd();
+                if (NV - 1 == 2) b2 = _mm512_maskz_loadu_pd(lastmask, bp + 16);
+                else if (NV > 2) b2 = _mm512_loadu_pd(bp + 16);
+                else b2 = _mm512_setzero_pd();
+                if (NV - 1 == 3) b3 = _mm512_maskz_loadu_pd(lastmask, bp + 24);
+                else if (NV > 3) b3 = _mm512_loadu_pd(bp + 24);
+                else b3 = _mm512_setzero_pd();
+                if (MR > 0) {
+                    av = _mm512_set1_pd(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm512_fmadd_pd(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm512_fmadd_pd(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm512_fmadd_pd(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm512_fmadd_pd(av, b3, c0_3);
+                }
+            }
+        if (NV > 0) c0_0 = _mm512_add_pd(c0_0, c1_0);
+        if (NV > 1) c0_1 = _mm512_add_pd(c0_1, c1_1);
+        if (NV > 2) c0_2 = _mm512_add_pd(c0_2, c1_2);
+        if (NV > 3) c0_3 = _mm512_add_pd(c0_3, c1_3);
+    } else {
+        PUNROLL
+        for (int p = 0; p < kk; p++)
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                __m512d b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = _mm512_maskz_loadu_pd(lastmask, bp + 0);
+                else if (NV > 0) b0 = _mm512_loadu_pd(bp + 0);
+                else b0 = _mm512_setzero_pd();
+                if (NV - 1 == 1) b1 = _mm512_maskz_loadu_pd(lastmask, bp + 8);
+                else if (NV > 1) b1 = _mm512_loadu_pd(bp + 8);
+                else b1 = _mm512_setzero_pd();
+                if (NV - 1 == 2) b2 = _mm512_maskz_loadu_pd(lastmask, bp + 16);
+                else if (NV > 2) b2 = _mm512_loadu_pd(bp + 16);
+                else b2 = _mm512_setzero_pd();
+                if (NV - 1 == 3) b3 = _mm512_maskz_loadu_pd(lastmask, bp + 24);
+                else if (NV > 3) b3 = _mm512_loadu_pd(bp + 24);
+                else b3 = _mm512_setzero_pd();
+                if (MR > 0) {
+                    av = _mm512_set1_pd(ap[0 * rs]);
+                    if (NV > 0) c0_0 = _mm512_fmadd_pd(av, b0, c0_0);
+                    if (NV > 1) c0_1 = _mm512_fmadd_pd(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm512_fmadd_pd(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm512_fmadd_pd(av, b3, c0_3);
+                }
+                if (MR > 1) {
+                    av = _mm512_set1_pd(ap[1 * rs]);
+                    if (NV > 0) c1_0 = _mm512_fmadd_pd(av, b0, c1_0);
+                    if (NV > 1) c1_1 = _mm512_fmadd_pd(av, b1, c1_1);
+                    if (NV > 2) c1_2 = _mm512_fmadd_pd(av, b2, c1_2);
+                    if (NV > 3) c1_3 = _mm512_fmadd_pd(av, b3, c1_3);
+                }
+                if (MR > 2) {
+                    av = _mm512_set1_pd(ap[2 * rs]);
+                    if (NV > 0) c2_0 = _mm512_fmadd_pd(av, b0, c2_0);
+                    if (NV > 1) c2_1 = _mm512_fmadd_pd(av, b1, c2_1);
+                    if (NV > 2) c2_2 = _mm512_fmadd_pd(av, b2, c2_2);
+                    if (NV > 3) c2_3 = _mm512_fmadd_pd(av, b3, c2_3);
+                }
+                if (MR > 3) {
+                    av = _mm512_set1_pd(ap[3 * rs]);
+                    if (NV > 0) c3_0 = _mm512_fmadd_pd(av, b0, c3_0);
+                    if (NV > 1) c3_1 = _mm512_fmadd_pd(av, b1, c3_1);
+                    if (NV > 2) c3_2 = _mm512_fmadd_pd(av, b2, c3_2);
+                    if (NV > 3) c3_3 = _mm512_fmadd_pd(av, b3, c3_3);
+                }
+                if (MR > 4) {
+                    av = _mm512_set1_pd(ap[4 * rs]);
+                    if (NV > 0) c4_0 = _mm512_fmadd_pd(av, b0, c4_0);
+                    if (NV > 1) c4_1 = _mm512_fmadd_pd(av, b1, c4_1);
+                    if (NV > 2) c4_2 = _mm512_fmadd_pd(av, b2, c4_2);
+                    if (NV > 3) c4_3 = _mm512_fmadd_pd(av, b3, c4_3);
+                }
+                if (MR > 5) {
+                    av = _mm512_set1_pd(ap[5 * rs]);
+                    if (NV > 0) c5_0 = _mm512_fmadd_pd(av, b0, c5_0);
+                    if (NV > 1) c5_1 = _mm512_fmadd_pd(av, b1, c5_1);
+                    if (NV > 2) c5_2 = _mm512_fmadd_pd(av, b2, c5_2);
+                    if (NV > 3) c5_3 = _mm512_fmadd_pd(av, b3, c5_3);
+                }
+                if (MR > 6) {
+                    av = _mm512_set1_pd(ap[6 * rs]);
+                    if (NV > 0) c6_0 = _mm512_fmadd_pd(av, b0, c6_0);
+                    if (NV > 1) c6_1 = _mm512_fmadd_pd(av, b1, c6_1);
+                    if (NV > 2) c6_2 = _mm512_fmadd_pd(av, b2, c6_2);
+                    if (NV > 3) c6_3 = _mm512_fmadd_pd(av, b3, c6_3);
+                }
+                if (MR > 7) {
+                    av = _mm512_set1_pd(ap[7 * rs]);
+                    if (NV > 0) c7_0 = _mm512_fmadd_pd(av, b0, c7_0);
+                    if (NV > 1) c7_1 = _mm512_fmadd_pd(av, b1, c7_1);
+                    if (NV > 2) c7_2 = _mm512_fmadd_pd(av, b2, c7_2);
+                    if (NV > 3) c7_3 = _mm512_fmadd_pd(av, b3, c7_3);
+                }
+                if (MR > 8) {
+                    av = _mm512_set1_pd(ap[8 * rs]);
+                    if (NV > 0) c8_0 = _mm512_fmadd_pd(av, b0, c8_0);
+                    if (NV > 1) c8_1 = _mm512_fmadd_pd(av, b1, c8_1);
+                    if (NV > 2) c8_2 = _mm512_fmadd_pd(av, b2, c8_2);
+                    if (NV > 3) c8_3 = _mm512_fmadd_pd(av, b3, c8_3);
+                }
+                if (MR > 9) {
+                    av = _mm512_set1_pd(ap[9 * rs]);
+                    if (NV > 0) c9_0 = _mm512_fmadd_pd(av, b0, c9_0);
+                    if (NV > 1) c9_1 = _mm512_fmadd_pd(av, b1, c9_1);
+                    if (NV > 2) c9_2 = _mm512_fmadd_pd(av, b2, c9_2);
+                    if (NV > 3) c9_3 = _mm512_fmadd_pd(av, b3, c9_3);
+                }
+                if (MR > 10) {
+                    av = _mm512_set1_pd(ap[10 * rs]);
+                    if (NV > 0) c10_0 = _mm512_fmadd_pd(av, b0, c10_0);
+                    if (NV > 1) c10_1 = _mm512_fmadd_pd(av, b1, c10_1);
+                    if (NV > 2) c10_2 = _mm512_fmadd_pd(av, b2, c10_2);
+                    if (NV > 3) c10_3 = _mm512_fmadd_pd(av, b3, c10_3);
+                }
+                if (MR > 11) {
+                    av = _mm512_set1_pd(ap[11 * rs]);
+                    if (NV > 0) c11_0 = _mm512_fmadd_pd(av, b0, c11_0);
+                    if (NV > 1) c11_1 = _mm512_fmadd_pd(av, b1, c11_1);
+                    if (NV > 2) c11_2 = _mm512_fmadd_pd(av, b2, c11_2);
+                    if (NV > 3) c11_3 = _mm512_fmadd_pd(av, b3, c11_3);
+                }
+                if (MR > 12) {
+                    av = _mm512_set1_pd(ap[12 * rs]);
+                    if (NV > 0) c12_0 = _mm512_fmadd_pd(av, b0, c12_0);
+                    if (NV > 1) c12_1 = _mm512_fmadd_pd(av, b1, c12_1);
+                    if (NV > 2) c12_2 = _mm512_fmadd_pd(av, b2, c12_2);
+                    if (NV > 3) c12_3 = _mm512_fmadd_pd(av, b3, c12_3);
+                }
+                if (MR > 13) {
+                    av = _mm512_set1_pd(ap[13 * rs]);
+                    if (NV > 0) c13_0 = _mm512_fmadd_pd(av, b0, c13_0);
+                    if (NV > 1) c13_1 = _mm512_fmadd_pd(av, b1, c13_1);
+                    if (NV > 2) c13_2 = _mm512_fmadd_pd(av, b2, c13_2);
+                    if (NV > 3) c13_3 = _mm512_fmadd_pd(av, b3, c13_3);
+                }
+                if (MR > 14) {
+                    av = _mm512_set1_pd(ap[14 * rs]);
+                    if (NV > 0) c14_0 = _mm512_fmadd_pd(av, b0, c14_0);
+                    if (NV > 1) c14_1 = _mm512_fmadd_pd(av, b1, c14_1);
+                    if (NV > 2) c14_2 = _mm512_fmadd_pd(av, b2, c14_2);
+                    if (NV > 3) c14_3 = _mm512_fmadd_pd(av, b3, c14_3);
+                }
+                if (MR > 15) {
+                    av = _mm512_set1_pd(ap[15 * rs]);
+                    if (NV > 0) c15_0 = _mm512_fmadd_pd(av, b0, c15_0);
+                    if (NV > 1) c15_1 = _mm512_fmadd_pd(av, b1, c15_1);
+                    if (NV > 2) c15_2 = _mm512_fmadd_pd(av, b2, c15_2);
+                    if (NV > 3) c15_3 = _mm512_fmadd_pd(av, b3, c15_3);
+                }
+            }
     }
     const __m512d va = _mm512_set1_pd(alpha);
     if (MR > 0) {

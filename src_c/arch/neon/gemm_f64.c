@@ -90,136 +90,223 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
     float64x2_t c13_0 = vdupq_n_f64(0.0), c13_1 = vdupq_n_f64(0.0), c13_2 = vdupq_n_f64(0.0), c13_3 = vdupq_n_f64(0.0);
     float64x2_t c14_0 = vdupq_n_f64(0.0), c14_1 = vdupq_n_f64(0.0), c14_2 = vdupq_n_f64(0.0), c14_3 = vdupq_n_f64(0.0);
     float64x2_t c15_0 = vdupq_n_f64(0.0), c15_1 = vdupq_n_f64(0.0), c15_2 = vdupq_n_f64(0.0), c15_3 = vdupq_n_f64(0.0);
-    PUNROLL
-    for (int p = 0; p < kk; p++) {
-        const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
-        const double *ap = TRANS ? a + (ptrdiff_t)p * lda : a + p;
-        const ptrdiff_t rs = TRANS ? 1 : lda;
-        float64x2_t b0, b1, b2, b3, av;
-        if (NV - 1 == 0) b0 = load_first(bp + 0, lastmask);
-        else if (NV > 0) b0 = vld1q_f64(bp + 0);
-        else b0 = vdupq_n_f64(0.0);
-        if (NV - 1 == 1) b1 = load_first(bp + 2, lastmask);
-        else if (NV > 1) b1 = vld1q_f64(bp + 2);
-        else b1 = vdupq_n_f64(0.0);
-        if (NV - 1 == 2) b2 = load_first(bp + 4, lastmask);
-        else if (NV > 2) b2 = vld1q_f64(bp + 4);
-        else b2 = vdupq_n_f64(0.0);
-        if (NV - 1 == 3) b3 = load_first(bp + 6, lastmask);
-        else if (NV > 3) b3 = vld1q_f64(bp + 6);
-        else b3 = vdupq_n_f64(0.0);
-        if (MR > 0) {
-            av = vdupq_n_f64(ap[0 * rs]);
-            if (NV > 0) c0_0 = vfmaq_f64(c0_0, av, b0);
-            if (NV > 1) c0_1 = vfmaq_f64(c0_1, av, b1);
-            if (NV > 2) c0_2 = vfmaq_f64(c0_2, av, b2);
-            if (NV > 3) c0_3 = vfmaq_f64(c0_3, av, b3);
+    if (MR == 1) {
+        int p = 0;
+        for (; p + 2 <= kk; p += 2) {
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                float64x2_t b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = load_first(bp + 0, lastmask);
+                else if (NV > 0) b0 = vld1q_f64(bp + 0);
+                else b0 = vdupq_n_f64(0.0);
+                if (NV - 1 == 1) b1 = load_first(bp + 2, lastmask);
+                else if (NV > 1) b1 = vld1q_f64(bp + 2);
+                else b1 = vdupq_n_f64(0.0);
+                if (NV - 1 == 2) b2 = load_first(bp + 4, lastmask);
+                else if (NV > 2) b2 = vld1q_f64(bp + 4);
+                else b2 = vdupq_n_f64(0.0);
+                if (NV - 1 == 3) b3 = load_first(bp + 6, lastmask);
+                else if (NV > 3) b3 = vld1q_f64(bp + 6);
+                else b3 = vdupq_n_f64(0.0);
+                if (MR > 0) {
+                    av = vdupq_n_f64(ap[0 * rs]);
+                    if (NV > 0) c0_0 = vfmaq_f64(c0_0, av, b0);
+                    if (NV > 1) c0_1 = vfmaq_f64(c0_1, av, b1);
+                    if (NV > 2) c0_2 = vfmaq_f64(c0_2, av, b2);
+                    if (NV > 3) c0_3 = vfmaq_f64(c0_3, av, b3);
+                }
+            }
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p + 1] : p + 1) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p + 1) * lda : a + (p + 1);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                float64x2_t b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = load_first(bp + 0, lastmask);
+                else if (NV > 0) b0 = vld1q_f64(bp + 0);
+                else b0 = vdupq_n_f64(0.0);
+                if (NV - 1 == 1) b1 = load_first(bp + 2, lastmask);
+                else if (NV > 1) b1 = vld1q_f64(bp + 2);
+                else b1 = vdupq_n_f64(0.0);
+                if (NV - 1 == 2) b2 = load_first(bp + 4, lastmask);
+                else if (NV > 2) b2 = vld1q_f64(bp + 4);
+                else b2 = vdupq_n_f64(0.0);
+                if (NV - 1 == 3) b3 = load_first(bp + 6, lastmask);
+                else if (NV > 3) b3 = vld1q_f64(bp + 6);
+                else b3 = vdupq_n_f64(0.0);
+                if (MR > 0) {
+                    av = vdupq_n_f64(ap[0 * rs]);
+                    if (NV > 0) c1_0 = vfmaq_f64(c1_0, av, b0);
+                    if (NV > 1) c1_1 = vfmaq_f64(c1_1, av, b1);
+                    if (NV > 2) c1_2 = vfmaq_f64(c1_2, av, b2);
+                    if (NV > 3) c1_3 = vfmaq_f64(c1_3, av, b3);
+                }
+            }
         }
-        if (MR > 1) {
-            av = vdupq_n_f64(ap[1 * rs]);
-            if (NV > 0) c1_0 = vfmaq_f64(c1_0, av, b0);
-            if (NV > 1) c1_1 = vfmaq_f64(c1_1, av, b1);
-            if (NV > 2) c1_2 = vfmaq_f64(c1_2, av, b2);
-            if (NV > 3) c1_3 = vfmaq_f64(c1_3, av, b3);
-        }
-        if (MR > 2) {
-            av = vdupq_n_f64(ap[2 * rs]);
-            if (NV > 0) c2_0 = vfmaq_f64(c2_0, av, b0);
-            if (NV > 1) c2_1 = vfmaq_f64(c2_1, av, b1);
-            if (NV > 2) c2_2 = vfmaq_f64(c2_2, av, b2);
-            if (NV > 3) c2_3 = vfmaq_f64(c2_3, av, b3);
-        }
-        if (MR > 3) {
-            av = vdupq_n_f64(ap[3 * rs]);
-            if (NV > 0) c3_0 = vfmaq_f64(c3_0, av, b0);
-            if (NV > 1) c3_1 = vfmaq_f64(c3_1, av, b1);
-            if (NV > 2) c3_2 = vfmaq_f64(c3_2, av, b2);
-            if (NV > 3) c3_3 = vfmaq_f64(c3_3, av, b3);
-        }
-        if (MR > 4) {
-            av = vdupq_n_f64(ap[4 * rs]);
-            if (NV > 0) c4_0 = vfmaq_f64(c4_0, av, b0);
-            if (NV > 1) c4_1 = vfmaq_f64(c4_1, av, b1);
-            if (NV > 2) c4_2 = vfmaq_f64(c4_2, av, b2);
-            if (NV > 3) c4_3 = vfmaq_f64(c4_3, av, b3);
-        }
-        if (MR > 5) {
-            av = vdupq_n_f64(ap[5 * rs]);
-            if (NV > 0) c5_0 = vfmaq_f64(c5_0, av, b0);
-            if (NV > 1) c5_1 = vfmaq_f64(c5_1, av, b1);
-            if (NV > 2) c5_2 = vfmaq_f64(c5_2, av, b2);
-            if (NV > 3) c5_3 = vfmaq_f64(c5_3, av, b3);
-        }
-        if (MR > 6) {
-            av = vdupq_n_f64(ap[6 * rs]);
-            if (NV > 0) c6_0 = vfmaq_f64(c6_0, av, b0);
-            if (NV > 1) c6_1 = vfmaq_f64(c6_1, av, b1);
-            if (NV > 2) c6_2 = vfmaq_f64(c6_2, av, b2);
-            if (NV > 3) c6_3 = vfmaq_f64(c6_3, av, b3);
-        }
-        if (MR > 7) {
-            av = vdupq_n_f64(ap[7 * rs]);
-            if (NV > 0) c7_0 = vfmaq_f64(c7_0, av, b0);
-            if (NV > 1) c7_1 = vfmaq_f64(c7_1, av, b1);
-            if (NV > 2) c7_2 = vfmaq_f64(c7_2, av, b2);
-            if (NV > 3) c7_3 = vfmaq_f64(c7_3, av, b3);
-        }
-        if (MR > 8) {
-            av = vdupq_n_f64(ap[8 * rs]);
-            if (NV > 0) c8_0 = vfmaq_f64(c8_0, av, b0);
-            if (NV > 1) c8_1 = vfmaq_f64(c8_1, av, b1);
-            if (NV > 2) c8_2 = vfmaq_f64(c8_2, av, b2);
-            if (NV > 3) c8_3 = vfmaq_f64(c8_3, av, b3);
-        }
-        if (MR > 9) {
-            av = vdupq_n_f64(ap[9 * rs]);
-            if (NV > 0) c9_0 = vfmaq_f64(c9_0, av, b0);
-            if (NV > 1) c9_1 = vfmaq_f64(c9_1, av, b1);
-            if (NV > 2) c9_2 = vfmaq_f64(c9_2, av, b2);
-            if (NV > 3) c9_3 = vfmaq_f64(c9_3, av, b3);
-        }
-        if (MR > 10) {
-            av = vdupq_n_f64(ap[10 * rs]);
-            if (NV > 0) c10_0 = vfmaq_f64(c10_0, av, b0);
-            if (NV > 1) c10_1 = vfmaq_f64(c10_1, av, b1);
-            if (NV > 2) c10_2 = vfmaq_f64(c10_2, av, b2);
-            if (NV > 3) c10_3 = vfmaq_f64(c10_3, av, b3);
-        }
-        if (MR > 11) {
-            av = vdupq_n_f64(ap[11 * rs]);
-            if (NV > 0) c11_0 = vfmaq_f64(c11_0, av, b0);
-            if (NV > 1) c11_1 = vfmaq_f64(c11_1, av, b1);
-            if (NV > 2) c11_2 = vfmaq_f64(c11_2, av, b2);
-            if (NV > 3) c11_3 = vfmaq_f64(c11_3, av, b3);
-        }
-        if (MR > 12) {
-            av = vdupq_n_f64(ap[12 * rs]);
-            if (NV > 0) c12_0 = vfmaq_f64(c12_0, av, b0);
-            if (NV > 1) c12_1 = vfmaq_f64(c12_1, av, b1);
-            if (NV > 2) c12_2 = vfmaq_f64(c12_2, av, b2);
-            if (NV > 3) c12_3 = vfmaq_f64(c12_3, av, b3);
-        }
-        if (MR > 13) {
-            av = vdupq_n_f64(ap[13 * rs]);
-            if (NV > 0) c13_0 = vfmaq_f64(c13_0, av, b0);
-            if (NV > 1) c13_1 = vfmaq_f64(c13_1, av, b1);
-            if (NV > 2) c13_2 = vfmaq_f64(c13_2, av, b2);
-            if (NV > 3) c13_3 = vfmaq_f64(c13_3, av, b3);
-        }
-        if (MR > 14) {
-            av = vdupq_n_f64(ap[14 * rs]);
-            if (NV > 0) c14_0 = vfmaq_f64(c14_0, av, b0);
-            if (NV > 1) c14_1 = vfmaq_f64(c14_1, av, b1);
-            if (NV > 2) c14_2 = vfmaq_f64(c14_2, av, b2);
-            if (NV > 3) c14_3 = vfmaq_f64(c14_3, av, b3);
-        }
-        if (MR > 15) {
-            av = vdupq_n_f64(ap[15 * rs]);
-            if (NV > 0) c15_0 = vfmaq_f64(c15_0, av, b0);
-            if (NV > 1) c15_1 = vfmaq_f64(c15_1, av, b1);
-            if (NV > 2) c15_2 = vfmaq_f64(c15_2, av, b2);
-            if (NV > 3) c15_3 = vfmaq_f64(c15_3, av, b3);
-        }
+        if (p < kk)
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                float64x2_t b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = load_first(bp + 0, lastmask);
+                else if (NV > 0) b0 = vld1q_f64(bp + 0);
+                else b0 = vdupq_n_f64(0.0);
+                if (NV - 1 == 1) b1 = load_first(bp + 2, lastmask);
+                else if (NV > 1) b1 = vld1q_f64(bp + 2);
+                else b1 = vdupq_n_f64(0.0);
+                if (NV - 1 == 2) b2 = load_first(bp + 4, lastmask);
+                else if (NV > 2) b2 = vld1q_f64(bp + 4);
+                else b2 = vdupq_n_f64(0.0);
+                if (NV - 1 == 3) b3 = load_first(bp + 6, lastmask);
+                else if (NV > 3) b3 = vld1q_f64(bp + 6);
+                else b3 = vdupq_n_f64(0.0);
+                if (MR > 0) {
+                    av = vdupq_n_f64(ap[0 * rs]);
+                    if (NV > 0) c0_0 = vfmaq_f64(c0_0, av, b0);
+                    if (NV > 1) c0_1 = vfmaq_f64(c0_1, av, b1);
+                    if (NV > 2) c0_2 = vfmaq_f64(c0_2, av, b2);
+                    if (NV > 3) c0_3 = vfmaq_f64(c0_3, av, b3);
+                }
+            }
+        if (NV > 0) c0_0 = vaddq_f64(c0_0, c1_0);
+        if (NV > 1) c0_1 = vaddq_f64(c0_1, c1_1);
+        if (NV > 2) c0_2 = vaddq_f64(c0_2, c1_2);
+        if (NV > 3) c0_3 = vaddq_f64(c0_3, c1_3);
+    } else {
+        PUNROLL
+        for (int p = 0; p < kk; p++)
+            {
+                const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
+                const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
+                const ptrdiff_t rs = TRANS ? 1 : lda;
+                float64x2_t b0, b1, b2, b3, av;
+                if (NV - 1 == 0) b0 = load_first(bp + 0, lastmask);
+                else if (NV > 0) b0 = vld1q_f64(bp + 0);
+                else b0 = vdupq_n_f64(0.0);
+                if (NV - 1 == 1) b1 = load_first(bp + 2, lastmask);
+                else if (NV > 1) b1 = vld1q_f64(bp + 2);
+                else b1 = vdupq_n_f64(0.0);
+                if (NV - 1 == 2) b2 = load_first(bp + 4, lastmask);
+                else if (NV > 2) b2 = vld1q_f64(bp + 4);
+                else b2 = vdupq_n_f64(0.0);
+                if (NV - 1 == 3) b3 = load_first(bp + 6, lastmask);
+                else if (NV > 3) b3 = vld1q_f64(bp + 6);
+                else b3 = vdupq_n_f64(0.0);
+                if (MR > 0) {
+                    av = vdupq_n_f64(ap[0 * rs]);
+                    if (NV > 0) c0_0 = vfmaq_f64(c0_0, av, b0);
+                    if (NV > 1) c0_1 = vfmaq_f64(c0_1, av, b1);
+                    if (NV > 2) c0_2 = vfmaq_f64(c0_2, av, b2);
+                    if (NV > 3) c0_3 = vfmaq_f64(c0_3, av, b3);
+                }
+                if (MR > 1) {
+                    av = vdupq_n_f64(ap[1 * rs]);
+                    if (NV > 0) c1_0 = vfmaq_f64(c1_0, av, b0);
+                    if (NV > 1) c1_1 = vfmaq_f64(c1_1, av, b1);
+                    if (NV > 2) c1_2 = vfmaq_f64(c1_2, av, b2);
+                    if (NV > 3) c1_3 = vfmaq_f64(c1_3, av, b3);
+                }
+                if (MR > 2) {
+                    av = vdupq_n_f64(ap[2 * rs]);
+                    if (NV > 0) c2_0 = vfmaq_f64(c2_0, av, b0);
+                    if (NV > 1) c2_1 = vfmaq_f64(c2_1, av, b1);
+                    if (NV > 2) c2_2 = vfmaq_f64(c2_2, av, b2);
+                    if (NV > 3) c2_3 = vfmaq_f64(c2_3, av, b3);
+                }
+                if (MR > 3) {
+                    av = vdupq_n_f64(ap[3 * rs]);
+                    if (NV > 0) c3_0 = vfmaq_f64(c3_0, av, b0);
+                    if (NV > 1) c3_1 = vfmaq_f64(c3_1, av, b1);
+                    if (NV > 2) c3_2 = vfmaq_f64(c3_2, av, b2);
+                    if (NV > 3) c3_3 = vfmaq_f64(c3_3, av, b3);
+                }
+                if (MR > 4) {
+                    av = vdupq_n_f64(ap[4 * rs]);
+                    if (NV > 0) c4_0 = vfmaq_f64(c4_0, av, b0);
+                    if (NV > 1) c4_1 = vfmaq_f64(c4_1, av, b1);
+                    if (NV > 2) c4_2 = vfmaq_f64(c4_2, av, b2);
+                    if (NV > 3) c4_3 = vfmaq_f64(c4_3, av, b3);
+                }
+                if (MR > 5) {
+                    av = vdupq_n_f64(ap[5 * rs]);
+                    if (NV > 0) c5_0 = vfmaq_f64(c5_0, av, b0);
+                    if (NV > 1) c5_1 = vfmaq_f64(c5_1, av, b1);
+                    if (NV > 2) c5_2 = vfmaq_f64(c5_2, av, b2);
+                    if (NV > 3) c5_3 = vfmaq_f64(c5_3, av, b3);
+                }
+                if (MR > 6) {
+                    av = vdupq_n_f64(ap[6 * rs]);
+                    if (NV > 0) c6_0 = vfmaq_f64(c6_0, av, b0);
+                    if (NV > 1) c6_1 = vfmaq_f64(c6_1, av, b1);
+                    if (NV > 2) c6_2 = vfmaq_f64(c6_2, av, b2);
+                    if (NV > 3) c6_3 = vfmaq_f64(c6_3, av, b3);
+                }
+                if (MR > 7) {
+                    av = vdupq_n_f64(ap[7 * rs]);
+                    if (NV > 0) c7_0 = vfmaq_f64(c7_0, av, b0);
+                    if (NV > 1) c7_1 = vfmaq_f64(c7_1, av, b1);
+                    if (NV > 2) c7_2 = vfmaq_f64(c7_2, av, b2);
+                    if (NV > 3) c7_3 = vfmaq_f64(c7_3, av, b3);
+                }
+                if (MR > 8) {
+                    av = vdupq_n_f64(ap[8 * rs]);
+                    if (NV > 0) c8_0 = vfmaq_f64(c8_0, av, b0);
+                    if (NV > 1) c8_1 = vfmaq_f64(c8_1, av, b1);
+                    if (NV > 2) c8_2 = vfmaq_f64(c8_2, av, b2);
+                    if (NV > 3) c8_3 = vfmaq_f64(c8_3, av, b3);
+                }
+                if (MR > 9) {
+                    av = vdupq_n_f64(ap[9 * rs]);
+                    if (NV > 0) c9_0 = vfmaq_f64(c9_0, av, b0);
+                    if (NV > 1) c9_1 = vfmaq_f64(c9_1, av, b1);
+                    if (NV > 2) c9_2 = vfmaq_f64(c9_2, av, b2);
+                    if (NV > 3) c9_3 = vfmaq_f64(c9_3, av, b3);
+                }
+                if (MR > 10) {
+                    av = vdupq_n_f64(ap[10 * rs]);
+                    if (NV > 0) c10_0 = vfmaq_f64(c10_0, av, b0);
+                    if (NV > 1) c10_1 = vfmaq_f64(c10_1, av, b1);
+                    if (NV > 2) c10_2 = vfmaq_f64(c10_2, av, b2);
+                    if (NV > 3) c10_3 = vfmaq_f64(c10_3, av, b3);
+                }
+                if (MR > 11) {
+                    av = vdupq_n_f64(ap[11 * rs]);
+                    if (NV > 0) c11_0 = vfmaq_f64(c11_0, av, b0);
+                    if (NV > 1) c11_1 = vfmaq_f64(c11_1, av, b1);
+                    if (NV > 2) c11_2 = vfmaq_f64(c11_2, av, b2);
+                    if (NV > 3) c11_3 = vfmaq_f64(c11_3, av, b3);
+                }
+                if (MR > 12) {
+                    av = vdupq_n_f64(ap[12 * rs]);
+                    if (NV > 0) c12_0 = vfmaq_f64(c12_0, av, b0);
+                    if (NV > 1) c12_1 = vfmaq_f64(c12_1, av, b1);
+                    if (NV > 2) c12_2 = vfmaq_f64(c12_2, av, b2);
+                    if (NV > 3) c12_3 = vfmaq_f64(c12_3, av, b3);
+                }
+                if (MR > 13) {
+                    av = vdupq_n_f64(ap[13 * rs]);
+                    if (NV > 0) c13_0 = vfmaq_f64(c13_0, av, b0);
+                    if (NV > 1) c13_1 = vfmaq_f64(c13_1, av, b1);
+                    if (NV > 2) c13_2 = vfmaq_f64(c13_2, av, b2);
+                    if (NV > 3) c13_3 = vfmaq_f64(c13_3, av, b3);
+                }
+                if (MR > 14) {
+                    av = vdupq_n_f64(ap[14 * rs]);
+                    if (NV > 0) c14_0 = vfmaq_f64(c14_0, av, b0);
+                    if (NV > 1) c14_1 = vfmaq_f64(c14_1, av, b1);
+                    if (NV > 2) c14_2 = vfmaq_f64(c14_2, av, b2);
+                    if (NV > 3) c14_3 = vfmaq_f64(c14_3, av, b3);
+                }
+                if (MR > 15) {
+                    av = vdupq_n_f64(ap[15 * rs]);
+                    if (NV > 0) c15_0 = vfmaq_f64(c15_0, av, b0);
+                    if (NV > 1) c15_1 = vfmaq_f64(c15_1, av, b1);
+                    if (NV > 2) c15_2 = vfmaq_f64(c15_2, av, b2);
+                    if (NV > 3) c15_3 = vfmaq_f64(c15_3, av, b3);
+                }
+            }
     }
     const float64x2_t va = vdupq_n_f64(alpha);
     if (MR > 0) {
