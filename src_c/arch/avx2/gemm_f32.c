@@ -19,8 +19,9 @@
  * registers only at the final (masked) store. No packing, no copies.
  *
  * Blocking (driver):
- *   columns: n is split into panels of up to 16 columns (2 vectors); the last
- *            panel uses ceil(rem/8) vectors with a masked last vector.
+ *   columns: n is split into panels of up to 16 columns (2 vectors; 32 for a
+ *            single row of C); the last panel uses ceil(rem/8) vectors with a masked
+ *            last vector.
  *   rows:    at most MR_MAX[trans][NV] rows per block; rows are split into
  *            equal-ish blocks.
  */
@@ -35,8 +36,8 @@
 #define TGT __attribute__((target("avx2,fma")))
 #define AI  __attribute__((always_inline)) inline
 
-static const int MR_MAX[2][3] = {{0, 12, 6},
-                                      {0, 12, 6}};
+static const int MR_MAX[2][5] = {{0, 12, 6, 3, 2},
+                                      {0, 12, 6, 3, 2}};
 /* inner-dimension block (L1 blocking of the right operand); forward only */
 #ifndef KC
 #define KC 100000
@@ -81,18 +82,18 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
 {
     const int lastn = __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(lastmask)));
     /* explicit scalar accumulators: an array of vectors gets spilled by gcc 12 */
-    __m256 c0_0 = _mm256_setzero_ps(), c0_1 = _mm256_setzero_ps();
-    __m256 c1_0 = _mm256_setzero_ps(), c1_1 = _mm256_setzero_ps();
-    __m256 c2_0 = _mm256_setzero_ps(), c2_1 = _mm256_setzero_ps();
-    __m256 c3_0 = _mm256_setzero_ps(), c3_1 = _mm256_setzero_ps();
-    __m256 c4_0 = _mm256_setzero_ps(), c4_1 = _mm256_setzero_ps();
-    __m256 c5_0 = _mm256_setzero_ps(), c5_1 = _mm256_setzero_ps();
-    __m256 c6_0 = _mm256_setzero_ps(), c6_1 = _mm256_setzero_ps();
-    __m256 c7_0 = _mm256_setzero_ps(), c7_1 = _mm256_setzero_ps();
-    __m256 c8_0 = _mm256_setzero_ps(), c8_1 = _mm256_setzero_ps();
-    __m256 c9_0 = _mm256_setzero_ps(), c9_1 = _mm256_setzero_ps();
-    __m256 c10_0 = _mm256_setzero_ps(), c10_1 = _mm256_setzero_ps();
-    __m256 c11_0 = _mm256_setzero_ps(), c11_1 = _mm256_setzero_ps();
+    __m256 c0_0 = _mm256_setzero_ps(), c0_1 = _mm256_setzero_ps(), c0_2 = _mm256_setzero_ps(), c0_3 = _mm256_setzero_ps();
+    __m256 c1_0 = _mm256_setzero_ps(), c1_1 = _mm256_setzero_ps(), c1_2 = _mm256_setzero_ps(), c1_3 = _mm256_setzero_ps();
+    __m256 c2_0 = _mm256_setzero_ps(), c2_1 = _mm256_setzero_ps(), c2_2 = _mm256_setzero_ps(), c2_3 = _mm256_setzero_ps();
+    __m256 c3_0 = _mm256_setzero_ps(), c3_1 = _mm256_setzero_ps(), c3_2 = _mm256_setzero_ps(), c3_3 = _mm256_setzero_ps();
+    __m256 c4_0 = _mm256_setzero_ps(), c4_1 = _mm256_setzero_ps(), c4_2 = _mm256_setzero_ps(), c4_3 = _mm256_setzero_ps();
+    __m256 c5_0 = _mm256_setzero_ps(), c5_1 = _mm256_setzero_ps(), c5_2 = _mm256_setzero_ps(), c5_3 = _mm256_setzero_ps();
+    __m256 c6_0 = _mm256_setzero_ps(), c6_1 = _mm256_setzero_ps(), c6_2 = _mm256_setzero_ps(), c6_3 = _mm256_setzero_ps();
+    __m256 c7_0 = _mm256_setzero_ps(), c7_1 = _mm256_setzero_ps(), c7_2 = _mm256_setzero_ps(), c7_3 = _mm256_setzero_ps();
+    __m256 c8_0 = _mm256_setzero_ps(), c8_1 = _mm256_setzero_ps(), c8_2 = _mm256_setzero_ps(), c8_3 = _mm256_setzero_ps();
+    __m256 c9_0 = _mm256_setzero_ps(), c9_1 = _mm256_setzero_ps(), c9_2 = _mm256_setzero_ps(), c9_3 = _mm256_setzero_ps();
+    __m256 c10_0 = _mm256_setzero_ps(), c10_1 = _mm256_setzero_ps(), c10_2 = _mm256_setzero_ps(), c10_3 = _mm256_setzero_ps();
+    __m256 c11_0 = _mm256_setzero_ps(), c11_1 = _mm256_setzero_ps(), c11_2 = _mm256_setzero_ps(), c11_3 = _mm256_setzero_ps();
     if (MR == 1) {
         int p = 0;
         for (; p + 2 <= kk; p += 2) {
@@ -100,34 +101,50 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
                 const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
                 const float *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
                 const ptrdiff_t rs = TRANS ? 1 : lda;
-                __m256 b0, b1, av;
+                __m256 b0, b1, b2, b3, av;
                 if (NV - 1 == 0) b0 = _mm256_maskload_ps(bp + 0, lastmask);
                 else if (NV > 0) b0 = _mm256_loadu_ps(bp + 0);
                 else b0 = _mm256_setzero_ps();
                 if (NV - 1 == 1) b1 = _mm256_maskload_ps(bp + 8, lastmask);
                 else if (NV > 1) b1 = _mm256_loadu_ps(bp + 8);
                 else b1 = _mm256_setzero_ps();
+                if (NV - 1 == 2) b2 = _mm256_maskload_ps(bp + 16, lastmask);
+                else if (NV > 2) b2 = _mm256_loadu_ps(bp + 16);
+                else b2 = _mm256_setzero_ps();
+                if (NV - 1 == 3) b3 = _mm256_maskload_ps(bp + 24, lastmask);
+                else if (NV > 3) b3 = _mm256_loadu_ps(bp + 24);
+                else b3 = _mm256_setzero_ps();
                 if (MR > 0) {
                     av = _mm256_set1_ps(ap[0 * rs]);
                     if (NV > 0) c0_0 = _mm256_fmadd_ps(av, b0, c0_0);
                     if (NV > 1) c0_1 = _mm256_fmadd_ps(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm256_fmadd_ps(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm256_fmadd_ps(av, b3, c0_3);
                 }
             }
             {
                 const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p + 1] : p + 1) * ldb;
                 const float *ap = TRANS ? a + (ptrdiff_t)(p + 1) * lda : a + (p + 1);
                 const ptrdiff_t rs = TRANS ? 1 : lda;
-                __m256 b0, b1, av;
+                __m256 b0, b1, b2, b3, av;
                 if (NV - 1 == 0) b0 = _mm256_maskload_ps(bp + 0, lastmask);
                 else if (NV > 0) b0 = _mm256_loadu_ps(bp + 0);
                 else b0 = _mm256_setzero_ps();
                 if (NV - 1 == 1) b1 = _mm256_maskload_ps(bp + 8, lastmask);
                 else if (NV > 1) b1 = _mm256_loadu_ps(bp + 8);
                 else b1 = _mm256_setzero_ps();
+                if (NV - 1 == 2) b2 = _mm256_maskload_ps(bp + 16, lastmask);
+                else if (NV > 2) b2 = _mm256_loadu_ps(bp + 16);
+                else b2 = _mm256_setzero_ps();
+                if (NV - 1 == 3) b3 = _mm256_maskload_ps(bp + 24, lastmask);
+                else if (NV > 3) b3 = _mm256_loadu_ps(bp + 24);
+                else b3 = _mm256_setzero_ps();
                 if (MR > 0) {
                     av = _mm256_set1_ps(ap[0 * rs]);
                     if (NV > 0) c1_0 = _mm256_fmadd_ps(av, b0, c1_0);
                     if (NV > 1) c1_1 = _mm256_fmadd_ps(av, b1, c1_1);
+                    if (NV > 2) c1_2 = _mm256_fmadd_ps(av, b2, c1_2);
+                    if (NV > 3) c1_3 = _mm256_fmadd_ps(av, b3, c1_3);
                 }
             }
         }
@@ -136,21 +153,31 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
                 const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
                 const float *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
                 const ptrdiff_t rs = TRANS ? 1 : lda;
-                __m256 b0, b1, av;
+                __m256 b0, b1, b2, b3, av;
                 if (NV - 1 == 0) b0 = _mm256_maskload_ps(bp + 0, lastmask);
                 else if (NV > 0) b0 = _mm256_loadu_ps(bp + 0);
                 else b0 = _mm256_setzero_ps();
                 if (NV - 1 == 1) b1 = _mm256_maskload_ps(bp + 8, lastmask);
                 else if (NV > 1) b1 = _mm256_loadu_ps(bp + 8);
                 else b1 = _mm256_setzero_ps();
+                if (NV - 1 == 2) b2 = _mm256_maskload_ps(bp + 16, lastmask);
+                else if (NV > 2) b2 = _mm256_loadu_ps(bp + 16);
+                else b2 = _mm256_setzero_ps();
+                if (NV - 1 == 3) b3 = _mm256_maskload_ps(bp + 24, lastmask);
+                else if (NV > 3) b3 = _mm256_loadu_ps(bp + 24);
+                else b3 = _mm256_setzero_ps();
                 if (MR > 0) {
                     av = _mm256_set1_ps(ap[0 * rs]);
                     if (NV > 0) c0_0 = _mm256_fmadd_ps(av, b0, c0_0);
                     if (NV > 1) c0_1 = _mm256_fmadd_ps(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm256_fmadd_ps(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm256_fmadd_ps(av, b3, c0_3);
                 }
             }
         if (NV > 0) c0_0 = _mm256_add_ps(c0_0, c1_0);
         if (NV > 1) c0_1 = _mm256_add_ps(c0_1, c1_1);
+        if (NV > 2) c0_2 = _mm256_add_ps(c0_2, c1_2);
+        if (NV > 3) c0_3 = _mm256_add_ps(c0_3, c1_3);
     } else {
         PUNROLL
         for (int p = 0; p < kk; p++)
@@ -158,72 +185,102 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
                 const float *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
                 const float *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
                 const ptrdiff_t rs = TRANS ? 1 : lda;
-                __m256 b0, b1, av;
+                __m256 b0, b1, b2, b3, av;
                 if (NV - 1 == 0) b0 = _mm256_maskload_ps(bp + 0, lastmask);
                 else if (NV > 0) b0 = _mm256_loadu_ps(bp + 0);
                 else b0 = _mm256_setzero_ps();
                 if (NV - 1 == 1) b1 = _mm256_maskload_ps(bp + 8, lastmask);
                 else if (NV > 1) b1 = _mm256_loadu_ps(bp + 8);
                 else b1 = _mm256_setzero_ps();
+                if (NV - 1 == 2) b2 = _mm256_maskload_ps(bp + 16, lastmask);
+                else if (NV > 2) b2 = _mm256_loadu_ps(bp + 16);
+                else b2 = _mm256_setzero_ps();
+                if (NV - 1 == 3) b3 = _mm256_maskload_ps(bp + 24, lastmask);
+                else if (NV > 3) b3 = _mm256_loadu_ps(bp + 24);
+                else b3 = _mm256_setzero_ps();
                 if (MR > 0) {
                     av = _mm256_set1_ps(ap[0 * rs]);
                     if (NV > 0) c0_0 = _mm256_fmadd_ps(av, b0, c0_0);
                     if (NV > 1) c0_1 = _mm256_fmadd_ps(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm256_fmadd_ps(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm256_fmadd_ps(av, b3, c0_3);
                 }
                 if (MR > 1) {
                     av = _mm256_set1_ps(ap[1 * rs]);
                     if (NV > 0) c1_0 = _mm256_fmadd_ps(av, b0, c1_0);
                     if (NV > 1) c1_1 = _mm256_fmadd_ps(av, b1, c1_1);
+                    if (NV > 2) c1_2 = _mm256_fmadd_ps(av, b2, c1_2);
+                    if (NV > 3) c1_3 = _mm256_fmadd_ps(av, b3, c1_3);
                 }
                 if (MR > 2) {
                     av = _mm256_set1_ps(ap[2 * rs]);
                     if (NV > 0) c2_0 = _mm256_fmadd_ps(av, b0, c2_0);
                     if (NV > 1) c2_1 = _mm256_fmadd_ps(av, b1, c2_1);
+                    if (NV > 2) c2_2 = _mm256_fmadd_ps(av, b2, c2_2);
+                    if (NV > 3) c2_3 = _mm256_fmadd_ps(av, b3, c2_3);
                 }
                 if (MR > 3) {
                     av = _mm256_set1_ps(ap[3 * rs]);
                     if (NV > 0) c3_0 = _mm256_fmadd_ps(av, b0, c3_0);
                     if (NV > 1) c3_1 = _mm256_fmadd_ps(av, b1, c3_1);
+                    if (NV > 2) c3_2 = _mm256_fmadd_ps(av, b2, c3_2);
+                    if (NV > 3) c3_3 = _mm256_fmadd_ps(av, b3, c3_3);
                 }
                 if (MR > 4) {
                     av = _mm256_set1_ps(ap[4 * rs]);
                     if (NV > 0) c4_0 = _mm256_fmadd_ps(av, b0, c4_0);
                     if (NV > 1) c4_1 = _mm256_fmadd_ps(av, b1, c4_1);
+                    if (NV > 2) c4_2 = _mm256_fmadd_ps(av, b2, c4_2);
+                    if (NV > 3) c4_3 = _mm256_fmadd_ps(av, b3, c4_3);
                 }
                 if (MR > 5) {
                     av = _mm256_set1_ps(ap[5 * rs]);
                     if (NV > 0) c5_0 = _mm256_fmadd_ps(av, b0, c5_0);
                     if (NV > 1) c5_1 = _mm256_fmadd_ps(av, b1, c5_1);
+                    if (NV > 2) c5_2 = _mm256_fmadd_ps(av, b2, c5_2);
+                    if (NV > 3) c5_3 = _mm256_fmadd_ps(av, b3, c5_3);
                 }
                 if (MR > 6) {
                     av = _mm256_set1_ps(ap[6 * rs]);
                     if (NV > 0) c6_0 = _mm256_fmadd_ps(av, b0, c6_0);
                     if (NV > 1) c6_1 = _mm256_fmadd_ps(av, b1, c6_1);
+                    if (NV > 2) c6_2 = _mm256_fmadd_ps(av, b2, c6_2);
+                    if (NV > 3) c6_3 = _mm256_fmadd_ps(av, b3, c6_3);
                 }
                 if (MR > 7) {
                     av = _mm256_set1_ps(ap[7 * rs]);
                     if (NV > 0) c7_0 = _mm256_fmadd_ps(av, b0, c7_0);
                     if (NV > 1) c7_1 = _mm256_fmadd_ps(av, b1, c7_1);
+                    if (NV > 2) c7_2 = _mm256_fmadd_ps(av, b2, c7_2);
+                    if (NV > 3) c7_3 = _mm256_fmadd_ps(av, b3, c7_3);
                 }
                 if (MR > 8) {
                     av = _mm256_set1_ps(ap[8 * rs]);
                     if (NV > 0) c8_0 = _mm256_fmadd_ps(av, b0, c8_0);
                     if (NV > 1) c8_1 = _mm256_fmadd_ps(av, b1, c8_1);
+                    if (NV > 2) c8_2 = _mm256_fmadd_ps(av, b2, c8_2);
+                    if (NV > 3) c8_3 = _mm256_fmadd_ps(av, b3, c8_3);
                 }
                 if (MR > 9) {
                     av = _mm256_set1_ps(ap[9 * rs]);
                     if (NV > 0) c9_0 = _mm256_fmadd_ps(av, b0, c9_0);
                     if (NV > 1) c9_1 = _mm256_fmadd_ps(av, b1, c9_1);
+                    if (NV > 2) c9_2 = _mm256_fmadd_ps(av, b2, c9_2);
+                    if (NV > 3) c9_3 = _mm256_fmadd_ps(av, b3, c9_3);
                 }
                 if (MR > 10) {
                     av = _mm256_set1_ps(ap[10 * rs]);
                     if (NV > 0) c10_0 = _mm256_fmadd_ps(av, b0, c10_0);
                     if (NV > 1) c10_1 = _mm256_fmadd_ps(av, b1, c10_1);
+                    if (NV > 2) c10_2 = _mm256_fmadd_ps(av, b2, c10_2);
+                    if (NV > 3) c10_3 = _mm256_fmadd_ps(av, b3, c10_3);
                 }
                 if (MR > 11) {
                     av = _mm256_set1_ps(ap[11 * rs]);
                     if (NV > 0) c11_0 = _mm256_fmadd_ps(av, b0, c11_0);
                     if (NV > 1) c11_1 = _mm256_fmadd_ps(av, b1, c11_1);
+                    if (NV > 2) c11_2 = _mm256_fmadd_ps(av, b2, c11_2);
+                    if (NV > 3) c11_3 = _mm256_fmadd_ps(av, b3, c11_3);
                 }
             }
     }
@@ -234,6 +291,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c0_0 = accum ? _mm256_fmadd_ps(va, c0_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c0_0); _mm256_storeu_ps(cr + 0, c0_0); }
         if (NV - 1 == 1) { c0_1 = accum ? _mm256_fmadd_ps(va, c0_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c0_1); store_last(cr + 8, c0_1, lastn); }
         else if (NV > 1) { c0_1 = accum ? _mm256_fmadd_ps(va, c0_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c0_1); _mm256_storeu_ps(cr + 8, c0_1); }
+        if (NV - 1 == 2) { c0_2 = accum ? _mm256_fmadd_ps(va, c0_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c0_2); store_last(cr + 16, c0_2, lastn); }
+        else if (NV > 2) { c0_2 = accum ? _mm256_fmadd_ps(va, c0_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c0_2); _mm256_storeu_ps(cr + 16, c0_2); }
+        if (NV - 1 == 3) { c0_3 = accum ? _mm256_fmadd_ps(va, c0_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c0_3); store_last(cr + 24, c0_3, lastn); }
+        else if (NV > 3) { c0_3 = accum ? _mm256_fmadd_ps(va, c0_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c0_3); _mm256_storeu_ps(cr + 24, c0_3); }
     }
     if (MR > 1) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[1] : 1) * ldc;
@@ -241,6 +302,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c1_0 = accum ? _mm256_fmadd_ps(va, c1_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c1_0); _mm256_storeu_ps(cr + 0, c1_0); }
         if (NV - 1 == 1) { c1_1 = accum ? _mm256_fmadd_ps(va, c1_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c1_1); store_last(cr + 8, c1_1, lastn); }
         else if (NV > 1) { c1_1 = accum ? _mm256_fmadd_ps(va, c1_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c1_1); _mm256_storeu_ps(cr + 8, c1_1); }
+        if (NV - 1 == 2) { c1_2 = accum ? _mm256_fmadd_ps(va, c1_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c1_2); store_last(cr + 16, c1_2, lastn); }
+        else if (NV > 2) { c1_2 = accum ? _mm256_fmadd_ps(va, c1_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c1_2); _mm256_storeu_ps(cr + 16, c1_2); }
+        if (NV - 1 == 3) { c1_3 = accum ? _mm256_fmadd_ps(va, c1_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c1_3); store_last(cr + 24, c1_3, lastn); }
+        else if (NV > 3) { c1_3 = accum ? _mm256_fmadd_ps(va, c1_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c1_3); _mm256_storeu_ps(cr + 24, c1_3); }
     }
     if (MR > 2) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[2] : 2) * ldc;
@@ -248,6 +313,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c2_0 = accum ? _mm256_fmadd_ps(va, c2_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c2_0); _mm256_storeu_ps(cr + 0, c2_0); }
         if (NV - 1 == 1) { c2_1 = accum ? _mm256_fmadd_ps(va, c2_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c2_1); store_last(cr + 8, c2_1, lastn); }
         else if (NV > 1) { c2_1 = accum ? _mm256_fmadd_ps(va, c2_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c2_1); _mm256_storeu_ps(cr + 8, c2_1); }
+        if (NV - 1 == 2) { c2_2 = accum ? _mm256_fmadd_ps(va, c2_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c2_2); store_last(cr + 16, c2_2, lastn); }
+        else if (NV > 2) { c2_2 = accum ? _mm256_fmadd_ps(va, c2_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c2_2); _mm256_storeu_ps(cr + 16, c2_2); }
+        if (NV - 1 == 3) { c2_3 = accum ? _mm256_fmadd_ps(va, c2_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c2_3); store_last(cr + 24, c2_3, lastn); }
+        else if (NV > 3) { c2_3 = accum ? _mm256_fmadd_ps(va, c2_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c2_3); _mm256_storeu_ps(cr + 24, c2_3); }
     }
     if (MR > 3) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[3] : 3) * ldc;
@@ -255,6 +324,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c3_0 = accum ? _mm256_fmadd_ps(va, c3_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c3_0); _mm256_storeu_ps(cr + 0, c3_0); }
         if (NV - 1 == 1) { c3_1 = accum ? _mm256_fmadd_ps(va, c3_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c3_1); store_last(cr + 8, c3_1, lastn); }
         else if (NV > 1) { c3_1 = accum ? _mm256_fmadd_ps(va, c3_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c3_1); _mm256_storeu_ps(cr + 8, c3_1); }
+        if (NV - 1 == 2) { c3_2 = accum ? _mm256_fmadd_ps(va, c3_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c3_2); store_last(cr + 16, c3_2, lastn); }
+        else if (NV > 2) { c3_2 = accum ? _mm256_fmadd_ps(va, c3_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c3_2); _mm256_storeu_ps(cr + 16, c3_2); }
+        if (NV - 1 == 3) { c3_3 = accum ? _mm256_fmadd_ps(va, c3_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c3_3); store_last(cr + 24, c3_3, lastn); }
+        else if (NV > 3) { c3_3 = accum ? _mm256_fmadd_ps(va, c3_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c3_3); _mm256_storeu_ps(cr + 24, c3_3); }
     }
     if (MR > 4) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[4] : 4) * ldc;
@@ -262,6 +335,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c4_0 = accum ? _mm256_fmadd_ps(va, c4_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c4_0); _mm256_storeu_ps(cr + 0, c4_0); }
         if (NV - 1 == 1) { c4_1 = accum ? _mm256_fmadd_ps(va, c4_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c4_1); store_last(cr + 8, c4_1, lastn); }
         else if (NV > 1) { c4_1 = accum ? _mm256_fmadd_ps(va, c4_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c4_1); _mm256_storeu_ps(cr + 8, c4_1); }
+        if (NV - 1 == 2) { c4_2 = accum ? _mm256_fmadd_ps(va, c4_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c4_2); store_last(cr + 16, c4_2, lastn); }
+        else if (NV > 2) { c4_2 = accum ? _mm256_fmadd_ps(va, c4_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c4_2); _mm256_storeu_ps(cr + 16, c4_2); }
+        if (NV - 1 == 3) { c4_3 = accum ? _mm256_fmadd_ps(va, c4_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c4_3); store_last(cr + 24, c4_3, lastn); }
+        else if (NV > 3) { c4_3 = accum ? _mm256_fmadd_ps(va, c4_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c4_3); _mm256_storeu_ps(cr + 24, c4_3); }
     }
     if (MR > 5) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[5] : 5) * ldc;
@@ -269,6 +346,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c5_0 = accum ? _mm256_fmadd_ps(va, c5_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c5_0); _mm256_storeu_ps(cr + 0, c5_0); }
         if (NV - 1 == 1) { c5_1 = accum ? _mm256_fmadd_ps(va, c5_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c5_1); store_last(cr + 8, c5_1, lastn); }
         else if (NV > 1) { c5_1 = accum ? _mm256_fmadd_ps(va, c5_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c5_1); _mm256_storeu_ps(cr + 8, c5_1); }
+        if (NV - 1 == 2) { c5_2 = accum ? _mm256_fmadd_ps(va, c5_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c5_2); store_last(cr + 16, c5_2, lastn); }
+        else if (NV > 2) { c5_2 = accum ? _mm256_fmadd_ps(va, c5_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c5_2); _mm256_storeu_ps(cr + 16, c5_2); }
+        if (NV - 1 == 3) { c5_3 = accum ? _mm256_fmadd_ps(va, c5_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c5_3); store_last(cr + 24, c5_3, lastn); }
+        else if (NV > 3) { c5_3 = accum ? _mm256_fmadd_ps(va, c5_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c5_3); _mm256_storeu_ps(cr + 24, c5_3); }
     }
     if (MR > 6) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[6] : 6) * ldc;
@@ -276,6 +357,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c6_0 = accum ? _mm256_fmadd_ps(va, c6_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c6_0); _mm256_storeu_ps(cr + 0, c6_0); }
         if (NV - 1 == 1) { c6_1 = accum ? _mm256_fmadd_ps(va, c6_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c6_1); store_last(cr + 8, c6_1, lastn); }
         else if (NV > 1) { c6_1 = accum ? _mm256_fmadd_ps(va, c6_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c6_1); _mm256_storeu_ps(cr + 8, c6_1); }
+        if (NV - 1 == 2) { c6_2 = accum ? _mm256_fmadd_ps(va, c6_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c6_2); store_last(cr + 16, c6_2, lastn); }
+        else if (NV > 2) { c6_2 = accum ? _mm256_fmadd_ps(va, c6_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c6_2); _mm256_storeu_ps(cr + 16, c6_2); }
+        if (NV - 1 == 3) { c6_3 = accum ? _mm256_fmadd_ps(va, c6_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c6_3); store_last(cr + 24, c6_3, lastn); }
+        else if (NV > 3) { c6_3 = accum ? _mm256_fmadd_ps(va, c6_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c6_3); _mm256_storeu_ps(cr + 24, c6_3); }
     }
     if (MR > 7) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[7] : 7) * ldc;
@@ -283,6 +368,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c7_0 = accum ? _mm256_fmadd_ps(va, c7_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c7_0); _mm256_storeu_ps(cr + 0, c7_0); }
         if (NV - 1 == 1) { c7_1 = accum ? _mm256_fmadd_ps(va, c7_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c7_1); store_last(cr + 8, c7_1, lastn); }
         else if (NV > 1) { c7_1 = accum ? _mm256_fmadd_ps(va, c7_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c7_1); _mm256_storeu_ps(cr + 8, c7_1); }
+        if (NV - 1 == 2) { c7_2 = accum ? _mm256_fmadd_ps(va, c7_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c7_2); store_last(cr + 16, c7_2, lastn); }
+        else if (NV > 2) { c7_2 = accum ? _mm256_fmadd_ps(va, c7_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c7_2); _mm256_storeu_ps(cr + 16, c7_2); }
+        if (NV - 1 == 3) { c7_3 = accum ? _mm256_fmadd_ps(va, c7_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c7_3); store_last(cr + 24, c7_3, lastn); }
+        else if (NV > 3) { c7_3 = accum ? _mm256_fmadd_ps(va, c7_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c7_3); _mm256_storeu_ps(cr + 24, c7_3); }
     }
     if (MR > 8) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[8] : 8) * ldc;
@@ -290,6 +379,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c8_0 = accum ? _mm256_fmadd_ps(va, c8_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c8_0); _mm256_storeu_ps(cr + 0, c8_0); }
         if (NV - 1 == 1) { c8_1 = accum ? _mm256_fmadd_ps(va, c8_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c8_1); store_last(cr + 8, c8_1, lastn); }
         else if (NV > 1) { c8_1 = accum ? _mm256_fmadd_ps(va, c8_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c8_1); _mm256_storeu_ps(cr + 8, c8_1); }
+        if (NV - 1 == 2) { c8_2 = accum ? _mm256_fmadd_ps(va, c8_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c8_2); store_last(cr + 16, c8_2, lastn); }
+        else if (NV > 2) { c8_2 = accum ? _mm256_fmadd_ps(va, c8_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c8_2); _mm256_storeu_ps(cr + 16, c8_2); }
+        if (NV - 1 == 3) { c8_3 = accum ? _mm256_fmadd_ps(va, c8_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c8_3); store_last(cr + 24, c8_3, lastn); }
+        else if (NV > 3) { c8_3 = accum ? _mm256_fmadd_ps(va, c8_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c8_3); _mm256_storeu_ps(cr + 24, c8_3); }
     }
     if (MR > 9) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[9] : 9) * ldc;
@@ -297,6 +390,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c9_0 = accum ? _mm256_fmadd_ps(va, c9_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c9_0); _mm256_storeu_ps(cr + 0, c9_0); }
         if (NV - 1 == 1) { c9_1 = accum ? _mm256_fmadd_ps(va, c9_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c9_1); store_last(cr + 8, c9_1, lastn); }
         else if (NV > 1) { c9_1 = accum ? _mm256_fmadd_ps(va, c9_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c9_1); _mm256_storeu_ps(cr + 8, c9_1); }
+        if (NV - 1 == 2) { c9_2 = accum ? _mm256_fmadd_ps(va, c9_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c9_2); store_last(cr + 16, c9_2, lastn); }
+        else if (NV > 2) { c9_2 = accum ? _mm256_fmadd_ps(va, c9_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c9_2); _mm256_storeu_ps(cr + 16, c9_2); }
+        if (NV - 1 == 3) { c9_3 = accum ? _mm256_fmadd_ps(va, c9_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c9_3); store_last(cr + 24, c9_3, lastn); }
+        else if (NV > 3) { c9_3 = accum ? _mm256_fmadd_ps(va, c9_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c9_3); _mm256_storeu_ps(cr + 24, c9_3); }
     }
     if (MR > 10) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[10] : 10) * ldc;
@@ -304,6 +401,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c10_0 = accum ? _mm256_fmadd_ps(va, c10_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c10_0); _mm256_storeu_ps(cr + 0, c10_0); }
         if (NV - 1 == 1) { c10_1 = accum ? _mm256_fmadd_ps(va, c10_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c10_1); store_last(cr + 8, c10_1, lastn); }
         else if (NV > 1) { c10_1 = accum ? _mm256_fmadd_ps(va, c10_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c10_1); _mm256_storeu_ps(cr + 8, c10_1); }
+        if (NV - 1 == 2) { c10_2 = accum ? _mm256_fmadd_ps(va, c10_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c10_2); store_last(cr + 16, c10_2, lastn); }
+        else if (NV > 2) { c10_2 = accum ? _mm256_fmadd_ps(va, c10_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c10_2); _mm256_storeu_ps(cr + 16, c10_2); }
+        if (NV - 1 == 3) { c10_3 = accum ? _mm256_fmadd_ps(va, c10_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c10_3); store_last(cr + 24, c10_3, lastn); }
+        else if (NV > 3) { c10_3 = accum ? _mm256_fmadd_ps(va, c10_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c10_3); _mm256_storeu_ps(cr + 24, c10_3); }
     }
     if (MR > 11) {
         float *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[11] : 11) * ldc;
@@ -311,6 +412,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c11_0 = accum ? _mm256_fmadd_ps(va, c11_0, _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, c11_0); _mm256_storeu_ps(cr + 0, c11_0); }
         if (NV - 1 == 1) { c11_1 = accum ? _mm256_fmadd_ps(va, c11_1, _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, c11_1); store_last(cr + 8, c11_1, lastn); }
         else if (NV > 1) { c11_1 = accum ? _mm256_fmadd_ps(va, c11_1, _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, c11_1); _mm256_storeu_ps(cr + 8, c11_1); }
+        if (NV - 1 == 2) { c11_2 = accum ? _mm256_fmadd_ps(va, c11_2, _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, c11_2); store_last(cr + 16, c11_2, lastn); }
+        else if (NV > 2) { c11_2 = accum ? _mm256_fmadd_ps(va, c11_2, _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, c11_2); _mm256_storeu_ps(cr + 16, c11_2); }
+        if (NV - 1 == 3) { c11_3 = accum ? _mm256_fmadd_ps(va, c11_3, _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, c11_3); store_last(cr + 24, c11_3, lastn); }
+        else if (NV > 3) { c11_3 = accum ? _mm256_fmadd_ps(va, c11_3, _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, c11_3); _mm256_storeu_ps(cr + 24, c11_3); }
     }
 }
 
@@ -325,32 +430,48 @@ typedef void (*kfn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t,
 
 DEFK(0,0,1,1) DEFK(0,0,2,1) DEFK(0,0,3,1) DEFK(0,0,4,1) DEFK(0,0,5,1) DEFK(0,0,6,1) DEFK(0,0,7,1) DEFK(0,0,8,1) DEFK(0,0,9,1) DEFK(0,0,10,1) DEFK(0,0,11,1) DEFK(0,0,12,1)
 DEFK(0,0,1,2) DEFK(0,0,2,2) DEFK(0,0,3,2) DEFK(0,0,4,2) DEFK(0,0,5,2) DEFK(0,0,6,2)
+DEFK(0,0,1,3) DEFK(0,0,2,3) DEFK(0,0,3,3)
+DEFK(0,0,1,4) DEFK(0,0,2,4)
 DEFK(0,1,1,1) DEFK(0,1,2,1) DEFK(0,1,3,1) DEFK(0,1,4,1) DEFK(0,1,5,1) DEFK(0,1,6,1) DEFK(0,1,7,1) DEFK(0,1,8,1) DEFK(0,1,9,1) DEFK(0,1,10,1) DEFK(0,1,11,1) DEFK(0,1,12,1)
 DEFK(0,1,1,2) DEFK(0,1,2,2) DEFK(0,1,3,2) DEFK(0,1,4,2) DEFK(0,1,5,2) DEFK(0,1,6,2)
+DEFK(0,1,1,3) DEFK(0,1,2,3) DEFK(0,1,3,3)
+DEFK(0,1,1,4) DEFK(0,1,2,4)
 DEFK(1,0,1,1) DEFK(1,0,2,1) DEFK(1,0,3,1) DEFK(1,0,4,1) DEFK(1,0,5,1) DEFK(1,0,6,1) DEFK(1,0,7,1) DEFK(1,0,8,1) DEFK(1,0,9,1) DEFK(1,0,10,1) DEFK(1,0,11,1) DEFK(1,0,12,1)
 DEFK(1,0,1,2) DEFK(1,0,2,2) DEFK(1,0,3,2) DEFK(1,0,4,2) DEFK(1,0,5,2) DEFK(1,0,6,2)
+DEFK(1,0,1,3) DEFK(1,0,2,3) DEFK(1,0,3,3)
+DEFK(1,0,1,4) DEFK(1,0,2,4)
 DEFK(1,1,1,1) DEFK(1,1,2,1) DEFK(1,1,3,1) DEFK(1,1,4,1) DEFK(1,1,5,1) DEFK(1,1,6,1) DEFK(1,1,7,1) DEFK(1,1,8,1) DEFK(1,1,9,1) DEFK(1,1,10,1) DEFK(1,1,11,1) DEFK(1,1,12,1)
 DEFK(1,1,1,2) DEFK(1,1,2,2) DEFK(1,1,3,2) DEFK(1,1,4,2) DEFK(1,1,5,2) DEFK(1,1,6,2)
+DEFK(1,1,1,3) DEFK(1,1,2,3) DEFK(1,1,3,3)
+DEFK(1,1,1,4) DEFK(1,1,2,4)
 
-static const kfn TABLE[2][2][3][13] = {
+static const kfn TABLE[2][2][5][13] = {
  {
   {{0},
    {0, kern_00_1_1, kern_00_2_1, kern_00_3_1, kern_00_4_1, kern_00_5_1, kern_00_6_1, kern_00_7_1, kern_00_8_1, kern_00_9_1, kern_00_10_1, kern_00_11_1, kern_00_12_1},
    {0, kern_00_1_2, kern_00_2_2, kern_00_3_2, kern_00_4_2, kern_00_5_2, kern_00_6_2, 0, 0, 0, 0, 0, 0},
+   {0, kern_00_1_3, kern_00_2_3, kern_00_3_3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_00_1_4, kern_00_2_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
   },
   {{0},
    {0, kern_01_1_1, kern_01_2_1, kern_01_3_1, kern_01_4_1, kern_01_5_1, kern_01_6_1, kern_01_7_1, kern_01_8_1, kern_01_9_1, kern_01_10_1, kern_01_11_1, kern_01_12_1},
    {0, kern_01_1_2, kern_01_2_2, kern_01_3_2, kern_01_4_2, kern_01_5_2, kern_01_6_2, 0, 0, 0, 0, 0, 0},
+   {0, kern_01_1_3, kern_01_2_3, kern_01_3_3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_01_1_4, kern_01_2_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
   },
  },
  {
   {{0},
    {0, kern_10_1_1, kern_10_2_1, kern_10_3_1, kern_10_4_1, kern_10_5_1, kern_10_6_1, kern_10_7_1, kern_10_8_1, kern_10_9_1, kern_10_10_1, kern_10_11_1, kern_10_12_1},
    {0, kern_10_1_2, kern_10_2_2, kern_10_3_2, kern_10_4_2, kern_10_5_2, kern_10_6_2, 0, 0, 0, 0, 0, 0},
+   {0, kern_10_1_3, kern_10_2_3, kern_10_3_3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_10_1_4, kern_10_2_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
   },
   {{0},
    {0, kern_11_1_1, kern_11_2_1, kern_11_3_1, kern_11_4_1, kern_11_5_1, kern_11_6_1, kern_11_7_1, kern_11_8_1, kern_11_9_1, kern_11_10_1, kern_11_11_1, kern_11_12_1},
    {0, kern_11_1_2, kern_11_2_2, kern_11_3_2, kern_11_4_2, kern_11_5_2, kern_11_6_2, 0, 0, 0, 0, 0, 0},
+   {0, kern_11_1_3, kern_11_2_3, kern_11_3_3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_11_1_4, kern_11_2_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
   },
  },
 };
@@ -369,152 +490,244 @@ static TGT AI void gkern(const int M, const int NV, const int IDX, int nrows, co
 {
     const int lastn = __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(lastmask)));
     const __m256 va = _mm256_set1_ps(alpha);
-    __m256 g0_0, g0_1;
-    __m256 g1_0, g1_1;
-    __m256 g2_0, g2_1;
-    __m256 g3_0, g3_1;
-    __m256 g4_0, g4_1;
-    __m256 g5_0, g5_1;
-    __m256 g6_0, g6_1;
-    __m256 g7_0, g7_1;
-    __m256 g8_0, g8_1;
-    __m256 g9_0, g9_1;
+    __m256 g0_0, g0_1, g0_2, g0_3;
+    __m256 g1_0, g1_1, g1_2, g1_3;
+    __m256 g2_0, g2_1, g2_2, g2_3;
+    __m256 g3_0, g3_1, g3_2, g3_3;
+    __m256 g4_0, g4_1, g4_2, g4_3;
+    __m256 g5_0, g5_1, g5_2, g5_3;
+    __m256 g6_0, g6_1, g6_2, g6_3;
+    __m256 g7_0, g7_1, g7_2, g7_3;
+    __m256 g8_0, g8_1, g8_2, g8_3;
+    __m256 g9_0, g9_1, g9_2, g9_3;
     if (M > 0 && NV - 1 == 0) g0_0 = _mm256_maskload_ps(g + 0 * ldg + 0, lastmask);
     else if (M > 0 && NV > 0) g0_0 = _mm256_loadu_ps(g + 0 * ldg + 0);
     else g0_0 = _mm256_setzero_ps();
     if (M > 0 && NV - 1 == 1) g0_1 = _mm256_maskload_ps(g + 0 * ldg + 8, lastmask);
     else if (M > 0 && NV > 1) g0_1 = _mm256_loadu_ps(g + 0 * ldg + 8);
     else g0_1 = _mm256_setzero_ps();
+    if (M > 0 && NV - 1 == 2) g0_2 = _mm256_maskload_ps(g + 0 * ldg + 16, lastmask);
+    else if (M > 0 && NV > 2) g0_2 = _mm256_loadu_ps(g + 0 * ldg + 16);
+    else g0_2 = _mm256_setzero_ps();
+    if (M > 0 && NV - 1 == 3) g0_3 = _mm256_maskload_ps(g + 0 * ldg + 24, lastmask);
+    else if (M > 0 && NV > 3) g0_3 = _mm256_loadu_ps(g + 0 * ldg + 24);
+    else g0_3 = _mm256_setzero_ps();
     if (M > 1 && NV - 1 == 0) g1_0 = _mm256_maskload_ps(g + 1 * ldg + 0, lastmask);
     else if (M > 1 && NV > 0) g1_0 = _mm256_loadu_ps(g + 1 * ldg + 0);
     else g1_0 = _mm256_setzero_ps();
     if (M > 1 && NV - 1 == 1) g1_1 = _mm256_maskload_ps(g + 1 * ldg + 8, lastmask);
     else if (M > 1 && NV > 1) g1_1 = _mm256_loadu_ps(g + 1 * ldg + 8);
     else g1_1 = _mm256_setzero_ps();
+    if (M > 1 && NV - 1 == 2) g1_2 = _mm256_maskload_ps(g + 1 * ldg + 16, lastmask);
+    else if (M > 1 && NV > 2) g1_2 = _mm256_loadu_ps(g + 1 * ldg + 16);
+    else g1_2 = _mm256_setzero_ps();
+    if (M > 1 && NV - 1 == 3) g1_3 = _mm256_maskload_ps(g + 1 * ldg + 24, lastmask);
+    else if (M > 1 && NV > 3) g1_3 = _mm256_loadu_ps(g + 1 * ldg + 24);
+    else g1_3 = _mm256_setzero_ps();
     if (M > 2 && NV - 1 == 0) g2_0 = _mm256_maskload_ps(g + 2 * ldg + 0, lastmask);
     else if (M > 2 && NV > 0) g2_0 = _mm256_loadu_ps(g + 2 * ldg + 0);
     else g2_0 = _mm256_setzero_ps();
     if (M > 2 && NV - 1 == 1) g2_1 = _mm256_maskload_ps(g + 2 * ldg + 8, lastmask);
     else if (M > 2 && NV > 1) g2_1 = _mm256_loadu_ps(g + 2 * ldg + 8);
     else g2_1 = _mm256_setzero_ps();
+    if (M > 2 && NV - 1 == 2) g2_2 = _mm256_maskload_ps(g + 2 * ldg + 16, lastmask);
+    else if (M > 2 && NV > 2) g2_2 = _mm256_loadu_ps(g + 2 * ldg + 16);
+    else g2_2 = _mm256_setzero_ps();
+    if (M > 2 && NV - 1 == 3) g2_3 = _mm256_maskload_ps(g + 2 * ldg + 24, lastmask);
+    else if (M > 2 && NV > 3) g2_3 = _mm256_loadu_ps(g + 2 * ldg + 24);
+    else g2_3 = _mm256_setzero_ps();
     if (M > 3 && NV - 1 == 0) g3_0 = _mm256_maskload_ps(g + 3 * ldg + 0, lastmask);
     else if (M > 3 && NV > 0) g3_0 = _mm256_loadu_ps(g + 3 * ldg + 0);
     else g3_0 = _mm256_setzero_ps();
     if (M > 3 && NV - 1 == 1) g3_1 = _mm256_maskload_ps(g + 3 * ldg + 8, lastmask);
     else if (M > 3 && NV > 1) g3_1 = _mm256_loadu_ps(g + 3 * ldg + 8);
     else g3_1 = _mm256_setzero_ps();
+    if (M > 3 && NV - 1 == 2) g3_2 = _mm256_maskload_ps(g + 3 * ldg + 16, lastmask);
+    else if (M > 3 && NV > 2) g3_2 = _mm256_loadu_ps(g + 3 * ldg + 16);
+    else g3_2 = _mm256_setzero_ps();
+    if (M > 3 && NV - 1 == 3) g3_3 = _mm256_maskload_ps(g + 3 * ldg + 24, lastmask);
+    else if (M > 3 && NV > 3) g3_3 = _mm256_loadu_ps(g + 3 * ldg + 24);
+    else g3_3 = _mm256_setzero_ps();
     if (M > 4 && NV - 1 == 0) g4_0 = _mm256_maskload_ps(g + 4 * ldg + 0, lastmask);
     else if (M > 4 && NV > 0) g4_0 = _mm256_loadu_ps(g + 4 * ldg + 0);
     else g4_0 = _mm256_setzero_ps();
     if (M > 4 && NV - 1 == 1) g4_1 = _mm256_maskload_ps(g + 4 * ldg + 8, lastmask);
     else if (M > 4 && NV > 1) g4_1 = _mm256_loadu_ps(g + 4 * ldg + 8);
     else g4_1 = _mm256_setzero_ps();
+    if (M > 4 && NV - 1 == 2) g4_2 = _mm256_maskload_ps(g + 4 * ldg + 16, lastmask);
+    else if (M > 4 && NV > 2) g4_2 = _mm256_loadu_ps(g + 4 * ldg + 16);
+    else g4_2 = _mm256_setzero_ps();
+    if (M > 4 && NV - 1 == 3) g4_3 = _mm256_maskload_ps(g + 4 * ldg + 24, lastmask);
+    else if (M > 4 && NV > 3) g4_3 = _mm256_loadu_ps(g + 4 * ldg + 24);
+    else g4_3 = _mm256_setzero_ps();
     if (M > 5 && NV - 1 == 0) g5_0 = _mm256_maskload_ps(g + 5 * ldg + 0, lastmask);
     else if (M > 5 && NV > 0) g5_0 = _mm256_loadu_ps(g + 5 * ldg + 0);
     else g5_0 = _mm256_setzero_ps();
     if (M > 5 && NV - 1 == 1) g5_1 = _mm256_maskload_ps(g + 5 * ldg + 8, lastmask);
     else if (M > 5 && NV > 1) g5_1 = _mm256_loadu_ps(g + 5 * ldg + 8);
     else g5_1 = _mm256_setzero_ps();
+    if (M > 5 && NV - 1 == 2) g5_2 = _mm256_maskload_ps(g + 5 * ldg + 16, lastmask);
+    else if (M > 5 && NV > 2) g5_2 = _mm256_loadu_ps(g + 5 * ldg + 16);
+    else g5_2 = _mm256_setzero_ps();
+    if (M > 5 && NV - 1 == 3) g5_3 = _mm256_maskload_ps(g + 5 * ldg + 24, lastmask);
+    else if (M > 5 && NV > 3) g5_3 = _mm256_loadu_ps(g + 5 * ldg + 24);
+    else g5_3 = _mm256_setzero_ps();
     if (M > 6 && NV - 1 == 0) g6_0 = _mm256_maskload_ps(g + 6 * ldg + 0, lastmask);
     else if (M > 6 && NV > 0) g6_0 = _mm256_loadu_ps(g + 6 * ldg + 0);
     else g6_0 = _mm256_setzero_ps();
     if (M > 6 && NV - 1 == 1) g6_1 = _mm256_maskload_ps(g + 6 * ldg + 8, lastmask);
     else if (M > 6 && NV > 1) g6_1 = _mm256_loadu_ps(g + 6 * ldg + 8);
     else g6_1 = _mm256_setzero_ps();
+    if (M > 6 && NV - 1 == 2) g6_2 = _mm256_maskload_ps(g + 6 * ldg + 16, lastmask);
+    else if (M > 6 && NV > 2) g6_2 = _mm256_loadu_ps(g + 6 * ldg + 16);
+    else g6_2 = _mm256_setzero_ps();
+    if (M > 6 && NV - 1 == 3) g6_3 = _mm256_maskload_ps(g + 6 * ldg + 24, lastmask);
+    else if (M > 6 && NV > 3) g6_3 = _mm256_loadu_ps(g + 6 * ldg + 24);
+    else g6_3 = _mm256_setzero_ps();
     if (M > 7 && NV - 1 == 0) g7_0 = _mm256_maskload_ps(g + 7 * ldg + 0, lastmask);
     else if (M > 7 && NV > 0) g7_0 = _mm256_loadu_ps(g + 7 * ldg + 0);
     else g7_0 = _mm256_setzero_ps();
     if (M > 7 && NV - 1 == 1) g7_1 = _mm256_maskload_ps(g + 7 * ldg + 8, lastmask);
     else if (M > 7 && NV > 1) g7_1 = _mm256_loadu_ps(g + 7 * ldg + 8);
     else g7_1 = _mm256_setzero_ps();
+    if (M > 7 && NV - 1 == 2) g7_2 = _mm256_maskload_ps(g + 7 * ldg + 16, lastmask);
+    else if (M > 7 && NV > 2) g7_2 = _mm256_loadu_ps(g + 7 * ldg + 16);
+    else g7_2 = _mm256_setzero_ps();
+    if (M > 7 && NV - 1 == 3) g7_3 = _mm256_maskload_ps(g + 7 * ldg + 24, lastmask);
+    else if (M > 7 && NV > 3) g7_3 = _mm256_loadu_ps(g + 7 * ldg + 24);
+    else g7_3 = _mm256_setzero_ps();
     if (M > 8 && NV - 1 == 0) g8_0 = _mm256_maskload_ps(g + 8 * ldg + 0, lastmask);
     else if (M > 8 && NV > 0) g8_0 = _mm256_loadu_ps(g + 8 * ldg + 0);
     else g8_0 = _mm256_setzero_ps();
     if (M > 8 && NV - 1 == 1) g8_1 = _mm256_maskload_ps(g + 8 * ldg + 8, lastmask);
     else if (M > 8 && NV > 1) g8_1 = _mm256_loadu_ps(g + 8 * ldg + 8);
     else g8_1 = _mm256_setzero_ps();
+    if (M > 8 && NV - 1 == 2) g8_2 = _mm256_maskload_ps(g + 8 * ldg + 16, lastmask);
+    else if (M > 8 && NV > 2) g8_2 = _mm256_loadu_ps(g + 8 * ldg + 16);
+    else g8_2 = _mm256_setzero_ps();
+    if (M > 8 && NV - 1 == 3) g8_3 = _mm256_maskload_ps(g + 8 * ldg + 24, lastmask);
+    else if (M > 8 && NV > 3) g8_3 = _mm256_loadu_ps(g + 8 * ldg + 24);
+    else g8_3 = _mm256_setzero_ps();
     if (M > 9 && NV - 1 == 0) g9_0 = _mm256_maskload_ps(g + 9 * ldg + 0, lastmask);
     else if (M > 9 && NV > 0) g9_0 = _mm256_loadu_ps(g + 9 * ldg + 0);
     else g9_0 = _mm256_setzero_ps();
     if (M > 9 && NV - 1 == 1) g9_1 = _mm256_maskload_ps(g + 9 * ldg + 8, lastmask);
     else if (M > 9 && NV > 1) g9_1 = _mm256_loadu_ps(g + 9 * ldg + 8);
     else g9_1 = _mm256_setzero_ps();
+    if (M > 9 && NV - 1 == 2) g9_2 = _mm256_maskload_ps(g + 9 * ldg + 16, lastmask);
+    else if (M > 9 && NV > 2) g9_2 = _mm256_loadu_ps(g + 9 * ldg + 16);
+    else g9_2 = _mm256_setzero_ps();
+    if (M > 9 && NV - 1 == 3) g9_3 = _mm256_maskload_ps(g + 9 * ldg + 24, lastmask);
+    else if (M > 9 && NV > 3) g9_3 = _mm256_loadu_ps(g + 9 * ldg + 24);
+    else g9_3 = _mm256_setzero_ps();
     /* With accum, C row r + 1 is loaded before row r is stored: loading right after a
      * masked store into the same cache line (C rows are rarely 64-byte multiples) waits
      * for the store to commit -- it took 40 % of the fused SGD step. Only where the
      * registers allow (M * NV + 3 * NV + 2 <= 16). */
     const int PRE = M * NV + 3 * NV + 2 <= 16;
-    __m256 n0 = _mm256_setzero_ps(), n1 = n0;
+    __m256 n0 = _mm256_setzero_ps(), n1 = n0, n2 = n0, n3 = n0;
     if (PRE && accum && nrows > 0 && NV - 1 == 0) n0 = _mm256_maskload_ps(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 0, lastmask);
     else if (PRE && accum && nrows > 0 && NV > 0) n0 = _mm256_loadu_ps(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 0);
     if (PRE && accum && nrows > 0 && NV - 1 == 1) n1 = _mm256_maskload_ps(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 8, lastmask);
     else if (PRE && accum && nrows > 0 && NV > 1) n1 = _mm256_loadu_ps(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 8);
+    if (PRE && accum && nrows > 0 && NV - 1 == 2) n2 = _mm256_maskload_ps(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 16, lastmask);
+    else if (PRE && accum && nrows > 0 && NV > 2) n2 = _mm256_loadu_ps(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 16);
+    if (PRE && accum && nrows > 0 && NV - 1 == 3) n3 = _mm256_maskload_ps(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 24, lastmask);
+    else if (PRE && accum && nrows > 0 && NV > 3) n3 = _mm256_loadu_ps(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 24);
     for (int r = 0; r < nrows; r++) {
         const float *ar = a + r;
         float *cr = c + (ptrdiff_t)(IDX ? idx[r] : r) * ldc;
-        __m256 w0 = n0, w1 = n1;
+        __m256 w0 = n0, w1 = n1, w2 = n2, w3 = n3;
         if (PRE && accum && r + 1 < nrows) {
             const float *cn = c + (ptrdiff_t)(IDX ? idx[r + 1] : r + 1) * ldc;
             if (NV - 1 == 0) n0 = _mm256_maskload_ps(cn + 0, lastmask);
             else if (NV > 0) n0 = _mm256_loadu_ps(cn + 0);
             if (NV - 1 == 1) n1 = _mm256_maskload_ps(cn + 8, lastmask);
             else if (NV > 1) n1 = _mm256_loadu_ps(cn + 8);
+            if (NV - 1 == 2) n2 = _mm256_maskload_ps(cn + 16, lastmask);
+            else if (NV > 2) n2 = _mm256_loadu_ps(cn + 16);
+            if (NV - 1 == 3) n3 = _mm256_maskload_ps(cn + 24, lastmask);
+            else if (NV > 3) n3 = _mm256_loadu_ps(cn + 24);
         }
-        __m256 e0 = _mm256_setzero_ps(), o0 = _mm256_setzero_ps(), e1 = _mm256_setzero_ps(), o1 = _mm256_setzero_ps(), av;
+        __m256 e0 = _mm256_setzero_ps(), o0 = _mm256_setzero_ps(), e1 = _mm256_setzero_ps(), o1 = _mm256_setzero_ps(), e2 = _mm256_setzero_ps(), o2 = _mm256_setzero_ps(), e3 = _mm256_setzero_ps(), o3 = _mm256_setzero_ps(), av;
         if (M > 0) {
             av = _mm256_set1_ps(ar[0 * lda]);
             if (NV > 0) e0 = _mm256_fmadd_ps(av, g0_0, e0);
             if (NV > 1) e1 = _mm256_fmadd_ps(av, g0_1, e1);
+            if (NV > 2) e2 = _mm256_fmadd_ps(av, g0_2, e2);
+            if (NV > 3) e3 = _mm256_fmadd_ps(av, g0_3, e3);
         }
         if (M > 1) {
             av = _mm256_set1_ps(ar[1 * lda]);
             if (NV > 0) o0 = _mm256_fmadd_ps(av, g1_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_ps(av, g1_1, o1);
+            if (NV > 2) o2 = _mm256_fmadd_ps(av, g1_2, o2);
+            if (NV > 3) o3 = _mm256_fmadd_ps(av, g1_3, o3);
         }
         if (M > 2) {
             av = _mm256_set1_ps(ar[2 * lda]);
             if (NV > 0) e0 = _mm256_fmadd_ps(av, g2_0, e0);
             if (NV > 1) e1 = _mm256_fmadd_ps(av, g2_1, e1);
+            if (NV > 2) e2 = _mm256_fmadd_ps(av, g2_2, e2);
+            if (NV > 3) e3 = _mm256_fmadd_ps(av, g2_3, e3);
         }
         if (M > 3) {
             av = _mm256_set1_ps(ar[3 * lda]);
             if (NV > 0) o0 = _mm256_fmadd_ps(av, g3_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_ps(av, g3_1, o1);
+            if (NV > 2) o2 = _mm256_fmadd_ps(av, g3_2, o2);
+            if (NV > 3) o3 = _mm256_fmadd_ps(av, g3_3, o3);
         }
         if (M > 4) {
             av = _mm256_set1_ps(ar[4 * lda]);
             if (NV > 0) e0 = _mm256_fmadd_ps(av, g4_0, e0);
             if (NV > 1) e1 = _mm256_fmadd_ps(av, g4_1, e1);
+            if (NV > 2) e2 = _mm256_fmadd_ps(av, g4_2, e2);
+            if (NV > 3) e3 = _mm256_fmadd_ps(av, g4_3, e3);
         }
         if (M > 5) {
             av = _mm256_set1_ps(ar[5 * lda]);
             if (NV > 0) o0 = _mm256_fmadd_ps(av, g5_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_ps(av, g5_1, o1);
+            if (NV > 2) o2 = _mm256_fmadd_ps(av, g5_2, o2);
+            if (NV > 3) o3 = _mm256_fmadd_ps(av, g5_3, o3);
         }
         if (M > 6) {
             av = _mm256_set1_ps(ar[6 * lda]);
             if (NV > 0) e0 = _mm256_fmadd_ps(av, g6_0, e0);
             if (NV > 1) e1 = _mm256_fmadd_ps(av, g6_1, e1);
+            if (NV > 2) e2 = _mm256_fmadd_ps(av, g6_2, e2);
+            if (NV > 3) e3 = _mm256_fmadd_ps(av, g6_3, e3);
         }
         if (M > 7) {
             av = _mm256_set1_ps(ar[7 * lda]);
             if (NV > 0) o0 = _mm256_fmadd_ps(av, g7_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_ps(av, g7_1, o1);
+            if (NV > 2) o2 = _mm256_fmadd_ps(av, g7_2, o2);
+            if (NV > 3) o3 = _mm256_fmadd_ps(av, g7_3, o3);
         }
         if (M > 8) {
             av = _mm256_set1_ps(ar[8 * lda]);
             if (NV > 0) e0 = _mm256_fmadd_ps(av, g8_0, e0);
             if (NV > 1) e1 = _mm256_fmadd_ps(av, g8_1, e1);
+            if (NV > 2) e2 = _mm256_fmadd_ps(av, g8_2, e2);
+            if (NV > 3) e3 = _mm256_fmadd_ps(av, g8_3, e3);
         }
         if (M > 9) {
             av = _mm256_set1_ps(ar[9 * lda]);
             if (NV > 0) o0 = _mm256_fmadd_ps(av, g9_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_ps(av, g9_1, o1);
+            if (NV > 2) o2 = _mm256_fmadd_ps(av, g9_2, o2);
+            if (NV > 3) o3 = _mm256_fmadd_ps(av, g9_3, o3);
         }
         if (NV - 1 == 0) { __m256 s = _mm256_add_ps(e0, o0); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w0 : _mm256_maskload_ps(cr + 0, lastmask)) : _mm256_mul_ps(va, s); store_last(cr + 0, s, lastn); }
         else if (NV > 0) { __m256 s = _mm256_add_ps(e0, o0); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w0 : _mm256_loadu_ps(cr + 0)) : _mm256_mul_ps(va, s); _mm256_storeu_ps(cr + 0, s); }
         if (NV - 1 == 1) { __m256 s = _mm256_add_ps(e1, o1); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w1 : _mm256_maskload_ps(cr + 8, lastmask)) : _mm256_mul_ps(va, s); store_last(cr + 8, s, lastn); }
         else if (NV > 1) { __m256 s = _mm256_add_ps(e1, o1); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w1 : _mm256_loadu_ps(cr + 8)) : _mm256_mul_ps(va, s); _mm256_storeu_ps(cr + 8, s); }
+        if (NV - 1 == 2) { __m256 s = _mm256_add_ps(e2, o2); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w2 : _mm256_maskload_ps(cr + 16, lastmask)) : _mm256_mul_ps(va, s); store_last(cr + 16, s, lastn); }
+        else if (NV > 2) { __m256 s = _mm256_add_ps(e2, o2); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w2 : _mm256_loadu_ps(cr + 16)) : _mm256_mul_ps(va, s); _mm256_storeu_ps(cr + 16, s); }
+        if (NV - 1 == 3) { __m256 s = _mm256_add_ps(e3, o3); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w3 : _mm256_maskload_ps(cr + 24, lastmask)) : _mm256_mul_ps(va, s); store_last(cr + 24, s, lastn); }
+        else if (NV > 3) { __m256 s = _mm256_add_ps(e3, o3); s = accum ? _mm256_fmadd_ps(va, s, PRE ? w3 : _mm256_loadu_ps(cr + 24)) : _mm256_mul_ps(va, s); _mm256_storeu_ps(cr + 24, s); }
     }
 }
 
@@ -525,18 +738,26 @@ typedef void (*gfn)(int, const float *, ptrdiff_t, const float *, ptrdiff_t, flo
     const int *ix, float al, int acc) { gkern(M, NV, I, nr, a, lda, g, ldg, c, ldc, mk, ix, al, acc); }
 DEFG(0,1,1) DEFG(0,2,1) DEFG(0,3,1) DEFG(0,4,1) DEFG(0,5,1) DEFG(0,6,1) DEFG(0,7,1) DEFG(0,8,1) DEFG(0,9,1) DEFG(0,10,1)
 DEFG(0,1,2) DEFG(0,2,2) DEFG(0,3,2) DEFG(0,4,2)
+DEFG(0,1,3) DEFG(0,2,3)
+DEFG(0,1,4)
 DEFG(1,1,1) DEFG(1,2,1) DEFG(1,3,1) DEFG(1,4,1) DEFG(1,5,1) DEFG(1,6,1) DEFG(1,7,1) DEFG(1,8,1) DEFG(1,9,1) DEFG(1,10,1)
 DEFG(1,1,2) DEFG(1,2,2) DEFG(1,3,2) DEFG(1,4,2)
-static const gfn GTABLE[2][3][11] = {
+DEFG(1,1,3) DEFG(1,2,3)
+DEFG(1,1,4)
+static const gfn GTABLE[2][5][11] = {
  {
   {0},
   {0, gkern_0_1_1, gkern_0_2_1, gkern_0_3_1, gkern_0_4_1, gkern_0_5_1, gkern_0_6_1, gkern_0_7_1, gkern_0_8_1, gkern_0_9_1, gkern_0_10_1},
   {0, gkern_0_1_2, gkern_0_2_2, gkern_0_3_2, gkern_0_4_2, 0, 0, 0, 0, 0, 0},
+  {0, gkern_0_1_3, gkern_0_2_3, 0, 0, 0, 0, 0, 0, 0, 0},
+  {0, gkern_0_1_4, 0, 0, 0, 0, 0, 0, 0, 0, 0},
  },
  {
   {0},
   {0, gkern_1_1_1, gkern_1_2_1, gkern_1_3_1, gkern_1_4_1, gkern_1_5_1, gkern_1_6_1, gkern_1_7_1, gkern_1_8_1, gkern_1_9_1, gkern_1_10_1},
   {0, gkern_1_1_2, gkern_1_2_2, gkern_1_3_2, gkern_1_4_2, 0, 0, 0, 0, 0, 0},
+  {0, gkern_1_1_3, gkern_1_2_3, 0, 0, 0, 0, 0, 0, 0, 0},
+  {0, gkern_1_1_4, 0, 0, 0, 0, 0, 0, 0, 0, 0},
  },
 };
 
@@ -553,8 +774,9 @@ static TGT void driver(int IDX, int T, int M, int K, int N, const float *a, ptrd
             }
         return;
     }
-    for (int j0 = 0; j0 < N; j0 += 16) {
-        int w = N - j0 < 16 ? N - j0 : 16;
+    const int panel = M == 1 ? 32 : 16;
+    for (int j0 = 0; j0 < N; j0 += panel) {
+        int w = N - j0 < panel ? N - j0 : panel;
         int NV = (w + 7) / 8;
         int rem = w - 8 * (NV - 1);
         __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

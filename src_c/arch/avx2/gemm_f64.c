@@ -19,8 +19,9 @@
  * registers only at the final (masked) store. No packing, no copies.
  *
  * Blocking (driver):
- *   columns: n is split into panels of up to 8 columns (2 vectors); the last
- *            panel uses ceil(rem/4) vectors with a masked last vector.
+ *   columns: n is split into panels of up to 8 columns (2 vectors; 16 for a
+ *            single row of C); the last panel uses ceil(rem/4) vectors with a masked
+ *            last vector.
  *   rows:    at most MR_MAX[trans][NV] rows per block; rows are split into
  *            equal-ish blocks.
  */
@@ -35,8 +36,8 @@
 #define TGT __attribute__((target("avx2,fma")))
 #define AI  __attribute__((always_inline)) inline
 
-static const int MR_MAX[2][3] = {{0, 12, 6},
-                                      {0, 12, 6}};
+static const int MR_MAX[2][5] = {{0, 12, 6, 3, 2},
+                                      {0, 12, 6, 3, 2}};
 /* inner-dimension block (L1 blocking of the right operand); forward only */
 #ifndef KC
 #define KC 100000
@@ -76,18 +77,18 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
 {
     const int lastn = __builtin_popcount((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(lastmask)));
     /* explicit scalar accumulators: an array of vectors gets spilled by gcc 12 */
-    __m256d c0_0 = _mm256_setzero_pd(), c0_1 = _mm256_setzero_pd();
-    __m256d c1_0 = _mm256_setzero_pd(), c1_1 = _mm256_setzero_pd();
-    __m256d c2_0 = _mm256_setzero_pd(), c2_1 = _mm256_setzero_pd();
-    __m256d c3_0 = _mm256_setzero_pd(), c3_1 = _mm256_setzero_pd();
-    __m256d c4_0 = _mm256_setzero_pd(), c4_1 = _mm256_setzero_pd();
-    __m256d c5_0 = _mm256_setzero_pd(), c5_1 = _mm256_setzero_pd();
-    __m256d c6_0 = _mm256_setzero_pd(), c6_1 = _mm256_setzero_pd();
-    __m256d c7_0 = _mm256_setzero_pd(), c7_1 = _mm256_setzero_pd();
-    __m256d c8_0 = _mm256_setzero_pd(), c8_1 = _mm256_setzero_pd();
-    __m256d c9_0 = _mm256_setzero_pd(), c9_1 = _mm256_setzero_pd();
-    __m256d c10_0 = _mm256_setzero_pd(), c10_1 = _mm256_setzero_pd();
-    __m256d c11_0 = _mm256_setzero_pd(), c11_1 = _mm256_setzero_pd();
+    __m256d c0_0 = _mm256_setzero_pd(), c0_1 = _mm256_setzero_pd(), c0_2 = _mm256_setzero_pd(), c0_3 = _mm256_setzero_pd();
+    __m256d c1_0 = _mm256_setzero_pd(), c1_1 = _mm256_setzero_pd(), c1_2 = _mm256_setzero_pd(), c1_3 = _mm256_setzero_pd();
+    __m256d c2_0 = _mm256_setzero_pd(), c2_1 = _mm256_setzero_pd(), c2_2 = _mm256_setzero_pd(), c2_3 = _mm256_setzero_pd();
+    __m256d c3_0 = _mm256_setzero_pd(), c3_1 = _mm256_setzero_pd(), c3_2 = _mm256_setzero_pd(), c3_3 = _mm256_setzero_pd();
+    __m256d c4_0 = _mm256_setzero_pd(), c4_1 = _mm256_setzero_pd(), c4_2 = _mm256_setzero_pd(), c4_3 = _mm256_setzero_pd();
+    __m256d c5_0 = _mm256_setzero_pd(), c5_1 = _mm256_setzero_pd(), c5_2 = _mm256_setzero_pd(), c5_3 = _mm256_setzero_pd();
+    __m256d c6_0 = _mm256_setzero_pd(), c6_1 = _mm256_setzero_pd(), c6_2 = _mm256_setzero_pd(), c6_3 = _mm256_setzero_pd();
+    __m256d c7_0 = _mm256_setzero_pd(), c7_1 = _mm256_setzero_pd(), c7_2 = _mm256_setzero_pd(), c7_3 = _mm256_setzero_pd();
+    __m256d c8_0 = _mm256_setzero_pd(), c8_1 = _mm256_setzero_pd(), c8_2 = _mm256_setzero_pd(), c8_3 = _mm256_setzero_pd();
+    __m256d c9_0 = _mm256_setzero_pd(), c9_1 = _mm256_setzero_pd(), c9_2 = _mm256_setzero_pd(), c9_3 = _mm256_setzero_pd();
+    __m256d c10_0 = _mm256_setzero_pd(), c10_1 = _mm256_setzero_pd(), c10_2 = _mm256_setzero_pd(), c10_3 = _mm256_setzero_pd();
+    __m256d c11_0 = _mm256_setzero_pd(), c11_1 = _mm256_setzero_pd(), c11_2 = _mm256_setzero_pd(), c11_3 = _mm256_setzero_pd();
     if (MR == 1) {
         int p = 0;
         for (; p + 2 <= kk; p += 2) {
@@ -95,34 +96,50 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
                 const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
                 const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
                 const ptrdiff_t rs = TRANS ? 1 : lda;
-                __m256d b0, b1, av;
+                __m256d b0, b1, b2, b3, av;
                 if (NV - 1 == 0) b0 = _mm256_maskload_pd(bp + 0, lastmask);
                 else if (NV > 0) b0 = _mm256_loadu_pd(bp + 0);
                 else b0 = _mm256_setzero_pd();
                 if (NV - 1 == 1) b1 = _mm256_maskload_pd(bp + 4, lastmask);
                 else if (NV > 1) b1 = _mm256_loadu_pd(bp + 4);
                 else b1 = _mm256_setzero_pd();
+                if (NV - 1 == 2) b2 = _mm256_maskload_pd(bp + 8, lastmask);
+                else if (NV > 2) b2 = _mm256_loadu_pd(bp + 8);
+                else b2 = _mm256_setzero_pd();
+                if (NV - 1 == 3) b3 = _mm256_maskload_pd(bp + 12, lastmask);
+                else if (NV > 3) b3 = _mm256_loadu_pd(bp + 12);
+                else b3 = _mm256_setzero_pd();
                 if (MR > 0) {
                     av = _mm256_set1_pd(ap[0 * rs]);
                     if (NV > 0) c0_0 = _mm256_fmadd_pd(av, b0, c0_0);
                     if (NV > 1) c0_1 = _mm256_fmadd_pd(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm256_fmadd_pd(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm256_fmadd_pd(av, b3, c0_3);
                 }
             }
             {
                 const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p + 1] : p + 1) * ldb;
                 const double *ap = TRANS ? a + (ptrdiff_t)(p + 1) * lda : a + (p + 1);
                 const ptrdiff_t rs = TRANS ? 1 : lda;
-                __m256d b0, b1, av;
+                __m256d b0, b1, b2, b3, av;
                 if (NV - 1 == 0) b0 = _mm256_maskload_pd(bp + 0, lastmask);
                 else if (NV > 0) b0 = _mm256_loadu_pd(bp + 0);
                 else b0 = _mm256_setzero_pd();
                 if (NV - 1 == 1) b1 = _mm256_maskload_pd(bp + 4, lastmask);
                 else if (NV > 1) b1 = _mm256_loadu_pd(bp + 4);
                 else b1 = _mm256_setzero_pd();
+                if (NV - 1 == 2) b2 = _mm256_maskload_pd(bp + 8, lastmask);
+                else if (NV > 2) b2 = _mm256_loadu_pd(bp + 8);
+                else b2 = _mm256_setzero_pd();
+                if (NV - 1 == 3) b3 = _mm256_maskload_pd(bp + 12, lastmask);
+                else if (NV > 3) b3 = _mm256_loadu_pd(bp + 12);
+                else b3 = _mm256_setzero_pd();
                 if (MR > 0) {
                     av = _mm256_set1_pd(ap[0 * rs]);
                     if (NV > 0) c1_0 = _mm256_fmadd_pd(av, b0, c1_0);
                     if (NV > 1) c1_1 = _mm256_fmadd_pd(av, b1, c1_1);
+                    if (NV > 2) c1_2 = _mm256_fmadd_pd(av, b2, c1_2);
+                    if (NV > 3) c1_3 = _mm256_fmadd_pd(av, b3, c1_3);
                 }
             }
         }
@@ -131,21 +148,31 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
                 const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
                 const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
                 const ptrdiff_t rs = TRANS ? 1 : lda;
-                __m256d b0, b1, av;
+                __m256d b0, b1, b2, b3, av;
                 if (NV - 1 == 0) b0 = _mm256_maskload_pd(bp + 0, lastmask);
                 else if (NV > 0) b0 = _mm256_loadu_pd(bp + 0);
                 else b0 = _mm256_setzero_pd();
                 if (NV - 1 == 1) b1 = _mm256_maskload_pd(bp + 4, lastmask);
                 else if (NV > 1) b1 = _mm256_loadu_pd(bp + 4);
                 else b1 = _mm256_setzero_pd();
+                if (NV - 1 == 2) b2 = _mm256_maskload_pd(bp + 8, lastmask);
+                else if (NV > 2) b2 = _mm256_loadu_pd(bp + 8);
+                else b2 = _mm256_setzero_pd();
+                if (NV - 1 == 3) b3 = _mm256_maskload_pd(bp + 12, lastmask);
+                else if (NV > 3) b3 = _mm256_loadu_pd(bp + 12);
+                else b3 = _mm256_setzero_pd();
                 if (MR > 0) {
                     av = _mm256_set1_pd(ap[0 * rs]);
                     if (NV > 0) c0_0 = _mm256_fmadd_pd(av, b0, c0_0);
                     if (NV > 1) c0_1 = _mm256_fmadd_pd(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm256_fmadd_pd(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm256_fmadd_pd(av, b3, c0_3);
                 }
             }
         if (NV > 0) c0_0 = _mm256_add_pd(c0_0, c1_0);
         if (NV > 1) c0_1 = _mm256_add_pd(c0_1, c1_1);
+        if (NV > 2) c0_2 = _mm256_add_pd(c0_2, c1_2);
+        if (NV > 3) c0_3 = _mm256_add_pd(c0_3, c1_3);
     } else {
         PUNROLL
         for (int p = 0; p < kk; p++)
@@ -153,72 +180,102 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
                 const double *bp = b + (ptrdiff_t)((IDX && !TRANS) ? idx[p] : p) * ldb;
                 const double *ap = TRANS ? a + (ptrdiff_t)(p) * lda : a + (p);
                 const ptrdiff_t rs = TRANS ? 1 : lda;
-                __m256d b0, b1, av;
+                __m256d b0, b1, b2, b3, av;
                 if (NV - 1 == 0) b0 = _mm256_maskload_pd(bp + 0, lastmask);
                 else if (NV > 0) b0 = _mm256_loadu_pd(bp + 0);
                 else b0 = _mm256_setzero_pd();
                 if (NV - 1 == 1) b1 = _mm256_maskload_pd(bp + 4, lastmask);
                 else if (NV > 1) b1 = _mm256_loadu_pd(bp + 4);
                 else b1 = _mm256_setzero_pd();
+                if (NV - 1 == 2) b2 = _mm256_maskload_pd(bp + 8, lastmask);
+                else if (NV > 2) b2 = _mm256_loadu_pd(bp + 8);
+                else b2 = _mm256_setzero_pd();
+                if (NV - 1 == 3) b3 = _mm256_maskload_pd(bp + 12, lastmask);
+                else if (NV > 3) b3 = _mm256_loadu_pd(bp + 12);
+                else b3 = _mm256_setzero_pd();
                 if (MR > 0) {
                     av = _mm256_set1_pd(ap[0 * rs]);
                     if (NV > 0) c0_0 = _mm256_fmadd_pd(av, b0, c0_0);
                     if (NV > 1) c0_1 = _mm256_fmadd_pd(av, b1, c0_1);
+                    if (NV > 2) c0_2 = _mm256_fmadd_pd(av, b2, c0_2);
+                    if (NV > 3) c0_3 = _mm256_fmadd_pd(av, b3, c0_3);
                 }
                 if (MR > 1) {
                     av = _mm256_set1_pd(ap[1 * rs]);
                     if (NV > 0) c1_0 = _mm256_fmadd_pd(av, b0, c1_0);
                     if (NV > 1) c1_1 = _mm256_fmadd_pd(av, b1, c1_1);
+                    if (NV > 2) c1_2 = _mm256_fmadd_pd(av, b2, c1_2);
+                    if (NV > 3) c1_3 = _mm256_fmadd_pd(av, b3, c1_3);
                 }
                 if (MR > 2) {
                     av = _mm256_set1_pd(ap[2 * rs]);
                     if (NV > 0) c2_0 = _mm256_fmadd_pd(av, b0, c2_0);
                     if (NV > 1) c2_1 = _mm256_fmadd_pd(av, b1, c2_1);
+                    if (NV > 2) c2_2 = _mm256_fmadd_pd(av, b2, c2_2);
+                    if (NV > 3) c2_3 = _mm256_fmadd_pd(av, b3, c2_3);
                 }
                 if (MR > 3) {
                     av = _mm256_set1_pd(ap[3 * rs]);
                     if (NV > 0) c3_0 = _mm256_fmadd_pd(av, b0, c3_0);
                     if (NV > 1) c3_1 = _mm256_fmadd_pd(av, b1, c3_1);
+                    if (NV > 2) c3_2 = _mm256_fmadd_pd(av, b2, c3_2);
+                    if (NV > 3) c3_3 = _mm256_fmadd_pd(av, b3, c3_3);
                 }
                 if (MR > 4) {
                     av = _mm256_set1_pd(ap[4 * rs]);
                     if (NV > 0) c4_0 = _mm256_fmadd_pd(av, b0, c4_0);
                     if (NV > 1) c4_1 = _mm256_fmadd_pd(av, b1, c4_1);
+                    if (NV > 2) c4_2 = _mm256_fmadd_pd(av, b2, c4_2);
+                    if (NV > 3) c4_3 = _mm256_fmadd_pd(av, b3, c4_3);
                 }
                 if (MR > 5) {
                     av = _mm256_set1_pd(ap[5 * rs]);
                     if (NV > 0) c5_0 = _mm256_fmadd_pd(av, b0, c5_0);
                     if (NV > 1) c5_1 = _mm256_fmadd_pd(av, b1, c5_1);
+                    if (NV > 2) c5_2 = _mm256_fmadd_pd(av, b2, c5_2);
+                    if (NV > 3) c5_3 = _mm256_fmadd_pd(av, b3, c5_3);
                 }
                 if (MR > 6) {
                     av = _mm256_set1_pd(ap[6 * rs]);
                     if (NV > 0) c6_0 = _mm256_fmadd_pd(av, b0, c6_0);
                     if (NV > 1) c6_1 = _mm256_fmadd_pd(av, b1, c6_1);
+                    if (NV > 2) c6_2 = _mm256_fmadd_pd(av, b2, c6_2);
+                    if (NV > 3) c6_3 = _mm256_fmadd_pd(av, b3, c6_3);
                 }
                 if (MR > 7) {
                     av = _mm256_set1_pd(ap[7 * rs]);
                     if (NV > 0) c7_0 = _mm256_fmadd_pd(av, b0, c7_0);
                     if (NV > 1) c7_1 = _mm256_fmadd_pd(av, b1, c7_1);
+                    if (NV > 2) c7_2 = _mm256_fmadd_pd(av, b2, c7_2);
+                    if (NV > 3) c7_3 = _mm256_fmadd_pd(av, b3, c7_3);
                 }
                 if (MR > 8) {
                     av = _mm256_set1_pd(ap[8 * rs]);
                     if (NV > 0) c8_0 = _mm256_fmadd_pd(av, b0, c8_0);
                     if (NV > 1) c8_1 = _mm256_fmadd_pd(av, b1, c8_1);
+                    if (NV > 2) c8_2 = _mm256_fmadd_pd(av, b2, c8_2);
+                    if (NV > 3) c8_3 = _mm256_fmadd_pd(av, b3, c8_3);
                 }
                 if (MR > 9) {
                     av = _mm256_set1_pd(ap[9 * rs]);
                     if (NV > 0) c9_0 = _mm256_fmadd_pd(av, b0, c9_0);
                     if (NV > 1) c9_1 = _mm256_fmadd_pd(av, b1, c9_1);
+                    if (NV > 2) c9_2 = _mm256_fmadd_pd(av, b2, c9_2);
+                    if (NV > 3) c9_3 = _mm256_fmadd_pd(av, b3, c9_3);
                 }
                 if (MR > 10) {
                     av = _mm256_set1_pd(ap[10 * rs]);
                     if (NV > 0) c10_0 = _mm256_fmadd_pd(av, b0, c10_0);
                     if (NV > 1) c10_1 = _mm256_fmadd_pd(av, b1, c10_1);
+                    if (NV > 2) c10_2 = _mm256_fmadd_pd(av, b2, c10_2);
+                    if (NV > 3) c10_3 = _mm256_fmadd_pd(av, b3, c10_3);
                 }
                 if (MR > 11) {
                     av = _mm256_set1_pd(ap[11 * rs]);
                     if (NV > 0) c11_0 = _mm256_fmadd_pd(av, b0, c11_0);
                     if (NV > 1) c11_1 = _mm256_fmadd_pd(av, b1, c11_1);
+                    if (NV > 2) c11_2 = _mm256_fmadd_pd(av, b2, c11_2);
+                    if (NV > 3) c11_3 = _mm256_fmadd_pd(av, b3, c11_3);
                 }
             }
     }
@@ -229,6 +286,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c0_0 = accum ? _mm256_fmadd_pd(va, c0_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c0_0); _mm256_storeu_pd(cr + 0, c0_0); }
         if (NV - 1 == 1) { c0_1 = accum ? _mm256_fmadd_pd(va, c0_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c0_1); store_last(cr + 4, c0_1, lastn); }
         else if (NV > 1) { c0_1 = accum ? _mm256_fmadd_pd(va, c0_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c0_1); _mm256_storeu_pd(cr + 4, c0_1); }
+        if (NV - 1 == 2) { c0_2 = accum ? _mm256_fmadd_pd(va, c0_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c0_2); store_last(cr + 8, c0_2, lastn); }
+        else if (NV > 2) { c0_2 = accum ? _mm256_fmadd_pd(va, c0_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c0_2); _mm256_storeu_pd(cr + 8, c0_2); }
+        if (NV - 1 == 3) { c0_3 = accum ? _mm256_fmadd_pd(va, c0_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c0_3); store_last(cr + 12, c0_3, lastn); }
+        else if (NV > 3) { c0_3 = accum ? _mm256_fmadd_pd(va, c0_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c0_3); _mm256_storeu_pd(cr + 12, c0_3); }
     }
     if (MR > 1) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[1] : 1) * ldc;
@@ -236,6 +297,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c1_0 = accum ? _mm256_fmadd_pd(va, c1_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c1_0); _mm256_storeu_pd(cr + 0, c1_0); }
         if (NV - 1 == 1) { c1_1 = accum ? _mm256_fmadd_pd(va, c1_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c1_1); store_last(cr + 4, c1_1, lastn); }
         else if (NV > 1) { c1_1 = accum ? _mm256_fmadd_pd(va, c1_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c1_1); _mm256_storeu_pd(cr + 4, c1_1); }
+        if (NV - 1 == 2) { c1_2 = accum ? _mm256_fmadd_pd(va, c1_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c1_2); store_last(cr + 8, c1_2, lastn); }
+        else if (NV > 2) { c1_2 = accum ? _mm256_fmadd_pd(va, c1_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c1_2); _mm256_storeu_pd(cr + 8, c1_2); }
+        if (NV - 1 == 3) { c1_3 = accum ? _mm256_fmadd_pd(va, c1_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c1_3); store_last(cr + 12, c1_3, lastn); }
+        else if (NV > 3) { c1_3 = accum ? _mm256_fmadd_pd(va, c1_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c1_3); _mm256_storeu_pd(cr + 12, c1_3); }
     }
     if (MR > 2) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[2] : 2) * ldc;
@@ -243,6 +308,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c2_0 = accum ? _mm256_fmadd_pd(va, c2_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c2_0); _mm256_storeu_pd(cr + 0, c2_0); }
         if (NV - 1 == 1) { c2_1 = accum ? _mm256_fmadd_pd(va, c2_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c2_1); store_last(cr + 4, c2_1, lastn); }
         else if (NV > 1) { c2_1 = accum ? _mm256_fmadd_pd(va, c2_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c2_1); _mm256_storeu_pd(cr + 4, c2_1); }
+        if (NV - 1 == 2) { c2_2 = accum ? _mm256_fmadd_pd(va, c2_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c2_2); store_last(cr + 8, c2_2, lastn); }
+        else if (NV > 2) { c2_2 = accum ? _mm256_fmadd_pd(va, c2_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c2_2); _mm256_storeu_pd(cr + 8, c2_2); }
+        if (NV - 1 == 3) { c2_3 = accum ? _mm256_fmadd_pd(va, c2_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c2_3); store_last(cr + 12, c2_3, lastn); }
+        else if (NV > 3) { c2_3 = accum ? _mm256_fmadd_pd(va, c2_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c2_3); _mm256_storeu_pd(cr + 12, c2_3); }
     }
     if (MR > 3) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[3] : 3) * ldc;
@@ -250,6 +319,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c3_0 = accum ? _mm256_fmadd_pd(va, c3_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c3_0); _mm256_storeu_pd(cr + 0, c3_0); }
         if (NV - 1 == 1) { c3_1 = accum ? _mm256_fmadd_pd(va, c3_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c3_1); store_last(cr + 4, c3_1, lastn); }
         else if (NV > 1) { c3_1 = accum ? _mm256_fmadd_pd(va, c3_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c3_1); _mm256_storeu_pd(cr + 4, c3_1); }
+        if (NV - 1 == 2) { c3_2 = accum ? _mm256_fmadd_pd(va, c3_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c3_2); store_last(cr + 8, c3_2, lastn); }
+        else if (NV > 2) { c3_2 = accum ? _mm256_fmadd_pd(va, c3_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c3_2); _mm256_storeu_pd(cr + 8, c3_2); }
+        if (NV - 1 == 3) { c3_3 = accum ? _mm256_fmadd_pd(va, c3_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c3_3); store_last(cr + 12, c3_3, lastn); }
+        else if (NV > 3) { c3_3 = accum ? _mm256_fmadd_pd(va, c3_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c3_3); _mm256_storeu_pd(cr + 12, c3_3); }
     }
     if (MR > 4) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[4] : 4) * ldc;
@@ -257,6 +330,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c4_0 = accum ? _mm256_fmadd_pd(va, c4_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c4_0); _mm256_storeu_pd(cr + 0, c4_0); }
         if (NV - 1 == 1) { c4_1 = accum ? _mm256_fmadd_pd(va, c4_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c4_1); store_last(cr + 4, c4_1, lastn); }
         else if (NV > 1) { c4_1 = accum ? _mm256_fmadd_pd(va, c4_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c4_1); _mm256_storeu_pd(cr + 4, c4_1); }
+        if (NV - 1 == 2) { c4_2 = accum ? _mm256_fmadd_pd(va, c4_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c4_2); store_last(cr + 8, c4_2, lastn); }
+        else if (NV > 2) { c4_2 = accum ? _mm256_fmadd_pd(va, c4_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c4_2); _mm256_storeu_pd(cr + 8, c4_2); }
+        if (NV - 1 == 3) { c4_3 = accum ? _mm256_fmadd_pd(va, c4_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c4_3); store_last(cr + 12, c4_3, lastn); }
+        else if (NV > 3) { c4_3 = accum ? _mm256_fmadd_pd(va, c4_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c4_3); _mm256_storeu_pd(cr + 12, c4_3); }
     }
     if (MR > 5) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[5] : 5) * ldc;
@@ -264,6 +341,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c5_0 = accum ? _mm256_fmadd_pd(va, c5_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c5_0); _mm256_storeu_pd(cr + 0, c5_0); }
         if (NV - 1 == 1) { c5_1 = accum ? _mm256_fmadd_pd(va, c5_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c5_1); store_last(cr + 4, c5_1, lastn); }
         else if (NV > 1) { c5_1 = accum ? _mm256_fmadd_pd(va, c5_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c5_1); _mm256_storeu_pd(cr + 4, c5_1); }
+        if (NV - 1 == 2) { c5_2 = accum ? _mm256_fmadd_pd(va, c5_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c5_2); store_last(cr + 8, c5_2, lastn); }
+        else if (NV > 2) { c5_2 = accum ? _mm256_fmadd_pd(va, c5_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c5_2); _mm256_storeu_pd(cr + 8, c5_2); }
+        if (NV - 1 == 3) { c5_3 = accum ? _mm256_fmadd_pd(va, c5_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c5_3); store_last(cr + 12, c5_3, lastn); }
+        else if (NV > 3) { c5_3 = accum ? _mm256_fmadd_pd(va, c5_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c5_3); _mm256_storeu_pd(cr + 12, c5_3); }
     }
     if (MR > 6) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[6] : 6) * ldc;
@@ -271,6 +352,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c6_0 = accum ? _mm256_fmadd_pd(va, c6_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c6_0); _mm256_storeu_pd(cr + 0, c6_0); }
         if (NV - 1 == 1) { c6_1 = accum ? _mm256_fmadd_pd(va, c6_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c6_1); store_last(cr + 4, c6_1, lastn); }
         else if (NV > 1) { c6_1 = accum ? _mm256_fmadd_pd(va, c6_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c6_1); _mm256_storeu_pd(cr + 4, c6_1); }
+        if (NV - 1 == 2) { c6_2 = accum ? _mm256_fmadd_pd(va, c6_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c6_2); store_last(cr + 8, c6_2, lastn); }
+        else if (NV > 2) { c6_2 = accum ? _mm256_fmadd_pd(va, c6_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c6_2); _mm256_storeu_pd(cr + 8, c6_2); }
+        if (NV - 1 == 3) { c6_3 = accum ? _mm256_fmadd_pd(va, c6_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c6_3); store_last(cr + 12, c6_3, lastn); }
+        else if (NV > 3) { c6_3 = accum ? _mm256_fmadd_pd(va, c6_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c6_3); _mm256_storeu_pd(cr + 12, c6_3); }
     }
     if (MR > 7) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[7] : 7) * ldc;
@@ -278,6 +363,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c7_0 = accum ? _mm256_fmadd_pd(va, c7_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c7_0); _mm256_storeu_pd(cr + 0, c7_0); }
         if (NV - 1 == 1) { c7_1 = accum ? _mm256_fmadd_pd(va, c7_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c7_1); store_last(cr + 4, c7_1, lastn); }
         else if (NV > 1) { c7_1 = accum ? _mm256_fmadd_pd(va, c7_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c7_1); _mm256_storeu_pd(cr + 4, c7_1); }
+        if (NV - 1 == 2) { c7_2 = accum ? _mm256_fmadd_pd(va, c7_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c7_2); store_last(cr + 8, c7_2, lastn); }
+        else if (NV > 2) { c7_2 = accum ? _mm256_fmadd_pd(va, c7_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c7_2); _mm256_storeu_pd(cr + 8, c7_2); }
+        if (NV - 1 == 3) { c7_3 = accum ? _mm256_fmadd_pd(va, c7_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c7_3); store_last(cr + 12, c7_3, lastn); }
+        else if (NV > 3) { c7_3 = accum ? _mm256_fmadd_pd(va, c7_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c7_3); _mm256_storeu_pd(cr + 12, c7_3); }
     }
     if (MR > 8) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[8] : 8) * ldc;
@@ -285,6 +374,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c8_0 = accum ? _mm256_fmadd_pd(va, c8_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c8_0); _mm256_storeu_pd(cr + 0, c8_0); }
         if (NV - 1 == 1) { c8_1 = accum ? _mm256_fmadd_pd(va, c8_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c8_1); store_last(cr + 4, c8_1, lastn); }
         else if (NV > 1) { c8_1 = accum ? _mm256_fmadd_pd(va, c8_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c8_1); _mm256_storeu_pd(cr + 4, c8_1); }
+        if (NV - 1 == 2) { c8_2 = accum ? _mm256_fmadd_pd(va, c8_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c8_2); store_last(cr + 8, c8_2, lastn); }
+        else if (NV > 2) { c8_2 = accum ? _mm256_fmadd_pd(va, c8_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c8_2); _mm256_storeu_pd(cr + 8, c8_2); }
+        if (NV - 1 == 3) { c8_3 = accum ? _mm256_fmadd_pd(va, c8_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c8_3); store_last(cr + 12, c8_3, lastn); }
+        else if (NV > 3) { c8_3 = accum ? _mm256_fmadd_pd(va, c8_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c8_3); _mm256_storeu_pd(cr + 12, c8_3); }
     }
     if (MR > 9) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[9] : 9) * ldc;
@@ -292,6 +385,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c9_0 = accum ? _mm256_fmadd_pd(va, c9_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c9_0); _mm256_storeu_pd(cr + 0, c9_0); }
         if (NV - 1 == 1) { c9_1 = accum ? _mm256_fmadd_pd(va, c9_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c9_1); store_last(cr + 4, c9_1, lastn); }
         else if (NV > 1) { c9_1 = accum ? _mm256_fmadd_pd(va, c9_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c9_1); _mm256_storeu_pd(cr + 4, c9_1); }
+        if (NV - 1 == 2) { c9_2 = accum ? _mm256_fmadd_pd(va, c9_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c9_2); store_last(cr + 8, c9_2, lastn); }
+        else if (NV > 2) { c9_2 = accum ? _mm256_fmadd_pd(va, c9_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c9_2); _mm256_storeu_pd(cr + 8, c9_2); }
+        if (NV - 1 == 3) { c9_3 = accum ? _mm256_fmadd_pd(va, c9_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c9_3); store_last(cr + 12, c9_3, lastn); }
+        else if (NV > 3) { c9_3 = accum ? _mm256_fmadd_pd(va, c9_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c9_3); _mm256_storeu_pd(cr + 12, c9_3); }
     }
     if (MR > 10) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[10] : 10) * ldc;
@@ -299,6 +396,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c10_0 = accum ? _mm256_fmadd_pd(va, c10_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c10_0); _mm256_storeu_pd(cr + 0, c10_0); }
         if (NV - 1 == 1) { c10_1 = accum ? _mm256_fmadd_pd(va, c10_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c10_1); store_last(cr + 4, c10_1, lastn); }
         else if (NV > 1) { c10_1 = accum ? _mm256_fmadd_pd(va, c10_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c10_1); _mm256_storeu_pd(cr + 4, c10_1); }
+        if (NV - 1 == 2) { c10_2 = accum ? _mm256_fmadd_pd(va, c10_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c10_2); store_last(cr + 8, c10_2, lastn); }
+        else if (NV > 2) { c10_2 = accum ? _mm256_fmadd_pd(va, c10_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c10_2); _mm256_storeu_pd(cr + 8, c10_2); }
+        if (NV - 1 == 3) { c10_3 = accum ? _mm256_fmadd_pd(va, c10_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c10_3); store_last(cr + 12, c10_3, lastn); }
+        else if (NV > 3) { c10_3 = accum ? _mm256_fmadd_pd(va, c10_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c10_3); _mm256_storeu_pd(cr + 12, c10_3); }
     }
     if (MR > 11) {
         double *cr = c + (ptrdiff_t)((IDX && TRANS) ? idx[11] : 11) * ldc;
@@ -306,6 +407,10 @@ static TGT AI void kern(const int TRANS, const int MR, const int NV, const int I
         else if (NV > 0) { c11_0 = accum ? _mm256_fmadd_pd(va, c11_0, _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, c11_0); _mm256_storeu_pd(cr + 0, c11_0); }
         if (NV - 1 == 1) { c11_1 = accum ? _mm256_fmadd_pd(va, c11_1, _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, c11_1); store_last(cr + 4, c11_1, lastn); }
         else if (NV > 1) { c11_1 = accum ? _mm256_fmadd_pd(va, c11_1, _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, c11_1); _mm256_storeu_pd(cr + 4, c11_1); }
+        if (NV - 1 == 2) { c11_2 = accum ? _mm256_fmadd_pd(va, c11_2, _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, c11_2); store_last(cr + 8, c11_2, lastn); }
+        else if (NV > 2) { c11_2 = accum ? _mm256_fmadd_pd(va, c11_2, _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, c11_2); _mm256_storeu_pd(cr + 8, c11_2); }
+        if (NV - 1 == 3) { c11_3 = accum ? _mm256_fmadd_pd(va, c11_3, _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, c11_3); store_last(cr + 12, c11_3, lastn); }
+        else if (NV > 3) { c11_3 = accum ? _mm256_fmadd_pd(va, c11_3, _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, c11_3); _mm256_storeu_pd(cr + 12, c11_3); }
     }
 }
 
@@ -320,32 +425,48 @@ typedef void (*kfn)(int, const double *, ptrdiff_t, const double *, ptrdiff_t,
 
 DEFK(0,0,1,1) DEFK(0,0,2,1) DEFK(0,0,3,1) DEFK(0,0,4,1) DEFK(0,0,5,1) DEFK(0,0,6,1) DEFK(0,0,7,1) DEFK(0,0,8,1) DEFK(0,0,9,1) DEFK(0,0,10,1) DEFK(0,0,11,1) DEFK(0,0,12,1)
 DEFK(0,0,1,2) DEFK(0,0,2,2) DEFK(0,0,3,2) DEFK(0,0,4,2) DEFK(0,0,5,2) DEFK(0,0,6,2)
+DEFK(0,0,1,3) DEFK(0,0,2,3) DEFK(0,0,3,3)
+DEFK(0,0,1,4) DEFK(0,0,2,4)
 DEFK(0,1,1,1) DEFK(0,1,2,1) DEFK(0,1,3,1) DEFK(0,1,4,1) DEFK(0,1,5,1) DEFK(0,1,6,1) DEFK(0,1,7,1) DEFK(0,1,8,1) DEFK(0,1,9,1) DEFK(0,1,10,1) DEFK(0,1,11,1) DEFK(0,1,12,1)
 DEFK(0,1,1,2) DEFK(0,1,2,2) DEFK(0,1,3,2) DEFK(0,1,4,2) DEFK(0,1,5,2) DEFK(0,1,6,2)
+DEFK(0,1,1,3) DEFK(0,1,2,3) DEFK(0,1,3,3)
+DEFK(0,1,1,4) DEFK(0,1,2,4)
 DEFK(1,0,1,1) DEFK(1,0,2,1) DEFK(1,0,3,1) DEFK(1,0,4,1) DEFK(1,0,5,1) DEFK(1,0,6,1) DEFK(1,0,7,1) DEFK(1,0,8,1) DEFK(1,0,9,1) DEFK(1,0,10,1) DEFK(1,0,11,1) DEFK(1,0,12,1)
 DEFK(1,0,1,2) DEFK(1,0,2,2) DEFK(1,0,3,2) DEFK(1,0,4,2) DEFK(1,0,5,2) DEFK(1,0,6,2)
+DEFK(1,0,1,3) DEFK(1,0,2,3) DEFK(1,0,3,3)
+DEFK(1,0,1,4) DEFK(1,0,2,4)
 DEFK(1,1,1,1) DEFK(1,1,2,1) DEFK(1,1,3,1) DEFK(1,1,4,1) DEFK(1,1,5,1) DEFK(1,1,6,1) DEFK(1,1,7,1) DEFK(1,1,8,1) DEFK(1,1,9,1) DEFK(1,1,10,1) DEFK(1,1,11,1) DEFK(1,1,12,1)
 DEFK(1,1,1,2) DEFK(1,1,2,2) DEFK(1,1,3,2) DEFK(1,1,4,2) DEFK(1,1,5,2) DEFK(1,1,6,2)
+DEFK(1,1,1,3) DEFK(1,1,2,3) DEFK(1,1,3,3)
+DEFK(1,1,1,4) DEFK(1,1,2,4)
 
-static const kfn TABLE[2][2][3][13] = {
+static const kfn TABLE[2][2][5][13] = {
  {
   {{0},
    {0, kern_00_1_1, kern_00_2_1, kern_00_3_1, kern_00_4_1, kern_00_5_1, kern_00_6_1, kern_00_7_1, kern_00_8_1, kern_00_9_1, kern_00_10_1, kern_00_11_1, kern_00_12_1},
    {0, kern_00_1_2, kern_00_2_2, kern_00_3_2, kern_00_4_2, kern_00_5_2, kern_00_6_2, 0, 0, 0, 0, 0, 0},
+   {0, kern_00_1_3, kern_00_2_3, kern_00_3_3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_00_1_4, kern_00_2_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
   },
   {{0},
    {0, kern_01_1_1, kern_01_2_1, kern_01_3_1, kern_01_4_1, kern_01_5_1, kern_01_6_1, kern_01_7_1, kern_01_8_1, kern_01_9_1, kern_01_10_1, kern_01_11_1, kern_01_12_1},
    {0, kern_01_1_2, kern_01_2_2, kern_01_3_2, kern_01_4_2, kern_01_5_2, kern_01_6_2, 0, 0, 0, 0, 0, 0},
+   {0, kern_01_1_3, kern_01_2_3, kern_01_3_3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_01_1_4, kern_01_2_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
   },
  },
  {
   {{0},
    {0, kern_10_1_1, kern_10_2_1, kern_10_3_1, kern_10_4_1, kern_10_5_1, kern_10_6_1, kern_10_7_1, kern_10_8_1, kern_10_9_1, kern_10_10_1, kern_10_11_1, kern_10_12_1},
    {0, kern_10_1_2, kern_10_2_2, kern_10_3_2, kern_10_4_2, kern_10_5_2, kern_10_6_2, 0, 0, 0, 0, 0, 0},
+   {0, kern_10_1_3, kern_10_2_3, kern_10_3_3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_10_1_4, kern_10_2_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
   },
   {{0},
    {0, kern_11_1_1, kern_11_2_1, kern_11_3_1, kern_11_4_1, kern_11_5_1, kern_11_6_1, kern_11_7_1, kern_11_8_1, kern_11_9_1, kern_11_10_1, kern_11_11_1, kern_11_12_1},
    {0, kern_11_1_2, kern_11_2_2, kern_11_3_2, kern_11_4_2, kern_11_5_2, kern_11_6_2, 0, 0, 0, 0, 0, 0},
+   {0, kern_11_1_3, kern_11_2_3, kern_11_3_3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+   {0, kern_11_1_4, kern_11_2_4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
   },
  },
 };
@@ -364,152 +485,244 @@ static TGT AI void gkern(const int M, const int NV, const int IDX, int nrows, co
 {
     const int lastn = __builtin_popcount((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(lastmask)));
     const __m256d va = _mm256_set1_pd(alpha);
-    __m256d g0_0, g0_1;
-    __m256d g1_0, g1_1;
-    __m256d g2_0, g2_1;
-    __m256d g3_0, g3_1;
-    __m256d g4_0, g4_1;
-    __m256d g5_0, g5_1;
-    __m256d g6_0, g6_1;
-    __m256d g7_0, g7_1;
-    __m256d g8_0, g8_1;
-    __m256d g9_0, g9_1;
+    __m256d g0_0, g0_1, g0_2, g0_3;
+    __m256d g1_0, g1_1, g1_2, g1_3;
+    __m256d g2_0, g2_1, g2_2, g2_3;
+    __m256d g3_0, g3_1, g3_2, g3_3;
+    __m256d g4_0, g4_1, g4_2, g4_3;
+    __m256d g5_0, g5_1, g5_2, g5_3;
+    __m256d g6_0, g6_1, g6_2, g6_3;
+    __m256d g7_0, g7_1, g7_2, g7_3;
+    __m256d g8_0, g8_1, g8_2, g8_3;
+    __m256d g9_0, g9_1, g9_2, g9_3;
     if (M > 0 && NV - 1 == 0) g0_0 = _mm256_maskload_pd(g + 0 * ldg + 0, lastmask);
     else if (M > 0 && NV > 0) g0_0 = _mm256_loadu_pd(g + 0 * ldg + 0);
     else g0_0 = _mm256_setzero_pd();
     if (M > 0 && NV - 1 == 1) g0_1 = _mm256_maskload_pd(g + 0 * ldg + 4, lastmask);
     else if (M > 0 && NV > 1) g0_1 = _mm256_loadu_pd(g + 0 * ldg + 4);
     else g0_1 = _mm256_setzero_pd();
+    if (M > 0 && NV - 1 == 2) g0_2 = _mm256_maskload_pd(g + 0 * ldg + 8, lastmask);
+    else if (M > 0 && NV > 2) g0_2 = _mm256_loadu_pd(g + 0 * ldg + 8);
+    else g0_2 = _mm256_setzero_pd();
+    if (M > 0 && NV - 1 == 3) g0_3 = _mm256_maskload_pd(g + 0 * ldg + 12, lastmask);
+    else if (M > 0 && NV > 3) g0_3 = _mm256_loadu_pd(g + 0 * ldg + 12);
+    else g0_3 = _mm256_setzero_pd();
     if (M > 1 && NV - 1 == 0) g1_0 = _mm256_maskload_pd(g + 1 * ldg + 0, lastmask);
     else if (M > 1 && NV > 0) g1_0 = _mm256_loadu_pd(g + 1 * ldg + 0);
     else g1_0 = _mm256_setzero_pd();
     if (M > 1 && NV - 1 == 1) g1_1 = _mm256_maskload_pd(g + 1 * ldg + 4, lastmask);
     else if (M > 1 && NV > 1) g1_1 = _mm256_loadu_pd(g + 1 * ldg + 4);
     else g1_1 = _mm256_setzero_pd();
+    if (M > 1 && NV - 1 == 2) g1_2 = _mm256_maskload_pd(g + 1 * ldg + 8, lastmask);
+    else if (M > 1 && NV > 2) g1_2 = _mm256_loadu_pd(g + 1 * ldg + 8);
+    else g1_2 = _mm256_setzero_pd();
+    if (M > 1 && NV - 1 == 3) g1_3 = _mm256_maskload_pd(g + 1 * ldg + 12, lastmask);
+    else if (M > 1 && NV > 3) g1_3 = _mm256_loadu_pd(g + 1 * ldg + 12);
+    else g1_3 = _mm256_setzero_pd();
     if (M > 2 && NV - 1 == 0) g2_0 = _mm256_maskload_pd(g + 2 * ldg + 0, lastmask);
     else if (M > 2 && NV > 0) g2_0 = _mm256_loadu_pd(g + 2 * ldg + 0);
     else g2_0 = _mm256_setzero_pd();
     if (M > 2 && NV - 1 == 1) g2_1 = _mm256_maskload_pd(g + 2 * ldg + 4, lastmask);
     else if (M > 2 && NV > 1) g2_1 = _mm256_loadu_pd(g + 2 * ldg + 4);
     else g2_1 = _mm256_setzero_pd();
+    if (M > 2 && NV - 1 == 2) g2_2 = _mm256_maskload_pd(g + 2 * ldg + 8, lastmask);
+    else if (M > 2 && NV > 2) g2_2 = _mm256_loadu_pd(g + 2 * ldg + 8);
+    else g2_2 = _mm256_setzero_pd();
+    if (M > 2 && NV - 1 == 3) g2_3 = _mm256_maskload_pd(g + 2 * ldg + 12, lastmask);
+    else if (M > 2 && NV > 3) g2_3 = _mm256_loadu_pd(g + 2 * ldg + 12);
+    else g2_3 = _mm256_setzero_pd();
     if (M > 3 && NV - 1 == 0) g3_0 = _mm256_maskload_pd(g + 3 * ldg + 0, lastmask);
     else if (M > 3 && NV > 0) g3_0 = _mm256_loadu_pd(g + 3 * ldg + 0);
     else g3_0 = _mm256_setzero_pd();
     if (M > 3 && NV - 1 == 1) g3_1 = _mm256_maskload_pd(g + 3 * ldg + 4, lastmask);
     else if (M > 3 && NV > 1) g3_1 = _mm256_loadu_pd(g + 3 * ldg + 4);
     else g3_1 = _mm256_setzero_pd();
+    if (M > 3 && NV - 1 == 2) g3_2 = _mm256_maskload_pd(g + 3 * ldg + 8, lastmask);
+    else if (M > 3 && NV > 2) g3_2 = _mm256_loadu_pd(g + 3 * ldg + 8);
+    else g3_2 = _mm256_setzero_pd();
+    if (M > 3 && NV - 1 == 3) g3_3 = _mm256_maskload_pd(g + 3 * ldg + 12, lastmask);
+    else if (M > 3 && NV > 3) g3_3 = _mm256_loadu_pd(g + 3 * ldg + 12);
+    else g3_3 = _mm256_setzero_pd();
     if (M > 4 && NV - 1 == 0) g4_0 = _mm256_maskload_pd(g + 4 * ldg + 0, lastmask);
     else if (M > 4 && NV > 0) g4_0 = _mm256_loadu_pd(g + 4 * ldg + 0);
     else g4_0 = _mm256_setzero_pd();
     if (M > 4 && NV - 1 == 1) g4_1 = _mm256_maskload_pd(g + 4 * ldg + 4, lastmask);
     else if (M > 4 && NV > 1) g4_1 = _mm256_loadu_pd(g + 4 * ldg + 4);
     else g4_1 = _mm256_setzero_pd();
+    if (M > 4 && NV - 1 == 2) g4_2 = _mm256_maskload_pd(g + 4 * ldg + 8, lastmask);
+    else if (M > 4 && NV > 2) g4_2 = _mm256_loadu_pd(g + 4 * ldg + 8);
+    else g4_2 = _mm256_setzero_pd();
+    if (M > 4 && NV - 1 == 3) g4_3 = _mm256_maskload_pd(g + 4 * ldg + 12, lastmask);
+    else if (M > 4 && NV > 3) g4_3 = _mm256_loadu_pd(g + 4 * ldg + 12);
+    else g4_3 = _mm256_setzero_pd();
     if (M > 5 && NV - 1 == 0) g5_0 = _mm256_maskload_pd(g + 5 * ldg + 0, lastmask);
     else if (M > 5 && NV > 0) g5_0 = _mm256_loadu_pd(g + 5 * ldg + 0);
     else g5_0 = _mm256_setzero_pd();
     if (M > 5 && NV - 1 == 1) g5_1 = _mm256_maskload_pd(g + 5 * ldg + 4, lastmask);
     else if (M > 5 && NV > 1) g5_1 = _mm256_loadu_pd(g + 5 * ldg + 4);
     else g5_1 = _mm256_setzero_pd();
+    if (M > 5 && NV - 1 == 2) g5_2 = _mm256_maskload_pd(g + 5 * ldg + 8, lastmask);
+    else if (M > 5 && NV > 2) g5_2 = _mm256_loadu_pd(g + 5 * ldg + 8);
+    else g5_2 = _mm256_setzero_pd();
+    if (M > 5 && NV - 1 == 3) g5_3 = _mm256_maskload_pd(g + 5 * ldg + 12, lastmask);
+    else if (M > 5 && NV > 3) g5_3 = _mm256_loadu_pd(g + 5 * ldg + 12);
+    else g5_3 = _mm256_setzero_pd();
     if (M > 6 && NV - 1 == 0) g6_0 = _mm256_maskload_pd(g + 6 * ldg + 0, lastmask);
     else if (M > 6 && NV > 0) g6_0 = _mm256_loadu_pd(g + 6 * ldg + 0);
     else g6_0 = _mm256_setzero_pd();
     if (M > 6 && NV - 1 == 1) g6_1 = _mm256_maskload_pd(g + 6 * ldg + 4, lastmask);
     else if (M > 6 && NV > 1) g6_1 = _mm256_loadu_pd(g + 6 * ldg + 4);
     else g6_1 = _mm256_setzero_pd();
+    if (M > 6 && NV - 1 == 2) g6_2 = _mm256_maskload_pd(g + 6 * ldg + 8, lastmask);
+    else if (M > 6 && NV > 2) g6_2 = _mm256_loadu_pd(g + 6 * ldg + 8);
+    else g6_2 = _mm256_setzero_pd();
+    if (M > 6 && NV - 1 == 3) g6_3 = _mm256_maskload_pd(g + 6 * ldg + 12, lastmask);
+    else if (M > 6 && NV > 3) g6_3 = _mm256_loadu_pd(g + 6 * ldg + 12);
+    else g6_3 = _mm256_setzero_pd();
     if (M > 7 && NV - 1 == 0) g7_0 = _mm256_maskload_pd(g + 7 * ldg + 0, lastmask);
     else if (M > 7 && NV > 0) g7_0 = _mm256_loadu_pd(g + 7 * ldg + 0);
     else g7_0 = _mm256_setzero_pd();
     if (M > 7 && NV - 1 == 1) g7_1 = _mm256_maskload_pd(g + 7 * ldg + 4, lastmask);
     else if (M > 7 && NV > 1) g7_1 = _mm256_loadu_pd(g + 7 * ldg + 4);
     else g7_1 = _mm256_setzero_pd();
+    if (M > 7 && NV - 1 == 2) g7_2 = _mm256_maskload_pd(g + 7 * ldg + 8, lastmask);
+    else if (M > 7 && NV > 2) g7_2 = _mm256_loadu_pd(g + 7 * ldg + 8);
+    else g7_2 = _mm256_setzero_pd();
+    if (M > 7 && NV - 1 == 3) g7_3 = _mm256_maskload_pd(g + 7 * ldg + 12, lastmask);
+    else if (M > 7 && NV > 3) g7_3 = _mm256_loadu_pd(g + 7 * ldg + 12);
+    else g7_3 = _mm256_setzero_pd();
     if (M > 8 && NV - 1 == 0) g8_0 = _mm256_maskload_pd(g + 8 * ldg + 0, lastmask);
     else if (M > 8 && NV > 0) g8_0 = _mm256_loadu_pd(g + 8 * ldg + 0);
     else g8_0 = _mm256_setzero_pd();
     if (M > 8 && NV - 1 == 1) g8_1 = _mm256_maskload_pd(g + 8 * ldg + 4, lastmask);
     else if (M > 8 && NV > 1) g8_1 = _mm256_loadu_pd(g + 8 * ldg + 4);
     else g8_1 = _mm256_setzero_pd();
+    if (M > 8 && NV - 1 == 2) g8_2 = _mm256_maskload_pd(g + 8 * ldg + 8, lastmask);
+    else if (M > 8 && NV > 2) g8_2 = _mm256_loadu_pd(g + 8 * ldg + 8);
+    else g8_2 = _mm256_setzero_pd();
+    if (M > 8 && NV - 1 == 3) g8_3 = _mm256_maskload_pd(g + 8 * ldg + 12, lastmask);
+    else if (M > 8 && NV > 3) g8_3 = _mm256_loadu_pd(g + 8 * ldg + 12);
+    else g8_3 = _mm256_setzero_pd();
     if (M > 9 && NV - 1 == 0) g9_0 = _mm256_maskload_pd(g + 9 * ldg + 0, lastmask);
     else if (M > 9 && NV > 0) g9_0 = _mm256_loadu_pd(g + 9 * ldg + 0);
     else g9_0 = _mm256_setzero_pd();
     if (M > 9 && NV - 1 == 1) g9_1 = _mm256_maskload_pd(g + 9 * ldg + 4, lastmask);
     else if (M > 9 && NV > 1) g9_1 = _mm256_loadu_pd(g + 9 * ldg + 4);
     else g9_1 = _mm256_setzero_pd();
+    if (M > 9 && NV - 1 == 2) g9_2 = _mm256_maskload_pd(g + 9 * ldg + 8, lastmask);
+    else if (M > 9 && NV > 2) g9_2 = _mm256_loadu_pd(g + 9 * ldg + 8);
+    else g9_2 = _mm256_setzero_pd();
+    if (M > 9 && NV - 1 == 3) g9_3 = _mm256_maskload_pd(g + 9 * ldg + 12, lastmask);
+    else if (M > 9 && NV > 3) g9_3 = _mm256_loadu_pd(g + 9 * ldg + 12);
+    else g9_3 = _mm256_setzero_pd();
     /* With accum, C row r + 1 is loaded before row r is stored: loading right after a
      * masked store into the same cache line (C rows are rarely 64-byte multiples) waits
      * for the store to commit -- it took 40 % of the fused SGD step. Only where the
      * registers allow (M * NV + 3 * NV + 2 <= 16). */
     const int PRE = M * NV + 3 * NV + 2 <= 16;
-    __m256d n0 = _mm256_setzero_pd(), n1 = n0;
+    __m256d n0 = _mm256_setzero_pd(), n1 = n0, n2 = n0, n3 = n0;
     if (PRE && accum && nrows > 0 && NV - 1 == 0) n0 = _mm256_maskload_pd(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 0, lastmask);
     else if (PRE && accum && nrows > 0 && NV > 0) n0 = _mm256_loadu_pd(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 0);
     if (PRE && accum && nrows > 0 && NV - 1 == 1) n1 = _mm256_maskload_pd(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 4, lastmask);
     else if (PRE && accum && nrows > 0 && NV > 1) n1 = _mm256_loadu_pd(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 4);
+    if (PRE && accum && nrows > 0 && NV - 1 == 2) n2 = _mm256_maskload_pd(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 8, lastmask);
+    else if (PRE && accum && nrows > 0 && NV > 2) n2 = _mm256_loadu_pd(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 8);
+    if (PRE && accum && nrows > 0 && NV - 1 == 3) n3 = _mm256_maskload_pd(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 12, lastmask);
+    else if (PRE && accum && nrows > 0 && NV > 3) n3 = _mm256_loadu_pd(c + (ptrdiff_t)(IDX ? idx[0] : 0) * ldc + 12);
     for (int r = 0; r < nrows; r++) {
         const double *ar = a + r;
         double *cr = c + (ptrdiff_t)(IDX ? idx[r] : r) * ldc;
-        __m256d w0 = n0, w1 = n1;
+        __m256d w0 = n0, w1 = n1, w2 = n2, w3 = n3;
         if (PRE && accum && r + 1 < nrows) {
             const double *cn = c + (ptrdiff_t)(IDX ? idx[r + 1] : r + 1) * ldc;
             if (NV - 1 == 0) n0 = _mm256_maskload_pd(cn + 0, lastmask);
             else if (NV > 0) n0 = _mm256_loadu_pd(cn + 0);
             if (NV - 1 == 1) n1 = _mm256_maskload_pd(cn + 4, lastmask);
             else if (NV > 1) n1 = _mm256_loadu_pd(cn + 4);
+            if (NV - 1 == 2) n2 = _mm256_maskload_pd(cn + 8, lastmask);
+            else if (NV > 2) n2 = _mm256_loadu_pd(cn + 8);
+            if (NV - 1 == 3) n3 = _mm256_maskload_pd(cn + 12, lastmask);
+            else if (NV > 3) n3 = _mm256_loadu_pd(cn + 12);
         }
-        __m256d e0 = _mm256_setzero_pd(), o0 = _mm256_setzero_pd(), e1 = _mm256_setzero_pd(), o1 = _mm256_setzero_pd(), av;
+        __m256d e0 = _mm256_setzero_pd(), o0 = _mm256_setzero_pd(), e1 = _mm256_setzero_pd(), o1 = _mm256_setzero_pd(), e2 = _mm256_setzero_pd(), o2 = _mm256_setzero_pd(), e3 = _mm256_setzero_pd(), o3 = _mm256_setzero_pd(), av;
         if (M > 0) {
             av = _mm256_set1_pd(ar[0 * lda]);
             if (NV > 0) e0 = _mm256_fmadd_pd(av, g0_0, e0);
             if (NV > 1) e1 = _mm256_fmadd_pd(av, g0_1, e1);
+            if (NV > 2) e2 = _mm256_fmadd_pd(av, g0_2, e2);
+            if (NV > 3) e3 = _mm256_fmadd_pd(av, g0_3, e3);
         }
         if (M > 1) {
             av = _mm256_set1_pd(ar[1 * lda]);
             if (NV > 0) o0 = _mm256_fmadd_pd(av, g1_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_pd(av, g1_1, o1);
+            if (NV > 2) o2 = _mm256_fmadd_pd(av, g1_2, o2);
+            if (NV > 3) o3 = _mm256_fmadd_pd(av, g1_3, o3);
         }
         if (M > 2) {
             av = _mm256_set1_pd(ar[2 * lda]);
             if (NV > 0) e0 = _mm256_fmadd_pd(av, g2_0, e0);
             if (NV > 1) e1 = _mm256_fmadd_pd(av, g2_1, e1);
+            if (NV > 2) e2 = _mm256_fmadd_pd(av, g2_2, e2);
+            if (NV > 3) e3 = _mm256_fmadd_pd(av, g2_3, e3);
         }
         if (M > 3) {
             av = _mm256_set1_pd(ar[3 * lda]);
             if (NV > 0) o0 = _mm256_fmadd_pd(av, g3_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_pd(av, g3_1, o1);
+            if (NV > 2) o2 = _mm256_fmadd_pd(av, g3_2, o2);
+            if (NV > 3) o3 = _mm256_fmadd_pd(av, g3_3, o3);
         }
         if (M > 4) {
             av = _mm256_set1_pd(ar[4 * lda]);
             if (NV > 0) e0 = _mm256_fmadd_pd(av, g4_0, e0);
             if (NV > 1) e1 = _mm256_fmadd_pd(av, g4_1, e1);
+            if (NV > 2) e2 = _mm256_fmadd_pd(av, g4_2, e2);
+            if (NV > 3) e3 = _mm256_fmadd_pd(av, g4_3, e3);
         }
         if (M > 5) {
             av = _mm256_set1_pd(ar[5 * lda]);
             if (NV > 0) o0 = _mm256_fmadd_pd(av, g5_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_pd(av, g5_1, o1);
+            if (NV > 2) o2 = _mm256_fmadd_pd(av, g5_2, o2);
+            if (NV > 3) o3 = _mm256_fmadd_pd(av, g5_3, o3);
         }
         if (M > 6) {
             av = _mm256_set1_pd(ar[6 * lda]);
             if (NV > 0) e0 = _mm256_fmadd_pd(av, g6_0, e0);
             if (NV > 1) e1 = _mm256_fmadd_pd(av, g6_1, e1);
+            if (NV > 2) e2 = _mm256_fmadd_pd(av, g6_2, e2);
+            if (NV > 3) e3 = _mm256_fmadd_pd(av, g6_3, e3);
         }
         if (M > 7) {
             av = _mm256_set1_pd(ar[7 * lda]);
             if (NV > 0) o0 = _mm256_fmadd_pd(av, g7_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_pd(av, g7_1, o1);
+            if (NV > 2) o2 = _mm256_fmadd_pd(av, g7_2, o2);
+            if (NV > 3) o3 = _mm256_fmadd_pd(av, g7_3, o3);
         }
         if (M > 8) {
             av = _mm256_set1_pd(ar[8 * lda]);
             if (NV > 0) e0 = _mm256_fmadd_pd(av, g8_0, e0);
             if (NV > 1) e1 = _mm256_fmadd_pd(av, g8_1, e1);
+            if (NV > 2) e2 = _mm256_fmadd_pd(av, g8_2, e2);
+            if (NV > 3) e3 = _mm256_fmadd_pd(av, g8_3, e3);
         }
         if (M > 9) {
             av = _mm256_set1_pd(ar[9 * lda]);
             if (NV > 0) o0 = _mm256_fmadd_pd(av, g9_0, o0);
             if (NV > 1) o1 = _mm256_fmadd_pd(av, g9_1, o1);
+            if (NV > 2) o2 = _mm256_fmadd_pd(av, g9_2, o2);
+            if (NV > 3) o3 = _mm256_fmadd_pd(av, g9_3, o3);
         }
         if (NV - 1 == 0) { __m256d s = _mm256_add_pd(e0, o0); s = accum ? _mm256_fmadd_pd(va, s, PRE ? w0 : _mm256_maskload_pd(cr + 0, lastmask)) : _mm256_mul_pd(va, s); store_last(cr + 0, s, lastn); }
         else if (NV > 0) { __m256d s = _mm256_add_pd(e0, o0); s = accum ? _mm256_fmadd_pd(va, s, PRE ? w0 : _mm256_loadu_pd(cr + 0)) : _mm256_mul_pd(va, s); _mm256_storeu_pd(cr + 0, s); }
         if (NV - 1 == 1) { __m256d s = _mm256_add_pd(e1, o1); s = accum ? _mm256_fmadd_pd(va, s, PRE ? w1 : _mm256_maskload_pd(cr + 4, lastmask)) : _mm256_mul_pd(va, s); store_last(cr + 4, s, lastn); }
         else if (NV > 1) { __m256d s = _mm256_add_pd(e1, o1); s = accum ? _mm256_fmadd_pd(va, s, PRE ? w1 : _mm256_loadu_pd(cr + 4)) : _mm256_mul_pd(va, s); _mm256_storeu_pd(cr + 4, s); }
+        if (NV - 1 == 2) { __m256d s = _mm256_add_pd(e2, o2); s = accum ? _mm256_fmadd_pd(va, s, PRE ? w2 : _mm256_maskload_pd(cr + 8, lastmask)) : _mm256_mul_pd(va, s); store_last(cr + 8, s, lastn); }
+        else if (NV > 2) { __m256d s = _mm256_add_pd(e2, o2); s = accum ? _mm256_fmadd_pd(va, s, PRE ? w2 : _mm256_loadu_pd(cr + 8)) : _mm256_mul_pd(va, s); _mm256_storeu_pd(cr + 8, s); }
+        if (NV - 1 == 3) { __m256d s = _mm256_add_pd(e3, o3); s = accum ? _mm256_fmadd_pd(va, s, PRE ? w3 : _mm256_maskload_pd(cr + 12, lastmask)) : _mm256_mul_pd(va, s); store_last(cr + 12, s, lastn); }
+        else if (NV > 3) { __m256d s = _mm256_add_pd(e3, o3); s = accum ? _mm256_fmadd_pd(va, s, PRE ? w3 : _mm256_loadu_pd(cr + 12)) : _mm256_mul_pd(va, s); _mm256_storeu_pd(cr + 12, s); }
     }
 }
 
@@ -520,18 +733,26 @@ typedef void (*gfn)(int, const double *, ptrdiff_t, const double *, ptrdiff_t, d
     const int *ix, double al, int acc) { gkern(M, NV, I, nr, a, lda, g, ldg, c, ldc, mk, ix, al, acc); }
 DEFG(0,1,1) DEFG(0,2,1) DEFG(0,3,1) DEFG(0,4,1) DEFG(0,5,1) DEFG(0,6,1) DEFG(0,7,1) DEFG(0,8,1) DEFG(0,9,1) DEFG(0,10,1)
 DEFG(0,1,2) DEFG(0,2,2) DEFG(0,3,2) DEFG(0,4,2)
+DEFG(0,1,3) DEFG(0,2,3)
+DEFG(0,1,4)
 DEFG(1,1,1) DEFG(1,2,1) DEFG(1,3,1) DEFG(1,4,1) DEFG(1,5,1) DEFG(1,6,1) DEFG(1,7,1) DEFG(1,8,1) DEFG(1,9,1) DEFG(1,10,1)
 DEFG(1,1,2) DEFG(1,2,2) DEFG(1,3,2) DEFG(1,4,2)
-static const gfn GTABLE[2][3][11] = {
+DEFG(1,1,3) DEFG(1,2,3)
+DEFG(1,1,4)
+static const gfn GTABLE[2][5][11] = {
  {
   {0},
   {0, gkern_0_1_1, gkern_0_2_1, gkern_0_3_1, gkern_0_4_1, gkern_0_5_1, gkern_0_6_1, gkern_0_7_1, gkern_0_8_1, gkern_0_9_1, gkern_0_10_1},
   {0, gkern_0_1_2, gkern_0_2_2, gkern_0_3_2, gkern_0_4_2, 0, 0, 0, 0, 0, 0},
+  {0, gkern_0_1_3, gkern_0_2_3, 0, 0, 0, 0, 0, 0, 0, 0},
+  {0, gkern_0_1_4, 0, 0, 0, 0, 0, 0, 0, 0, 0},
  },
  {
   {0},
   {0, gkern_1_1_1, gkern_1_2_1, gkern_1_3_1, gkern_1_4_1, gkern_1_5_1, gkern_1_6_1, gkern_1_7_1, gkern_1_8_1, gkern_1_9_1, gkern_1_10_1},
   {0, gkern_1_1_2, gkern_1_2_2, gkern_1_3_2, gkern_1_4_2, 0, 0, 0, 0, 0, 0},
+  {0, gkern_1_1_3, gkern_1_2_3, 0, 0, 0, 0, 0, 0, 0, 0},
+  {0, gkern_1_1_4, 0, 0, 0, 0, 0, 0, 0, 0, 0},
  },
 };
 
@@ -548,8 +769,9 @@ static TGT void driver(int IDX, int T, int M, int K, int N, const double *a, ptr
             }
         return;
     }
-    for (int j0 = 0; j0 < N; j0 += 8) {
-        int w = N - j0 < 8 ? N - j0 : 8;
+    const int panel = M == 1 ? 16 : 8;
+    for (int j0 = 0; j0 < N; j0 += panel) {
+        int w = N - j0 < panel ? N - j0 : panel;
         int NV = (w + 3) / 4;
         int rem = w - 4 * (NV - 1);
         __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(rem), _mm256_setr_epi64x(0, 1, 2, 3));

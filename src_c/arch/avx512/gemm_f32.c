@@ -19,8 +19,9 @@
  * registers only at the final (masked) store. No packing, no copies.
  *
  * Blocking (driver):
- *   columns: n is split into panels of up to 64 columns (4 vectors); the last
- *            panel uses ceil(rem/16) vectors with a masked last vector.
+ *   columns: n is split into panels of up to 64 columns (4 vectors; 64 for a
+ *            single row of C); the last panel uses ceil(rem/16) vectors with a masked
+ *            last vector.
  *   rows:    at most MR_MAX[trans][NV] rows per block; rows are split into
  *            equal-ish blocks.
  */
@@ -1106,8 +1107,9 @@ static TGT void driver(int IDX, int T, int M, int K, int N, const float *a, ptrd
             }
         return;
     }
-    for (int j0 = 0; j0 < N; j0 += 64) {
-        int w = N - j0 < 64 ? N - j0 : 64;
+    const int panel = M == 1 ? 64 : 64;
+    for (int j0 = 0; j0 < N; j0 += panel) {
+        int w = N - j0 < panel ? N - j0 : panel;
         int NV = (w + 15) / 16;
         int rem = w - 16 * (NV - 1);
         __mmask16 mask = (__mmask16)((1u << (rem)) - 1u);

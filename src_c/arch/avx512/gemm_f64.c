@@ -19,8 +19,9 @@
  * registers only at the final (masked) store. No packing, no copies.
  *
  * Blocking (driver):
- *   columns: n is split into panels of up to 32 columns (4 vectors); the last
- *            panel uses ceil(rem/8) vectors with a masked last vector.
+ *   columns: n is split into panels of up to 32 columns (4 vectors; 32 for a
+ *            single row of C); the last panel uses ceil(rem/8) vectors with a masked
+ *            last vector.
  *   rows:    at most MR_MAX[trans][NV] rows per block; rows are split into
  *            equal-ish blocks.
  */
@@ -1106,8 +1107,9 @@ static TGT void driver(int IDX, int T, int M, int K, int N, const double *a, ptr
             }
         return;
     }
-    for (int j0 = 0; j0 < N; j0 += 32) {
-        int w = N - j0 < 32 ? N - j0 : 32;
+    const int panel = M == 1 ? 32 : 32;
+    for (int j0 = 0; j0 < N; j0 += panel) {
+        int w = N - j0 < panel ? N - j0 : panel;
         int NV = (w + 7) / 8;
         int rem = w - 8 * (NV - 1);
         __mmask8 mask = (__mmask8)((1u << (rem)) - 1u);

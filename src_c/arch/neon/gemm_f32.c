@@ -19,8 +19,9 @@
  * registers only at the final (masked) store. No packing, no copies.
  *
  * Blocking (driver):
- *   columns: n is split into panels of up to 16 columns (4 vectors); the last
- *            panel uses ceil(rem/4) vectors with a masked last vector.
+ *   columns: n is split into panels of up to 16 columns (4 vectors; 16 for a
+ *            single row of C); the last panel uses ceil(rem/4) vectors with a masked
+ *            last vector.
  *   rows:    at most MR_MAX[trans][NV] rows per block; rows are split into
  *            equal-ish blocks.
  */
@@ -1131,8 +1132,9 @@ static TGT void driver(int IDX, int T, int M, int K, int N, const float *a, ptrd
             }
         return;
     }
-    for (int j0 = 0; j0 < N; j0 += 16) {
-        int w = N - j0 < 16 ? N - j0 : 16;
+    const int panel = M == 1 ? 16 : 16;
+    for (int j0 = 0; j0 < N; j0 += panel) {
+        int w = N - j0 < panel ? N - j0 : panel;
         int NV = (w + 3) / 4;
         int rem = w - 4 * (NV - 1);
         int mask = (rem);

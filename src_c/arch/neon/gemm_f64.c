@@ -19,8 +19,9 @@
  * registers only at the final (masked) store. No packing, no copies.
  *
  * Blocking (driver):
- *   columns: n is split into panels of up to 8 columns (4 vectors); the last
- *            panel uses ceil(rem/2) vectors with a masked last vector.
+ *   columns: n is split into panels of up to 8 columns (4 vectors; 8 for a
+ *            single row of C); the last panel uses ceil(rem/2) vectors with a masked
+ *            last vector.
  *   rows:    at most MR_MAX[trans][NV] rows per block; rows are split into
  *            equal-ish blocks.
  */
@@ -1121,8 +1122,9 @@ static TGT void driver(int IDX, int T, int M, int K, int N, const double *a, ptr
             }
         return;
     }
-    for (int j0 = 0; j0 < N; j0 += 8) {
-        int w = N - j0 < 8 ? N - j0 : 8;
+    const int panel = M == 1 ? 8 : 8;
+    for (int j0 = 0; j0 < N; j0 += panel) {
+        int w = N - j0 < panel ? N - j0 : panel;
         int NV = (w + 1) / 2;
         int rem = w - 2 * (NV - 1);
         int mask = (rem);
