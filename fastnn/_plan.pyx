@@ -578,17 +578,44 @@ cdef class TrainingPlan:
             raise NonFiniteInputError(self.p.bad_row)
         return loss_sum, correct, seen, bad
 
+    def predict_rows(self, X):
+        """Model.predict's fast path: X an ndarray (exactly) of the plan's dtype, (n >= 1,
+        in_dim), C-contiguous, and free of NaN/inf -> a new (n, out_dim) array of the
+        outputs. None for anything else (the caller's checked path then says what is
+        wrong), so this never raises on user input."""
+        if not cnp.PyArray_CheckExact(X):
+            return None
+        cdef cnp.ndarray xa = <cnp.ndarray>X
+        cdef int typenum = cnp.NPY_FLOAT32 if self.p.dtype_size == 4 else cnp.NPY_FLOAT64
+        if (cnp.PyArray_TYPE(xa) != typenum or cnp.PyArray_NDIM(xa) != 2
+                or cnp.PyArray_DIMS(xa)[0] < 1 or cnp.PyArray_DIMS(xa)[1] != self.p.in_dim
+                or not cnp.PyArray_IS_C_CONTIGUOUS(xa)):
+            return None
+        cdef cnp.npy_intp dims[2]
+        dims[0] = cnp.PyArray_DIMS(xa)[0]
+        dims[1] = self.p.out_dim
+        out = cnp.PyArray_EMPTY(2, dims, typenum, 0)
+        return out if self.predict(X, out, True) else None
+
     def predict(self, X, out, bint check_finite=False):
         """Forward every row of X (inference: dropout off) into out (n, out_dim).
         With check_finite, X is first scanned for NaN/inf natively; returns False (and
         computes nothing) if it holds any, True otherwise."""
         cdef const void *px = _ptr(X)
         cdef void *po = _ptr(out)
-        cdef Py_ssize_t n = X.shape[0]
         cdef int ok = 1
-        if X.dtype != self.dtype or out.dtype != self.dtype or X.ndim != 2 \
-                or X.shape[1] != self.p.in_dim or out.shape != (n, self.p.out_dim):
+        if px == NULL or po == NULL:
+            raise ValueError("predict(): X and out must be arrays")
+        # C-level checks (a single-sample call is a few microseconds in all)
+        cdef int typenum = cnp.NPY_FLOAT32 if self.p.dtype_size == 4 else cnp.NPY_FLOAT64
+        cdef cnp.ndarray xa = <cnp.ndarray>X, oa = <cnp.ndarray>out
+        if (cnp.PyArray_TYPE(xa) != typenum or cnp.PyArray_TYPE(oa) != typenum
+                or cnp.PyArray_NDIM(xa) != 2 or cnp.PyArray_NDIM(oa) != 2
+                or cnp.PyArray_DIMS(xa)[1] != self.p.in_dim
+                or cnp.PyArray_DIMS(oa)[0] != cnp.PyArray_DIMS(xa)[0]
+                or cnp.PyArray_DIMS(oa)[1] != self.p.out_dim):
             raise ValueError("predict(): arrays do not match the plan")
+        cdef Py_ssize_t n = cnp.PyArray_DIMS(xa)[0]
         cdef int held
         self.p.n_threads = current_num_threads()
         self.p.gemm_threads = gemm_team_threads()

@@ -777,14 +777,15 @@ class Sequential:
     def predict(self, X, batch_size=None):
         """Raw outputs of the last layer for X, computed in batches (inference mode)."""
         plan = self._infer_plan
-        if (plan is not None and type(X) is np.ndarray and X.dtype == self.dtype
-                and X.ndim == 2 and X.shape[0] and X.shape[1:] == self._input_shape
-                and X.flags.c_contiguous and self.fused and batch_size is None):
-            # The common case, checked in a few attribute reads: one native call that
-            # scans X for NaN/inf and runs every layer (single-sample latency matters).
-            out = np.empty((X.shape[0],) + self._output_shape, self.dtype)
-            if plan.predict(X, out, True):
-                return out
+        if (plan is not None and batch_size is None and self.fused
+                and len(self._input_shape) == 1):
+            # The common case, checked natively: one call that checks X's type, shape and
+            # layout, scans it for NaN/inf and runs every layer (single-sample latency
+            # matters); anything else, None, takes the checked path below.
+            out = plan.predict_rows(X)
+            if out is not None:
+                return out if len(self._output_shape) == 1 else \
+                    out.reshape((out.shape[0],) + self._output_shape)
         bs = self._infer_batch(batch_size)
         X = self._check_X(X)
         self._ensure_built(X)

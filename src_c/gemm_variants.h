@@ -45,7 +45,8 @@ typedef struct {
      *   the plan passes rows of X in shuffled order, so nothing is gathered). Writes the
      *   columns that are nonzero (or NaN) in at least one row to xc (m x nact, row-major),
      *   their indices in increasing order to cols[0 .. nact), the other indices to
-     *   zcols[0 .. k - nact); masks is scratch (FNN_GEMM_MASK_COLS). Returns nact.
+     *   zcols[0 .. k - nact) (each holds k entries: the entries past those counts are
+     *   scratch); masks is scratch (FNN_GEMM_MASK_COLS). Returns nact.
      * nn_cols: C (m x n) = xc B[cols, :]  (+ C with accumulate); B is (k x n).
      * tn_cols: rows cols[j] of C (k x n) = alpha * xc[:, j]^T G (+ C[cols[j]] with
      *   accumulate), xc having ldx >= nact columns (a slice of the packed batch); without

@@ -1127,17 +1127,36 @@ static TGT int pack_active(int m, int k, const float *const *rows, float *xc, in
         for (int ch = 0; ch < nch - 1; ch++) masks[ch] |= (unsigned short)nonzero16(row + 16 * ch, 16);
         masks[nch - 1] |= (unsigned short)nonzero16(row + 16 * (nch - 1), rem);
     }
+    /* the indices likewise, 8 columns per permute: the active ones to cols, the others to
+     * zcols (k entries between them; a store whole where 8 more fit below k) */
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int ch = 0; ch < nch; ch++) {
-        unsigned lm = ch == nch - 1 ? (1u << rem) - 1u : 0xFFFFu, am = masks[ch];
-        for (unsigned b = am; b; b &= b - 1) cols[nact++] = 16 * ch + __builtin_ctz(b);
-        for (unsigned b = ~am & lm; b; b &= b - 1) zcols[nz++] = 16 * ch + __builtin_ctz(b);
+        unsigned lm = ch == nch - 1 ? (1u << rem) - 1u : 0xFFFFu, am = masks[ch], zm = ~am & lm;
+        for (int h = 0; h < 2; h++, am >>= 8, zm >>= 8) {
+            const __m256i ci = _mm256_add_epi32(iota, _mm256_set1_epi32(16 * ch + 8 * h));
+            const unsigned ah = am & 0xFFu, zh = zm & 0xFFu;
+            const int na = __builtin_popcount(ah), nzc = __builtin_popcount(zh);
+            const __m256i a = _mm256_permutevar8x32_epi32(
+                ci, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(compress_lut + 8 * ah))));
+            const __m256i z = _mm256_permutevar8x32_epi32(
+                ci, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(compress_lut + 8 * zh))));
+            if (nact + 8 <= k)
+                _mm256_storeu_si256((__m256i *)(cols + nact), a);
+            else if (na)
+                _mm256_maskstore_epi32(cols + nact, _mm256_cmpgt_epi32(_mm256_set1_epi32(na), iota), a);
+            if (nz + 8 <= k)
+                _mm256_storeu_si256((__m256i *)(zcols + nz), z);
+            else if (nzc)
+                _mm256_maskstore_epi32(zcols + nz, _mm256_cmpgt_epi32(_mm256_set1_epi32(nzc), iota), z);
+            nact += na;
+            nz += nzc;
+        }
     }
     /* the active columns of each row, in order: each 8-column half of a chunk is
      * compressed by one permute (the LUT's order for its mask) and stored whole; the
      * lanes past its active ones land where the next ones go, and only the end of the
      * buffer takes a masked store */
     const float *end = xc + (ptrdiff_t)m * nact;
-    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int i = 0; i < m; i++) {
         const float *row = rows[i];
         float *dst = xc + (ptrdiff_t)i * nact;
