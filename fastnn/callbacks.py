@@ -21,13 +21,14 @@ import sys
 import time
 import warnings
 
+from ._pickling import Picklable
 from ._validation import integer, scalar
 
 __all__ = ["Callback", "History", "EarlyStopping", "LearningRateScheduler", "StepDecay",
            "ExponentialDecay", "CosineDecay"]
 
 
-class Callback:
+class Callback(Picklable):
     """Base class. Override any of the hooks; ``self.model`` is set before training and
     ``self.params`` holds {"epochs", "samples", "batch_size", "verbose"}."""
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import ops as _native
 from . import reference as _reference
+from ._pickling import Picklable
 from ._validation import FLOAT_DTYPES, integer, scalar
 
 __all__ = [
@@ -191,7 +192,7 @@ def _fmt_shape(shape):
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-class Layer:
+class Layer(Picklable):
     """Base class of all layers.
 
     Attributes: ``name`` (unique within a model; the model names unnamed layers

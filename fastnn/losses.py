@@ -20,12 +20,13 @@ cross-entropy.
 """
 
 from . import ops as _native
+from ._pickling import Picklable
 
 __all__ = ["Loss", "CrossEntropy", "MSE", "BinaryCrossEntropy", "SquaredError", "LOSSES",
            "get_loss"]
 
 
-class Loss:
+class Loss(Picklable):
     """Base class. ``name`` is the string accepted by ``fit(loss=...)``."""
 
     name = None

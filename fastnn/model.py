@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _fused, _runtime
 from ._config import config_context
+from ._pickling import Picklable
 from ._validation import integer, scalar
 from .callbacks import Callback, History, ProgressLogger
 from .errors import NonFiniteInputError, TrainingDivergedError
@@ -66,7 +67,7 @@ def _nonfinite_error(X, name="X"):
                       f"{_first_nonfinite_row(X)})")
 
 
-class Sequential:
+class Sequential(Picklable):
     """A linear stack of layers.
 
     Parameters: ``layers`` (a list of Layer), ``seed`` (int or None: the model's own
@@ -83,6 +84,8 @@ class Sequential:
     """
 
     fused = True
+    # native plans and the progress hook: rebuilt on demand, not pickled (_pickling.py)
+    _transient = ("_plan", "_infer_plan", "_plan_key", "_plan_targets", "_progress")
 
     def __init__(self, layers=None, *, seed=None, dtype="float32", input_shape=None,
                  backend="native"):

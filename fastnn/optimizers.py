@@ -21,13 +21,14 @@ when centered. The fused native training loop reads and updates ``state``, ``lr`
 import numpy as np
 
 from . import ops as _native
+from ._pickling import Picklable
 from ._validation import integer, scalar
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "OPTIMIZERS", "get_optimizer",
            "optimizer_from_config"]
 
 
-class Optimizer:
+class Optimizer(Picklable):
     """Base class of the optimizers."""
 
     name = None
