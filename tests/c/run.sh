@@ -22,6 +22,14 @@ case "${1:-native}" in
         cc=aarch64-linux-gnu-gcc; run=(qemu-aarch64 -L /usr/aarch64-linux-gnu); expect=(--expect neon) ;;
     *) echo "usage: $0 [native|aarch64]" >&2; exit 2 ;;
 esac
-"$cc" "${flags[@]}" -o "$out/test_variants" "$repo/tests/c/test_variants.c" \
-    "${srcs[@]/#/$repo/src_c/}" -lm
+# one object per source, compiled side by side (the conv and gemm variants take a while)
+objs=() pids=()
+for src in tests/c/test_variants.c "${srcs[@]/#/src_c/}"; do
+    obj="$out/$(echo "$src" | tr / _).o"
+    objs+=("$obj")
+    "$cc" "${flags[@]}" -c -o "$obj" "$repo/$src" &
+    pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done  # (set -e: a failed compile stops here)
+"$cc" -o "$out/test_variants" "${objs[@]}" -lm
 "${run[@]}" "$out/test_variants" "${expect[@]}"
