@@ -192,6 +192,51 @@ def _fmt_shape(shape):
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+class _Arrays(dict):
+    """A layer's ``params``, ``grads`` or ``buffers``: a plain dict of arrays, except that
+    putting an array in (or taking one out) advances ``Layer._generation``. A model's
+    native plans hold pointers to these arrays; they are rebuilt when the generation they
+    were built at has passed, so ``layer.params["W"] = W_new`` is seen by the next
+    ``predict`` and ``fit``. (Changes inside an array are seen anyway.)"""
+
+    __slots__ = ()
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        Layer._generation += 1
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        Layer._generation += 1
+
+    def update(self, *args, **kwargs):
+        super().update(*args, **kwargs)
+        Layer._generation += 1
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def setdefault(self, key, default=None):
+        Layer._generation += 1
+        return super().setdefault(key, default)
+
+    def pop(self, *args):
+        Layer._generation += 1
+        return super().pop(*args)
+
+    def popitem(self):
+        Layer._generation += 1
+        return super().popitem()
+
+    def clear(self):
+        super().clear()
+        Layer._generation += 1
+
+    def __reduce__(self):
+        return _Arrays, (dict(self),)
+
+
 class Layer(Picklable):
     """Base class of all layers.
 
@@ -206,6 +251,47 @@ class Layer(Picklable):
 
     _ops = _native  # the backend; Sequential sets it per layer
     _base_name = "layer"
+    # Advanced whenever any layer's arrays or trainable flag are replaced (_Arrays): the
+    # models' native plans compare it with the value they were built at.
+    _generation = 0
+
+    # params, grads and buffers are _Arrays whatever dict is assigned; assigning one, or
+    # trainable, advances the generation too
+    @property
+    def params(self):
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        self._params = _Arrays(value)
+        Layer._generation += 1
+
+    @property
+    def grads(self):
+        return self._grads
+
+    @grads.setter
+    def grads(self, value):
+        self._grads = _Arrays(value)
+        Layer._generation += 1
+
+    @property
+    def buffers(self):
+        return self._buffers
+
+    @buffers.setter
+    def buffers(self, value):
+        self._buffers = _Arrays(value)
+        Layer._generation += 1
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        Layer._generation += 1
 
     def __init__(self, *, name=None, trainable=True):
         if name is not None and (not isinstance(name, str) or not name):

@@ -107,6 +107,7 @@ class Sequential(Picklable):
         self.stop_training = False
         self._plan = None          # the fused native plan, rebuilt when the model changes
         self._infer_plan = None    # its inference twin, for predict
+        self._infer_generation = None  # Layer._generation when it was built
         self._plan_key = None
         self._plan_targets = None
         self._progress = None      # called with the rows done, while fit shows a bar
@@ -664,11 +665,13 @@ class Sequential(Picklable):
             if self._x_unchecked and not _all_finite(X):  # before any batch
                 raise NonFiniteInputError(_first_nonfinite_row(X))
             return self._run_epoch_python(X, y, perm, batch_size, sample_weight)
-        if self._plan is None or self._plan_key != (X.shape[1:], y.shape[1:], y.dtype):
+        # the plan holds pointers to every layer's arrays: rebuilt when one was replaced
+        key = (X.shape[1:], y.shape[1:], y.dtype, Layer._generation)
+        if self._plan is None or self._plan_key != key:
             self._plan_targets = _fused.plan_targets(self, y, X.shape[0])
             self._plan = _fused.build_plan(self, X, self._plan_targets, batch_size,
                                            sample_weight)
-            self._plan_key = (X.shape[1:], y.shape[1:], y.dtype)
+            self._plan_key = key
         return _fused.run_epoch(self, self._plan, X, self._plan_targets, perm, batch_size,
                                 sample_weight, check_rows=self._x_unchecked)
 
@@ -781,6 +784,7 @@ class Sequential(Picklable):
         """Raw outputs of the last layer for X, computed in batches (inference mode)."""
         plan = self._infer_plan
         if (plan is not None and batch_size is None and self.fused
+                and self._infer_generation == Layer._generation
                 and len(self._input_shape) == 1):
             # The common case, checked natively: one call that checks X's type, shape and
             # layout, scans it for NaN/inf and runs every layer (single-sample latency
@@ -795,8 +799,11 @@ class Sequential(Picklable):
         self._check_features(X)
         n = X.shape[0]
         if self.fused and self.backend == "native" and n:
-            if self._infer_plan is None:
+            if self._infer_plan is None or self._infer_generation != Layer._generation:
+                # (the plan holds pointers to every layer's arrays: rebuilt when one was
+                # replaced)
                 self._infer_plan = _fused.inference_plan(self, INFERENCE_BATCH)
+                self._infer_generation = Layer._generation
             if self._infer_plan is not None:  # one native call: every layer, every row
                 out = np.empty((n,) + self._output_shape, self.dtype)
                 self._infer_plan.predict(X.reshape(n, -1), out.reshape(n, -1))
