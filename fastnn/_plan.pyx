@@ -7,6 +7,7 @@ parameters change in place, so the layers' arrays always show the current weight
 fastnn._fused builds plans from Sequential models; this module knows nothing of layers.
 """
 
+from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from libc.stdint cimport uint64_t
 
@@ -114,6 +115,9 @@ cdef extern from "plan.h" nogil:
         int stop_on_nonfinite
         int check_rows
         Py_ssize_t bad_row
+        int (*poll)(void *ctx) noexcept nogil
+        void *poll_ctx
+        int interrupted
         void *xb
         void *tb
         Py_ssize_t *lb
@@ -193,12 +197,31 @@ cdef void *_ptr(a) except? NULL:
     return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
+cdef int _check_signals() except -1:
+    return PyErr_CheckSignals()
+
+
+cdef int _poll_signals(void *ctx) noexcept nogil:
+    """The plan's poll (plan.h): Python's pending signal handlers run here, with the GIL
+    taken for the moment (in the main thread; elsewhere this does nothing). 1 if one
+    raised (Ctrl-C: KeyboardInterrupt), kept on the plan (ctx) for train/predict to
+    raise once the native call has returned."""
+    with gil:
+        try:
+            _check_signals()
+        except BaseException as e:
+            (<TrainingPlan>ctx)._pending = e
+            return 1
+    return 0
+
+
 cdef class TrainingPlan:
     """A compiled training loop over fixed buffers. Build it with fastnn._fused."""
 
     cdef fnn_plan p
     cdef list _keep      # every array the C struct points into
     cdef object dtype
+    cdef object _pending  # the exception a signal handler raised during a poll
     cdef public list step_specs
     cdef public list dropout_layers
 
@@ -568,12 +591,19 @@ cdef class TrainingPlan:
         self.p.gemm_threads = gemm_team_threads()
         self.p.check_rows = check_rows
         self.p.bad_row = -1
+        self.p.poll = _poll_signals
+        self.p.poll_ctx = <void *>self
+        self.p.interrupted = 0
         with nogil:
             held = blas_hold()
             bad = fnn_plan_train(&self.p, px, n, pt, pw, pp, first_batch, last_batch,
                                  &loss_sum, &correct, &seen)
             blas_release(held)
         self.p.check_rows = 0
+        if self.p.interrupted:  # a signal handler raised (Ctrl-C) between two batches
+            self.p.interrupted = 0
+            e, self._pending = self._pending, None
+            raise e
         if self.p.bad_row >= 0:
             raise NonFiniteInputError(self.p.bad_row)
         return loss_sum, correct, seen, bad
@@ -628,7 +658,14 @@ cdef class TrainingPlan:
                     ok = fnn_all_finite_f64(n * self.p.in_dim, <const double *>px,
                                             self.p.n_threads)
             if ok:
+                self.p.poll = _poll_signals
+                self.p.poll_ctx = <void *>self
+                self.p.interrupted = 0
                 held = blas_hold()
                 fnn_plan_predict(&self.p, px, n, po)
                 blas_release(held)
+        if self.p.interrupted:  # a signal handler raised (Ctrl-C) between two blocks of rows
+            self.p.interrupted = 0
+            e, self._pending = self._pending, None
+            raise e
         return bool(ok)

@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "activations.h"
 #include "batchnorm.h"
@@ -13,6 +14,26 @@
 #include "plan.h"
 #include "pool.h"
 #include "residual.h"
+
+/* Monotonic wall time in nanoseconds (for the signal polls). */
+static long long fnn_plan_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Between two batches: 1 if FNN_PLAN_POLL_NS have passed since *polled and the poll
+ * reports a signal (p->interrupted is then set), else 0. */
+static int fnn_plan_poll_due(fnn_plan *p, long long *polled)
+{
+    const long long now = fnn_plan_now_ns();
+    if (now - *polled < FNN_PLAN_POLL_NS) return 0;
+    *polled = now;
+    if (!p->poll(p->poll_ctx)) return 0;
+    p->interrupted = 1;
+    return 1;
+}
 
 #define REAL float
 #define FNN_SFX(name) name##_f32

@@ -159,6 +159,13 @@ typedef struct {
                                   the rows are read anyway); a bad row sets bad_row (its
                                   index in X) and training stops before that batch */
     fnn_idx bad_row;           /* -1, or the row of X found non-finite by check_rows */
+    /* Ctrl-C: between batches, once every FNN_PLAN_POLL_NS of wall time, train and predict
+     * call poll(poll_ctx) (fastnn/_plan.pyx: it takes the GIL and runs Python's pending
+     * signal handlers); nonzero stops the run after the last completed batch and sets
+     * interrupted. NULL: never polled. */
+    int (*poll)(void *ctx);
+    void *poll_ctx;
+    int interrupted;
     void *xb;                  /* gathered input batch, batch * in_dim */
     void *tb;                  /* gathered float targets, batch * out_dim */
     fnn_idx *lb;               /* gathered labels, batch */
@@ -200,6 +207,10 @@ typedef struct {
     fnn_optimizer opt;
 } fnn_plan;
 
+/* Wall time between two polls for a pending signal (p->poll): a Ctrl-C is acted on within
+ * about this plus one batch. */
+#define FNN_PLAN_POLL_NS 50000000LL
+
 /* Train on mini-batches first_batch .. last_batch - 1 of the epoch whose sample order is
  * perm[0 .. n_rows). X is (n_rows, in_dim); targets are labels (fnn_idx, n_rows) for
  * FNN_LOSS_XENT_LABELS and floats (n_rows, out_dim) otherwise; sample_weight may be NULL.
@@ -208,7 +219,8 @@ typedef struct {
  * the fraction it got right), and the rows seen to *seen.
  * Returns 0, or the 1-based number of the first batch whose loss was not finite; with
  * stop_on_nonfinite the run stops there, before updating with that batch. With
- * check_rows, a non-finite row of X stops the run before its batch (see bad_row). */
+ * check_rows, a non-finite row of X stops the run before its batch (see bad_row). A poll
+ * that reports a signal stops it after a completed batch (see poll). */
 fnn_idx fnn_plan_train(fnn_plan *p, const void *X, fnn_idx n_rows, const void *targets,
                        const void *sample_weight, const fnn_idx *perm, fnn_idx first_batch,
                        fnn_idx last_batch, double *loss_sum, double *correct, fnn_idx *seen);

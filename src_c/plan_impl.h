@@ -60,7 +60,7 @@ static int FNN_SFX(pack_compact)(fnn_plan *p, const REAL *X, const fnn_idx *perm
         }
         nz = keep;
     }
-    memset(act, 1, (size_t)d);
+    if (d > 0) memset(act, 1, (size_t)d);
     for (int t = 0; t < nz; ++t) act[p->zcols[t]] = 0;
     int nact = 0, nruns = 0;
     nz = 0;
@@ -572,7 +572,9 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
                  p->steps[0].out_dim <= FNN_PLAN_GBLOCK)
             p->fused_w0 = FNN_FUSED_ADAM;
     }
+    long long polled = p->poll ? fnn_plan_now_ns() : 0;
     for (fnn_idx b = first_batch; b < last_batch; ++b) {
+        if (p->poll && b > first_batch && fnn_plan_poll_due(p, &polled)) break;
         fnn_idx start = b * p->batch_size;
         fnn_idx rows = n_rows - start < p->batch_size ? n_rows - start : p->batch_size;
         if (rows <= 0) break;
@@ -605,7 +607,9 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
 static void FNN_SFX(plan_predict)(fnn_plan *p, const void *X, fnn_idx n, void *out)
 {
     fnn_idx d = p->out_dim;
+    long long polled = p->poll ? fnn_plan_now_ns() : 0;
     for (fnn_idx start = 0; start < n; start += p->batch_size) {
+        if (p->poll && start > 0 && fnn_plan_poll_due(p, &polled)) break;
         fnn_idx rows = n - start < p->batch_size ? n - start : p->batch_size;
         const REAL *y = FNN_SFX(forward)(p, (const REAL *)X + start * p->in_dim, rows, 0,
                                          p->n_steps, 0);

@@ -1,0 +1,64 @@
+"""Ctrl-C during a fused epoch (one native call) is acted on between two batches within a
+fraction of a second, not at the end of the epoch, and leaves the model consistent: the
+weights and the optimizer's step counter of the last completed batch, ready to predict
+and to train on. (Before: with verbose=0 the interrupt waited for the whole epoch.)"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    import fastnn
+    from fastnn.layers import Dense
+
+    rng = np.random.default_rng(0)
+    X = rng.random((60000, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 60000)
+    m = fastnn.Sequential([Dense(1024, activation="relu"), Dense(1024, activation="relu"),
+                           Dense(10)], seed=0)
+    opt = fastnn.optimizers.Adam(lr=1e-4)
+    m.fit(X[:64], y[:64], epochs=1, batch_size=32, verbose=0, loss="cross_entropy",
+          optimizer=opt)
+    print("start", flush=True)
+    try:
+        m.fit(X, y, epochs=20, batch_size=32, verbose=0, loss="cross_entropy", optimizer=opt)
+        print("finished", flush=True)
+    except KeyboardInterrupt:
+        t = time.perf_counter()
+        steps = opt.iterations
+        ok = all(np.isfinite(p).all() for l in m.layers for p in l.params.values())
+        out = m.predict(X[:5])
+        m.fit(X[:64], y[:64], epochs=1, batch_size=32, verbose=0, loss="cross_entropy",
+              optimizer=opt)
+        print("interrupted", t, steps, opt.iterations, ok, out.shape, flush=True)
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+def test_ctrl_c_stops_a_fused_epoch_between_batches():
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert child.stdout.readline().strip() == "start"
+        time.sleep(0.5)  # inside the first epoch (seconds long: 1,875 batches)
+        sent = time.perf_counter()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    line = out.strip().splitlines()[-1].split()
+    assert line[0] == "interrupted", (out, err)
+    # perf_counter is CLOCK_MONOTONIC on Linux: the two processes share it
+    reacted = float(line[1]) - sent
+    steps, steps_after, finite = int(line[2]), int(line[3]), line[4] == "True"
+    assert reacted < 1.0, f"the interrupt took {reacted:.2f} s"
+    assert 2 < steps < 2 + 1875  # some batches of the epoch ran, not all
+    assert steps_after == steps + 2 and finite
