@@ -17,6 +17,7 @@ sets ``layer._ops`` on each of its layers.
 """
 
 import math
+import operator
 
 import numpy as np
 
@@ -237,6 +238,18 @@ class _Arrays(dict):
         return _Arrays, (dict(self),)
 
 
+def _arrays_attribute(name):
+    """A Layer attribute that holds an _Arrays: a dict assigned to it is wrapped, and the
+    assignment advances Layer._generation."""
+    key = "_" + name
+
+    def assign(self, value):
+        setattr(self, key, _Arrays(value))
+        Layer._generation += 1
+
+    return property(operator.attrgetter(key), assign)
+
+
 class Layer(Picklable):
     """Base class of all layers.
 
@@ -257,32 +270,9 @@ class Layer(Picklable):
 
     # params, grads and buffers are _Arrays whatever dict is assigned; assigning one, or
     # trainable, advances the generation too
-    @property
-    def params(self):
-        return self._params
-
-    @params.setter
-    def params(self, value):
-        self._params = _Arrays(value)
-        Layer._generation += 1
-
-    @property
-    def grads(self):
-        return self._grads
-
-    @grads.setter
-    def grads(self, value):
-        self._grads = _Arrays(value)
-        Layer._generation += 1
-
-    @property
-    def buffers(self):
-        return self._buffers
-
-    @buffers.setter
-    def buffers(self, value):
-        self._buffers = _Arrays(value)
-        Layer._generation += 1
+    params = _arrays_attribute("params")
+    grads = _arrays_attribute("grads")
+    buffers = _arrays_attribute("buffers")
 
     @property
     def trainable(self):
