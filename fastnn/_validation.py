@@ -10,7 +10,7 @@ import operator
 
 import numpy as np
 
-from ._config import _config
+from ._config import CHECK_FINITE
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -48,7 +48,7 @@ class Checks:
                 f"{name} must be C-contiguous, got strides {a.strides} for shape "
                 f"{_shape_str(a.shape)} (use np.ascontiguousarray({name}))"
             )
-        if finite and _config["check_finite"] and a.size and not self._all_finite(a):
+        if finite and CHECK_FINITE.get() and a.size and not self._all_finite(a):
             raise ValueError(f"{name} contains NaN or infinity")
         return a
 
