@@ -16,6 +16,7 @@ there.
 
 import math
 import sys
+import threading
 import time
 from contextlib import contextmanager
 
@@ -85,7 +86,11 @@ class Sequential(Picklable):
 
     fused = True
     # native plans and the progress hook: rebuilt on demand, not pickled (_pickling.py)
-    _transient = ("_plan", "_infer_plan", "_plan_key", "_plan_targets", "_progress")
+    _transient = ("_plan", "_infer_plan", "_plan_key", "_plan_targets", "_progress", "_lock")
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
 
     def __init__(self, layers=None, *, seed=None, dtype="float32", input_shape=None,
                  backend="native"):
@@ -108,6 +113,8 @@ class Sequential(Picklable):
         self._plan = None          # the fused native plan, rebuilt when the model changes
         self._infer_plan = None    # its inference twin, for predict
         self._infer_generation = None  # Layer._generation when it was built
+        # fit, predict and evaluate hold it: they share the plans' and the layers' buffers
+        self._lock = threading.RLock()
         self._plan_key = None
         self._plan_targets = None
         self._progress = None      # called with the rows done, while fit shows a bar
@@ -515,8 +522,16 @@ class Sequential(Picklable):
         ``validation_data=(Xv, yv)`` or ``validation_split`` (the last fraction of the rows,
         taken before shuffling). ``verbose``: 0 silent, 1 progress bar and a line per
         epoch, 2 lines only. ``on_nonfinite``: "raise" (TrainingDivergedError, weights of
-        the last good epoch restored) or "ignore".
+        the last good epoch restored) or "ignore". While it runs, predict and evaluate
+        called from other threads wait for it.
         """
+        with self._lock:
+            return self._fit(X, y, epochs, batch_size, loss, optimizer, shuffle,
+                             validation_data, validation_split, metrics, callbacks, verbose,
+                             sample_weight, on_nonfinite)
+
+    def _fit(self, X, y, epochs, batch_size, loss, optimizer, shuffle, validation_data,
+             validation_split, metrics, callbacks, verbose, sample_weight, on_nonfinite):
         epochs = integer("epochs", epochs, lo=0)
         batch_size = integer("batch_size", batch_size, lo=1)
         validation_split = scalar("validation_split", validation_split, lo=0.0, hi=1.0,
@@ -781,18 +796,23 @@ class Sequential(Picklable):
         return integer("batch_size", batch_size, lo=1)
 
     def predict(self, X, batch_size=None):
-        """Raw outputs of the last layer for X, computed in batches (inference mode)."""
-        plan = self._infer_plan
-        if (plan is not None and batch_size is None and self.fused
-                and self._infer_generation == Layer._generation
-                and len(self._input_shape) == 1):
-            # The common case, checked natively: one call that checks X's type, shape and
-            # layout, scans it for NaN/inf and runs every layer (single-sample latency
-            # matters); anything else, None, takes the checked path below.
-            out = plan.predict_rows(X)
-            if out is not None:
-                return out if len(self._output_shape) == 1 else \
-                    out.reshape((out.shape[0],) + self._output_shape)
+        """Raw outputs of the last layer for X, computed in batches (inference mode).
+        Safe to call from several threads at once (they take turns on the model)."""
+        with self._lock:
+            plan = self._infer_plan
+            if (plan is not None and batch_size is None and self.fused
+                    and self._infer_generation == Layer._generation
+                    and len(self._input_shape) == 1):
+                # The common case, checked natively: one call that checks X's type, shape
+                # and layout, scans it for NaN/inf and runs every layer (single-sample
+                # latency matters); anything else, None, takes the checked path below.
+                out = plan.predict_rows(X)
+                if out is not None:
+                    return out if len(self._output_shape) == 1 else \
+                        out.reshape((out.shape[0],) + self._output_shape)
+            return self._predict(X, batch_size)
+
+    def _predict(self, X, batch_size):
         bs = self._infer_batch(batch_size)
         X = self._check_X(X)
         self._ensure_built(X)
@@ -869,7 +889,12 @@ class Sequential(Picklable):
 
     def evaluate(self, X, y, batch_size=None, *, loss=None):
         """``{"loss": ..., "accuracy": ...}`` on (X, y) (accuracy for classification),
-        in inference mode and in batches. ``loss`` defaults to the one used by fit."""
+        in inference mode and in batches. ``loss`` defaults to the one used by fit.
+        Safe to call from several threads at once (they take turns on the model)."""
+        with self._lock:
+            return self._evaluate(X, y, batch_size, loss)
+
+    def _evaluate(self, X, y, batch_size, loss):
         if loss is None:
             loss = self.loss
             if loss is None:
