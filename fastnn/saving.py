@@ -9,10 +9,12 @@ running statistics), the loss, the optimizer (class, config, iterations, state k
 and the model's RNG state, so that a resumed ``fit`` continues exactly where the saved
 one stopped.
 
-``load`` reads with ``allow_pickle=False`` always and checks everything: the zip's CRCs,
-the magic and version, a SHA-256 of the whole file (kept in the zip archive's comment, so
-any changed byte is caught, zip metadata included), every array named in the header
-(present, right shape and dtype) and that nothing else is in the file. Any problem raises
+``load`` reads with ``allow_pickle=False`` always and checks everything: a SHA-256 of the
+whole file first (kept in the zip archive's comment, so any changed byte is caught, zip
+metadata included; nothing is parsed before it passes), that every member is stored
+uncompressed (so reading them costs no more than the file's size), the zip's CRCs, the
+magic and version, every array named in the header (present, right shape and dtype) and
+that nothing else is in the file. Any problem raises
 :class:`fastnn.errors.ModelFileError` naming it. Writes are atomic: a temporary file in
 the same directory, fsync, ``os.replace``.
 """
@@ -218,7 +220,16 @@ def _check_zip(path):
     """The archive's member names, after checking every member's CRC."""
     try:
         with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
+            infos = zf.infolist()
+            names = [info.filename for info in infos]
+            # fastnn writes every member stored (np.savez): a compressed one could inflate
+            # to far more than the file holds, so it is refused before anything is read
+            # (and then reading the members costs no more than the file's size)
+            for info in infos:
+                if info.compress_type != zipfile.ZIP_STORED or \
+                        info.file_size != info.compress_size:
+                    raise _fail(path, f"not a fastnn model file: member {info.filename!r} is "
+                                      "compressed (fastnn stores its arrays uncompressed)")
             bad = zf.testzip()
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
             NotImplementedError, RuntimeError) as e:  # RuntimeError: "encrypted" flag
@@ -318,18 +329,19 @@ def load(path, *, backend=None):
         shown = ", ".join(repr(k) for k in keys[:8]) + (", ..." if len(keys) > 8 else "")
         raise _fail(path, f"not a fastnn model file: a .npz archive without the {HEADER_KEY!r} "
                           f"header (it holds {shown or 'no arrays'})")
+    _verify_seal(path)  # one streamed pass: nothing is parsed from a file that fails it
     try:
         npz = np.load(path, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         raise _fail(path, f"the file cannot be read ({e})") from None
     with npz:
-        header = _read_header(npz, path)
-        _verify_seal(path)
         try:
+            header = _read_header(npz, path)
             return _build(header, npz, set(keys), path, backend)
         except ModelFileError:
             raise
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError,
+                MemoryError, OverflowError, UnicodeError) as e:
             raise _fail(path, f"the file is inconsistent: {type(e).__name__}: {e}") from None
 
 

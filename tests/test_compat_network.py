@@ -350,6 +350,11 @@ def test_load_rejects_bad_files(tmp_path):
         bad.write_text(json.dumps({**good, **change}))
         with pytest.raises(ModelFileError, match=match):
             network2.load(bad)
+    # deeper than the interpreter's stack, and bytes that are not UTF-8: the same error
+    for raw in (b"[" * 200_000 + b"]" * 200_000, b"\xff\xfe{" + bytes(range(128, 256))):
+        bad.write_bytes(raw)
+        with pytest.raises(ModelFileError, match="not a JSON"):
+            network2.load(bad)
     bad.write_text(json.dumps(good))
     assert network2.load(bad).weights[0].shape == (3, 2)
 

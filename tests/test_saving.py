@@ -378,3 +378,80 @@ def test_custom_layers_are_refused_and_numpy_scalars_are_saved(tmp_path):
     opt.lr = np.float32(0.05)  # as a user or a schedule might set it
     m.save(tmp_path / "m")
     assert fastnn.load(tmp_path / "m").optimizer.lr == pytest.approx(0.05)
+
+
+# ================================================================= hostile files
+# Files crafted to cost far more than their size: each is refused with ModelFileError
+# while the memory Python allocates stays a small multiple of the file (tracemalloc
+# sees numpy's buffers too) and in well under a second. They carry a valid seal: anyone
+# can compute a SHA-256, so the seal proves integrity, not good intent.
+
+
+def _zip_sealed(out, members, deflate=()):
+    """A zip of raw .npy members (name -> bytes), those in `deflate` compressed, sealed."""
+    import zipfile
+
+    with open(out, "w+b") as f:
+        with zipfile.ZipFile(f, "w") as zf:
+            for name, data in members.items():
+                method = zipfile.ZIP_DEFLATED if name in deflate else zipfile.ZIP_STORED
+                zf.writestr(name + ".npy", data, compress_type=method)
+        saving._seal(f)
+    return out
+
+
+def _npy(a):
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _expect_cheap(path, *words, limit=8 << 20):
+    import time
+    import tracemalloc
+
+    tracemalloc.start()
+    t = time.perf_counter()
+    try:
+        msg = _expect(path, *words)
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert time.perf_counter() - t < 2.0
+    assert peak < limit + 4 * os.path.getsize(path), f"peak {peak} bytes"
+    return msg
+
+
+@pytest.mark.parametrize("member", ["header", "array"])
+def test_compressed_members_are_refused_unread(saved, tmp_path, member):
+    _, path, _, _ = saved
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(arrays[HEADER_KEY].tobytes())
+    if member == "header":  # 64 MiB of whitespace inside the JSON, deflated to ~64 KiB
+        blob = json.dumps(header).encode()
+        blob = blob[:1] + b" " * (64 << 20) + blob[1:]
+        arrays[HEADER_KEY] = np.frombuffer(blob, np.uint8)
+        name = HEADER_KEY
+    else:  # the first parameter array declared 16384 x 1024 floats (64 MiB) of zeros
+        name = header["params"][0]["array"]
+        header["params"][0]["shape"] = [16384, 1024]
+        arrays[name] = np.zeros((16384, 1024), np.float32)
+        arrays[HEADER_KEY] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    members = {k: _npy(v) for k, v in arrays.items()}
+    out = _zip_sealed(tmp_path / "bomb.fnn", members, deflate={name})
+    assert os.path.getsize(out) < (1 << 20)
+    _expect_cheap(out, "compressed")
+
+
+def test_deeply_nested_header(tmp_path):
+    blob = b'{"magic": "fastnn-model", "x": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    out = _zip_sealed(tmp_path / "deep.fnn", {HEADER_KEY: _npy(np.frombuffer(blob, np.uint8))})
+    _expect_cheap(out, "header")
+
+
+def test_header_bytes_that_are_not_utf8(tmp_path):
+    out = _zip_sealed(tmp_path / "bytes.fnn", {HEADER_KEY: _npy(np.arange(200, 256, dtype=np.uint8))})
+    _expect_cheap(out, "header")

@@ -179,10 +179,12 @@ def _read(filename):
     """(sizes, weights, biases, cost name or None) from a JSON file in the book's
     format, checked: shapes that fit the sizes, finite numbers."""
     try:
-        with open(filename) as f:
+        with open(filename, encoding="utf-8") as f:
             data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ModelFileError(f"{filename} is not a JSON network file: {e}", filename) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        # (RecursionError: nesting deeper than the interpreter's stack)
+        raise ModelFileError(f"{filename} is not a JSON network file: {type(e).__name__}: "
+                             f"{str(e)[:200]}", filename) from None
     if not isinstance(data, dict) or not {"sizes", "weights", "biases"} <= set(data):
         raise ModelFileError(f"{filename} is not a network file in the book's format (a JSON "
                              'object with "sizes", "weights", "biases" and "cost")', filename)
