@@ -13,6 +13,26 @@ import numpy as np
 
 from ._validation import _shape_str, integer, scalar
 
+
+def _disjoint(writes, reads=(), in_place=()):
+    """ValueError when an array the op writes shares memory with another of its arrays:
+    the kernels (native and numpy alike) read and write in an order of their own, so the
+    result would depend on it. ``writes``, ``reads``: (name, array) pairs, None arrays
+    skipped. ``in_place``: (written, read) name pairs that may be the very same array --
+    the same memory, shape and strides -- where the op is elementwise and both twins
+    compute in place correctly."""
+    written = [(n, a) for n, a in writes if a is not None]
+    every = written + [(n, a) for n, a in reads if a is not None]
+    for i, (wn, w) in enumerate(written):
+        for rn, r in every[i + 1:]:
+            if not np.may_share_memory(w, r):
+                continue
+            if (wn, rn) in in_place and w.shape == r.shape and w.strides == r.strides and \
+                    w.__array_interface__["data"][0] == r.__array_interface__["data"][0]:
+                continue
+            raise ValueError(f"{wn} must not share memory with {rn}")
+
+
 # ---------------------------------------------------------------------------- GEMM
 
 
@@ -33,6 +53,7 @@ def gemm_inputs(V, a, b, trans_a, trans_b, alpha, beta, out):
     out = V.output("out", out, (m, n), a.dtype)
     if beta != 0.0:
         V.float_array("out", out)
+    _disjoint([("out", out)], [("a", a), ("b", b)])
     return a, b, alpha, beta, out
 
 
@@ -57,6 +78,7 @@ def dense_forward_inputs(V, x, w, b, out):
         V.same_dtype("x", x, b=b)
         V.shape_is("b", b, (w.shape[1],))
     out = V.output("out", out, (x.shape[0], w.shape[1]), x.dtype)
+    _disjoint([("out", out)], [("x", x), ("w", w), ("b", b)])
     return x, w, b, out
 
 
@@ -77,6 +99,7 @@ def dense_backward_inputs(V, x, w, dy, dx, dw, db, compute_dx, compute_db, accum
         V.float_array("dw", dw)
         if db is not None:
             V.float_array("db", db)
+    _disjoint([("dx", dx), ("dw", dw), ("db", db)], [("x", x), ("w", w), ("dy", dy)])
     return x, w, dy, dx, dw, db
 
 
@@ -88,7 +111,9 @@ def activation_inputs(V, x, out, rows=False):
     x = V.float_array("x", x)
     if rows and (x.ndim == 0 or x.shape[-1] == 0):
         raise ValueError(f"x must have a non-empty last axis, got shape {tuple(x.shape)}")
-    return x, V.output("out", out, x.shape, x.dtype)
+    out = V.output("out", out, x.shape, x.dtype)
+    _disjoint([("out", out)], [("x", x)], in_place={("out", "x")})
+    return x, out
 
 
 def activation_backward_inputs(V, dy, x, y, out, rows=False):
@@ -100,7 +125,10 @@ def activation_backward_inputs(V, dy, x, y, out, rows=False):
     V.shape_is("y", y, dy.shape)
     if rows and (dy.ndim == 0 or dy.shape[-1] == 0):
         raise ValueError(f"dy must have a non-empty last axis, got shape {tuple(dy.shape)}")
-    return dy, x, y, V.output("out", out, dy.shape, dy.dtype)
+    out = V.output("out", out, dy.shape, dy.dtype)
+    _disjoint([("out", out)], [("dy", dy), ("x", x), ("y", y)],
+              in_place={("out", "dy"), ("out", "x"), ("out", "y")})
+    return dy, x, y, out
 
 
 def alpha_input(alpha):
@@ -123,6 +151,8 @@ def mse_inputs(V, pred, target, sample_weight, grad, return_grad):
     target = V.float_array("target", target)
     V.same_dtype("pred", pred, target=target)
     V.shape_is("target", target, pred.shape)
+    _disjoint([("grad", grad)], [("pred", pred), ("target", target), ("sample_weight", sw)],
+              in_place={("grad", "pred")})
     return pred, target, sw, grad
 
 
@@ -133,7 +163,9 @@ def softmax_cross_entropy_inputs(V, logits, target, sample_weight, grad, return_
     if c == 0:
         raise ValueError("logits must have at least one class column")
     if isinstance(target, np.ndarray) and target.dtype.kind in "iu":
-        return logits, V.labels("target", target, n, c), sw, grad
+        target = V.labels("target", target, n, c)
+        _disjoint([("grad", grad)], [("logits", logits), ("sample_weight", sw)])
+        return logits, target, sw, grad
     if isinstance(target, np.ndarray) and target.dtype.kind == "b":
         raise TypeError("target must hold integer labels or float probabilities, got dtype bool")
     target = V.float_array("target", target, ndim=2)
@@ -141,6 +173,7 @@ def softmax_cross_entropy_inputs(V, logits, target, sample_weight, grad, return_
     V.shape_is("target", target, logits.shape)
     if target.min() < 0:
         raise ValueError("target probabilities must be >= 0")
+    _disjoint([("grad", grad)], [("logits", logits), ("target", target), ("sample_weight", sw)])
     return logits, target, sw, grad
 
 
@@ -151,6 +184,8 @@ def binary_cross_entropy_inputs(V, logits, target, sample_weight, grad, return_g
     V.shape_is("target", target, logits.shape)
     if target.min() < 0 or target.max() > 1:
         raise ValueError("target values must lie in [0, 1] for binary cross-entropy")
+    _disjoint([("grad", grad)], [("logits", logits), ("target", target), ("sample_weight", sw)],
+              in_place={("grad", "logits")})
     return logits, target, sw, grad
 
 
@@ -174,6 +209,8 @@ def sgd_inputs(V, param, grad, velocity, lr, momentum, weight_decay):
     weight_decay = scalar("weight_decay", weight_decay, lo=0.0)
     if momentum != 0.0:
         velocity = V.state("velocity", velocity, param, "param")
+    _disjoint([("param", param), ("velocity", velocity if momentum != 0.0 else None)],
+              [("grad", grad)])
     return param, grad, velocity, lr, momentum, weight_decay
 
 
@@ -189,6 +226,8 @@ def adam_inputs(V, param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay,
     weight_decay = scalar("weight_decay", weight_decay, lo=0.0)
     if amsgrad:
         v_max = V.state("v_max", v_max, param, "param")
+    _disjoint([("param", param), ("m", m), ("v", v), ("v_max", v_max if amsgrad else None)],
+              [("grad", grad)])
     return param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, v_max
 
 
@@ -205,6 +244,9 @@ def rmsprop_inputs(V, param, grad, square_avg, lr, rho, eps, weight_decay, momen
         velocity = V.state("velocity", velocity, param, "param")
     if centered:
         grad_avg = V.state("grad_avg", grad_avg, param, "param")
+    _disjoint([("param", param), ("square_avg", square_avg),
+               ("velocity", velocity if momentum != 0.0 else None),
+               ("grad_avg", grad_avg if centered else None)], [("grad", grad)])
     return param, grad, square_avg, lr, rho, eps, weight_decay, momentum, velocity, grad_avg
 
 
@@ -217,6 +259,7 @@ def clip_grad_norm_inputs(V, grads, max_norm):
         if not g.flags.writeable:
             raise ValueError(f"grads[{i}] is read-only")
     max_norm = scalar("max_norm", max_norm, lo=0.0, lo_open=True)
+    _disjoint([(f"grads[{i}]", g) for i, g in enumerate(grads)])
     return grads, max_norm
 
 
@@ -232,6 +275,7 @@ def dropout_inputs(V, x, rate, seed, offset, out, mask):
         raise ValueError("seed and offset must be below 2**64")
     out = V.output("out", out, x.shape, x.dtype)
     mask = V.output("mask", mask, x.shape, x.dtype)
+    _disjoint([("out", out), ("mask", mask)], [("x", x)], in_place={("out", "x")})
     return x, rate, seed, offset, out, mask
 
 
@@ -240,7 +284,9 @@ def dropout_backward_inputs(V, dy, mask, out):
     mask = V.float_array("mask", mask)
     V.same_dtype("dy", dy, mask=mask)
     V.shape_is("mask", mask, dy.shape)
-    return dy, mask, V.output("out", out, dy.shape, dy.dtype)
+    out = V.output("out", out, dy.shape, dy.dtype)
+    _disjoint([("out", out)], [("dy", dy), ("mask", mask)], in_place={("out", "dy")})
+    return dy, mask, out
 
 
 # ---------------------------------------------------------------------------- conv
@@ -343,6 +389,7 @@ def im2col_inputs(V, x, kernel_size, stride, padding, dilation, out):
     x = V.float_array("x", x, ndim=4)
     g = conv_geometry(x.shape, kernel_size, stride, padding, dilation)
     out = V.output("out", out, cols_shape(x.shape[0], g), x.dtype)
+    _disjoint([("out", out)], [("x", x)])
     return x, g, out
 
 
@@ -358,6 +405,7 @@ def col2im_inputs(V, cols, x_shape, kernel_size, stride, padding, dilation, out)
             f"{_shape_str(cols.shape)}"
         )
     out = V.output("out", out, x_shape, cols.dtype)
+    _disjoint([("out", out)], [("cols", cols)])
     return cols, x_shape, g, out
 
 
@@ -381,6 +429,7 @@ def conv2d_forward_inputs(V, x, w, b, stride, padding, dilation, out):
         V.same_dtype("x", x, b=b)
         V.shape_is("b", b, (w.shape[0],))
     out = V.output("out", out, (x.shape[0], w.shape[0], g.oh, g.ow), x.dtype)
+    _disjoint([("out", out)], [("x", x), ("w", w), ("b", b)])
     return x, w, b, g, out
 
 
@@ -393,6 +442,7 @@ def conv2d_backward_inputs(V, x, w, dy, stride, padding, dilation, dx, dw, db, c
     dw = V.output("dw", dw, w.shape, x.dtype)
     db = V.output("db", db, (w.shape[0],), x.dtype) if compute_db else None
     dx = V.output("dx", dx, x.shape, x.dtype) if compute_dx else None
+    _disjoint([("dx", dx), ("dw", dw), ("db", db)], [("x", x), ("w", w), ("dy", dy)])
     return x, w, dy, g, dx, dw, db
 
 
@@ -417,22 +467,18 @@ def pool_geometry(x_shape, pool_size, stride):
     return PoolGeometry(n, c, h, w, (h - kh) // sh + 1, (w - kw) // sw + 1, kh, kw, sh, sw)
 
 
-def _not_overlapping(out, name, a, a_name):
-    """The pooling backward kernels zero `out` before reading `a`: they cannot run in place."""
-    if np.may_share_memory(out, a):
-        raise ValueError(f"{name} must not share memory with {a_name}")
-
-
 def pool_forward_inputs(V, x, pool_size, stride, out):
     x = V.float_array("x", x, ndim=4)
     g = pool_geometry(x.shape, pool_size, stride)
     out = V.output("out", out, (g.n, g.c, g.oh, g.ow), x.dtype)
+    _disjoint([("out", out)], [("x", x)])
     return x, g, out
 
 
 def maxpool_forward_inputs(V, x, pool_size, stride, out, argmax):
     x, g, out = pool_forward_inputs(V, x, pool_size, stride, out)
     argmax = V.output("argmax", argmax, out.shape, np.intp)
+    _disjoint([("out", out), ("argmax", argmax)], [("x", x)])
     return x, g, out, argmax
 
 
@@ -441,7 +487,7 @@ def maxpool_backward_inputs(V, dy, argmax, x_shape, out):
     dy = V.float_array("dy", dy, ndim=4)
     x_shape = _argmax_input(V, dy, argmax, x_shape)
     out = V.output("out", out, x_shape, dy.dtype)
-    _not_overlapping(out, "out", dy, "dy")
+    _disjoint([("out", out)], [("dy", dy), ("argmax", argmax)])
     return dy, argmax, x_shape, out
 
 
@@ -488,6 +534,7 @@ def conv2d_pooled_backward_inputs(V, x, w, dy, argmax, pool_size, pool_stride, s
     _argmax_input(V, dy, argmax, conv_shape)
     dw = V.output("dw", dw, w.shape, x.dtype)
     db = V.output("db", db, (w.shape[0],), x.dtype) if compute_db else None
+    _disjoint([("dw", dw), ("db", db)], [("x", x), ("w", w), ("dy", dy), ("argmax", argmax)])
     return x, w, dy, argmax, g, pg, dw, db
 
 
@@ -497,7 +544,7 @@ def avgpool_backward_inputs(V, dy, x_shape, pool_size, stride, out):
     g = pool_geometry(x_shape, pool_size, stride)
     V.shape_is("dy", dy, (g.n, g.c, g.oh, g.ow))
     out = V.output("out", out, x_shape, dy.dtype)
-    _not_overlapping(out, "out", dy, "dy")
+    _disjoint([("out", out)], [("dy", dy)])
     return dy, g, out
 
 
@@ -519,7 +566,9 @@ def _spatial_size(name, shape):
 def global_avgpool_inputs(V, x, out):
     x = V.float_array("x", x)
     s = _spatial_size("x", x.shape)
-    return x, s, V.output("out", out, x.shape[:2], x.dtype)
+    out = V.output("out", out, x.shape[:2], x.dtype)
+    _disjoint([("out", out)], [("x", x)])
+    return x, s, out
 
 
 def global_avgpool_backward_inputs(V, dy, x_shape, out):
@@ -531,7 +580,9 @@ def global_avgpool_backward_inputs(V, dy, x_shape, out):
         raise ValueError(f"x_shape must not have negative sizes, got {x_shape}")
     s = _spatial_size("x_shape", x_shape)
     V.shape_is("dy", dy, x_shape[:2])
-    return dy, x_shape, s, V.output("out", out, x_shape, dy.dtype)
+    out = V.output("out", out, x_shape, dy.dtype)
+    _disjoint([("out", out)], [("dy", dy)])
+    return dy, x_shape, s, out
 
 
 def _channels_first(name, a):
@@ -590,6 +641,13 @@ def batchnorm_inputs(V, x, gamma, beta, running_mean, running_var, momentum, eps
     out = V.output("out", out, x.shape, x.dtype)
     mean = V.output("mean", mean, (c,), x.dtype)
     inv_std = V.output("inv_std", inv_std, (c,), x.dtype)
+    _disjoint([("out", out), ("mean", mean), ("inv_std", inv_std),
+               ("running_mean", running_mean if training else None),
+               ("running_var", running_var if training else None)],
+              [("x", x), ("gamma", gamma), ("beta", beta),
+               ("running_mean", None if training else running_mean),
+               ("running_var", None if training else running_var)],
+              in_place={("out", "x")})
     return (x, (n, c, s), gamma, beta, running_mean, running_var, momentum, eps, training,
             out, mean, inv_std)
 
@@ -606,6 +664,9 @@ def batchnorm_backward_inputs(V, dy, x, gamma, mean, inv_std, dx, dgamma, dbeta,
     dgamma = V.output("dgamma", dgamma, (c,), x.dtype)
     dbeta = V.output("dbeta", dbeta, (c,), x.dtype)
     dx = V.output("dx", dx, x.shape, x.dtype) if compute_dx else None
+    _disjoint([("dx", dx), ("dgamma", dgamma), ("dbeta", dbeta)],
+              [("dy", dy), ("x", x), ("gamma", gamma), ("mean", mean), ("inv_std", inv_std)],
+              in_place={("dx", "dy")})
     return dy, x, (n, c, s), gamma, mean, inv_std, dx, dgamma, dbeta
 
 
@@ -614,4 +675,6 @@ def residual_inputs(V, a, b, out):
     b = V.float_array("b", b)
     V.same_dtype("a", a, b=b)
     V.shape_is("b", b, a.shape)
-    return a, b, V.output("out", out, a.shape, a.dtype)
+    out = V.output("out", out, a.shape, a.dtype)
+    _disjoint([("out", out)], [("a", a), ("b", b)], in_place={("out", "a"), ("out", "b")})
+    return a, b, out

@@ -621,6 +621,66 @@ def test_read_only_inputs_give_the_same_result(spec, dt):
         np.testing.assert_allclose(a_n[arg], a_r[arg], rtol=1e-4, atol=1e-5, err_msg=arg)
 
 
+# ------------------------------------------------------------ shared memory
+# Every array an op writes, passed as the very same array as another of its arguments
+# (same shape and dtype): both twins either raise the same ValueError "<written> must not
+# share memory with <other>", or -- the elementwise ops, in place -- compute what they
+# compute with separate arrays. (Before: 93 such pairs gave a wrong answer in one twin or
+# both, e.g. conv2d_backward(dx=x), dense_backward(dw=w), Adam with m aliased to v.)
+
+
+def _returned_arrays(res):
+    items = res if isinstance(res, tuple) else (res,)
+    return [np.array(r, copy=True) for r in items if isinstance(r, (np.ndarray, np.floating, float))]
+
+
+def _alias_cases():
+    cases = []
+    for spec in SPECS:
+        base = spec.build(np.float64)
+        for w in spec.outputs + spec.accum + spec.states + spec.inouts:
+            for other in spec.arrays:
+                if other == w or w not in base or other not in base:
+                    continue
+                a, b = base[w], base[other]
+                if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and \
+                        a.shape == b.shape and a.dtype == b.dtype:
+                    cases.append(pytest.param(spec, w, other, id=f"{spec.name}-{w}={other}"))
+    return cases
+
+
+ALIAS_CASES = _alias_cases()
+
+
+def test_alias_cases_are_many():
+    assert len(ALIAS_CASES) >= 100  # the specs do produce the pairs
+
+
+@pytest.mark.parametrize("spec,written,other", ALIAS_CASES)
+def test_written_array_shared_with_another(spec, written, other):
+    dt = np.float64
+    outcome = []
+    for impl in TWIN_PAIR:
+        apart = spec.build(dt)
+        want = _returned_arrays(spec.call(impl, apart))
+        shared = spec.build(dt)
+        shared[written] = shared[other]
+        try:
+            got = _returned_arrays(spec.call(impl, shared))
+        except ValueError as e:
+            outcome.append(str(e))
+            continue
+        for g, r in zip(got, want):
+            np.testing.assert_allclose(g, r, rtol=1e-6, atol=1e-9, err_msg=impl.__name__)
+        np.testing.assert_allclose(shared[other], apart[written], rtol=1e-6, atol=1e-9,
+                                   err_msg=f"{impl.__name__}: {written} in place of {other}")
+        outcome.append("in place")
+    assert outcome[0] == outcome[1], outcome
+    if outcome[0] != "in place":
+        assert outcome[0] in (f"{written} must not share memory with {other}",
+                              f"{other} must not share memory with {written}"), outcome[0]
+
+
 # ------------------------------------------------------------ op-specific cases
 
 F64 = np.float64
