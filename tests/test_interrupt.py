@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+import fastnn
+
 CHILD = textwrap.dedent("""
     import sys, time
     import numpy as np
@@ -42,12 +44,20 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
-def test_ctrl_c_stops_a_fused_epoch_between_batches():
+def test_ctrl_c_stops_a_fused_epoch_between_batches(tmp_path):
+    # the child imports the fastnn this test imported (an installed one, or a build in
+    # place), from outside the source tree: there fastnn/ has no compiled modules when CI
+    # tests the installed package
+    here = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    path = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
     child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                             stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path})
     try:
-        assert child.stdout.readline().strip() == "start"
+        first = child.stdout.readline().strip()
+        if first != "start":
+            child.kill()
+            pytest.fail(f"the child did not start: {first!r}\n{child.communicate()[1][-2000:]}")
         time.sleep(0.5)  # inside the first epoch (seconds long: 1,875 batches)
         sent = time.perf_counter()
         child.send_signal(signal.SIGINT)
