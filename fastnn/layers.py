@@ -330,6 +330,15 @@ class Layer(Picklable):
         """Per-sample output shape for a per-sample input shape."""
         return tuple(input_shape)
 
+    def param_shapes(self, input_shape):
+        """{key: shape} of the parameters ``build`` allocates for this input shape (what
+        ``load`` checks a file against before allocating anything)."""
+        return {}
+
+    def buffer_shapes(self, input_shape):
+        """{key: shape} of the buffers ``build`` allocates for this input shape."""
+        return {}
+
     def _declared_input_shape(self):
         """The per-sample input shape fixed by the constructor (Dense's input_dim), or None."""
         return None
@@ -466,12 +475,19 @@ class Dense(Layer):
             )
         return (self.units,)
 
-    def _build(self, input_shape, dtype, rng):
-        fan_in, fan_out = input_shape[0], self.units
-        self.params["W"] = _initialize(self.kernel_init, (fan_in, fan_out), fan_in, fan_out,
-                                       rng, dtype)
+    def param_shapes(self, input_shape):
+        shapes = {"W": (input_shape[0], self.units)}
         if self.use_bias:
-            self.params["b"] = _initialize(self.bias_init, (fan_out,), fan_in, fan_out, rng, dtype)
+            shapes["b"] = (self.units,)
+        return shapes
+
+    def _build(self, input_shape, dtype, rng):
+        shapes = self.param_shapes(input_shape)
+        fan_in, fan_out = shapes["W"]
+        self.params["W"] = _initialize(self.kernel_init, shapes["W"], fan_in, fan_out, rng, dtype)
+        if self.use_bias:
+            self.params["b"] = _initialize(self.bias_init, shapes["b"], fan_in, fan_out, rng,
+                                           dtype)
 
     def _forward(self, x, training, activate=True):
         ops = self._ops

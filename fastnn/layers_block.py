@@ -46,6 +46,12 @@ class BatchNorm(Layer):
             raise ValueError(f"{self.name} (BatchNorm) needs samples with at least one axis")
         return input_shape
 
+    def param_shapes(self, input_shape):
+        return {"gamma": (input_shape[0],), "beta": (input_shape[0],)}
+
+    def buffer_shapes(self, input_shape):
+        return {"running_mean": (input_shape[0],), "running_var": (input_shape[0],)}
+
     def _build(self, input_shape, dtype, rng):
         c = input_shape[0]
         self.params["gamma"] = np.ones(c, dtype)
@@ -163,6 +169,26 @@ class Residual(Layer):
                 f"{_fmt_shape(skip)} but the inner layers give {_fmt_shape(shape)}"
             )
         return shape
+
+    def _inner_shapes(self, input_shape, which):
+        """(prefix.key, shape) of the inner layers' params or buffers, as ``build`` names
+        them."""
+        shapes, shape = {}, tuple(input_shape)
+        inputs = {}
+        for i, l in enumerate(self.layers):
+            inputs[str(i)] = shape
+            shape = l.output_shape(shape)
+        inputs["projection"] = tuple(input_shape)
+        for prefix, l in self._named():
+            for k, v in getattr(l, which)(inputs[prefix]).items():
+                shapes[f"{prefix}.{k}"] = v
+        return shapes
+
+    def param_shapes(self, input_shape):
+        return self._inner_shapes(input_shape, "param_shapes")
+
+    def buffer_shapes(self, input_shape):
+        return self._inner_shapes(input_shape, "buffer_shapes")
 
     def build(self, input_shape, dtype=np.float32, rng=None):
         super().build(input_shape, dtype, rng)

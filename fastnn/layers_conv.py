@@ -189,18 +189,21 @@ class _Conv(_Spatial):
         c, _, oh, ow = self._geometry(input_shape)
         return self._out(self.filters, oh, ow)
 
-    def _wshape(self, c):
-        return (self.filters, c) + self.kernel_size
+    def param_shapes(self, input_shape):
+        shapes = {"W": (self.filters, self._spatial_in(input_shape)[0]) + self.kernel_size}
+        if self.use_bias:
+            shapes["b"] = (self.filters,)
+        return shapes
 
     def _build(self, input_shape, dtype, rng):
-        c = self._spatial_in(input_shape)[0]
+        shapes = self.param_shapes(input_shape)
+        c = shapes["W"][1]
         area = int(np.prod(self.kernel_size))
         fan_in, fan_out = c * area, self.filters * area
-        self.params["W"] = _initialize(self.kernel_init, self._wshape(c), fan_in, fan_out,
-                                       rng, dtype)
+        self.params["W"] = _initialize(self.kernel_init, shapes["W"], fan_in, fan_out, rng, dtype)
         if self.use_bias:
-            self.params["b"] = _initialize(self.bias_init, (self.filters,), fan_in, fan_out,
-                                           rng, dtype)
+            self.params["b"] = _initialize(self.bias_init, shapes["b"], fan_in, fan_out, rng,
+                                           dtype)
 
     def _w4(self, a):
         """W (or dW) as (F, C, KH, KW)."""

@@ -122,10 +122,7 @@ class Sequential(Picklable):
         self._on_nonfinite = "raise"
         self._x_unchecked = False  # in fit: X's NaN/inf check is left to the first epoch
         if layers is not None:
-            if isinstance(layers, Layer):
-                layers = [layers]
-            for layer in layers:
-                self.add(layer)
+            self._extend([layers] if isinstance(layers, Layer) else layers)
 
     # ================================================================== structure
 
@@ -146,26 +143,38 @@ class Sequential(Picklable):
 
     def add(self, layer):
         """Append a layer (built at once if the model already is)."""
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add takes a fastnn Layer, got {type(layer).__name__}")
-        if any(layer is other for other in self.layers):
-            raise ValueError(f"layer {layer.name!r} is already in this model")
+        self._extend([layer])
+
+    def _extend(self, layers):
+        """Append layers in order, in time linear in the model's size (a loaded file may
+        hold many)."""
+        ids = {id(other) for other in self.layers}
         names = {other.name for other in self.layers}
-        if layer._auto_name:
-            k = 1
-            while f"{layer._base_name}_{k}" in names:
-                k += 1
-            layer.name = f"{layer._base_name}_{k}"
-        elif layer.name in names:
-            raise ValueError(f"the model already has a layer named {layer.name!r}; "
-                             "layer names must be unique")
-        layer._ops = self._ops
-        if self.built:
-            shape = layer.output_shape(self._output_shape)  # validates before building
-            self._build_layer(layer, self._output_shape)
-            self._output_shape = shape
-        self.layers.append(layer)
-        self._plan = self._infer_plan = None
+        next_k = {}  # per base name, the lowest k whose auto name may still be free
+        for layer in layers:
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential.add takes a fastnn Layer, got "
+                                f"{type(layer).__name__}")
+            if id(layer) in ids:
+                raise ValueError(f"layer {layer.name!r} is already in this model")
+            if layer._auto_name:
+                k = next_k.get(layer._base_name, 1)
+                while f"{layer._base_name}_{k}" in names:
+                    k += 1
+                next_k[layer._base_name] = k + 1
+                layer.name = f"{layer._base_name}_{k}"
+            elif layer.name in names:
+                raise ValueError(f"the model already has a layer named {layer.name!r}; "
+                                 "layer names must be unique")
+            layer._ops = self._ops
+            if self.built:
+                shape = layer.output_shape(self._output_shape)  # validates before building
+                self._build_layer(layer, self._output_shape)
+                self._output_shape = shape
+            self.layers.append(layer)
+            ids.add(id(layer))
+            names.add(layer.name)
+            self._plan = self._infer_plan = None
 
     def get_layer(self, name):
         for layer in self.layers:
@@ -216,6 +225,18 @@ class Sequential(Picklable):
         self.built = True
         self._plan = self._infer_plan = None
         return self
+
+    def _array_shapes(self, input_shape):
+        """What ``build(input_shape)`` would allocate, without allocating it: two lists of
+        (layer name, key, shape), the parameters and the buffers, in ``params`` and
+        ``buffers`` order."""
+        params, buffers = [], []
+        s = _shape_tuple(input_shape, "input_shape")
+        for layer in self.layers:
+            params += [(layer.name, k, v) for k, v in layer.param_shapes(s).items()]
+            buffers += [(layer.name, k, v) for k, v in layer.buffer_shapes(s).items()]
+            s = layer.output_shape(s)
+        return params, buffers
 
     def _ensure_built(self, X):
         if not self.built:

@@ -45,6 +45,9 @@ HEADER_KEY = "__fastnn__"
 SEAL_PREFIX = b"fastnn-sha256:"
 _SEAL_LEN = len(SEAL_PREFIX) + 64
 _EOCD_LEN = 22  # end-of-central-directory record without a comment
+# Limits on the layer tree a header may describe, far above any real model
+MAX_LAYERS = 100_000
+MAX_DEPTH = 64
 
 
 def _sha256(f, n):
@@ -345,17 +348,24 @@ def load(path, *, backend=None):
             raise _fail(path, f"the file is inconsistent: {type(e).__name__}: {e}") from None
 
 
-def _fill(path, what, model_arrays, metas, expected, arrays):
-    """Copy the file's arrays into the model's (layer, key, array) list, checking that
-    the header names the same layers, keys and shapes in the same order."""
-    if len(model_arrays) != len(metas):
-        raise _fail(path, f"the header lists {len(metas)} {what}, but its layers have "
-                          f"{len(model_arrays)}")
-    for (layer, key, arr), m in zip(model_arrays, metas):
-        if (layer.name, key, arr.shape) != (m["layer"], m["key"], expected[m["array"]]):
-            raise _fail(path, f"{what[:-1]} {m['layer']}.{m['key']} {expected[m['array']]} "
-                              f"does not match the layers ({layer.name}.{key} {arr.shape})")
-        arr[...] = arrays[m["array"]]
+def _check_structure(layer_cfgs, path):
+    """Bound the layer tree before any layer is made: at most MAX_LAYERS layers (Residual
+    blocks' inner layers included), nested at most MAX_DEPTH deep."""
+    count = 0
+    stack = [(cfg, 1) for cfg in layer_cfgs]
+    while stack:
+        cfg, depth = stack.pop()
+        count += 1
+        if count > MAX_LAYERS:
+            raise _fail(path, f"the header describes more than {MAX_LAYERS} layers")
+        if depth > MAX_DEPTH:
+            raise _fail(path, f"the header nests layers more than {MAX_DEPTH} deep")
+        if isinstance(cfg, dict):
+            inner = cfg.get("layers")
+            if isinstance(inner, list):
+                stack += [(c, depth + 1) for c in inner]
+            if isinstance(cfg.get("projection"), dict):
+                stack.append((cfg["projection"], depth + 1))
 
 
 def _build(header, npz, keys, path, backend):
@@ -421,19 +431,38 @@ def _build(header, npz, keys, path, backend):
             raise _fail(path, f"array {name!r} has shape {a.shape}, the header says {shape}")
         arrays[name] = a
 
-    # the model
+    # the model: its layers must allocate exactly the arrays the file holds, which is
+    # checked before they allocate anything (so a header cannot ask for more memory than
+    # the file's arrays hold)
+    _check_structure(layer_cfgs, path)
     try:
         layers = [layer_from_config(cfg) for cfg in layer_cfgs]
     except (TypeError, ValueError) as e:
         raise _fail(path, f"invalid layer config: {e}") from None
     try:
         model = Sequential(layers, seed=seed, dtype=dtype, backend=backend)
+        planned = model._array_shapes(tuple(input_shape))
+    except (TypeError, ValueError) as e:
+        raise _fail(path, f"the layers in the header do not form a valid model: {e}") from None
+    for what, shapes, metas in (("parameters", planned[0], params_meta),
+                                ("buffers", planned[1], buffers_meta)):
+        if len(shapes) != len(metas):
+            raise _fail(path, f"the header lists {len(metas)} {what}, but its layers have "
+                              f"{len(shapes)}")
+        for (name, key, shape), m in zip(shapes, metas):
+            if (name, key, shape) != (m["layer"], m["key"], expected[m["array"]]):
+                raise _fail(path, f"{what[:-1]} {m['layer']}.{m['key']} "
+                                  f"{expected[m['array']]} does not match the layers "
+                                  f"({name}.{key} {shape})")
+    try:
         model.build(tuple(input_shape))
     except (TypeError, ValueError) as e:
         raise _fail(path, f"the layers in the header do not form a valid model: {e}") from None
     mparams = model.params
-    _fill(path, "parameters", mparams, params_meta, expected, arrays)
-    _fill(path, "buffers", model.buffers, buffers_meta, expected, arrays)
+    for (_, _, arr), m in zip(mparams, params_meta):
+        arr[...] = arrays[m["array"]]
+    for (_, _, arr), m in zip(model.buffers, buffers_meta):
+        arr[...] = arrays[m["array"]]
 
     if loss_name is not None:
         if loss_name not in LOSSES:

@@ -408,7 +408,7 @@ def _npy(a):
     return buf.getvalue()
 
 
-def _expect_cheap(path, *words, limit=8 << 20):
+def _expect_cheap(path, *words, limit=8 << 20, per_byte=4):
     import time
     import tracemalloc
 
@@ -420,7 +420,7 @@ def _expect_cheap(path, *words, limit=8 << 20):
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert time.perf_counter() - t < 2.0
-    assert peak < limit + 4 * os.path.getsize(path), f"peak {peak} bytes"
+    assert peak < limit + per_byte * os.path.getsize(path), f"peak {peak} bytes"
     return msg
 
 
@@ -455,3 +455,85 @@ def test_deeply_nested_header(tmp_path):
 def test_header_bytes_that_are_not_utf8(tmp_path):
     out = _zip_sealed(tmp_path / "bytes.fnn", {HEADER_KEY: _npy(np.arange(200, 256, dtype=np.uint8))})
     _expect_cheap(out, "header")
+
+
+@pytest.mark.parametrize("layers", [
+    [{"class": "Dense", "units": 12000}],                       # one 12000 x 12000 Dense
+    [{"class": "Conv2D", "filters": 4096, "kernel_size": 3}],  # 4096 x 4096 x 3 x 3
+    [{"class": "Residual", "layers": [{"class": "Dense", "units": 12000}]}],
+])
+def test_a_header_whose_layers_need_arrays_the_file_lacks_allocates_nothing(saved, tmp_path,
+                                                                           layers):
+    _, path, _, _ = saved
+
+    def edit(h):
+        h["input_shape"] = [4096, 8, 8] if layers[0]["class"] == "Conv2D" else [12000]
+        h["layers"] = layers
+        h["params"], h["buffers"], h["optimizer"] = [], [], None
+    out = _rewrite(path, tmp_path / "hungry.fnn", header_fn=edit, arrays_fn=lambda a: a.clear())
+    assert os.path.getsize(out) < 16384
+    _expect_cheap(out, "the header lists 0 parameters")
+
+
+@pytest.mark.parametrize("what,words", [
+    ("wide", f"more than {saving.MAX_LAYERS} layers"),
+    ("deep", f"more than {saving.MAX_DEPTH} deep"),
+])
+def test_layer_trees_beyond_the_limits(saved, tmp_path, what, words):
+    _, path, _, _ = saved
+    if what == "wide":
+        layers = [{"class": "ReLU"}] * (saving.MAX_LAYERS + 1)
+    else:
+        layers = [{"class": "ReLU"}]
+        for _ in range(saving.MAX_DEPTH):
+            layers = [{"class": "Residual", "layers": layers}]
+    out = _rewrite(path, tmp_path / "tree.fnn", header_fn=lambda h: h.update(layers=layers))
+    # parsed JSON takes more bytes than its text: each 17-byte {"class": "ReLU"} becomes a
+    # dict of about 200 bytes, before any layer is made
+    _expect_cheap(out, words, per_byte=24)
+
+
+def test_declared_arrays_match_what_build_allocates():
+    """Layer.param_shapes / buffer_shapes (what load checks files against before building)
+    are what build allocates, for every layer with parameters or buffers."""
+    from fastnn import BatchNorm, Conv1D, Conv2D, Flatten, ReLU, Residual
+
+    cases = [
+        ((5,), [Dense(3), Dense(4, use_bias=False), Dropout(0.1), BatchNorm()]),
+        ((2, 9, 7), [Conv2D(3, (3, 2), stride=2, padding="same"), BatchNorm(),
+                     Conv2D(2, 1, use_bias=False), Flatten(), Dense(2)]),
+        ((3, 11), [Conv1D(4, 3, dilation=2), ReLU(),
+                   Residual([Conv1D(4, 3, padding="same"), BatchNorm()]),
+                   Residual([Conv1D(5, 3, stride=2, padding="same")],
+                            projection=Conv1D(5, 1, stride=2, use_bias=False))]),
+    ]
+    for input_shape, layers in cases:
+        model = Sequential(layers)
+        planned = model._array_shapes(input_shape)
+        model.build(input_shape)
+        assert planned[0] == [(l.name, k, a.shape) for l, k, a in model.params]
+        assert planned[1] == [(l.name, k, a.shape) for l, k, a in model.buffers]
+        assert planned[0] and planned[1]
+
+
+def test_load_time_is_linear_in_the_number_of_layers(tmp_path):
+    """A file of 16x more layers loads in far less than 16x16 the time (the per-layer
+    cost falls with size, so linear loading gives about 10-16x; the bound is loose)."""
+    import time
+
+    from fastnn import ReLU
+
+    def load_time(n):
+        model = Sequential([Dense(2) if i % 2 else ReLU() for i in range(n)], input_shape=(2,))
+        model.build()
+        p = tmp_path / f"{n}.fnn"
+        model.save(p)
+        best = float("inf")
+        for _ in range(2):
+            t = time.perf_counter()
+            fastnn.load(p)
+            best = min(best, time.perf_counter() - t)
+        return best
+
+    small, large = load_time(500), load_time(8000)
+    assert large / small < 48, (small, large)
