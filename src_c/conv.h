@@ -91,6 +91,21 @@ void fnn_conv_backward_f64(fnn_gemm_f64_fn gemm, int gemm_threads, const fnn_con
                            double *dx, double *dw, double *db, double *tmp, double *dcols,
                            int n_threads);
 
+/* Samples per native call for the conv ops called from Python (fastnn/ops/conv.pyx): a
+ * large batch runs in chunks of about FNN_CONV_CHUNK_FLOPS, and between two chunks the
+ * GIL is taken to act on Ctrl-C (a chunk takes milliseconds on the fast paths, about a
+ * tenth of a second on the slowest); a smaller batch is one call. The chunks do not
+ * depend on the thread count, so neither do the results. The training plan calls the
+ * kernels directly and polls between its batches instead (plan.h). */
+#define FNN_CONV_CHUNK_FLOPS 400000000LL
+static inline fnn_idx fnn_conv_chunk_rows(const fnn_conv_geom *g, fnn_idx n)
+{
+    long long per_row = 2LL * g->f * g->c * g->kh * g->kw * g->oh * g->ow;
+    long long rows = FNN_CONV_CHUNK_FLOPS / (per_row > 1 ? per_row : 1);
+    if (rows > n) rows = n;
+    return rows > 1 ? (fnn_idx)rows : 1;
+}
+
 /* fnn_conv_pooled_dw (conv_variants.h: dW and db of a conv on the direct kernels from the
  * gradient of the max pooling right after it; float32, where fnn_conv_pooled_dw_ok) for
  * all F filters, split over the team (the result does not depend on it); n = 0: dw and

@@ -439,6 +439,39 @@ def test_conv2d_pooled_backward_twins(rng, case, ps, pst, dtype):
     np.testing.assert_array_equal(dw, got[0])
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_large_batches_run_in_chunks(rng, dtype):
+    """A batch of more work than one chunk (src_c/conv.h: fnn_conv_chunk_rows; Ctrl-C is
+    acted on between chunks) gives the reference's results: y and dx chunk by chunk, dW and
+    db summed over the chunks."""
+    x, w = randn(rng, (10, 32, 40, 40), dtype), randn(rng, (64, 32, 3, 3), dtype)
+    b = randn(rng, (64,), dtype)
+    spd = (1, 1, 1)
+    assert ops.conv._chunk_rows(x.shape, w.shape, *spd) == 6  # chunks of 6 and 4 samples
+    y = _forward_check(x, w, b, spd, "forward")
+    dy = randn(rng, y.shape, dtype)
+    for compute_dx, compute_db in ((True, True), (False, False)):
+        _backward_check(x, w, dy, spd, compute_dx, compute_db, "backward")
+
+
+def test_large_batches_run_in_chunks_pooled_backward(rng):
+    """conv2d_pooled_backward in chunks, on the direct kernels where a conv variant runs."""
+    case, ps = (2000, 1, 28, 28, 16, 5, 1, 0, 1), 2
+    x, w, dy, argmax, spd = _pooled_inputs(rng, case, ps, None, np.float32)
+    assert ops.conv._chunk_rows(x.shape, w.shape, *spd) == 868  # 3 chunks
+    assert ops.conv._pooled_path(x.shape, w.shape, ps, None, *spd) == bool(own_kernels())
+    got = ops.conv2d_pooled_backward(x, w, dy, argmax, ps, None, *spd)
+    want = reference.conv2d_pooled_backward(x, w, dy, argmax, ps, None, *spd)
+    dyc = reference.maxpool2d_backward(dy, argmax, reference.conv2d_forward(x, w, None,
+                                                                              *spd).shape)
+    mag = reference.conv2d_backward(_abs64(x), _abs64(w), _abs64(dyc), *spd,
+                                     compute_dx=False)
+    assert_twins_close(got[0], want[0], terms=dy[:, 0].size, magnitude=mag[1].astype(np.float32),
+                       err_msg="dw")
+    assert_twins_close(got[1], want[1], terms=dy[:, 0].size, magnitude=mag[2].astype(np.float32),
+                       err_msg="db")
+
+
 @pytest.mark.parametrize("impl", TWINS)
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_conv2d_pooled_backward_empty_batch(impl, dtype):

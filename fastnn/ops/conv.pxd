@@ -40,6 +40,8 @@ cdef extern from "conv.h" nogil:
     # 1 if g takes the direct kernels (conv_variants.h): neither pass uses cols (float32 only)
     int fnn_conv_direct_f32(const fnn_conv_geom *g)
     int fnn_conv_direct_f64(const fnn_conv_geom *g)
+    # samples per call of the ops here: Ctrl-C is checked between two calls
+    Py_ssize_t fnn_conv_chunk_rows(const fnn_conv_geom *g, Py_ssize_t n)
     # elements of fnn_conv_backward's tmp workspace
     Py_ssize_t fnn_conv_backward_tmp(const fnn_conv_geom *g, Py_ssize_t n)
     void fnn_conv_backward_f32(fnn_gemm_f32_fn gemm, int gemm_threads,

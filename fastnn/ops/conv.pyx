@@ -9,9 +9,14 @@ fastnn.ops.matmul, split over fastnn's OpenMP team while BLAS is held to one thr
 the unfolding, its adjoint, the permutations and the bias are fastnn's own loops. All of
 it runs without the GIL. The workspaces (cols, and for backward a transposed dy and
 dcols) are allocated per call here; the training plan passes its own.
+
+A large batch runs in chunks of samples (fnn_conv_chunk_rows, src_c/conv.h), with Python's
+pending signals acted on between two of them, so Ctrl-C stops a long call within a
+fraction of a second; dW and db then sum the chunks' shares.
 """
 
 import numpy as np
+from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
 
 from .. import _inputs
@@ -130,6 +135,14 @@ cdef fnn_conv_geom _pooling_geom(geo, pgeo, Py_ssize_t filters):
     pg.oh, pg.ow, pg.kh, pg.kw = pgeo.oh, pgeo.ow, pgeo.kh, pgeo.kw
     pg.sh, pg.sw, pg.pt, pg.pl, pg.dh, pg.dw = pgeo.sh, pgeo.sw, 0, 0, 1, 1
     return pg
+
+
+def _chunk_rows(x_shape, w_shape, stride=1, padding=0, dilation=1):
+    """Samples per native call of conv2d_forward/backward for these shapes (src_c/conv.h:
+    fnn_conv_chunk_rows; Ctrl-C is acted on between two calls). For tests."""
+    geo = _inputs.conv_geometry(x_shape, tuple(w_shape[2:]), stride, padding, dilation)
+    cdef fnn_conv_geom g = _geom(geo, w_shape[0])
+    return fnn_conv_chunk_rows(&g, x_shape[0])
 
 
 def _pooled_path(x_shape, w_shape, pool_size, pool_stride=None, stride=1, padding=0,
@@ -255,18 +268,26 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, *, out=None):
     k, cols_n = _inputs.cols_shape(n, geo)
     _check_blas_size(f, k, cols_n)
     cdef fnn_conv_geom g = _geom(geo, f)
-    # workspaces, 64-byte aligned (_memory); the direct and implicit-GEMM kernels read x
-    # in place and take none
+    cdef Py_ssize_t rows = fnn_conv_chunk_rows(&g, n), i0, i1
+    k, cols_n = _inputs.cols_shape(rows, geo)
+    # workspaces for one chunk, 64-byte aligned (_memory); the direct and implicit-GEMM
+    # kernels read x in place and take none
     inplace = x.dtype.itemsize == 4 and (fnn_conv_direct_f32(&g) or fnn_conv_implicit_ok(&g))
     cols = aligned_empty(0 if inplace else k * cols_n, x.dtype)
     tmp = aligned_empty(0 if inplace else f * cols_n, x.dtype)
     has_bias = b is not None
-    if x.dtype.itemsize == 4:
-        _forward[float](&g, n, _flat(x), _flat(w), b if has_bias else _EMPTY32, has_bias,
-                        _flat(out), cols, tmp)
-    else:
-        _forward[double](&g, n, _flat(x), _flat(w), b if has_bias else _EMPTY64, has_bias,
-                         _flat(out), cols, tmp)
+    for i0 in range(0, n, rows):
+        i1 = min(n, i0 + rows)
+        if i0:
+            PyErr_CheckSignals()
+        if x.dtype.itemsize == 4:
+            _forward[float](&g, i1 - i0, _flat(x[i0:i1]), _flat(w),
+                            b if has_bias else _EMPTY32, has_bias, _flat(out[i0:i1]), cols,
+                            tmp)
+        else:
+            _forward[double](&g, i1 - i0, _flat(x[i0:i1]), _flat(w),
+                             b if has_bias else _EMPTY64, has_bias, _flat(out[i0:i1]), cols,
+                             tmp)
     return out
 
 
@@ -284,21 +305,38 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
     k, cols_n = _inputs.cols_shape(n, geo)
     _check_blas_size(f, k, cols_n)
     cdef fnn_conv_geom g = _geom(geo, f)
-    # the direct and implicit-GEMM kernels read x itself: no im2col matrix for them
+    cdef Py_ssize_t rows = fnn_conv_chunk_rows(&g, n), i0, i1
+    k, cols_n = _inputs.cols_shape(rows, geo)
+    # workspaces for one chunk; the direct and implicit-GEMM kernels read x itself: no
+    # im2col matrix for them
     inplace = x.dtype.itemsize == 4 and (fnn_conv_direct_f32(&g) or fnn_conv_implicit_ok(&g))
     cols = aligned_empty(0 if inplace else k * cols_n, x.dtype)
-    tmp = aligned_empty(fnn_conv_backward_tmp(&g, n), x.dtype)
+    tmp = aligned_empty(fnn_conv_backward_tmp(&g, rows), x.dtype)
     implicit_dx = x.dtype.itemsize == 4 and fnn_conv_implicit_dx_ok(&g)  # no dcols
     dcols = aligned_empty(k * cols_n if compute_dx and not implicit_dx else 0, x.dtype)
     empty = _EMPTY32 if x.dtype.itemsize == 4 else _EMPTY64
-    if x.dtype.itemsize == 4:
-        _backward[float](&g, n, _flat(x), _flat(w), _flat(dy),
-                         _flat(dx) if compute_dx else empty, compute_dx, _flat(dw),
-                         db if compute_db else empty, compute_db, cols, tmp, dcols)
-    else:
-        _backward[double](&g, n, _flat(x), _flat(w), _flat(dy),
-                          _flat(dx) if compute_dx else empty, compute_dx, _flat(dw),
-                          db if compute_db else empty, compute_db, cols, tmp, dcols)
+    # the first chunk writes dw and db, each later one its share into dw_c and db_c
+    dw_c, db_c = dw, db
+    for i0 in range(0, max(n, 1), max(rows, 1)):
+        i1 = min(n, i0 + rows)
+        if i0:
+            PyErr_CheckSignals()
+            if dw_c is dw:
+                dw_c = np.empty_like(dw)
+                db_c = np.empty_like(db) if compute_db else None
+        dxv = _flat(dx[i0:i1]) if compute_dx else empty
+        if x.dtype.itemsize == 4:
+            _backward[float](&g, i1 - i0, _flat(x[i0:i1]), _flat(w), _flat(dy[i0:i1]), dxv,
+                             compute_dx, _flat(dw_c), db_c if compute_db else empty,
+                             compute_db, cols, tmp, dcols)
+        else:
+            _backward[double](&g, i1 - i0, _flat(x[i0:i1]), _flat(w), _flat(dy[i0:i1]), dxv,
+                              compute_dx, _flat(dw_c), db_c if compute_db else empty,
+                              compute_db, cols, tmp, dcols)
+        if i0:
+            dw += dw_c
+            if compute_db:
+                db += db_c
     return dx, dw, db
 
 
@@ -324,12 +362,29 @@ def conv2d_pooled_backward(x, w, dy, argmax, pool_size, pool_stride=None, stride
         conv2d_backward(x, w, dyc, stride, padding, dilation, dw=dw, db=db, compute_dx=False,
                         compute_db=compute_db)
         return dw, db
-    cdef const float[::1] xv = _flat(x), dyv = _flat(dy)
-    cdef const Py_ssize_t[::1] am = argmax.reshape(-1)
-    cdef float[::1] dwv = _flat(dw)
-    cdef float *pdb = _p[float](db) if db is not None else NULL
     cdef int nt = current_num_threads()
-    with nogil:
-        fnn_conv_pooled_dw_run(&g, &pg, n, _cp(xv), _cp(dyv), &am[0] if n else NULL,
-                               &dwv[0], pdb, nt)
+    cdef Py_ssize_t rows = fnn_conv_chunk_rows(&g, n), i0, i1
+    cdef const float[::1] xv, dyv
+    cdef const Py_ssize_t[::1] am
+    cdef float[::1] dwv
+    cdef float *pdb
+    # the first chunk writes dw and db, each later one its share into dw_c and db_c
+    dw_c, db_c = dw, db
+    for i0 in range(0, max(n, 1), max(rows, 1)):
+        i1 = min(n, i0 + rows)
+        if i0:
+            PyErr_CheckSignals()
+            if dw_c is dw:
+                dw_c = np.empty_like(dw)
+                db_c = np.empty_like(db) if db is not None else None
+        xv, dyv, am = _flat(x[i0:i1]), _flat(dy[i0:i1]), argmax[i0:i1].reshape(-1)
+        dwv = _flat(dw_c)
+        pdb = _p[float](db_c) if db_c is not None else NULL
+        with nogil:
+            fnn_conv_pooled_dw_run(&g, &pg, i1 - i0, _cp(xv), _cp(dyv),
+                                   &am[0] if i1 > i0 else NULL, &dwv[0], pdb, nt)
+        if i0:
+            dw += dw_c
+            if db is not None:
+                db += db_c
     return dw, db
