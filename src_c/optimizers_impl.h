@@ -8,6 +8,8 @@
  * (float) that the numpy twin makes too. */
 
 #define FNN_FLUSH(v) (((v) < FNN_TINY && (v) > -FNN_TINY) ? (REAL)0 : (v))
+/* Weight decay adds wd * p to the gradient only where wd != 0, as the numpy twin does: a
+ * NaN or infinite weight then stays in that weight, not in its optimizer state. */
 
 /* ---------------------------------------------------------------------------- SGD */
 
@@ -17,12 +19,12 @@ static void FNN_SFX(sgd_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *vel, REAL
 {
     if (!vel) {
 #pragma omp simd
-        for (fnn_idx i = 0; i < n; ++i) p[i] -= lr * (g[i] + wd * p[i]);
+        for (fnn_idx i = 0; i < n; ++i) p[i] -= lr * (wd != 0 ? g[i] + wd * p[i] : g[i]);
         return;
     }
 #pragma omp simd
     for (fnn_idx i = 0; i < n; ++i) {
-        REAL gi = g[i] + wd * p[i];
+        REAL gi = wd != 0 ? g[i] + wd * p[i] : g[i];
         REAL vi = FNN_FLUSH(mom * vel[i] + gi);
         vel[i] = vi;
         p[i] -= lr * (nesterov ? gi + mom * vi : vi);
@@ -52,14 +54,15 @@ static void FNN_SFX(adam_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *m, REAL 
 #pragma omp simd
     for (fnn_idx i = 0; i < n; ++i) {
         REAL pi = p[i] * shrink;
-        REAL gi = g[i] + l2 * pi;
+        REAL gi = l2 != 0 ? g[i] + l2 * pi : g[i];
         REAL mi = FNN_FLUSH(b1 * m[i] + c1 * gi);
         REAL vi = FNN_FLUSH(b2 * v[i] + c2 * (gi * gi));
         m[i] = mi;
         v[i] = vi;
         REAL second = vi;
         if (vmax) {
-            second = vmax[i] > vi ? vmax[i] : vi;
+            /* np.maximum: a NaN in either stays */
+            second = (vmax[i] > vi || vmax[i] != vmax[i]) ? vmax[i] : vi;
             vmax[i] = second;
         }
         p[i] = pi - step * mi / (FNN_SQRT(second) * ib + eps);
@@ -110,7 +113,7 @@ static void FNN_SFX(rmsprop_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *sq, R
 {
 #pragma omp simd
     for (fnn_idx i = 0; i < n; ++i) {
-        REAL gi = g[i] + wd * p[i];
+        REAL gi = wd != 0 ? g[i] + wd * p[i] : g[i];
         REAL si = FNN_FLUSH(rho * sq[i] + one_minus_rho * (gi * gi));
         sq[i] = si;
         if (ga) {

@@ -17,11 +17,14 @@
  *   LANES          floats per vector             MASK_FIRST(n)  lanes [0, n)
  *   V_SET1(x)  V_LOAD(p)  V_STORE(p, v)  V_LOADM(k, p)  V_STOREM(p, k, v)
  *   V_MUL(a, b)  V_FMADD(a, b, c)
- *   V_FNMADD(a, b, c) = c - a b                  V_KEEP_GE(v, t, pos): pos = v >= t, v
- *                                                where pos else 0
- *   V_KEEP_ABS_GE(v, t): v where |v| >= t else 0
- *   V_RSQRT_POS(pos, v): ~1/sqrt(v) where pos, 0 elsewhere     V_RCP(v): ~1/v
+ *   V_FNMADD(a, b, c) = c - a b
+ *   V_ZERO_ABS_LT(v, t, pos): pos = !(|v| < t), v where pos else 0 (so a NaN, infinite
+ *                        or negative state stays as it is and spoils the weight, as in
+ *                        the generic loop and the numpy twin)
+ *   V_RSQRT_POS(pos, v): ~1/sqrt(v) where pos (NaN for v < 0), 0 elsewhere
+ *   V_RCP(v): ~1/v
  *   V_SUB(a, b)    (used with ADAM_REFINE)
+ *   V_WHERE_INF(v, x, y): x where v is +infinity, else y
  *   FTZ_STATE      the type of the saved floating-point control state
  *   FTZ_ON(s)      save the state in s, then flush subnormals to zero    FTZ_OFF(s)  restore
  *   ADAM_NEWTON    Newton steps per estimate     ADAM_REFINE 1: correct sqrt and quotient
@@ -36,9 +39,10 @@ TGT static void ADAM_NAME(fnn_idx n, float *p, const float *g, float *m, float *
     const VEC veps = V_SET1(kc->eps), vstep = V_SET1(kc->step_size);
     const VEC vib = V_SET1(kc->inv_sqrt_bc2), tiny = V_SET1(FLT_MIN);
     const VEC half = V_SET1(0.5f), three_halves = V_SET1(1.5f);
-    const VEC two = V_SET1(2.0f);
+    const VEC two = V_SET1(2.0f), zero = V_SET1(0.0f);
     const VEC vl2 = V_SET1(kc->l2), vshrink = V_SET1(kc->shrink);
-    const int plain = kc->l2 == 0 && kc->shrink == 1;
+    /* each term only where it is on, as in the numpy twin: a NaN weight stays out of m, v */
+    const int shrinks = kc->shrink != 1, decays = kc->l2 != 0;
     /* Subnormal numbers off for this loop (flush-to-zero, denormals-are-zero), restored
      * on exit. With weight decay, the weights of an input that is always zero (MNIST's
      * border pixels) shrink geometrically towards 0; on the way their squared gradients
@@ -52,16 +56,15 @@ TGT static void ADAM_NAME(fnn_idx n, float *p, const float *g, float *m, float *
 #define ADAM_STEP(LOAD, STORE)                                                           \
     {                                                                                   \
         VEC pi = LOAD(p + i), gi = LOAD(g + i);                                         \
-        if (!plain) { /* AdamW shrinks the weight first; Adam adds l2 * weight to g */  \
-            pi = V_MUL(pi, vshrink);                                                    \
-            gi = V_FMADD(vl2, pi, gi);                                                  \
-        }                                                                               \
+        /* AdamW shrinks the weight first; Adam adds l2 * weight to g */               \
+        if (shrinks) pi = V_MUL(pi, vshrink);                                           \
+        if (decays) gi = V_FMADD(vl2, pi, gi);                                          \
         VEC mi = V_FMADD(vb1, LOAD(m + i), V_MUL(vc1, gi));                             \
         VEC vi = V_FMADD(vb2, LOAD(v + i), V_MUL(vc2, V_MUL(gi, gi)));                  \
         /* states below the smallest normal float are stored as 0 (FNN_FLUSH) */        \
         MASK pos;                                                                       \
-        mi = V_KEEP_ABS_GE(mi, tiny);                                                   \
-        vi = V_KEEP_GE(vi, tiny, pos);                                                  \
+        mi = V_ZERO_ABS_LT(mi, tiny, pos);                                              \
+        vi = V_ZERO_ABS_LT(vi, tiny, pos);                                              \
         STORE(m + i, mi);                                                               \
         STORE(v + i, vi);                                                               \
         /* sqrt(v) = v / sqrt(v): y ~ 1/sqrt(v), Newton: y *= 1.5 - 0.5 v y^2 (v = 0: 0) */ \
@@ -77,11 +80,15 @@ TGT static void ADAM_NAME(fnn_idx n, float *p, const float *g, float *m, float *
         VEC r = V_RCP(den);                                                             \
         for (int s = 0; s < ADAM_NEWTON; ++s)                                           \
             r = V_MUL(r, V_FNMADD(den, r, two));                                        \
+        /* v = +inf (a gradient whose square overflowed): the estimates give NaN (inf 0), \
+         * the quotient is a / inf = a 0 (0, or NaN where a is not finite) */           \
         if (ADAM_REFINE) { /* q = a / den: q0 = a r, q = q0 + r (a - den q0) */         \
             VEC a = V_MUL(vstep, mi), q = V_MUL(a, r);                                  \
             q = V_FMADD(r, V_FNMADD(den, q, a), q);                                     \
+            q = V_WHERE_INF(vi, V_MUL(a, zero), q);                                     \
             STORE(p + i, V_SUB(pi, q));                                                 \
         } else {                                                                        \
+            r = V_WHERE_INF(vi, zero, r);                                               \
             STORE(p + i, V_FNMADD(V_MUL(vstep, mi), r, pi));                            \
         }                                                                               \
     }

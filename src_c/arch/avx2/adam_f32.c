@@ -2,6 +2,7 @@
  * 12-bit estimates, one Newton step each and the residual corrections of ADAM_REFINE
  * (with the Newton steps alone the step's error reached 2.5e-7, past the 2-ulp bound). */
 #include <float.h>
+#include <math.h>
 
 #include "optimizers.h"
 
@@ -23,12 +24,12 @@
 #define V_FMADD(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define V_FNMADD(a, b, c) _mm256_fnmadd_ps(a, b, c)
 #define V_ABS(x) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x)
-#define V_KEEP_ABS_GE(x, t) _mm256_and_ps(_mm256_cmp_ps(V_ABS(x), t, _CMP_GE_OQ), x)
-#define V_KEEP_GE(x, t, pos) \
-    (pos = _mm256_castps_si256(_mm256_cmp_ps(x, t, _CMP_GE_OQ)), \
+#define V_ZERO_ABS_LT(x, t, pos) \
+    (pos = _mm256_castps_si256(_mm256_cmp_ps(V_ABS(x), t, _CMP_NLT_UQ)), \
      _mm256_and_ps(_mm256_castsi256_ps(pos), x))
 #define V_RSQRT_POS(pos, x) _mm256_and_ps(_mm256_castsi256_ps(pos), _mm256_rsqrt_ps(x))
 #define V_RCP(x) _mm256_rcp_ps(x)
+#define V_WHERE_INF(v, x, y) _mm256_blendv_ps(y, x, _mm256_cmp_ps(v, _mm256_set1_ps(INFINITY), _CMP_EQ_OQ))
 #define V_SUB(a, b) _mm256_sub_ps(a, b)
 /* MXCSR: flush-to-zero (bit 15) and denormals-are-zero (bit 6) */
 #define FTZ_STATE unsigned int

@@ -1,6 +1,7 @@
 /* The adam family's "avx512" variant: arch/adam_f32_body.h on 16-lane vectors and
  * AVX-512's 14-bit estimates (one Newton step each). */
 #include <float.h>
+#include <math.h>
 
 #include "optimizers.h"
 
@@ -21,10 +22,10 @@
 #define V_MUL(a, b) _mm512_mul_ps(a, b)
 #define V_FMADD(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define V_FNMADD(a, b, c) _mm512_fnmadd_ps(a, b, c)
-#define V_KEEP_ABS_GE(x, t) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), t, _CMP_GE_OQ), x)
-#define V_KEEP_GE(x, t, pos) (pos = _mm512_cmp_ps_mask(x, t, _CMP_GE_OQ), _mm512_maskz_mov_ps(pos, x))
+#define V_ZERO_ABS_LT(x, t, pos) (pos = _mm512_cmp_ps_mask(_mm512_abs_ps(x), t, _CMP_NLT_UQ), _mm512_maskz_mov_ps(pos, x))
 #define V_RSQRT_POS(pos, x) _mm512_maskz_rsqrt14_ps(pos, x)
 #define V_RCP(x) _mm512_rcp14_ps(x)
+#define V_WHERE_INF(v, x, y) _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(v, _mm512_set1_ps(INFINITY), _CMP_EQ_OQ), x)
 /* MXCSR: flush-to-zero (bit 15) and denormals-are-zero (bit 6) */
 #define FTZ_STATE unsigned int
 #define FTZ_ON(s) (s = _mm_getcsr(), _mm_setcsr(s | 0x8040u))

@@ -3,6 +3,7 @@
  * steps (vrsqrts, vrecps) here, then the body's Newton step and ADAM_REFINE corrections,
  * as on AVX2. Proven against the generic loop under qemu-aarch64 (src_c/tests/). */
 #include <float.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "optimizers.h"
@@ -54,10 +55,10 @@ static inline float32x4_t rcp_est(float32x4_t x)
 #define V_MUL(a, b) vmulq_f32(a, b)
 #define V_FMADD(a, b, c) vfmaq_f32(c, a, b)
 #define V_FNMADD(a, b, c) vfmsq_f32(c, a, b)
-#define V_KEEP_ABS_GE(x, t) AND_MASK(vcgeq_f32(vabsq_f32(x), t), x)
-#define V_KEEP_GE(x, t, pos) (pos = vcgeq_f32(x, t), AND_MASK(pos, x))
+#define V_ZERO_ABS_LT(x, t, pos) (pos = vmvnq_u32(vcltq_f32(vabsq_f32(x), t)), AND_MASK(pos, x))
 #define V_RSQRT_POS(pos, x) AND_MASK(pos, rsqrt_est(x))
 #define V_RCP(x) rcp_est(x)
+#define V_WHERE_INF(v, x, y) vbslq_f32(vceqq_f32(v, vdupq_n_f32(INFINITY)), x, y)
 #define V_SUB(a, b) vsubq_f32(a, b)
 /* FPCR: flush-to-zero (bit 24) */
 #define FTZ_STATE uint64_t
