@@ -42,7 +42,7 @@ TGT static void ADAM_NAME(fnn_idx n, float *p, const float *g, float *m, float *
     const VEC two = V_SET1(2.0f), zero = V_SET1(0.0f);
     const VEC vl2 = V_SET1(kc->l2), vshrink = V_SET1(kc->shrink);
     /* each term only where it is on, as in the numpy twin: a NaN weight stays out of m, v */
-    const int shrinks = kc->shrink != 1, decays = kc->l2 != 0;
+    const int shrinks = kc->shrink != 1, decays = kc->l2 != 0, plain = !shrinks && !decays;
     /* Subnormal numbers off for this loop (flush-to-zero, denormals-are-zero), restored
      * on exit. With weight decay, the weights of an input that is always zero (MNIST's
      * border pixels) shrink geometrically towards 0; on the way their squared gradients
@@ -57,8 +57,10 @@ TGT static void ADAM_NAME(fnn_idx n, float *p, const float *g, float *m, float *
     {                                                                                   \
         VEC pi = LOAD(p + i), gi = LOAD(g + i);                                         \
         /* AdamW shrinks the weight first; Adam adds l2 * weight to g */               \
-        if (shrinks) pi = V_MUL(pi, vshrink);                                           \
-        if (decays) gi = V_FMADD(vl2, pi, gi);                                          \
+        if (!plain) {                                                                   \
+            if (shrinks) pi = V_MUL(pi, vshrink);                                       \
+            if (decays) gi = V_FMADD(vl2, pi, gi);                                      \
+        }                                                                               \
         VEC mi = V_FMADD(vb1, LOAD(m + i), V_MUL(vc1, gi));                             \
         VEC vi = V_FMADD(vb2, LOAD(v + i), V_MUL(vc2, V_MUL(gi, gi)));                  \
         /* states below the smallest normal float are stored as 0 (FNN_FLUSH) */        \
