@@ -10,11 +10,18 @@
     AdamW, RMSprop), callbacks (EarlyStopping, StepDecay, ...), fastnn.load: the model API
 """
 
-from ._config import config_context, get_config, set_config
+from . import _scipy_blas
+
+_scipy_blas.load()  # before anything imports fastnn's native modules
+
+from ._config import config_context, get_config, set_config  # noqa: E402
 from ._info import show_config
 from ._threads import get_num_threads, set_num_threads
 from ._version import __version__
 from . import ops, reference  # noqa: E402  (ops loads SciPy's BLAS)
+
+_scipy_blas.release()
+
 from . import datasets
 from .callbacks import (
     Callback,

@@ -19,6 +19,8 @@ import sys
 
 import numpy as np
 
+from ._version import __version__
+
 DEFAULT_MODEL = "fastnn-model.fnn"
 
 
@@ -241,6 +243,7 @@ def _add_data_options(p, default_dataset="digits"):
 def build_parser():
     p = argparse.ArgumentParser(prog="fastnn", description="fastnn command line",
                                 epilog="fastnn COMMAND --help shows a command's options")
+    p.add_argument("--version", action="version", version=f"fastnn {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a network and save it (default data: embedded digits)")

@@ -130,3 +130,30 @@ def test_version_and_all():
     assert isinstance(fastnn.__version__, str) and fastnn.__version__
     for name in fastnn.__all__:
         assert hasattr(fastnn, name)
+
+
+IMPORT_CHILD = """
+import sys
+import numpy as np
+import fastnn
+assert "scipy.linalg" not in sys.modules, "import fastnn imported scipy.linalg"
+a = np.arange(12.0).reshape(3, 4)
+np.testing.assert_array_equal(fastnn.ops.gemm(a, a, trans_b=True), a @ a.T)
+import scipy.linalg
+import scipy.linalg.cython_blas
+from scipy.linalg import cython_blas
+assert cython_blas is scipy.linalg.cython_blas is sys.modules["scipy.linalg.cython_blas"]
+np.testing.assert_array_equal(scipy.linalg.solve(np.eye(2), np.ones(2)), np.ones(2))
+np.testing.assert_array_equal(fastnn.ops.gemm(a, a, trans_b=True), a @ a.T)
+print("ok")
+"""
+
+
+def test_import_takes_scipys_blas_without_scipy_linalg(tmp_path):
+    """fastnn/_scipy_blas.py: `import fastnn` loads SciPy's cython_blas without the 0.2 s of
+    scipy.linalg's Python layer, and scipy.linalg imported afterwards works as usual."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    env = dict(os.environ, PYTHONPATH=here + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-c", IMPORT_CHILD], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

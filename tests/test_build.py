@@ -39,7 +39,7 @@ def test_fastnn_comes_from_the_installed_wheel_with_its_openmp_runtime():
     here = os.path.dirname(os.path.abspath(fastnn.__file__))
     site = os.path.realpath(sysconfig.get_paths()["purelib"])
     assert os.path.realpath(here).startswith(site), (here, site)
-    libs = os.path.join(os.path.dirname(here), "fastnn.libs")
+    libs = os.path.join(os.path.dirname(here), "fastnn_cpu.libs")  # named after the distribution
     if _runtime.openmp_version() and sys.platform.startswith("linux"):
         # auditwheel bundled the OpenMP runtime next to the package
         assert any(n.startswith("libgomp") for n in os.listdir(libs)), os.listdir(libs)

@@ -19,6 +19,23 @@ def run(args, cwd, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def test_version(tmp_path):
+    r = run(["--version"], tmp_path)
+    assert r.returncode == 0 and r.stdout.strip() == f"fastnn {fastnn.__version__}", r
+
+
+@pytest.mark.skipif("FASTNN_EXPECT_INSTALLED" not in os.environ,
+                    reason="CI sets FASTNN_EXPECT_INSTALLED when it tests an installed wheel")
+def test_the_distribution_is_fastnn_cpu_with_the_package_version_and_licenses():
+    from importlib import metadata
+
+    dist = metadata.distribution("fastnn-cpu")
+    assert dist.version == fastnn.__version__
+    assert dist.metadata["License-Expression"] == "BSD-3-Clause"
+    files = {str(f) for f in dist.files}
+    assert any(f.endswith("licenses/LICENSE") for f in files), files
+
+
 def test_train_evaluate_predict_on_the_embedded_digits(tmp_path):
     r = run(["train", "--epochs", "20", "--threads", "1", "--output", "m.fnn"], tmp_path)
     assert r.returncode == 0, r.stderr
