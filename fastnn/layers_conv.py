@@ -405,7 +405,7 @@ class AvgPool1D(_Pool):
 
 
 class GlobalAvgPool(Layer):
-    """(N, C, *spatial) -> (N, C): the mean of each channel over every spatial position."""
+    """``(N, C, *spatial) -> (N, C)``: the mean of each channel over every spatial position."""
 
     _base_name = "global_avg_pool"
 
@@ -434,7 +434,7 @@ class GlobalAvgPool(Layer):
 
 
 class Reshape(Layer):
-    """(N, *input_shape) -> (N, *shape); one entry of ``shape`` may be -1 (inferred).
+    """``(N, *input_shape) -> (N, *shape)``; one entry of ``shape`` may be -1 (inferred).
     ``Reshape((1, 28, 28))`` turns flat MNIST rows into 1-channel images."""
 
     _base_name = "reshape"
