@@ -8,6 +8,9 @@ Environment switches
 FASTNN_NO_OPENMP=1   build without OpenMP (serial kernels; a warning is printed)
 FASTNN_NATIVE=1      add -march=native (local builds only: the result is not portable)
 FASTNN_DEBUG=1       -O0 -g and Cython bounds checks, for debugging crashes
+FASTNN_BUILD_JOBS=N  compile with N parallel jobs (default: every CPU; `build_ext -j N`
+                     overrides it). pip runs build_ext without -j, so this default is
+                     what makes `pip install .` compile in parallel.
 """
 
 import os
@@ -114,8 +117,18 @@ def _openmp_candidates(compiler):
     return [(["-fopenmp"], ["-fopenmp"])]
 
 
+def _build_jobs():
+    jobs = os.environ.get("FASTNN_BUILD_JOBS", "").strip()
+    return int(jobs) if jobs.isdigit() and int(jobs) > 0 else (os.cpu_count() or 1)
+
+
 class BuildExt(build_ext):
     """build_ext that probes the compiler for OpenMP before compiling."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = _build_jobs()
 
     def build_extensions(self):
         compiler = self.compiler
@@ -226,6 +239,7 @@ def _extensions():
     debug = _env_flag("FASTNN_DEBUG")
     return cythonize(
         exts,
+        nthreads=_build_jobs() if sys.platform.startswith("linux") else 0,  # fork; spawn would rerun setup.py
         compiler_directives={
             "language_level": 3,
             "boundscheck": debug,
