@@ -222,6 +222,26 @@ cdef void _backward(const fnn_conv_geom *g, Py_ssize_t n, const floating[::1] x,
         blas_release(held)
 
 
+def _gradient_chunks(n, rows, dw, db):
+    """(i0, i1, dw_c, db_c) for each chunk [i0, i1) of n samples (at least one chunk, so
+    an empty batch still zeroes dW and db). The first chunk's dW and db are written to dw
+    and db (db may be None), each later chunk's to scratch arrays that are added in when
+    the caller asks for the next chunk; Python's pending signals are acted on between
+    two chunks."""
+    dw_c, db_c = dw, db
+    for i0 in range(0, max(n, 1), max(rows, 1)):
+        if i0:
+            PyErr_CheckSignals()
+            if dw_c is dw:
+                dw_c = np.empty_like(dw)
+                db_c = None if db is None else np.empty_like(db)
+        yield i0, min(n, i0 + rows), dw_c, db_c
+        if i0:
+            dw += dw_c
+            if db is not None:
+                db += db_c
+
+
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
     """Unfold the patches of x (N, C, H, W) into cols (C*KH*KW, N*OH*OW). Returns cols.
 
@@ -315,15 +335,7 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
     implicit_dx = x.dtype.itemsize == 4 and fnn_conv_implicit_dx_ok(&g)  # no dcols
     dcols = aligned_empty(k * cols_n if compute_dx and not implicit_dx else 0, x.dtype)
     empty = _EMPTY32 if x.dtype.itemsize == 4 else _EMPTY64
-    # the first chunk writes dw and db, each later one its share into dw_c and db_c
-    dw_c, db_c = dw, db
-    for i0 in range(0, max(n, 1), max(rows, 1)):
-        i1 = min(n, i0 + rows)
-        if i0:
-            PyErr_CheckSignals()
-            if dw_c is dw:
-                dw_c = np.empty_like(dw)
-                db_c = np.empty_like(db) if compute_db else None
+    for i0, i1, dw_c, db_c in _gradient_chunks(n, rows, dw, db if compute_db else None):
         dxv = _flat(dx[i0:i1]) if compute_dx else empty
         if x.dtype.itemsize == 4:
             _backward[float](&g, i1 - i0, _flat(x[i0:i1]), _flat(w), _flat(dy[i0:i1]), dxv,
@@ -333,10 +345,6 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
             _backward[double](&g, i1 - i0, _flat(x[i0:i1]), _flat(w), _flat(dy[i0:i1]), dxv,
                               compute_dx, _flat(dw_c), db_c if compute_db else empty,
                               compute_db, cols, tmp, dcols)
-        if i0:
-            dw += dw_c
-            if compute_db:
-                db += db_c
     return dx, dw, db
 
 
@@ -368,23 +376,11 @@ def conv2d_pooled_backward(x, w, dy, argmax, pool_size, pool_stride=None, stride
     cdef const Py_ssize_t[::1] am
     cdef float[::1] dwv
     cdef float *pdb
-    # the first chunk writes dw and db, each later one its share into dw_c and db_c
-    dw_c, db_c = dw, db
-    for i0 in range(0, max(n, 1), max(rows, 1)):
-        i1 = min(n, i0 + rows)
-        if i0:
-            PyErr_CheckSignals()
-            if dw_c is dw:
-                dw_c = np.empty_like(dw)
-                db_c = np.empty_like(db) if db is not None else None
+    for i0, i1, dw_c, db_c in _gradient_chunks(n, rows, dw, db):
         xv, dyv, am = _flat(x[i0:i1]), _flat(dy[i0:i1]), argmax[i0:i1].reshape(-1)
         dwv = _flat(dw_c)
         pdb = _p[float](db_c) if db_c is not None else NULL
         with nogil:
             fnn_conv_pooled_dw_run(&g, &pg, i1 - i0, _cp(xv), _cp(dyv),
                                    &am[0] if i1 > i0 else NULL, &dwv[0], pdb, nt)
-        if i0:
-            dw += dw_c
-            if db is not None:
-                db += db_c
     return dw, db
