@@ -34,12 +34,13 @@ def _env_flag(name):
 
 # Each extension lists the plain-C kernel files it compiles in. Kernels take the
 # thread count as an argument; the one piece of C state, the CPU description (cpu.c),
-# is owned by fastnn._runtime and shared with every other module at import.
+# is linked into every extension (the dispatch tables and the per-level leaves read the
+# level in force), owned by fastnn._runtime and shared with every other module at import.
 # The instruction sets with kernel variants: one folder each under src_c/arch/ (each file
 # compiles to nothing on another architecture).
 ARCHES = ("avx512", "avx2", "neon")
 # The gemm family: its table, and the generated files of every instruction set.
-GEMM = ["cpu.c", "gemm_variants.c"] + [f"arch/{a}/gemm_{dt}.c" for a in ARCHES
+GEMM = ["gemm_variants.c"] + [f"arch/{a}/gemm_{dt}.c" for a in ARCHES
                                        for dt in ("f32", "f64")]
 # The optimizers with the adam family's variants.
 OPTIMIZERS = ["optimizers.c"] + [f"arch/{a}/adam_f32.c" for a in ARCHES]
@@ -48,17 +49,17 @@ POOL = ["pool_variants.c"] + [f"arch/{a}/maxpool2x2_f32.c" for a in ARCHES]
 # The conv family (direct and implicit-GEMM kernels), over the gemm family for im2col.
 CONV = ["conv.c", "conv_variants.c"] + [f"arch/{a}/conv_f32.c" for a in ARCHES]
 EXTENSIONS = {
-    "fastnn._runtime": ["runtime.c", "cpu.c"],
+    "fastnn._runtime": ["runtime.c"],
     "fastnn.ops.matmul": ["matmul.c", *GEMM],
     "fastnn.ops.dense": ["dense.c"],
     "fastnn.ops.activations": ["activations.c"],
     "fastnn.ops.dropout": ["dropout.c"],
     "fastnn.ops.conv": [*CONV, "matmul.c", *GEMM],
-    "fastnn.ops.pool": ["pool.c", *POOL, "cpu.c"],
+    "fastnn.ops.pool": ["pool.c", *POOL],
     "fastnn.ops.batchnorm": ["batchnorm.c"],
     "fastnn.ops.residual": ["residual.c"],
     "fastnn.ops.losses": ["losses.c"],
-    "fastnn.ops.optimizers": [*OPTIMIZERS, "cpu.c"],
+    "fastnn.ops.optimizers": [*OPTIMIZERS],
     "fastnn._plan": ["plan.c", "matmul.c", *GEMM, "runtime.c", "activations.c", "dense.c",
                      "dropout.c", *CONV, "losses.c", *OPTIMIZERS,
                      "pool.c", *POOL, "batchnorm.c", "residual.c"],
@@ -227,6 +228,7 @@ def _extensions():
     exts = []
     for name, c_files in EXTENSIONS.items():
         pyx = name.replace(".", "/") + ".pyx"
+        c_files = [*dict.fromkeys(c_files), "cpu.c"]
         exts.append(
             Extension(
                 name,

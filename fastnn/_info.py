@@ -115,7 +115,7 @@ def config():
             for p in pools if p.get("user_api") == "blas"
         ],
         "gemm": _gemm_path(),
-        "simd": {"compiled": _runtime.simd_clones(), "chosen": _runtime.simd_chosen()},
+        "leaves": {"compiled": _runtime.leaf_levels(), "chosen": _runtime.leaf_level()},
         "isa": _runtime.isa(),
         "families": _families(),
         "kernels": {
@@ -156,8 +156,8 @@ def show_config(file=None):
     w(f"gemm     : {g['path']}" + (f" (BLAS held at 1 thread via {g['control']})"
                                    if g["control"] else ""))
     w(f"small    : {g['small_products']}")
-    w(f"simd     : compiled {', '.join(c['simd']['compiled'])}; chosen {c['simd']['chosen']} "
-      "(the compiler-vectorized loops)")
+    w(f"leaves   : compiled {', '.join(c['leaves']['compiled'])}; chosen {c['leaves']['chosen']} "
+      "(the compiler-vectorized loops; they follow the isa level)")
     isa = c["isa"]
     w(f"isa      : {isa['level']} (this CPU runs {', '.join(isa['levels'])}; FASTNN_ISA or "
       f"fastnn.set_config(isa=...) lowers it){'; ' + isa['note'] if isa['note'] else ''}")

@@ -11,8 +11,8 @@ cdef extern from "runtime.h" nogil:
     int fnn_openmp_version()
     int fnn_openmp_max_threads()
     const char *fnn_compiler()
-    const char *fnn_simd_clones()
-    const char *fnn_simd_chosen()
+    const char *fnn_leaf_levels()
+    const char *fnn_leaf_level()
     int fnn_cpu_supports(const char *feature)
     int fnn_all_finite_f32(Py_ssize_t n, const float *x, int n_threads)
     int fnn_all_finite_f64(Py_ssize_t n, const double *x, int n_threads)
@@ -23,6 +23,7 @@ cdef extern from "cpu.h" nogil:
         int level
         int gemm_blas
         char note[200]
+        int bound
     fnn_cpu *fnn_cpu_state()
     int fnn_cpu_force(int level)
     void fnn_cpu_force_gemm_blas(int on)
@@ -43,12 +44,14 @@ def isa():
     """The instruction-set level the kernels run at (src_c/cpu.h), as a dict:
     ``detected`` (the best this CPU runs), ``level`` (in force: lower when forced by
     FASTNN_ISA or ``fastnn.set_config(isa=...)``), ``levels`` (every level this CPU can
-    be forced to, best first), ``gemm_blas`` (FASTNN_GEMM=blas) and ``note`` (why)."""
+    be forced to, best first), ``gemm_blas`` (FASTNN_GEMM=blas), ``note`` (why) and
+    ``modules`` (how many other compiled modules share this state)."""
     cdef fnn_cpu_fields *c = <fnn_cpu_fields *>fnn_cpu_state()
     levels = [fnn_isa_name(i).decode() for i in range(FNN_ISA_COUNT - 1, -1, -1)
               if fnn_isa_runnable(i)]
     return {"detected": fnn_isa_name(c.detected).decode(), "level": fnn_isa_name(c.level).decode(),
-            "levels": levels, "gemm_blas": bool(c.gemm_blas), "note": c.note.decode()}
+            "levels": levels, "gemm_blas": bool(c.gemm_blas), "note": c.note.decode(),
+            "modules": c.bound}
 
 
 def force_gemm(name):
@@ -104,12 +107,14 @@ def compiler():
     return fnn_compiler().decode()
 
 
-def simd_clones():
-    return fnn_simd_clones().decode().split(",")
+def leaf_levels():
+    """The levels the compiler-vectorized loops are built for, best first."""
+    return fnn_leaf_levels().decode().split(",")
 
 
-def simd_chosen():
-    return fnn_simd_chosen().decode()
+def leaf_level():
+    """The build of the compiler-vectorized loops in force (follows the forced level)."""
+    return fnn_leaf_level().decode()
 
 
 def cpu_supports(str feature):

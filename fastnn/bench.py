@@ -115,7 +115,8 @@ def machine_info():
         "cpu": cfg.get("cpu"),
         "logical_cpus": os.cpu_count(),
         "cpu_features": cfg.get("cpu_features"),
-        "simd": cfg.get("simd"),
+        "isa": (cfg.get("isa") or {}).get("level"),
+        "leaves": cfg.get("leaves"),
         "openmp": (cfg.get("openmp") or {}).get("enabled"),
         "blas": [{k: b.get(k) for k in ("library", "version", "core_type", "threading")}
                  for b in cfg.get("blas") or []],
@@ -598,7 +599,7 @@ def format_table(report):
     """The results as a plain-text table, one section per group."""
     lines = []
     m = report["machine"]
-    lines.append(f"{m['cpu']}, {m['logical_cpus']} logical CPUs, SIMD {m['simd']['chosen']}, "
+    lines.append(f"{m['cpu']}, {m['logical_cpus']} logical CPUs, ISA level {m['isa']}, "
                  f"BLAS {', '.join(b['library'] + ' ' + str(b['core_type']) for b in m['blas'])}")
     lines.append(f"fastnn {m['versions']['fastnn']}, numpy {m['versions']['numpy']}, "
                  f"threads {m['threads']}, sgemm peak "

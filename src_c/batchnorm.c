@@ -45,14 +45,19 @@ static inline double fnn_bn_unbiased(double var, fnn_idx m)
     return m > 1 ? var * (double)m / (double)(m - 1) : var;
 }
 
+/* the vector loops, once per instruction-set level (fnn_leaves.h) */
+#define FNN_LEAVES "batchnorm_leaves.h"
+
 #define REAL float
 #define FNN_SFX(name) name##_f32
+#include "fnn_each_level.h"
 #include "batchnorm_impl.h"
 #undef REAL
 #undef FNN_SFX
 
 #define REAL double
 #define FNN_SFX(name) name##_f64
+#include "fnn_each_level.h"
 #include "batchnorm_impl.h"
 #undef REAL
 #undef FNN_SFX

@@ -154,6 +154,9 @@ static void fnn_conv_implicit_dx_run(const fnn_conv_geom *g, fnn_idx n, const fl
 #define FNN_CONV_TN_F64(gemm, m, n, k, A, G, C)                                           \
     (gemm)(1, 0, (m), (n), (k), 1.0, (A), (m), (G), (n), 0.0, (C), (n))
 
+/* the vector loops, once per instruction-set level (fnn_leaves.h) */
+#define FNN_LEAVES "conv_leaves.h"
+
 #define REAL float
 #define FNN_SFX(name) name##_f32
 #define FNN_GEMM_T fnn_gemm_f32_fn
@@ -172,6 +175,7 @@ static void fnn_conv_implicit_dx_run(const fnn_conv_geom *g, fnn_idx n, const fl
 #define FNN_CONV_DIRECT_DW FNN_CONV_DIRECT_DW_F32
 #define FNN_COL2IM_NARROW_OK FNN_COL2IM_NARROW_OK_F32
 #define FNN_COL2IM_NARROW FNN_COL2IM_NARROW_F32
+#include "fnn_each_level.h"
 #include "conv_impl.h"
 #undef REAL
 #undef FNN_SFX
@@ -210,6 +214,7 @@ static void fnn_conv_implicit_dx_run(const fnn_conv_geom *g, fnn_idx n, const fl
 #define FNN_CONV_DIRECT_DW FNN_CONV_DIRECT_DW_F64
 #define FNN_COL2IM_NARROW_OK FNN_COL2IM_NARROW_OK_F64
 #define FNN_COL2IM_NARROW FNN_COL2IM_NARROW_F64
+#include "fnn_each_level.h"
 #include "conv_impl.h"
 #undef REAL
 #undef FNN_SFX

@@ -103,7 +103,11 @@ fnn_cpu *fnn_cpu_state(void)
     return fnn_cpu_cur ? fnn_cpu_cur : &fnn_cpu_own;
 }
 
-void fnn_cpu_bind(fnn_cpu *shared) { fnn_cpu_cur = shared; }
+void fnn_cpu_bind(fnn_cpu *shared)
+{
+    fnn_cpu_cur = shared;
+    shared->bound += 1;
+}
 
 const fnn_cpu *fnn_cpu_get(void) { return fnn_cpu_state(); }
 

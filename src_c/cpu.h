@@ -25,6 +25,7 @@ typedef struct {
     int level;       /* the level in force: detected, or lower when forced */
     int gemm_blas;   /* FASTNN_GEMM=blas: no fastnn small-product kernel */
     char note[200];  /* why `level` is what it is ("" when it is simply what was detected) */
+    int bound;       /* how many modules share this state (fnn_cpu_bind) */
 } fnn_cpu;
 
 const fnn_cpu *fnn_cpu_get(void);

@@ -1,37 +1,11 @@
 /* dense_impl.h -- type-generic bodies for dense.c (included once per REAL). */
 
-FNN_SIMD_CLONES
-static void FNN_SFX(bias_rows_leaf)(fnn_idx rows, fnn_idx m, const REAL *b, REAL *y)
-{
-    for (fnn_idx i = 0; i < rows; ++i) {
-        REAL *yi = y + i * m;
-#pragma omp simd
-        for (fnn_idx j = 0; j < m; ++j) yi[j] = b[j];
-    }
-}
-
 void FNN_SFX(fnn_bias_rows)(fnn_idx n, fnn_idx m, const REAL *b, REAL *y, int n_threads)
 {
     int team = fnn_team_size(n * m, FNN_GRAIN_CHEAP, n_threads);
     FNN_TEAM_FOR(team, t,
         fnn_idx lo = fnn_chunk_start(n, team, t, 1), hi = fnn_chunk_start(n, team, t + 1, 1);
-        FNN_SFX(bias_rows_leaf)(hi - lo, m, b, y + lo * m));
-}
-
-/* Sum rows of dy into db[0:width] for the column block starting at dy (row stride m). */
-FNN_SIMD_CLONES
-static void FNN_SFX(column_sums_leaf)(fnn_idx n, fnn_idx m, fnn_idx width, const REAL *dy,
-                                      REAL *db, int accumulate)
-{
-    if (!accumulate) {
-#pragma omp simd
-        for (fnn_idx j = 0; j < width; ++j) db[j] = 0;
-    }
-    for (fnn_idx i = 0; i < n; ++i) {
-        const REAL *row = dy + i * m;
-#pragma omp simd
-        for (fnn_idx j = 0; j < width; ++j) db[j] += row[j];
-    }
+        FNN_LEAF(bias_rows_leaf)(hi - lo, m, b, y + lo * m));
 }
 
 void FNN_SFX(fnn_column_sums)(fnn_idx n, fnn_idx m, const REAL *dy, REAL *db, int accumulate,
@@ -43,5 +17,5 @@ void FNN_SFX(fnn_column_sums)(fnn_idx n, fnn_idx m, const REAL *dy, REAL *db, in
     if (team > m / 16) team = (int)(m / 16 > 0 ? m / 16 : 1);
     FNN_TEAM_FOR(team, t,
         fnn_idx lo = fnn_chunk_start(m, team, t, 16), hi = fnn_chunk_start(m, team, t + 1, 16);
-        FNN_SFX(column_sums_leaf)(n, m, hi - lo, dy + lo, db + lo, accumulate));
+        FNN_LEAF(column_sums_leaf)(n, m, hi - lo, dy + lo, db + lo, accumulate));
 }

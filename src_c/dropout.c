@@ -19,14 +19,19 @@ static inline uint32_t fnn_keep_threshold(double rate)
     return ti + ((double)ti < t);
 }
 
+/* the vector loops, once per instruction-set level (fnn_leaves.h) */
+#define FNN_LEAVES "dropout_leaves.h"
+
 #define REAL float
 #define FNN_SFX(name) name##_f32
+#include "fnn_each_level.h"
 #include "dropout_impl.h"
 #undef REAL
 #undef FNN_SFX
 
 #define REAL double
 #define FNN_SFX(name) name##_f64
+#include "fnn_each_level.h"
 #include "dropout_impl.h"
 #undef REAL
 #undef FNN_SFX

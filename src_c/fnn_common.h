@@ -8,8 +8,9 @@
  *   budget, >= 1). They split the work into at most n_threads contiguous chunks and
  *   only go parallel when each chunk gets at least a "grain" of work, because a
  *   parallel region costs a few microseconds to start.
- * - Inner loops are `#pragma omp simd` leaf functions compiled for several
- *   instruction sets (FNN_SIMD_CLONES); the CPU picks one at load time.
+ * - Inner loops are `#pragma omp simd` leaf functions in <kernel>_leaves.h, compiled
+ *   once per instruction-set level; FNN_LEAF(name) runs the level in force
+ *   (fnn_leaves.h).
  * - Reductions are deterministic: the summation order never depends on the thread count.
  */
 #ifndef FNN_COMMON_H
@@ -24,29 +25,6 @@ typedef ptrdiff_t fnn_idx;
  * transcendental function per element pay off much sooner. */
 #define FNN_GRAIN_CHEAP 65536
 #define FNN_GRAIN_HEAVY 8192
-
-/* Function multiversioning: GCC/Clang on x86-64 ELF (Linux) compile the marked
- * function once per listed ISA and pick the best at load time (an ifunc). Elsewhere
- * the attribute is empty and the baseline build is used. */
-#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(FNN_NO_SIMD_CLONES)
-#define FNN_HAVE_SIMD_CLONES 1
-/* The middle clone is x86-64-v3 (AVX2 + FMA) where the compiler can dispatch on it: an
- * AVX2-only clone would leave a * b + c uncontracted, so it would round differently from
- * the FMA kernels (and run slower) on the CPUs most people have. */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#define FNN_SIMD_V3 "x86-64-v3"
-#define FNN_SIMD_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
-#else
-#define FNN_SIMD_V3 "avx2"
-#define FNN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#define FNN_SIMD_CLONE_LIST "avx512f," FNN_SIMD_V3 ",default"
-#else
-#define FNN_HAVE_SIMD_CLONES 0
-#define FNN_SIMD_CLONES
-#define FNN_SIMD_CLONE_LIST "default"
-#endif
 
 /* For a loop nest whose inner loop must stay one vector loop over a fixed block: GCC's
  * unroll-and-jam at -O3 fuses two outer iterations into a scalar inner loop (it made the

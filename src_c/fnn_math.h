@@ -17,7 +17,7 @@
  * libm calls, and not even a comparison: every "if" is done with a bit mask
  * (see "SELECTS" below).  After inlining, GCC 12 vectorizes a loop calling
  * any of them with SSE2 (the x86-64 baseline), AVX2 and AVX-512, including
- * inside __attribute__((target_clones("avx512f","avx2","default"))).
+ * inside the per-level builds of the leaves (fnn_leaves.h).
  *
  * FUNCTIONS (all `static inline`, float `_f32` and double `_f64` flavours)
  * -------------------------------------------------------------------------
@@ -165,7 +165,7 @@
  * -mavx512f, Xeon with AVX-512): fnn_exp_f32 0.30 ns/element vs 1.67 for a
  * plain expf loop; fnn_exp_f64 0.78 vs 2.68 for exp.  The double versions
  * gain little with plain SSE2 (2 lanes, no FMA: about on par with glibc);
- * the big wins come from the AVX2 / AVX-512 builds or target_clones.
+ * the big wins come from the AVX2 / AVX-512 builds of the leaves (fnn_leaves.h).
  */
 #ifndef FNN_MATH_H
 #define FNN_MATH_H

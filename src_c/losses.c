@@ -4,9 +4,13 @@
 #include "fnn_math.h"
 #include "losses.h"
 
+/* the vector loops, once per instruction-set level (fnn_leaves.h) */
+#define FNN_LEAVES "losses_leaves.h"
+
 #define REAL float
 #define FNN_SFX(name) name##_f32
 #define FNN_LOG logf
+#include "fnn_each_level.h"
 #include "losses_impl.h"
 #undef REAL
 #undef FNN_SFX
@@ -15,6 +19,7 @@
 #define REAL double
 #define FNN_SFX(name) name##_f64
 #define FNN_LOG log
+#include "fnn_each_level.h"
 #include "losses_impl.h"
 #undef REAL
 #undef FNN_SFX

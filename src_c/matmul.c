@@ -11,6 +11,9 @@ static inline void fnn_fast_rows(fnn_idx m, int team, int t, fnn_idx *r0, fnn_id
     *r1 = fnn_chunk_start(m, team, t + 1, 8);
 }
 
+/* the vector loops, once per instruction-set level (fnn_leaves.h) */
+#define FNN_LEAVES "matmul_leaves.h"
+
 #define REAL float
 #define FNN_SFX(name) name##_f32
 #define FNN_GEMM_T fnn_gemm_f32_fn
@@ -18,6 +21,7 @@ static inline void fnn_fast_rows(fnn_idx m, int team, int t, fnn_idx *r0, fnn_id
 #define FNN_VARIANT_PICK fnn_sgemm_pick
 #include "matmul_fast_impl.h"
 #define FNN_GEMM_FAST fnn_gemm_fast_f32
+#include "fnn_each_level.h"
 #include "matmul_impl.h"
 #undef REAL
 #undef FNN_SFX
@@ -33,6 +37,7 @@ static inline void fnn_fast_rows(fnn_idx m, int team, int t, fnn_idx *r0, fnn_id
 #define FNN_VARIANT_PICK fnn_dgemm_pick
 #include "matmul_fast_impl.h"
 #define FNN_GEMM_FAST fnn_gemm_fast_f64
+#include "fnn_each_level.h"
 #include "matmul_impl.h"
 #undef REAL
 #undef FNN_SFX

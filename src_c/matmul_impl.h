@@ -1,39 +1,7 @@
 /* matmul_impl.h -- type-generic body for matmul.c (included once per REAL). */
 
-/* One row of C over the column block [j0, j0 + FNN_SMALL_NB), from the nnz nonzero
- * entries of the row of A (values av, indices ix): the block's accumulators have a fixed
- * width so that the compiler keeps them in vector registers. */
-#define FNN_SMALL_NB 64
 /* Entries of a row of A listed per pass (stack arrays). */
 #define FNN_SMALL_KB 1024
-
-FNN_SIMD_CLONES FNN_NO_UNROLL_JAM
-static void FNN_SFX(small_row_block)(int nnz, const REAL *av, const int *ix, const REAL *b,
-                                     fnn_idx ldb, REAL *acc)
-{
-    REAL s[FNN_SMALL_NB];
-    for (int j = 0; j < FNN_SMALL_NB; ++j) s[j] = acc[j];
-    for (int t = 0; t < nnz; ++t) {
-        const REAL a = av[t];
-        const REAL *bk = b + ix[t] * ldb;
-#pragma omp simd
-        for (int j = 0; j < FNN_SMALL_NB; ++j) s[j] += a * bk[j];
-    }
-    for (int j = 0; j < FNN_SMALL_NB; ++j) acc[j] = s[j];
-}
-
-/* The same for a last block narrower than FNN_SMALL_NB. */
-FNN_SIMD_CLONES FNN_NO_UNROLL_JAM
-static void FNN_SFX(small_row_tail)(int nnz, fnn_idx w, const REAL *av, const int *ix,
-                                    const REAL *b, fnn_idx ldb, REAL *acc)
-{
-    for (int t = 0; t < nnz; ++t) {
-        const REAL a = av[t];
-        const REAL *bk = b + ix[t] * ldb;
-#pragma omp simd
-        for (fnn_idx j = 0; j < w; ++j) acc[j] += a * bk[j];
-    }
-}
 
 /* The nonzero (or NaN) entries of x[0 .. n) in order: values to av, indices to ix;
  * returns their number. Runs of 8 zeros (an image's border) are passed over at once. */
@@ -79,9 +47,9 @@ void FNN_SFX(fnn_gemm_small)(fnn_idx m, fnn_idx n, fnn_idx k, REAL alpha, const 
                     nnz = FNN_SFX(small_nonzeros)(
                         ai + k0, k - k0 < FNN_SMALL_KB ? k - k0 : FNN_SMALL_KB, av, ix);
                 if (w == FNN_SMALL_NB)
-                    FNN_SFX(small_row_block)(nnz, av, ix, b + k0 * ldb + j0, ldb, acc);
+                    FNN_LEAF(small_row_block)(nnz, av, ix, b + k0 * ldb + j0, ldb, acc);
                 else
-                    FNN_SFX(small_row_tail)(nnz, w, av, ix, b + k0 * ldb + j0, ldb, acc);
+                    FNN_LEAF(small_row_tail)(nnz, w, av, ix, b + k0 * ldb + j0, ldb, acc);
             }
             if (beta == 0) /* C is not read: it may hold anything, NaN included */
                 for (fnn_idx j = 0; j < w; ++j) ci[j0 + j] = alpha * acc[j];
@@ -127,4 +95,3 @@ void FNN_SFX(fnn_gemm_team)(FNN_GEMM_T gemm, int ta, int tb, fnn_idx m, fnn_idx 
     }
 }
 
-#undef FNN_SMALL_NB

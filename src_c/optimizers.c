@@ -48,10 +48,14 @@ static inline int fnn_adam_fast(fnn_idx n, float *p, const float *g, float *m, f
 }
 #define FNN_ADAM_FAST fnn_adam_fast
 
+/* the vector loops, once per instruction-set level (fnn_leaves.h) */
+#define FNN_LEAVES "optimizers_leaves.h"
+
 #define REAL float
 #define FNN_SFX(name) name##_f32
 #define FNN_SQRT sqrtf
 #define FNN_TINY FLT_MIN
+#include "fnn_each_level.h"
 #include "optimizers_impl.h"
 #undef FNN_ADAM_FAST
 #undef REAL
@@ -63,6 +67,7 @@ static inline int fnn_adam_fast(fnn_idx n, float *p, const float *g, float *m, f
 #define FNN_SFX(name) name##_f64
 #define FNN_SQRT sqrt
 #define FNN_TINY DBL_MIN
+#include "fnn_each_level.h"
 #include "optimizers_impl.h"
 #undef REAL
 #undef FNN_SFX

@@ -1,73 +1,21 @@
 /* optimizers_impl.h -- type-generic bodies for optimizers.c (included once per REAL).
  * Hyperparameters arrive as double and are rounded to REAL once, as the numpy twin does.
- *
- * State arrays (momentum, Adam's moments, RMSprop's averages) decay geometrically where
- * the gradient is 0 -- every weight of a dead ReLU unit -- and would sink into the
- * subnormal range, where each arithmetic operation costs ~100 cycles. States below the
- * smallest normal number are therefore stored as 0 (FNN_FLUSH): a change under 1e-38
- * (float) that the numpy twin makes too. */
-
-#define FNN_FLUSH(v) (((v) < FNN_TINY && (v) > -FNN_TINY) ? (REAL)0 : (v))
-/* Weight decay adds wd * p to the gradient only where wd != 0, as the numpy twin does: a
- * NaN or infinite weight then stays in that weight, not in its optimizer state. */
+ */
 
 /* ---------------------------------------------------------------------------- SGD */
-
-FNN_SIMD_CLONES
-static void FNN_SFX(sgd_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *vel, REAL lr, REAL mom,
-                              int nesterov, REAL wd)
-{
-    if (!vel) {
-#pragma omp simd
-        for (fnn_idx i = 0; i < n; ++i) p[i] -= lr * (wd != 0 ? g[i] + wd * p[i] : g[i]);
-        return;
-    }
-#pragma omp simd
-    for (fnn_idx i = 0; i < n; ++i) {
-        REAL gi = wd != 0 ? g[i] + wd * p[i] : g[i];
-        REAL vi = FNN_FLUSH(mom * vel[i] + gi);
-        vel[i] = vi;
-        p[i] -= lr * (nesterov ? gi + mom * vi : vi);
-    }
-}
 
 void FNN_SFX(fnn_sgd)(fnn_idx n, REAL *param, const REAL *grad, REAL *velocity, double lr,
                       double momentum, int nesterov, double weight_decay, int n_threads)
 {
     REAL *vel = momentum != 0 ? velocity : NULL;
     FNN_FOR_CHUNKS(n, FNN_GRAIN_CHEAP, n_threads, lo, len,
-                   FNN_SFX(sgd_leaf)(len, param + lo, grad + lo, vel ? vel + lo : NULL,
-                                     (REAL)lr, (REAL)momentum, nesterov, (REAL)weight_decay));
+                   FNN_LEAF(sgd_leaf)(len, param + lo, grad + lo, vel ? vel + lo : NULL,
+                                      (REAL)lr, (REAL)momentum, nesterov, (REAL)weight_decay));
 }
 
 /* ------------------------------------------------------------------- Adam / AdamW */
 
 typedef FNN_SFX(fnn_adam_coefs) FNN_SFX(adam_coefs);
-
-FNN_SIMD_CLONES
-static void FNN_SFX(adam_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *m, REAL *v, REAL *vmax,
-                               const FNN_SFX(adam_coefs) *k)
-{
-    const REAL b1 = k->beta1, c1 = k->one_minus_beta1, b2 = k->beta2, c2 = k->one_minus_beta2;
-    const REAL eps = k->eps, l2 = k->l2, shrink = k->shrink, step = k->step_size;
-    const REAL ib = k->inv_sqrt_bc2;
-#pragma omp simd
-    for (fnn_idx i = 0; i < n; ++i) {
-        REAL pi = p[i] * shrink;
-        REAL gi = l2 != 0 ? g[i] + l2 * pi : g[i];
-        REAL mi = FNN_FLUSH(b1 * m[i] + c1 * gi);
-        REAL vi = FNN_FLUSH(b2 * v[i] + c2 * (gi * gi));
-        m[i] = mi;
-        v[i] = vi;
-        REAL second = vi;
-        if (vmax) {
-            /* np.maximum: a NaN in either stays */
-            second = (vmax[i] > vi || vmax[i] != vmax[i]) ? vmax[i] : vi;
-            vmax[i] = second;
-        }
-        p[i] = pi - step * mi / (FNN_SQRT(second) * ib + eps);
-    }
-}
 
 void FNN_SFX(fnn_adam_prepare)(FNN_SFX(adam_coefs) *k, long long step, double lr,
                                double beta1, double beta2, double eps, double weight_decay,
@@ -90,7 +38,7 @@ void FNN_SFX(fnn_adam_apply)(fnn_idx n, REAL *param, const REAL *grad, REAL *m, 
 #ifdef FNN_ADAM_FAST
     if (!v_max && FNN_ADAM_FAST(n, param, grad, m, v, k)) return;
 #endif
-    FNN_SFX(adam_leaf)(n, param, grad, m, v, v_max, k);
+    FNN_LEAF(adam_leaf)(n, param, grad, m, v, v_max, k);
 }
 
 void FNN_SFX(fnn_adam)(fnn_idx n, REAL *param, const REAL *grad, REAL *m, REAL *v, REAL *v_max,
@@ -106,55 +54,20 @@ void FNN_SFX(fnn_adam)(fnn_idx n, REAL *param, const REAL *grad, REAL *m, REAL *
 
 /* ------------------------------------------------------------------------ RMSprop */
 
-FNN_SIMD_CLONES
-static void FNN_SFX(rmsprop_leaf)(fnn_idx n, REAL *p, const REAL *g, REAL *sq, REAL *ga,
-                                  REAL *vel, REAL lr, REAL rho, REAL one_minus_rho, REAL eps,
-                                  REAL wd, REAL mom)
-{
-#pragma omp simd
-    for (fnn_idx i = 0; i < n; ++i) {
-        REAL gi = wd != 0 ? g[i] + wd * p[i] : g[i];
-        REAL si = FNN_FLUSH(rho * sq[i] + one_minus_rho * (gi * gi));
-        sq[i] = si;
-        if (ga) {
-            REAL ai = FNN_FLUSH(rho * ga[i] + one_minus_rho * gi);
-            ga[i] = ai;
-            si = si - ai * ai;
-        }
-        REAL r = gi / (FNN_SQRT(si) + eps);
-        if (vel) {
-            REAL bi = FNN_FLUSH(mom * vel[i] + r);
-            vel[i] = bi;
-            p[i] -= lr * bi;
-        } else {
-            p[i] -= lr * r;
-        }
-    }
-}
-
 void FNN_SFX(fnn_rmsprop)(fnn_idx n, REAL *param, const REAL *grad, REAL *square_avg,
                           REAL *grad_avg, REAL *velocity, double lr, double rho, double eps,
                           double weight_decay, double momentum, int n_threads)
 {
     REAL *vel = momentum != 0 ? velocity : NULL;
     FNN_FOR_CHUNKS(n, FNN_GRAIN_CHEAP / 4, n_threads, lo, len,
-                   FNN_SFX(rmsprop_leaf)(len, param + lo, grad + lo, square_avg + lo,
-                                         grad_avg ? grad_avg + lo : NULL,
-                                         vel ? vel + lo : NULL, (REAL)lr, (REAL)rho,
-                                         (REAL)(1.0 - rho), (REAL)eps, (REAL)weight_decay,
-                                         (REAL)momentum));
+                   FNN_LEAF(rmsprop_leaf)(len, param + lo, grad + lo, square_avg + lo,
+                                          grad_avg ? grad_avg + lo : NULL,
+                                          vel ? vel + lo : NULL, (REAL)lr, (REAL)rho,
+                                          (REAL)(1.0 - rho), (REAL)eps, (REAL)weight_decay,
+                                          (REAL)momentum));
 }
 
 /* ------------------------------------------------------------ gradient-norm helpers */
-
-FNN_SIMD_CLONES
-static double FNN_SFX(sum_squares_leaf)(fnn_idx n, const REAL *x)
-{
-    double s = 0;
-#pragma omp simd reduction(+ : s)
-    for (fnn_idx i = 0; i < n; ++i) s += (double)x[i] * (double)x[i];
-    return s;
-}
 
 double FNN_SFX(fnn_sum_squares)(fnn_idx n, const REAL *x, int n_threads)
 {
@@ -169,12 +82,12 @@ double FNN_SFX(fnn_sum_squares)(fnn_idx n, const REAL *x, int n_threads)
 #pragma omp parallel for num_threads(team) schedule(static)
         for (int b = 0; b < nblocks; ++b) {
             fnn_idx lo = b * block, hi = lo + block < n ? lo + block : n;
-            partial[b] = FNN_SFX(sum_squares_leaf)(hi - lo, x + lo);
+            partial[b] = FNN_LEAF(sum_squares_leaf)(hi - lo, x + lo);
         }
     } else {
         for (int b = 0; b < nblocks; ++b) {
             fnn_idx lo = b * block, hi = lo + block < n ? lo + block : n;
-            partial[b] = FNN_SFX(sum_squares_leaf)(hi - lo, x + lo);
+            partial[b] = FNN_LEAF(sum_squares_leaf)(hi - lo, x + lo);
         }
     }
     double total = 0;
@@ -182,17 +95,9 @@ double FNN_SFX(fnn_sum_squares)(fnn_idx n, const REAL *x, int n_threads)
     return total;
 }
 
-FNN_SIMD_CLONES
-static void FNN_SFX(scale_leaf)(fnn_idx n, REAL *x, REAL f)
-{
-#pragma omp simd
-    for (fnn_idx i = 0; i < n; ++i) x[i] *= f;
-}
-
 void FNN_SFX(fnn_scale)(fnn_idx n, REAL *x, double factor, int n_threads)
 {
     FNN_FOR_CHUNKS(n, FNN_GRAIN_CHEAP, n_threads, lo, len,
-                   FNN_SFX(scale_leaf)(len, x + lo, (REAL)factor));
+                   FNN_LEAF(scale_leaf)(len, x + lo, (REAL)factor));
 }
 
-#undef FNN_FLUSH

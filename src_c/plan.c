@@ -35,6 +35,9 @@ static int fnn_plan_poll_due(fnn_plan *p, long long *polled)
     return 1;
 }
 
+/* the vector loops, once per instruction-set level (fnn_leaves.h) */
+#define FNN_LEAVES "plan_leaves.h"
+
 #define REAL float
 #define FNN_SFX(name) name##_f32
 #define FNN_GEMM_T fnn_gemm_f32_fn
@@ -42,6 +45,7 @@ static int fnn_plan_poll_due(fnn_plan *p, long long *polled)
 #define FNN_COLS_PICK fnn_sgemm_pick
 #define FNN_PLAN_POOLED 1 /* float32 only: conv + max pooling backward as one */
 #define FNN_REAL_IS_DOUBLE 0
+#include "fnn_each_level.h"
 #include "plan_impl.h"
 #undef REAL
 #undef FNN_SFX
@@ -57,6 +61,7 @@ static int fnn_plan_poll_due(fnn_plan *p, long long *polled)
 #define FNN_COLS_VARIANT_T fnn_dgemm_variant
 #define FNN_COLS_PICK fnn_dgemm_pick
 #define FNN_REAL_IS_DOUBLE 1
+#include "fnn_each_level.h"
 #include "plan_impl.h"
 #undef REAL
 #undef FNN_SFX

@@ -17,24 +17,6 @@ typedef FNN_GEMM_T FNN_SFX(gemm_fn);
 #define FNN_COLS_KERNELS_OF(p) ((const FNN_COLS_VARIANT_T *)(p)->kernels)
 #endif
 
-/* 1 if the n values of x are all finite: no value has every exponent bit set (NaN, inf).
- * Integer ops, so the OR-reduction vectorizes without a floating-point chain. */
-FNN_SIMD_CLONES
-static int FNN_SFX(row_finite)(fnn_idx n, const REAL *x)
-{
-#if FNN_REAL_IS_DOUBLE
-    typedef uint64_t __attribute__((may_alias)) bits_t;
-    const bits_t exp = 0x7ff0000000000000ULL;
-#else
-    typedef uint32_t __attribute__((may_alias)) bits_t;
-    const bits_t exp = 0x7f800000U;
-#endif
-    const bits_t *u = (const bits_t *)x;
-    bits_t bad = 0;
-    for (fnn_idx j = 0; j < n; ++j) bad |= (bits_t)((u[j] & exp) == exp);
-    return bad == 0;
-}
-
 /* FNN_COLS_COMPACT: mark the columns that are nonzero in some row of the batch, list
  * them (p->cols, p->nact), the others (p->zcols) and their runs (p->runs); if at least
  * 1/8 of the columns are inactive, pack the active ones of each row into xb (rows x nact)
@@ -84,7 +66,7 @@ static int FNN_SFX(pack_compact)(fnn_plan *p, const REAL *X, const fnn_idx *perm
     for (fnn_idx r = 0; r < rows; ++r) {
         const REAL *x = X + perm[start + r] * d;
         REAL *dst = xb + r * nact;
-        if (p->check_rows && !FNN_SFX(row_finite)(d, x)) {
+        if (p->check_rows && !FNN_LEAF(row_finite)(d, x)) {
             p->bad_row = perm[start + r];
             return -1;
         }
@@ -118,7 +100,7 @@ static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, cons
             p->rowp[r] = X + i * d_in;
         } else if (mode == FNN_COLS_NONE) {
             memcpy(xb + r * d_in, X + i * d_in, (size_t)d_in * sizeof(REAL));
-            if (p->check_rows && !FNN_SFX(row_finite)(d_in, xb + r * d_in)) {
+            if (p->check_rows && !FNN_LEAF(row_finite)(d_in, xb + r * d_in)) {
                 p->bad_row = i;
                 return -1;
             }
@@ -135,7 +117,7 @@ static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, cons
             (int)rows, (int)d_in, (const REAL *const *)p->rowp, xb, p->cols, p->zcols, p->masks);
         if (p->check_rows)
             for (fnn_idx r = 0; r < rows; ++r)
-                if (!FNN_SFX(row_finite)(d_in, (const REAL *)p->rowp[r])) {
+                if (!FNN_LEAF(row_finite)(d_in, (const REAL *)p->rowp[r])) {
                     p->bad_row = perm[start + r];
                     return -1;
                 }

@@ -31,10 +31,14 @@ static inline int fnn_pool_team(fnn_idx planes, fnn_idx per_plane, int n_threads
                      CALL);                                                              \
     } while (0)
 
-/* float32: 2x2 stride-2 max pooling on the maxpool2x2 family where it takes the geometry */
+/* the vector loops, once per instruction-set level (fnn_leaves.h) */
+#define FNN_LEAVES "pool_leaves.h"
+
 #define REAL float
 #define FNN_SFX(name) name##_f32
+/* float32: 2x2 stride-2 max pooling on the maxpool2x2 family where it takes the geometry */
 #define FNN_MAXPOOL2X2 1
+#include "fnn_each_level.h"
 #include "pool_impl.h"
 #undef REAL
 #undef FNN_SFX
@@ -42,6 +46,7 @@ static inline int fnn_pool_team(fnn_idx planes, fnn_idx per_plane, int n_threads
 
 #define REAL double
 #define FNN_SFX(name) name##_f64
+#include "fnn_each_level.h"
 #include "pool_impl.h"
 #undef REAL
 #undef FNN_SFX

@@ -1,6 +1,7 @@
 /* runtime.c -- build facts, CPU feature detection and the finiteness check. */
 #include <string.h>
 
+#include "fnn_leaves.h"
 #include "fnn_omp.h"
 #include "runtime.h"
 
@@ -23,7 +24,13 @@ const char *fnn_compiler(void)
 #endif
 }
 
-const char *fnn_simd_clones(void) { return FNN_SIMD_CLONE_LIST; }
+const char *fnn_leaf_levels(void) { return FNN_LEAF_LEVEL_LIST; }
+
+const char *fnn_leaf_level(void)
+{
+    /* the build FNN_LEAF picks (fnn_leaves.h) */
+    return FNN_LEAF_LEVELS ? fnn_isa_name(fnn_cpu_get()->level) : "generic";
+}
 
 int fnn_cpu_supports(const char *feature)
 {
@@ -44,27 +51,21 @@ int fnn_cpu_supports(const char *feature)
     return 0;
 }
 
-const char *fnn_simd_chosen(void)
-{
-#if FNN_HAVE_SIMD_CLONES
-    /* Same priority order the target_clones resolver uses. */
-    if (fnn_cpu_supports("avx512f")) return "avx512f";
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports(FNN_SIMD_V3)) return FNN_SIMD_V3;
-#endif
-    return "default";
-}
-
 /* x * 0 is 0 for every finite x and NaN for NaN and +-inf, so one multiply-add per
  * element decides finiteness with a plain vectorizable reduction. */
+/* the vector loops, once per instruction-set level (fnn_leaves.h) */
+#define FNN_LEAVES "runtime_leaves.h"
+
 #define REAL float
 #define FNN_SFX(name) name##_f32
+#include "fnn_each_level.h"
 #include "runtime_impl.h"
 #undef REAL
 #undef FNN_SFX
 
 #define REAL double
 #define FNN_SFX(name) name##_f64
+#include "fnn_each_level.h"
 #include "runtime_impl.h"
 #undef REAL
 #undef FNN_SFX

@@ -9,8 +9,9 @@
 int fnn_openmp_version(void);          /* _OPENMP (yyyymm), or 0 for a serial build */
 int fnn_openmp_max_threads(void);      /* omp_get_max_threads(), or 1 */
 const char *fnn_compiler(void);        /* compiler name and version */
-const char *fnn_simd_clones(void);     /* ISA clones compiled, best first, comma separated */
-const char *fnn_simd_chosen(void);     /* the clone this CPU runs */
+/* the levels the leaves are built for, best first, comma separated */
+const char *fnn_leaf_levels(void);
+const char *fnn_leaf_level(void);      /* the build of the leaves in force (fnn_leaves.h) */
 int fnn_cpu_supports(const char *feature); /* "avx2", "avx512f", "fma", ...; 0 if unknown */
 
 /* 1 if every element is finite (no NaN, no +-inf), else 0. */

@@ -68,7 +68,7 @@ def test_show_config_lists_every_kernel():
         assert line is not None, f"no line for family {family}"
         listed = {n.strip() for n in line.split(None, 1)[1].split(",")}
         assert listed == set(names)
-    for key in ("openmp", "threads", "blas", "simd", "kernels"):
+    for key in ("openmp", "threads", "blas", "leaves", "kernels"):
         assert key in text
 
 
@@ -80,13 +80,13 @@ def test_show_config_prints_to_stdout(capsys):
 
 def test_config_dict():
     c = _info.config()
-    for key in ("fastnn", "openmp", "blas", "simd", "threads", "kernels", "cpu_features"):
+    for key in ("fastnn", "openmp", "blas", "leaves", "threads", "kernels", "cpu_features"):
         assert key in c
     assert set(c["openmp"]) >= {"enabled", "version", "runtime"}
     assert isinstance(c["openmp"]["enabled"], bool)
     assert isinstance(c["blas"], list)
-    assert set(c["simd"]) == {"compiled", "chosen"}
-    assert c["simd"]["chosen"] in c["simd"]["compiled"]
+    assert set(c["leaves"]) == {"compiled", "chosen"}
+    assert c["leaves"]["chosen"] in c["leaves"]["compiled"]
     assert c["threads"] == fastnn.get_num_threads()
     for family, names in KERNELS.items():
         for name in names:
@@ -116,7 +116,7 @@ def test_cli_info_json():
     r = _run_cli("info", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert {"openmp", "blas", "simd", "kernels"} <= set(data)
+    assert {"openmp", "blas", "leaves", "kernels"} <= set(data)
     assert set(data["kernels"]) == set(KERNELS)
 
 

@@ -28,7 +28,7 @@ def test_quick_run_prints_every_group_and_saves_json(quick_run):
         assert f"[{group}]" in out
     assert "MNIST 784-30-10 batch 10 sgd" in out and "sgemm peak" in out
     m = report["machine"]
-    for key in ("cpu", "logical_cpus", "simd", "blas", "threads", "versions"):
+    for key in ("cpu", "logical_cpus", "isa", "leaves", "blas", "threads", "versions"):
         assert m[key] is not None, key
     assert m["blas"] and all("core_type" in b for b in m["blas"])
     assert report["sgemm_peak_gflops"] > 0

@@ -1,5 +1,6 @@
-"""The build itself: OpenMP on or off as CI expects, SIMD clones, kernels listed."""
+"""The build itself: OpenMP on or off as CI expects, the leaves per level, kernels listed."""
 
+import importlib.machinery
 import os
 import sys
 
@@ -24,11 +25,40 @@ def test_openmp_state_matches_the_build_ci_asked_for():
             fastnn.set_num_threads(fastnn._threads.default_num_threads())
 
 
-def test_simd_choice_is_one_of_the_compiled_clones():
-    cfg = fastnn._info.config()
-    assert cfg["simd"]["chosen"] in cfg["simd"]["compiled"]
-    if "avx512f" in cfg["cpu_features"] and len(cfg["simd"]["compiled"]) > 1:
-        assert cfg["simd"]["chosen"] == "avx512f"
+def test_the_leaves_follow_the_level_in_force():
+    """The compiler-vectorized loops are built per level and run the level in force, so
+    a forced level reaches them as it reaches the hand-written variants."""
+    compiled = _runtime.leaf_levels()
+    levels = _runtime.isa()["levels"]
+    if len(compiled) == 1:
+        assert compiled == ["generic"] and _runtime.leaf_level() == "generic"
+        return
+    assert compiled == ["avx512", "avx2", "generic"]
+    for level in levels:
+        with fastnn.config_context(isa=level):
+            assert _runtime.leaf_level() == level
+            assert fastnn._info.config()["leaves"]["chosen"] == level
+    assert _runtime.leaf_level() == _runtime.isa()["level"]
+
+
+def test_every_compiled_module_shares_the_one_cpu_description():
+    """A module that did not bind would keep its own level: a level forced at run time
+    would not reach its kernels."""
+    import importlib
+    import importlib.machinery
+    import pkgutil
+
+    names = [m.name for m in pkgutil.walk_packages(fastnn.__path__, "fastnn.")
+             if not m.ispkg and _is_compiled(m)]
+    for name in names:
+        importlib.import_module(name)
+    assert "fastnn._runtime" in names and len(names) > 10
+    assert _runtime.isa()["modules"] == len(names) - 1  # all but _runtime, which owns it
+
+
+def _is_compiled(info):
+    spec = info.module_finder.find_spec(info.name)
+    return spec is not None and isinstance(spec.loader, importlib.machinery.ExtensionFileLoader)
 
 
 @pytest.mark.skipif("FASTNN_EXPECT_INSTALLED" not in os.environ,

@@ -8,9 +8,11 @@ or ``dy`` (backward) to work in place.
 """
 
 from .. import _inputs
-from .._runtime cimport current_num_threads
+from .._runtime cimport current_num_threads, fnn_cpu_bind, shared_cpu
 from .._runtime import all_finite
 from .._validation import Checks
+
+fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
 
 __all__ = [
     "identity",

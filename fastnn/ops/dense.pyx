@@ -8,11 +8,13 @@ import numpy as np
 from cython cimport floating
 
 from .. import _inputs
-from .._runtime cimport current_num_threads
+from .._runtime cimport current_num_threads, fnn_cpu_bind, shared_cpu
 from .._runtime import all_finite
 from .._validation import Checks
 from .matmul cimport blas_hold, blas_release, gemm_team_f32, gemm_team_f64
 from .matmul import _check_blas_size
+
+fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
 
 V = Checks(all_finite)
 

@@ -8,9 +8,11 @@ batch, reproducible on any thread count and in both twins.
 from libc.stdint cimport uint64_t
 
 from .. import _inputs
-from .._runtime cimport current_num_threads
+from .._runtime cimport current_num_threads, fnn_cpu_bind, shared_cpu
 from .._runtime import all_finite
 from .._validation import Checks
+
+fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
 
 __all__ = ["dropout_forward", "dropout_backward"]
 

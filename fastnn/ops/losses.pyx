@@ -9,9 +9,11 @@ fastnn.reference.losses.
 import numpy as np
 
 from .. import _inputs
-from .._runtime cimport current_num_threads
+from .._runtime cimport current_num_threads, fnn_cpu_bind, shared_cpu
 from .._runtime import all_finite
 from .._validation import Checks
+
+fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
 
 __all__ = ["mse", "softmax_cross_entropy", "binary_cross_entropy", "LOSSES"]
 

@@ -23,7 +23,7 @@ import sys
 ISAS = {
     "avx512": dict(
         isa_enum="FNN_ISA_AVX512", guard="defined(__x86_64__)",
-        target="avx512f,avx512vl,avx512dq,fma", header="immintrin.h",
+        target="FNN_TARGET_AVX512", header="immintrin.h",
         V=16, NREG=32, MRLIM={1: 16, 2: 12, 3: 8, 4: 6}, GLIM={1: 24, 2: 12, 3: 8, 4: 6},
         vec="__m512", mask_t="__mmask16",
         zero="_mm512_setzero_ps()", set1="_mm512_set1_ps({0})",
@@ -35,7 +35,7 @@ ISAS = {
     ),
     "avx2": dict(
         isa_enum="FNN_ISA_AVX2", guard="defined(__x86_64__)",
-        target="avx2,fma", header="immintrin.h",
+        target="FNN_TARGET_AVX2", header="immintrin.h",
         # a panel of 2 vectors for products of several rows (wider panels measured 10-25 %
         # slower on the MNIST training shapes), of 4 for a single row (inference)
         V=8, NREG=16, MRLIM={1: 12, 2: 6, 3: 3, 4: 2}, GLIM={1: 10, 2: 4, 3: 2, 4: 1},
@@ -213,7 +213,7 @@ def generate(name, dtype="f32"):
     add = lambda a, b: s["add"].format(a, b)                 # noqa: E731
     mask_of = lambda r: s["mask_of"].format(r)               # noqa: E731
     sym = f"fnn_{'s' if dtype == 'f32' else 'd'}gemm_{name}"
-    tgt = (f'#define TGT __attribute__((target("{s["target"]}")))' if s["target"]
+    tgt = (f'#include "arch/targets.h"\n#define TGT FNN_TARGET({s["target"]})' if s["target"]
            else "#define TGT /* the baseline instruction set */")
     out = []
     w = out.append

@@ -9,7 +9,9 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-#define TGT __attribute__((target("avx2,fma")))
+#include "arch/targets.h"
+
+#define TGT FNN_TARGET(FNN_TARGET_AVX2)
 #define VEC __m256
 #define MASK __m256i
 #define LANES 8

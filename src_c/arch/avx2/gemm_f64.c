@@ -33,7 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TGT __attribute__((target("avx2,fma")))
+#include "arch/targets.h"
+#define TGT FNN_TARGET(FNN_TARGET_AVX2)
 #define AI  __attribute__((always_inline)) inline
 
 static const int MR_MAX[2][5] = {{0, 12, 6, 3, 2},

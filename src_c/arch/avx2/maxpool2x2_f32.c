@@ -8,7 +8,9 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-#define TGT __attribute__((target("avx2,fma"))) __attribute__((always_inline)) inline
+#include "arch/targets.h"
+
+#define TGT FNN_TARGET(FNN_TARGET_AVX2) __attribute__((always_inline)) inline
 #define LANES 8
 #define VEC __m256
 #define MASK __m256
@@ -137,7 +139,7 @@ TGT static __m256 m_eq2(__m256i lo, __m256i hi, long long x)
 }
 
 #undef TGT
-#define TGT __attribute__((target("avx2,fma")))
+#define TGT FNN_TARGET(FNN_TARGET_AVX2)
 #include "arch/maxpool2x2_f32_body.h"
 
 #endif

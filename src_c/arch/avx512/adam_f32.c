@@ -8,7 +8,9 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-#define TGT __attribute__((target("avx512f")))
+#include "arch/targets.h"
+
+#define TGT FNN_TARGET(FNN_TARGET_AVX512)
 #define VEC __m512
 #define MASK __mmask16
 #define LANES 16

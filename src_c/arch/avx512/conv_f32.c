@@ -7,7 +7,9 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-#define TGT __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+#include "arch/targets.h"
+
+#define TGT FNN_TARGET(FNN_TARGET_AVX512)
 #define AI __attribute__((always_inline)) inline
 #define LANES 16
 #define REGS 32

@@ -33,7 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TGT __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+#include "arch/targets.h"
+#define TGT FNN_TARGET(FNN_TARGET_AVX512)
 #define AI  __attribute__((always_inline)) inline
 
 static const int MR_MAX[2][5] = {{0, 16, 12, 8, 6},

@@ -7,7 +7,9 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-#define TGT __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))) __attribute__((always_inline)) inline
+#include "arch/targets.h"
+
+#define TGT FNN_TARGET(FNN_TARGET_AVX512) __attribute__((always_inline)) inline
 #define LANES 16
 #define VEC __m512
 #define MASK __mmask16
@@ -83,7 +85,7 @@ TGT static __mmask16 m_eq2(__m512i lo, __m512i hi, long long x)
 }
 
 #undef TGT
-#define TGT __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
+#define TGT FNN_TARGET(FNN_TARGET_AVX512)
 #include "arch/maxpool2x2_f32_body.h"
 
 #endif

@@ -1,11 +1,11 @@
-/* fnn_rows_impl.h -- row statistics shared by softmax (activations) and softmax
- * cross-entropy (losses); type-generic, included by their *_impl.h files once per REAL.
+/* fnn_rows_leaves.h -- row statistics shared by softmax (activations) and softmax
+ * cross-entropy (losses); included by their leaves files (once per level and REAL).
  *
  * For a row z of c entries: m = max(z) and s = sum_j exp(z_j - m); when e_out is not
  * NULL, exp(z_j - m) is also stored there. Subtracting the max keeps exp from overflowing
  * and puts at least one term at exp(0) = 1, so s >= 1 and log(s) is safe. */
 
-static inline REAL FNN_SFX(row_sumexp)(fnn_idx c, const REAL *z, REAL *e_out, REAL *m_out)
+static inline REAL FNN_L(row_sumexp)(fnn_idx c, const REAL *z, REAL *e_out, REAL *m_out)
 {
     REAL m = z[0];
 #pragma omp simd reduction(max : m)
