@@ -2,7 +2,9 @@
 and, where installed, PyTorch -- each side timed in the same run, on the same MNIST rows.
 
     python benchmarks/compare.py                  # every case, 1 thread and 2
-    python benchmarks/compare.py --isa avx2       # fastnn forced to a lower level
+    python benchmarks/compare.py --isa avx2       # fastnn forced to a lower level (on an
+                                                  # AVX-512 CPU numpy and BLAS held to AVX2
+                                                  # too: an emulated AVX2 machine)
     python benchmarks/compare.py --quick          # 10,000 rows
 
 The first lines name the CPU and the instruction-set level fastnn ran at: paste them
@@ -105,12 +107,18 @@ def main(argv=None):
     ap.add_argument("--only", default=None, help="substring of the case labels to run")
     args = ap.parse_args(argv)
     if args.isa:
+        bench.rerun_emulating(args.isa, [sys.executable, os.path.abspath(__file__),
+                                         *(sys.argv[1:] if argv is None else argv)])
         fastnn.set_config(isa=args.isa)
     X, y, data = bench.load_training_data(rows=10_000 if args.quick else None)
     info = fastnn._runtime.isa()
+    emulated = bench.emulated_level()
     print(f"CPU: {bench.machine_info()['cpu']}; fastnn at {info['level']} "
           f"(detected {info['detected']}); gemm variant "
           f"{fastnn.ops.matmul.own_kernels() or 'BLAS'}; data: {data}")
+    if emulated:
+        print(f"EMULATED {emulated} machine: numpy and OpenBLAS held to {emulated} as well "
+              f"(BLAS core type {bench.machine_info()['blas'][0]['core_type']})")
     head = (f"{'case':<34} {'thr':>3} {'fastnn':>9} {'plain':>9} {'reference':>9} "
             f"{'torch':>9} {'vs plain':>8} {'vs ref':>7}")
     print(head)

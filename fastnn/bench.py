@@ -105,6 +105,46 @@ def time_rounds(fns, rounds, settle=SETTLE_S):
 
 # ------------------------------------------------------------------- the machine
 
+# Set in a run whose baselines are held to a lower level (emulated_level).
+EMULATED_ENV = "FASTNN_BENCH_EMULATES"
+
+
+def emulation_env(level):
+    """The environment that runs a whole benchmark as on a CPU of `level`: fastnn forced to
+    it (FASTNN_ISA), and numpy's and OpenBLAS's own dispatch held to it too, so that the
+    baselines do not keep using instructions that such a CPU lacks. Only avx2 on an
+    AVX-512 CPU is emulated (OpenBLAS's Haswell kernels, numpy without its AVX-512
+    targets); None where there is nothing to hold. Clock, cache and core differences
+    stay: the figures are labelled "emulated"."""
+    from . import _runtime
+
+    if level != "avx2" or _runtime.isa()["detected"] != "avx512":
+        return None
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # numpy 1.x
+        from numpy.core import _multiarray_umath as umath
+    held = [f for f in umath.__cpu_dispatch__ if f.startswith("AVX512") or f == "X86_V4"]
+    return dict(os.environ, FASTNN_ISA="avx2", OPENBLAS_CORETYPE="Haswell",
+                NPY_DISABLE_CPU_FEATURES=",".join(held), **{EMULATED_ENV: "avx2"})
+
+
+def rerun_emulating(level, cmd):
+    """Run `cmd` (this program again) under emulation_env(level) and exit with its status;
+    returns without running anything when already emulating or nothing needs holding."""
+    import subprocess
+    import sys
+
+    env = None if os.environ.get(EMULATED_ENV) else emulation_env(level)
+    if env is not None:
+        raise SystemExit(subprocess.call(cmd, env=env))
+
+
+def emulated_level():
+    """The level this run emulates (rerun_emulating), or None."""
+    return os.environ.get(EMULATED_ENV) or None
+
+
 
 def machine_info():
     """What the results depend on: CPU, cores, SIMD paths, BLAS, threads, versions."""
@@ -116,6 +156,7 @@ def machine_info():
         "logical_cpus": os.cpu_count(),
         "cpu_features": cfg.get("cpu_features"),
         "isa": (cfg.get("isa") or {}).get("level"),
+        "emulated": emulated_level(),
         "leaves": cfg.get("leaves"),
         "openmp": (cfg.get("openmp") or {}).get("enabled"),
         "blas": [{k: b.get(k) for k in ("library", "version", "core_type", "threading")}
@@ -599,7 +640,9 @@ def format_table(report):
     """The results as a plain-text table, one section per group."""
     lines = []
     m = report["machine"]
-    lines.append(f"{m['cpu']}, {m['logical_cpus']} logical CPUs, ISA level {m['isa']}, "
+    lines.append(f"{m['cpu']}, {m['logical_cpus']} logical CPUs, ISA level {m['isa']}"
+                 + (f" (emulated: numpy and BLAS held to {m['emulated']} as well)"
+                    if m.get("emulated") else "") + ", "
                  f"BLAS {', '.join(b['library'] + ' ' + str(b['core_type']) for b in m['blas'])}")
     lines.append(f"fastnn {m['versions']['fastnn']}, numpy {m['versions']['numpy']}, "
                  f"threads {m['threads']}, sgemm peak "

@@ -199,6 +199,11 @@ def _cmd_bench(args):
         except ImportError:
             raise ImportError("--plot needs matplotlib: pip install matplotlib, or "
                               "pip install 'fastnn[plot]'") from None
+    if args.isa:
+        import fastnn
+
+        bench.rerun_emulating(args.isa, [sys.executable, "-m", "fastnn", *args.argv])
+        fastnn.set_config(isa=args.isa)
     if args.threads:
         import fastnn
 
@@ -305,6 +310,9 @@ def build_parser():
                    help="chart of the speedups (needs matplotlib)")
     b.add_argument("--compare", nargs=2, default=None, metavar=("OLD.json", "NEW.json"),
                    help="compare two saved runs and exit")
+    b.add_argument("--isa", default=None, choices=("avx512", "avx2", "neon", "generic"),
+                   help="run fastnn at this level; on an AVX-512 CPU, avx2 also holds "
+                   "numpy and BLAS to AVX2 (an emulated AVX2 machine, so labelled)")
     b.set_defaults(func=_cmd_bench)
     return p
 
@@ -312,6 +320,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -120,3 +120,41 @@ def test_cnn_cases_run_and_agree():
     # 3x the forward multiply-adds of the two convs and two dense layers, less conv1's dx
     conv1, conv2, dense = 16 * 25 * 24 * 24, 32 * 16 * 25 * 8 * 8, 512 * 128 + 128 * 10
     assert bench.lenet_train_flops(1) == 2.0 * (3 * (conv1 + conv2 + dense) - conv1)
+
+
+def test_an_avx2_run_on_an_avx512_cpu_holds_numpy_and_blas_to_avx2_too():
+    from fastnn import _runtime
+
+    env = bench.emulation_env("avx2")
+    if _runtime.isa()["detected"] != "avx512":
+        assert env is None  # nothing above avx2 to hold back
+        return
+    assert env["FASTNN_ISA"] == "avx2" and env["OPENBLAS_CORETYPE"] == "Haswell"
+    held = env["NPY_DISABLE_CPU_FEATURES"].split(",")
+    assert held and all(f.startswith("AVX512") or f == "X86_V4" for f in held)
+    code = ("import numpy, threadpoolctl, scipy.linalg; from fastnn import bench, _runtime; "
+            "print(_runtime.isa()['level'], bench.emulated_level(), "
+            "sorted({p['architecture'] for p in threadpoolctl.threadpool_info() "
+            "if p['user_api'] == 'blas'}))")
+    env = dict(env, PYTHONPATH=PKG_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.split(None, 2)
+    assert out[:2] == ["avx2", "avx2"] and "SkylakeX" not in out[2]
+    assert bench.emulation_env("generic") is None  # only avx2 is emulated
+
+
+def test_rerun_emulating_does_nothing_inside_an_emulated_run(monkeypatch):
+    monkeypatch.setenv(bench.EMULATED_ENV, "avx2")
+    bench.rerun_emulating("avx2", [sys.executable, "-c", "raise SystemExit(3)"])
+    assert bench.emulated_level() == "avx2"
+
+
+def test_bench_isa_runs_at_that_level_and_says_so(tmp_path):
+    from fastnn import _runtime
+
+    level = "avx2" if "avx2" in _runtime.isa()["levels"] else "generic"
+    r = run(["bench", "--isa", level, "--quick", "--only", "inference"], tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert f"ISA level {level}" in first
+    assert ("emulated" in first) == (bench.emulation_env(level) is not None)
