@@ -6,8 +6,12 @@ starts from the default. ``isa`` and ``gemm`` choose kernels in C state shared b
 whole process, like the thread count.
 """
 
+from __future__ import annotations
+
 import contextvars
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from . import _runtime
 
@@ -15,7 +19,7 @@ from . import _runtime
 # pass over memory; turn it off only when the inputs are known to be clean.
 CHECK_FINITE = contextvars.ContextVar("fastnn.check_finite", default=True)
 
-_process = {
+_process: dict[str, str | None] = {
     # The instruction-set level the kernels may use ("avx512", "avx2", "neon", "generic";
     # None: what FASTNN_ISA asks, else the CPU's best). Lowering it runs the same
     # computation on other kernel variants (src_c/cpu.h), for tests and comparisons.
@@ -27,12 +31,13 @@ _process = {
 _SETTINGS = ("check_finite", "isa", "gemm")
 
 
-def get_config():
+def get_config() -> dict[str, Any]:
     """Return a copy of fastnn's settings as this thread sees them."""
     return {"check_finite": CHECK_FINITE.get(), **_process}
 
 
-def set_config(check_finite=None, isa=None, gemm=None):
+def set_config(check_finite: bool | None = None, isa: str | None = None,
+               gemm: str | None = None) -> None:
     """Change settings; arguments left as None keep their value. ``check_finite`` changes
     for the calling thread only.
 
@@ -54,7 +59,7 @@ def set_config(check_finite=None, isa=None, gemm=None):
 
 
 @contextmanager
-def config_context(**settings):
+def config_context(**settings: Any) -> Iterator[None]:
     """Temporarily change settings: ``with fastnn.config_context(check_finite=False): ...``
     (``check_finite`` for this thread only; see set_config)."""
     unknown = set(settings) - set(_SETTINGS)

@@ -7,17 +7,25 @@ show the current state. The plan does exactly what the per-layer Python path doe
 skipping of zero-weight batches; a test holds the two paths equal.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._plan import TrainingPlan
-from .layers import Activation, Dense, Dropout, Flatten
+from .layers import Activation, Dense, Dropout, Flatten, Layer
 from .layers_block import BatchNorm, Residual
 from .layers_conv import GlobalAvgPool, Reshape, _Conv, _Pool
-from .losses import MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
-from .optimizers import SGD, Adam, AdamW, RMSprop
+from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss, SquaredError
+from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from .ops.activations import ACTIVATION_CODES
+
+if TYPE_CHECKING:
+    from .model import Sequential
 
 # Batches per call when a progress bar wants updates: about this many calls per epoch.
 _PROGRESS_CALLS = 20
@@ -29,7 +37,7 @@ _PROGRESS_CALLS = 20
 POOLED_CONV = True
 
 
-def _layers_unsupported(model):
+def _layers_unsupported(model: Sequential) -> str | None:
     if model.backend != "native":
         return "the reference backend runs the per-layer Python path"
     for layer in model.all_layers():
@@ -42,7 +50,7 @@ _FUSED_LAYERS = (Dense, Activation, Dropout, Flatten, Reshape, _Conv, _Pool, Glo
                  BatchNorm, Residual)
 
 
-def unsupported_reason(model):
+def unsupported_reason(model: Sequential) -> str | None:
     """Why `model` cannot train with the fused plan, or None if it can."""
     reason = _layers_unsupported(model)
     if reason:
@@ -54,8 +62,9 @@ def unsupported_reason(model):
     return None
 
 
-def _geom(layer):
+def _geom(layer: _Conv | _Pool) -> dict[str, int]:
     """The C geometry (conv.h's fnn_conv_geom) of a built conv or pooling layer."""
+    assert layer.input_shape is not None  # built
     c, h, w = layer._spatial_in(layer.input_shape)
     if isinstance(layer, _Conv):
         _, ((pt, _), (pl, _)), oh, ow = layer._geometry(layer.input_shape)
@@ -71,20 +80,20 @@ def _geom(layer):
                 dh=dh, dw=dw)
 
 
-def _conv_spec(layer, trainable):
+def _conv_spec(layer: _Conv, trainable: bool) -> dict[str, Any]:
     return {"kind": "conv", "geom": _geom(layer), "W": layer.params["W"],
             "b": layer.params.get("b"), "dW": layer.grads["W"], "db": layer.grads.get("b"),
             "trainable": trainable}
 
 
-def _steps(model):
-    steps = []
+def _steps(model: Sequential) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = []
     _add_steps(steps, model.layers, True)
     _pool_before_relu(steps)
     return steps
 
 
-def _pool_before_relu(steps):
+def _pool_before_relu(steps: list[dict[str, Any]]) -> None:
     """A ReLU followed by max pooling runs as max pooling followed by the ReLU, on a
     quarter of the values for 2x2 pools (the LeNet's two blocks). Nothing the model
     computes changes: relu(max(y)) = max(relu(y)) since relu is non-decreasing; and in
@@ -100,7 +109,7 @@ def _pool_before_relu(steps):
             steps[i], steps[i + 1] = b, a
 
 
-def _add_steps(steps, layers, trainable):
+def _add_steps(steps: list[dict[str, Any]], layers: Sequence[Layer], trainable: bool) -> None:
     """Append the steps of `layers` (trainable: False inside a frozen Residual)."""
     for layer in layers:
         train = trainable and bool(layer.trainable)
@@ -115,10 +124,12 @@ def _add_steps(steps, layers, trainable):
                           "geom": _geom(layer)})
         elif isinstance(layer, GlobalAvgPool):
             shape = layer.input_shape
+            assert shape is not None  # built
             steps.append({"kind": "global_avgpool", "channels": shape[0],
                           "spatial": int(np.prod(shape[1:]))})
         elif isinstance(layer, BatchNorm):
             shape = layer.input_shape
+            assert shape is not None  # built
             steps.append({"kind": "batchnorm", "channels": shape[0],
                           "spatial": int(np.prod(shape[1:], dtype=np.int64)),
                           "gamma": layer.params["gamma"], "beta": layer.params["beta"],
@@ -131,7 +142,7 @@ def _add_steps(steps, layers, trainable):
             steps.append({"kind": "res_begin", "partner": None})
             _add_steps(steps, layer.layers, train)
             proj = layer.projection
-            spec = {"kind": "res_end", "partner": begin, "proj": None}
+            spec: dict[str, Any] = {"kind": "res_end", "partner": begin, "proj": None}
             if isinstance(proj, _Conv):
                 spec["proj"] = _conv_spec(proj, train and proj.trainable)
             elif proj is not None:
@@ -159,8 +170,9 @@ def _add_steps(steps, layers, trainable):
         # Flatten, Reshape: each sample's values stay contiguous, so they need no step.
 
 
-def _optimizer(opt):
+def _optimizer(opt: Optimizer) -> tuple[dict[str, Any], list[list[NDArray[Any] | None]]]:
     """(config dict for the plan, per-param state arrays in plan.h's order)."""
+    assert opt.state is not None  # set up by fit
     keys = {SGD: ("velocity",), Adam: ("m", "v", "v_max"), AdamW: ("m", "v", "v_max"),
             RMSprop: ("square_avg", "velocity", "grad_avg")}[type(opt)]
     cfg = dict(opt.get_config())
@@ -173,7 +185,7 @@ def _optimizer(opt):
     return cfg, states
 
 
-def _loss_kind(loss, y):
+def _loss_kind(loss: Loss, y: NDArray[Any]) -> str:
     if isinstance(loss, CrossEntropy):
         return "xent_labels" if y.ndim == 1 else "xent_probs"
     if isinstance(loss, SquaredError):
@@ -183,14 +195,16 @@ def _loss_kind(loss, y):
     return "binary_xent"
 
 
-def plan_targets(model, y, n):
+def plan_targets(model: Sequential, y: NDArray[Any], n: int) -> NDArray[Any]:
     """y as the plan reads it: intp labels, or a C-contiguous (n, outputs) float array."""
     if isinstance(model.loss, CrossEntropy) and y.ndim == 1:
         return np.ascontiguousarray(y, dtype=np.intp)
     return np.ascontiguousarray(y, dtype=model.dtype).reshape(n, -1)
 
 
-def build_plan(model, X, y, batch_size, sample_weight):
+def build_plan(model: Sequential, X: NDArray[Any], y: NDArray[Any], batch_size: int,
+               sample_weight: NDArray[Any] | None) -> TrainingPlan:
+    assert model.optimizer is not None and model.loss is not None  # set by fit
     cfg, states = _optimizer(model.optimizer)
     steps = _steps(model)
     plan = TrainingPlan(
@@ -214,10 +228,14 @@ def build_plan(model, X, y, batch_size, sample_weight):
     return plan
 
 
-def run_epoch(model, plan, X, y, perm, batch_size, sample_weight, check_rows=False):
+def run_epoch(model: Sequential, plan: TrainingPlan, X: NDArray[Any], y: NDArray[Any],
+              perm: NDArray[np.intp] | None, batch_size: int,
+              sample_weight: NDArray[Any] | None,
+              check_rows: bool = False) -> tuple[float, int, float | None]:
     """One epoch through the plan; returns what Sequential._run_epoch returns.
     check_rows: the plan checks each row of X for NaN/inf as it gathers it, and raises
     errors.NonFiniteInputError at the first bad one (see TrainingPlan.train)."""
+    assert model.optimizer is not None  # set by fit
     n = X.shape[0]
     X2 = X.reshape(n, -1)
     perm = np.arange(n, dtype=np.intp) if perm is None else np.ascontiguousarray(perm, np.intp)
@@ -246,11 +264,12 @@ def run_epoch(model, plan, X, y, perm, batch_size, sample_weight, check_rows=Fal
     return loss_sum, seen, (correct if model._track_accuracy else None)
 
 
-def inference_plan(model, batch_size):
+def inference_plan(model: Sequential, batch_size: int) -> TrainingPlan | None:
     """A plan for predict(): the model's steps and buffers, no loss or optimizer work.
     None when a layer has no native step (predict then uses the layers)."""
     if _layers_unsupported(model) is not None:
         return None
+    assert model.input_shape is not None  # built
     in_dim = int(np.prod(model.input_shape))
     return TrainingPlan(_steps(model), loss="mse", fold_last=False, batch_size=batch_size,
                         in_dim=in_dim, dtype=model.dtype, optimizer={"kind": "sgd"},

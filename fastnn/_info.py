@@ -1,7 +1,11 @@
 """show_config(): what this fastnn was built with and what it runs on."""
 
+from __future__ import annotations
+
 import platform
 import sys
+from collections.abc import Callable
+from typing import Any, TextIO, cast
 
 from . import _runtime
 from ._kernels import KERNELS
@@ -13,7 +17,7 @@ _OPENMP_SPEC = {201107: "3.1", 201307: "4.0", 201511: "4.5", 201811: "5.0", 2020
 _FEATURES = ("sse4.2", "avx", "avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq")
 
 
-def _cpu_model():
+def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -24,15 +28,15 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
-def _threadpools():
+def _threadpools() -> list[dict[str, Any]]:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
         return []
-    return threadpool_info()
+    return cast("list[dict[str, Any]]", threadpool_info())  # threadpoolctl is untyped
 
 
-def _small_products():
+def _small_products() -> str:
     from .ops.matmul import own_kernels
 
     skip = ("the training plan's first dense layer skips input columns that are zero in "
@@ -49,7 +53,7 @@ def _small_products():
     return "BLAS (no gemm variant runs at this level); " + skip
 
 
-def _families():
+def _families() -> list[dict[str, Any]]:
     """Each kernel family's variants, the one chosen and why (fastnn._variants)."""
     from . import _variants
     from .ops import conv, matmul, optimizers, pool
@@ -63,7 +67,7 @@ def _families():
     return out
 
 
-def _gemm_path():
+def _gemm_path() -> dict[str, Any]:
     from .ops.matmul import blas_control
 
     ctl = blas_control()
@@ -76,7 +80,7 @@ def _gemm_path():
             "small_products": _small_products(), "control": None}
 
 
-def config():
+def config() -> dict[str, Any]:
     """Return the build and runtime configuration as a dict (what show_config prints)."""
     import numpy
     import scipy
@@ -131,11 +135,11 @@ def config():
     }
 
 
-def show_config(file=None):
+def show_config(file: TextIO | None = None) -> None:
     """Print fastnn's build and runtime configuration (returns nothing)."""
     c = config()
     out = file or sys.stdout
-    w = lambda *a: print(*a, file=out)  # noqa: E731
+    w: Callable[[str], None] = lambda *a: print(*a, file=out)  # noqa: E731
     w(f"fastnn {c['fastnn']}  (python {c['python']}, numpy {c['numpy']}, scipy {c['scipy']})")
     w(f"platform : {c['platform']}")
     w(f"cpu      : {c['cpu']}")

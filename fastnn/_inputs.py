@@ -6,15 +6,22 @@ fastnn.ops and fastnn.reference call these, so the twins accept and reject exact
 the same inputs with the same messages.
 """
 
+from __future__ import annotations
+
 import numbers
 from collections import namedtuple
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, TypeGuard
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from ._validation import _shape_str, integer, scalar
+from ._validation import Checks, _shape_str, integer, scalar
 
 
-def _disjoint(writes, reads=(), in_place=()):
+def _disjoint(writes: Iterable[tuple[str, NDArray[Any] | None]],
+              reads: Iterable[tuple[str, NDArray[Any] | None]] = (),
+              in_place: Collection[tuple[str, str]] = ()) -> None:
     """ValueError when an array the op writes shares memory with another of its arrays:
     the kernels (native and numpy alike) read and write in an order of their own, so the
     result would depend on it. ``writes``, ``reads``: (name, array) pairs, None arrays
@@ -36,7 +43,9 @@ def _disjoint(writes, reads=(), in_place=()):
 # ---------------------------------------------------------------------------- GEMM
 
 
-def gemm_inputs(V, a, b, trans_a, trans_b, alpha, beta, out):
+def gemm_inputs(V: Checks, a: NDArray[Any], b: NDArray[Any], trans_a: bool, trans_b: bool,
+                alpha: float, beta: float, out: NDArray[Any] | None
+                ) -> tuple[NDArray[Any], NDArray[Any], float, float, NDArray[Any]]:
     a = V.float_array("a", a, ndim=2)
     b = V.float_array("b", b, ndim=2)
     V.same_dtype("a", a, b=b)
@@ -60,7 +69,7 @@ def gemm_inputs(V, a, b, trans_a, trans_b, alpha, beta, out):
 # --------------------------------------------------------------------------- dense
 
 
-def _check_inner(x, w):
+def _check_inner(x: NDArray[Any], w: NDArray[Any]) -> None:
     if x.shape[1] != w.shape[0]:
         raise ValueError(
             f"x has {x.shape[1]} features per row but w has shape {tuple(w.shape)} "
@@ -68,7 +77,9 @@ def _check_inner(x, w):
         )
 
 
-def dense_forward_inputs(V, x, w, b, out):
+def dense_forward_inputs(V: Checks, x: NDArray[Any], w: NDArray[Any], b: NDArray[Any] | None,
+                         out: NDArray[Any] | None
+                         ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any] | None, NDArray[Any]]:
     x = V.float_array("x", x, ndim=2)
     w = V.float_array("w", w, ndim=2)
     V.same_dtype("x", x, w=w)
@@ -82,7 +93,12 @@ def dense_forward_inputs(V, x, w, b, out):
     return x, w, b, out
 
 
-def dense_backward_inputs(V, x, w, dy, dx, dw, db, compute_dx, compute_db, accumulate):
+def dense_backward_inputs(V: Checks, x: NDArray[Any], w: NDArray[Any], dy: NDArray[Any],
+                          dx: NDArray[Any] | None, dw: NDArray[Any] | None,
+                          db: NDArray[Any] | None, compute_dx: bool, compute_db: bool,
+                          accumulate: bool
+                          ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any],
+                                     NDArray[Any] | None, NDArray[Any], NDArray[Any] | None]:
     x = V.float_array("x", x, ndim=2)
     w = V.float_array("w", w, ndim=2)
     V.same_dtype("x", x, w=w)
@@ -106,7 +122,8 @@ def dense_backward_inputs(V, x, w, dy, dx, dw, db, compute_dx, compute_db, accum
 # --------------------------------------------------------------------- activations
 
 
-def activation_inputs(V, x, out, rows=False):
+def activation_inputs(V: Checks, x: NDArray[Any], out: NDArray[Any] | None,
+                      rows: bool = False) -> tuple[NDArray[Any], NDArray[Any]]:
     """Elementwise activations take any shape; row-wise ones (softmax) need ndim >= 1."""
     x = V.float_array("x", x)
     if rows and (x.ndim == 0 or x.shape[-1] == 0):
@@ -116,7 +133,10 @@ def activation_inputs(V, x, out, rows=False):
     return x, out
 
 
-def activation_backward_inputs(V, dy, x, y, out, rows=False):
+def activation_backward_inputs(V: Checks, dy: NDArray[Any], x: NDArray[Any], y: NDArray[Any],
+                               out: NDArray[Any] | None, rows: bool = False
+                               ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any],
+                                          NDArray[Any]]:
     dy = V.float_array("dy", dy)
     x = V.float_array("x", x)
     y = V.float_array("y", y)
@@ -131,14 +151,16 @@ def activation_backward_inputs(V, dy, x, y, out, rows=False):
     return dy, x, y, out
 
 
-def alpha_input(alpha):
+def alpha_input(alpha: float) -> float:
     return scalar("alpha", alpha)
 
 
 # -------------------------------------------------------------------------- losses
 
 
-def _loss_common(V, pred_name, pred, sample_weight, grad, return_grad, ndim):
+def _loss_common(V: Checks, pred_name: str, pred: NDArray[Any], sample_weight: ArrayLike | None,
+                 grad: NDArray[Any] | None, return_grad: bool, ndim: int | tuple[int, ...]
+                 ) -> tuple[NDArray[Any], NDArray[Any] | None, NDArray[Any] | None]:
     pred = V.float_array(pred_name, pred, ndim=ndim)
     V.nonempty(pred_name, pred)
     sw = V.sample_weight(sample_weight, pred.shape[0], pred.dtype)
@@ -146,7 +168,9 @@ def _loss_common(V, pred_name, pred, sample_weight, grad, return_grad, ndim):
     return pred, sw, grad
 
 
-def mse_inputs(V, pred, target, sample_weight, grad, return_grad):
+def mse_inputs(V: Checks, pred: NDArray[Any], target: NDArray[Any],
+               sample_weight: ArrayLike | None, grad: NDArray[Any] | None, return_grad: bool
+               ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any] | None, NDArray[Any] | None]:
     pred, sw, grad = _loss_common(V, "pred", pred, sample_weight, grad, return_grad, (1, 2))
     target = V.float_array("target", target)
     V.same_dtype("pred", pred, target=target)
@@ -156,7 +180,11 @@ def mse_inputs(V, pred, target, sample_weight, grad, return_grad):
     return pred, target, sw, grad
 
 
-def softmax_cross_entropy_inputs(V, logits, target, sample_weight, grad, return_grad):
+def softmax_cross_entropy_inputs(V: Checks, logits: NDArray[Any], target: NDArray[Any],
+                                 sample_weight: ArrayLike | None, grad: NDArray[Any] | None,
+                                 return_grad: bool
+                                 ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any] | None,
+                                            NDArray[Any] | None]:
     """`target` is either integer labels (n,) or float class probabilities (n, classes)."""
     logits, sw, grad = _loss_common(V, "logits", logits, sample_weight, grad, return_grad, 2)
     n, c = logits.shape
@@ -177,7 +205,11 @@ def softmax_cross_entropy_inputs(V, logits, target, sample_weight, grad, return_
     return logits, target, sw, grad
 
 
-def binary_cross_entropy_inputs(V, logits, target, sample_weight, grad, return_grad):
+def binary_cross_entropy_inputs(V: Checks, logits: NDArray[Any], target: NDArray[Any],
+                                sample_weight: ArrayLike | None, grad: NDArray[Any] | None,
+                                return_grad: bool
+                                ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any] | None,
+                                           NDArray[Any] | None]:
     logits, sw, grad = _loss_common(V, "logits", logits, sample_weight, grad, return_grad, (1, 2))
     target = V.float_array("target", target)
     V.same_dtype("logits", logits, target=target)
@@ -192,7 +224,8 @@ def binary_cross_entropy_inputs(V, logits, target, sample_weight, grad, return_g
 # ---------------------------------------------------------------------- optimizers
 
 
-def _param_grad(V, param, grad):
+def _param_grad(V: Checks, param: NDArray[Any],
+                grad: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     param = V.float_array("param", param, finite=False)
     if not param.flags.writeable:
         raise ValueError("param is read-only")
@@ -202,7 +235,9 @@ def _param_grad(V, param, grad):
     return param, grad
 
 
-def sgd_inputs(V, param, grad, velocity, lr, momentum, weight_decay):
+def sgd_inputs(V: Checks, param: NDArray[Any], grad: NDArray[Any], velocity: NDArray[Any] | None,
+               lr: float, momentum: float, weight_decay: float
+               ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any] | None, float, float, float]:
     param, grad = _param_grad(V, param, grad)
     lr = scalar("lr", lr, lo=0.0)
     momentum = scalar("momentum", momentum, lo=0.0, hi=1.0)
@@ -214,7 +249,11 @@ def sgd_inputs(V, param, grad, velocity, lr, momentum, weight_decay):
     return param, grad, velocity, lr, momentum, weight_decay
 
 
-def adam_inputs(V, param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad, v_max):
+def adam_inputs(V: Checks, param: NDArray[Any], grad: NDArray[Any], m: NDArray[Any],
+                v: NDArray[Any], step: int, lr: float, beta1: float, beta2: float, eps: float,
+                weight_decay: float, amsgrad: bool, v_max: NDArray[Any] | None
+                ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any], int, float,
+                           float, float, float, float, NDArray[Any] | None]:
     param, grad = _param_grad(V, param, grad)
     m = V.state("m", m, param, "param")
     v = V.state("v", v, param, "param")
@@ -231,8 +270,11 @@ def adam_inputs(V, param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay,
     return param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, v_max
 
 
-def rmsprop_inputs(V, param, grad, square_avg, lr, rho, eps, weight_decay, momentum, velocity,
-                   centered, grad_avg):
+def rmsprop_inputs(V: Checks, param: NDArray[Any], grad: NDArray[Any], square_avg: NDArray[Any],
+                   lr: float, rho: float, eps: float, weight_decay: float, momentum: float,
+                   velocity: NDArray[Any] | None, centered: bool, grad_avg: NDArray[Any] | None
+                   ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], float, float, float,
+                              float, float, NDArray[Any] | None, NDArray[Any] | None]:
     param, grad = _param_grad(V, param, grad)
     square_avg = V.state("square_avg", square_avg, param, "param")
     lr = scalar("lr", lr, lo=0.0)
@@ -250,7 +292,8 @@ def rmsprop_inputs(V, param, grad, square_avg, lr, rho, eps, weight_decay, momen
     return param, grad, square_avg, lr, rho, eps, weight_decay, momentum, velocity, grad_avg
 
 
-def clip_grad_norm_inputs(V, grads, max_norm):
+def clip_grad_norm_inputs(V: Checks, grads: NDArray[Any] | Iterable[NDArray[Any]],
+                          max_norm: float) -> tuple[list[NDArray[Any]], float]:
     if isinstance(grads, np.ndarray):
         grads = [grads]
     grads = list(grads)
@@ -266,7 +309,9 @@ def clip_grad_norm_inputs(V, grads, max_norm):
 # ------------------------------------------------------------------------- dropout
 
 
-def dropout_inputs(V, x, rate, seed, offset, out, mask):
+def dropout_inputs(V: Checks, x: NDArray[Any], rate: float, seed: int, offset: int,
+                   out: NDArray[Any] | None, mask: NDArray[Any] | None
+                   ) -> tuple[NDArray[Any], float, int, int, NDArray[Any], NDArray[Any]]:
     x = V.float_array("x", x)
     rate = scalar("rate", rate, lo=0.0, hi=1.0, hi_open=True)
     seed = integer("seed", seed, lo=0)
@@ -279,7 +324,9 @@ def dropout_inputs(V, x, rate, seed, offset, out, mask):
     return x, rate, seed, offset, out, mask
 
 
-def dropout_backward_inputs(V, dy, mask, out):
+def dropout_backward_inputs(V: Checks, dy: NDArray[Any], mask: NDArray[Any],
+                            out: NDArray[Any] | None
+                            ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     dy = V.float_array("dy", dy)
     mask = V.float_array("mask", mask)
     V.same_dtype("dy", dy, mask=mask)
@@ -302,11 +349,11 @@ sh, sw: stride; pt, pb, pl, pr: zero padding top, bottom, left, right; dh, dw: d
 """
 
 
-def _is_int(v):
+def _is_int(v: object) -> TypeGuard[numbers.Integral]:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
-def _int_pair(name, v, lo):
+def _int_pair(name: str, v: object, lo: int) -> tuple[int, int]:
     """An int or a pair (h, w) of ints, each >= lo, as a tuple of two Python ints."""
     if _is_int(v):
         pair = (int(v), int(v))
@@ -319,12 +366,12 @@ def _int_pair(name, v, lo):
     return pair
 
 
-def _padding(v):
+def _padding(v: object) -> tuple[int, ...]:
     """padding p, (ph, pw) or ((top, bottom), (left, right)) -> (pt, pb, pl, pr)."""
     msg = ("padding must be an int, a pair (ph, pw) or a pair of pairs "
            f"((top, bottom), (left, right)) of ints, got {v!r}")
     if _is_int(v):
-        pads = (int(v),) * 4
+        pads: tuple[int, ...] = (int(v),) * 4
     elif isinstance(v, (tuple, list)) and len(v) == 2:
         pads = ()
         for side in v:
@@ -342,7 +389,9 @@ def _padding(v):
     return pads
 
 
-def conv_geometry(x_shape, kernel_size, stride=1, padding=0, dilation=1):
+def conv_geometry(x_shape: Sequence[int], kernel_size: int | Sequence[int],
+                  stride: int | Sequence[int] = 1, padding: int | Sequence[int | Sequence[int]] = 0,
+                  dilation: int | Sequence[int] = 1) -> ConvGeometry:
     """Normalise a 2-D convolution's hyperparameters for an input of shape `x_shape`
     ((N, C, H, W), or (C, H, W) for one sample) and return a ConvGeometry.
 
@@ -369,7 +418,7 @@ def conv_geometry(x_shape, kernel_size, stride=1, padding=0, dilation=1):
                         kh, kw, sh, sw, pt, pb, pl, pr, dh, dw)
 
 
-def _x_shape(x_shape):
+def _x_shape(x_shape: Sequence[int]) -> tuple[int, ...]:
     """col2im's target shape: a sequence of 4 non-negative ints."""
     if not isinstance(x_shape, (tuple, list)) or len(x_shape) != 4 or \
             not all(_is_int(s) for s in x_shape):
@@ -380,12 +429,15 @@ def _x_shape(x_shape):
     return shape
 
 
-def cols_shape(n, g):
+def cols_shape(n: int, g: ConvGeometry) -> tuple[int, int]:
     """Shape of im2col's matrix for a batch of n: (C*KH*KW, N*OH*OW)."""
     return (g.c * g.kh * g.kw, n * g.oh * g.ow)
 
 
-def im2col_inputs(V, x, kernel_size, stride, padding, dilation, out):
+def im2col_inputs(V: Checks, x: NDArray[Any], kernel_size: int | Sequence[int],
+                  stride: int | Sequence[int], padding: int | Sequence[int | Sequence[int]],
+                  dilation: int | Sequence[int], out: NDArray[Any] | None
+                  ) -> tuple[NDArray[Any], ConvGeometry, NDArray[Any]]:
     x = V.float_array("x", x, ndim=4)
     g = conv_geometry(x.shape, kernel_size, stride, padding, dilation)
     out = V.output("out", out, cols_shape(x.shape[0], g), x.dtype)
@@ -393,7 +445,11 @@ def im2col_inputs(V, x, kernel_size, stride, padding, dilation, out):
     return x, g, out
 
 
-def col2im_inputs(V, cols, x_shape, kernel_size, stride, padding, dilation, out):
+def col2im_inputs(V: Checks, cols: NDArray[Any], x_shape: Sequence[int],
+                  kernel_size: int | Sequence[int], stride: int | Sequence[int],
+                  padding: int | Sequence[int | Sequence[int]], dilation: int | Sequence[int],
+                  out: NDArray[Any] | None
+                  ) -> tuple[NDArray[Any], tuple[int, ...], ConvGeometry, NDArray[Any]]:
     cols = V.float_array("cols", cols, ndim=2)
     x_shape = _x_shape(x_shape)
     g = conv_geometry(x_shape, kernel_size, stride, padding, dilation)
@@ -409,7 +465,9 @@ def col2im_inputs(V, cols, x_shape, kernel_size, stride, padding, dilation, out)
     return cols, x_shape, g, out
 
 
-def _conv_xw(V, x, w, stride, padding, dilation):
+def _conv_xw(V: Checks, x: NDArray[Any], w: NDArray[Any], stride: int | Sequence[int],
+             padding: int | Sequence[int | Sequence[int]], dilation: int | Sequence[int]
+             ) -> tuple[NDArray[Any], NDArray[Any], ConvGeometry]:
     x = V.float_array("x", x, ndim=4)
     w = V.float_array("w", w, ndim=4)
     V.same_dtype("x", x, w=w)
@@ -422,7 +480,12 @@ def _conv_xw(V, x, w, stride, padding, dilation):
     return x, w, g
 
 
-def conv2d_forward_inputs(V, x, w, b, stride, padding, dilation, out):
+def conv2d_forward_inputs(V: Checks, x: NDArray[Any], w: NDArray[Any], b: NDArray[Any] | None,
+                          stride: int | Sequence[int],
+                          padding: int | Sequence[int | Sequence[int]],
+                          dilation: int | Sequence[int], out: NDArray[Any] | None
+                          ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any] | None,
+                                     ConvGeometry, NDArray[Any]]:
     x, w, g = _conv_xw(V, x, w, stride, padding, dilation)
     if b is not None:
         b = V.float_array("b", b, ndim=1)
@@ -433,8 +496,14 @@ def conv2d_forward_inputs(V, x, w, b, stride, padding, dilation, out):
     return x, w, b, g, out
 
 
-def conv2d_backward_inputs(V, x, w, dy, stride, padding, dilation, dx, dw, db, compute_dx,
-                           compute_db):
+def conv2d_backward_inputs(V: Checks, x: NDArray[Any], w: NDArray[Any], dy: NDArray[Any],
+                           stride: int | Sequence[int],
+                           padding: int | Sequence[int | Sequence[int]],
+                           dilation: int | Sequence[int], dx: NDArray[Any] | None,
+                           dw: NDArray[Any] | None, db: NDArray[Any] | None, compute_dx: bool,
+                           compute_db: bool
+                           ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], ConvGeometry,
+                                      NDArray[Any] | None, NDArray[Any], NDArray[Any] | None]:
     x, w, g = _conv_xw(V, x, w, stride, padding, dilation)
     dy = V.float_array("dy", dy, ndim=4)
     V.same_dtype("x", x, dy=dy)
@@ -456,7 +525,8 @@ n, c, h, w: the input shape; oh, ow: output height, width; kh, kw: window; sh, s
 """
 
 
-def pool_geometry(x_shape, pool_size, stride):
+def pool_geometry(x_shape: Sequence[int], pool_size: int | Sequence[int],
+                  stride: int | Sequence[int] | None) -> PoolGeometry:
     """Normalise pool_size / stride (an int or a pair (h, w), all >= 1; stride None means
     pool_size) for an input of shape (N, C, H, W): oh = (h - kh) // sh + 1 (likewise ow)."""
     n, c, h, w = x_shape
@@ -467,7 +537,9 @@ def pool_geometry(x_shape, pool_size, stride):
     return PoolGeometry(n, c, h, w, (h - kh) // sh + 1, (w - kw) // sw + 1, kh, kw, sh, sw)
 
 
-def pool_forward_inputs(V, x, pool_size, stride, out):
+def pool_forward_inputs(V: Checks, x: NDArray[Any], pool_size: int | Sequence[int],
+                        stride: int | Sequence[int] | None, out: NDArray[Any] | None
+                        ) -> tuple[NDArray[Any], PoolGeometry, NDArray[Any]]:
     x = V.float_array("x", x, ndim=4)
     g = pool_geometry(x.shape, pool_size, stride)
     out = V.output("out", out, (g.n, g.c, g.oh, g.ow), x.dtype)
@@ -475,14 +547,20 @@ def pool_forward_inputs(V, x, pool_size, stride, out):
     return x, g, out
 
 
-def maxpool_forward_inputs(V, x, pool_size, stride, out, argmax):
+def maxpool_forward_inputs(V: Checks, x: NDArray[Any], pool_size: int | Sequence[int],
+                           stride: int | Sequence[int] | None, out: NDArray[Any] | None,
+                           argmax: NDArray[np.intp] | None
+                           ) -> tuple[NDArray[Any], PoolGeometry, NDArray[Any], NDArray[np.intp]]:
     x, g, out = pool_forward_inputs(V, x, pool_size, stride, out)
     argmax = V.output("argmax", argmax, out.shape, np.intp)
     _disjoint([("out", out), ("argmax", argmax)], [("x", x)])
     return x, g, out, argmax
 
 
-def maxpool_backward_inputs(V, dy, argmax, x_shape, out):
+def maxpool_backward_inputs(V: Checks, dy: NDArray[Any], argmax: NDArray[np.intp],
+                            x_shape: Sequence[int], out: NDArray[Any] | None
+                            ) -> tuple[NDArray[Any], NDArray[np.intp], tuple[int, ...],
+                                       NDArray[Any]]:
     """argmax: maxpool2d_forward's flat indices h * W + w into each input plane."""
     dy = V.float_array("dy", dy, ndim=4)
     x_shape = _argmax_input(V, dy, argmax, x_shape)
@@ -491,7 +569,8 @@ def maxpool_backward_inputs(V, dy, argmax, x_shape, out):
     return dy, argmax, x_shape, out
 
 
-def _argmax_input(V, dy, argmax, x_shape):
+def _argmax_input(V: Checks, dy: NDArray[Any], argmax: object,
+                  x_shape: Sequence[int]) -> tuple[int, ...]:
     """Checks argmax against the pooled gradient dy and the pooling's input shape;
     returns that shape as a tuple."""
     if not isinstance(argmax, np.ndarray):
@@ -521,8 +600,16 @@ def _argmax_input(V, dy, argmax, x_shape):
     return x_shape
 
 
-def conv2d_pooled_backward_inputs(V, x, w, dy, argmax, pool_size, pool_stride, stride,
-                                  padding, dilation, dw, db, compute_db):
+def conv2d_pooled_backward_inputs(V: Checks, x: NDArray[Any], w: NDArray[Any], dy: NDArray[Any],
+                                  argmax: NDArray[np.intp], pool_size: int | Sequence[int],
+                                  pool_stride: int | Sequence[int] | None,
+                                  stride: int | Sequence[int],
+                                  padding: int | Sequence[int | Sequence[int]],
+                                  dilation: int | Sequence[int], dw: NDArray[Any] | None,
+                                  db: NDArray[Any] | None, compute_db: bool
+                                  ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any],
+                                             NDArray[np.intp], ConvGeometry, PoolGeometry,
+                                             NDArray[Any], NDArray[Any] | None]:
     """A conv whose output goes straight into max pooling: dy and argmax are the
     pooling's gradient and indices (N, F, PH, PW)."""
     x, w, g = _conv_xw(V, x, w, stride, padding, dilation)
@@ -538,7 +625,10 @@ def conv2d_pooled_backward_inputs(V, x, w, dy, argmax, pool_size, pool_stride, s
     return x, w, dy, argmax, g, pg, dw, db
 
 
-def avgpool_backward_inputs(V, dy, x_shape, pool_size, stride, out):
+def avgpool_backward_inputs(V: Checks, dy: NDArray[Any], x_shape: Sequence[int],
+                            pool_size: int | Sequence[int], stride: int | Sequence[int] | None,
+                            out: NDArray[Any] | None
+                            ) -> tuple[NDArray[Any], PoolGeometry, NDArray[Any]]:
     dy = V.float_array("dy", dy, ndim=4)
     x_shape = _x_shape(x_shape)
     g = pool_geometry(x_shape, pool_size, stride)
@@ -548,7 +638,7 @@ def avgpool_backward_inputs(V, dy, x_shape, pool_size, stride, out):
     return dy, g, out
 
 
-def _spatial_size(name, shape):
+def _spatial_size(name: str, shape: Sequence[int]) -> int:
     """(N, C, *spatial) with at least one spatial axis and no empty one -> the spatial size."""
     if len(shape) < 3:
         raise ValueError(
@@ -563,7 +653,8 @@ def _spatial_size(name, shape):
     return s
 
 
-def global_avgpool_inputs(V, x, out):
+def global_avgpool_inputs(V: Checks, x: NDArray[Any], out: NDArray[Any] | None
+                          ) -> tuple[NDArray[Any], int, NDArray[Any]]:
     x = V.float_array("x", x)
     s = _spatial_size("x", x.shape)
     out = V.output("out", out, x.shape[:2], x.dtype)
@@ -571,7 +662,9 @@ def global_avgpool_inputs(V, x, out):
     return x, s, out
 
 
-def global_avgpool_backward_inputs(V, dy, x_shape, out):
+def global_avgpool_backward_inputs(V: Checks, dy: NDArray[Any], x_shape: Sequence[int],
+                                   out: NDArray[Any] | None
+                                   ) -> tuple[NDArray[Any], tuple[int, ...], int, NDArray[Any]]:
     dy = V.float_array("dy", dy, ndim=2)
     if not isinstance(x_shape, (tuple, list)) or not all(_is_int(d) for d in x_shape):
         raise TypeError(f"x_shape must be a tuple (N, C, *spatial) of ints, got {x_shape!r}")
@@ -585,7 +678,7 @@ def global_avgpool_backward_inputs(V, dy, x_shape, out):
     return dy, x_shape, s, out
 
 
-def _channels_first(name, a):
+def _channels_first(name: str, a: NDArray[Any]) -> tuple[int, int, int]:
     """(N, C) or (N, C, *spatial) -> (N, C, S) with S the spatial size (1 for 2-D)."""
     if a.ndim < 2:
         raise ValueError(
@@ -597,15 +690,21 @@ def _channels_first(name, a):
     return a.shape[0], a.shape[1], s
 
 
-def _per_channel(V, name, a, x, c, finite=True):
+def _per_channel(V: Checks, name: str, a: NDArray[Any] | None, x: NDArray[Any], c: int,
+                 finite: bool = True) -> NDArray[Any]:
     a = V.float_array(name, a, ndim=1, finite=finite)
     V.same_dtype("x", x, **{name: a})
     V.shape_is(name, a, (c,))
     return a
 
 
-def batchnorm_inputs(V, x, gamma, beta, running_mean, running_var, momentum, eps, training,
-                     out, mean, inv_std):
+def batchnorm_inputs(V: Checks, x: NDArray[Any], gamma: NDArray[Any], beta: NDArray[Any],
+                     running_mean: NDArray[Any] | None, running_var: NDArray[Any] | None,
+                     momentum: float, eps: float, training: bool, out: NDArray[Any] | None,
+                     mean: NDArray[Any] | None, inv_std: NDArray[Any] | None
+                     ) -> tuple[NDArray[Any], tuple[int, int, int], NDArray[Any], NDArray[Any],
+                                NDArray[Any] | None, NDArray[Any] | None, float, float, bool,
+                                NDArray[Any], NDArray[Any], NDArray[Any]]:
     x = V.float_array("x", x)
     n, c, s = _channels_first("x", x)
     gamma = _per_channel(V, "gamma", gamma, x, c)
@@ -652,7 +751,13 @@ def batchnorm_inputs(V, x, gamma, beta, running_mean, running_var, momentum, eps
             out, mean, inv_std)
 
 
-def batchnorm_backward_inputs(V, dy, x, gamma, mean, inv_std, dx, dgamma, dbeta, compute_dx):
+def batchnorm_backward_inputs(V: Checks, dy: NDArray[Any], x: NDArray[Any], gamma: NDArray[Any],
+                              mean: NDArray[Any], inv_std: NDArray[Any], dx: NDArray[Any] | None,
+                              dgamma: NDArray[Any] | None, dbeta: NDArray[Any] | None,
+                              compute_dx: bool
+                              ) -> tuple[NDArray[Any], NDArray[Any], tuple[int, int, int],
+                                         NDArray[Any], NDArray[Any], NDArray[Any],
+                                         NDArray[Any] | None, NDArray[Any], NDArray[Any]]:
     dy = V.float_array("dy", dy)
     n, c, s = _channels_first("dy", dy)
     x = V.float_array("x", x)
@@ -670,7 +775,8 @@ def batchnorm_backward_inputs(V, dy, x, gamma, mean, inv_std, dx, dgamma, dbeta,
     return dy, x, (n, c, s), gamma, mean, inv_std, dx, dgamma, dbeta
 
 
-def residual_inputs(V, a, b, out):
+def residual_inputs(V: Checks, a: NDArray[Any], b: NDArray[Any], out: NDArray[Any] | None
+                    ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     a = V.float_array("a", a)
     b = V.float_array("b", b)
     V.same_dtype("a", a, b=b)

@@ -7,14 +7,20 @@ core). The training plan's buffers (activations, gradients, workspaces) are ther
 allocated here, starting on a 64-byte boundary.
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 ALIGN = 64  # bytes: one cache line, one AVX-512 vector
 
 
-def aligned_empty(shape, dtype, align=ALIGN):
+def aligned_empty(shape: int | Sequence[int], dtype: DTypeLike,
+                  align: int = ALIGN) -> NDArray[Any]:
     """An uninitialised C-contiguous array whose data starts on an `align`-byte
     boundary (a view into a slightly larger byte buffer, which it keeps alive; an empty
     array's pointer may be anywhere)."""
@@ -26,7 +32,8 @@ def aligned_empty(shape, dtype, align=ALIGN):
     return raw[start:start + nbytes].view(dtype).reshape(shape)
 
 
-def aligned_zeros(shape, dtype, align=ALIGN):
+def aligned_zeros(shape: int | Sequence[int], dtype: DTypeLike,
+                  align: int = ALIGN) -> NDArray[Any]:
     """aligned_empty, filled with zeros."""
     a = aligned_empty(shape, dtype, align)
     a.fill(0)

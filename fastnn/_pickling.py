@@ -8,8 +8,12 @@ unpickling imports again, and leaves the plans out (a model rebuilds them on its
 counter, the model's RNG -- is pickled as it is, so a round trip is exact.
 """
 
+from __future__ import annotations
+
 import importlib
 import types
+from collections.abc import Callable
+from typing import Any
 
 
 class _ModuleRef:
@@ -17,10 +21,10 @@ class _ModuleRef:
 
     __slots__ = ("name",)
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self.name = name
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[str], types.ModuleType], tuple[str]]:
         return importlib.import_module, (self.name,)
 
 
@@ -28,9 +32,9 @@ class Picklable:
     """Mixin: pickle and ``copy.deepcopy`` support for fastnn's classes. ``_transient``
     names attributes that are caches of native state, pickled as None."""
 
-    _transient = ()
+    _transient: tuple[str, ...] = ()
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         for key, value in state.items():
             if isinstance(value, types.ModuleType):

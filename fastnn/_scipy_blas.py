@@ -11,6 +11,8 @@ program asks for it. Importing ``scipy.linalg.cython_blas`` later goes the ordin
 and gets the same module object (a Cython module is initialised once per process).
 """
 
+from __future__ import annotations
+
 import importlib.machinery
 import importlib.util
 import os
@@ -22,7 +24,7 @@ NAME = "scipy.linalg.cython_blas"
 _loaded = False
 
 
-def load():
+def load() -> None:
     """Put SciPy's cython_blas in sys.modules unless it is there already. Any surprise
     (a SciPy laid out otherwise) leaves it to the ordinary import."""
     global _loaded
@@ -30,6 +32,8 @@ def load():
         return
     try:
         spec = importlib.util.find_spec("scipy")
+        if spec is None or spec.origin is None:
+            return
         directory = os.path.join(os.path.dirname(spec.origin), "linalg")
         for suffix in importlib.machinery.EXTENSION_SUFFIXES:
             path = os.path.join(directory, "cython_blas" + suffix)
@@ -38,6 +42,8 @@ def load():
         else:
             return
         spec = importlib.util.spec_from_file_location(NAME, path)
+        if spec is None or spec.loader is None:
+            return
         module = importlib.util.module_from_spec(spec)
         sys.modules[NAME] = module
         try:
@@ -50,7 +56,7 @@ def load():
         return
 
 
-def release():
+def release() -> None:
     """Take the module ``load`` put in sys.modules out again (once fastnn's native modules
     hold their pointers), so that a later import of scipy.linalg's submodule binds it to
     its package as usual."""

@@ -1,15 +1,17 @@
 """One thread budget for fastnn's OpenMP loops and for BLAS."""
 
+from __future__ import annotations
+
 import os
 
 from . import _runtime
 from ._validation import integer
 
-_requested = None
+_requested: int | None = None
 _forked = False
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> None:
     """Use at most ``n`` threads in fastnn's kernels and in the BLAS they call.
 
     fastnn's OpenMP loops take ``n`` as an explicit argument (the process-wide OpenMP
@@ -35,13 +37,13 @@ def set_num_threads(n):
     _requested = n
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """The thread budget set by :func:`set_num_threads` (by default the number of
     threads OpenMP would use, i.e. ``OMP_NUM_THREADS`` or the CPUs available)."""
     return _requested if _requested is not None else default_num_threads()
 
 
-def default_num_threads():
+def default_num_threads() -> int:
     if _runtime.openmp_version():
         return _runtime.openmp_max_threads()
     try:
@@ -50,7 +52,7 @@ def default_num_threads():
         return os.cpu_count() or 1
 
 
-def _one_thread_after_fork():
+def _one_thread_after_fork() -> None:
     """A child made by fork() runs fastnn on one thread. GNU OpenMP's worker threads do
     not survive fork(): the child's first parallel region would wait for them forever.
     On one thread fastnn never enters the OpenMP runtime (and holds SciPy's BLAS at one

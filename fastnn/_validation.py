@@ -5,31 +5,37 @@ the same message whichever implementation is called. The only difference is how
 finiteness is scanned: natively for fastnn.ops, with numpy for fastnn.reference.
 """
 
+from __future__ import annotations
+
 import numbers
 import operator
+from collections.abc import Callable, Sequence
+from typing import Any, SupportsIndex, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from ._config import CHECK_FINITE
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _numpy_all_finite(a):
+def _numpy_all_finite(a: NDArray[Any]) -> bool:
     return bool(np.isfinite(a).all())
 
 
-def _shape_str(shape):
+def _shape_str(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 class Checks:
     """Validation helpers bound to one finiteness scanner."""
 
-    def __init__(self, all_finite=_numpy_all_finite):
+    def __init__(self, all_finite: Callable[[NDArray[Any]], bool] = _numpy_all_finite) -> None:
         self._all_finite = all_finite
 
-    def float_array(self, name, a, ndim=None, finite=True):
+    def float_array(self, name: str, a: object, ndim: int | tuple[int, ...] | None = None,
+                    finite: bool = True) -> NDArray[Any]:
         """An ndarray of float32/float64, C-contiguous, with `ndim` dims (int or tuple)."""
         if not isinstance(a, np.ndarray):
             raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
@@ -52,7 +58,7 @@ class Checks:
             raise ValueError(f"{name} contains NaN or infinity")
         return a
 
-    def same_dtype(self, ref_name, ref, **others):
+    def same_dtype(self, ref_name: str, ref: NDArray[Any], **others: NDArray[Any] | None) -> None:
         for name, a in others.items():
             if a is not None and a.dtype != ref.dtype:
                 raise TypeError(
@@ -60,13 +66,14 @@ class Checks:
                     "all arrays of one call must share a dtype"
                 )
 
-    def shape_is(self, name, a, shape):
+    def shape_is(self, name: str, a: NDArray[Any], shape: Sequence[int]) -> None:
         if a.shape != tuple(shape):
             raise ValueError(
                 f"{name} must have shape {_shape_str(shape)}, got {_shape_str(a.shape)}"
             )
 
-    def output(self, name, out, shape, dtype):
+    def output(self, name: str, out: object, shape: Sequence[int],
+               dtype: DTypeLike) -> NDArray[Any]:
         """Return `out` checked (writeable, exact shape and dtype), or a new array."""
         shape = tuple(shape)
         if out is None:
@@ -82,7 +89,8 @@ class Checks:
             raise ValueError(f"{name} is read-only")
         return out
 
-    def state(self, name, a, like, like_name):
+    def state(self, name: str, a: NDArray[Any] | None, like: NDArray[Any],
+              like_name: str) -> NDArray[Any]:
         """An optimizer state array: same shape and dtype as the parameter, writeable."""
         if a is None:
             raise ValueError(f"{name} is required")
@@ -93,7 +101,7 @@ class Checks:
             raise ValueError(f"{name} is read-only")
         return a
 
-    def labels(self, name, y, n_rows, n_classes):
+    def labels(self, name: str, y: object, n_rows: int, n_classes: int) -> NDArray[np.intp]:
         """Integer class labels of shape (n_rows,) with values in [0, n_classes)."""
         if not isinstance(y, np.ndarray):
             raise TypeError(f"{name} must be a numpy.ndarray, got {type(y).__name__}")
@@ -110,7 +118,8 @@ class Checks:
                 )
         return np.ascontiguousarray(y, dtype=np.intp)
 
-    def sample_weight(self, sw, n_rows, dtype):
+    def sample_weight(self, sw: ArrayLike | None, n_rows: int,
+                      dtype: DTypeLike) -> NDArray[Any] | None:
         """Per-sample weights: shape (n_rows,), finite, >= 0, not all zero; in `dtype`."""
         if sw is None:
             return None
@@ -123,12 +132,13 @@ class Checks:
             raise ValueError("sample_weight must be >= 0 with a positive sum")
         return sw
 
-    def nonempty(self, name, a):
+    def nonempty(self, name: str, a: NDArray[Any]) -> None:
         if a.shape[0] == 0:
             raise ValueError(f"{name} is empty (0 rows)")
 
 
-def scalar(name, v, lo=None, hi=None, lo_open=False, hi_open=False):
+def scalar(name: str, v: object, lo: float | None = None, hi: float | None = None,
+           lo_open: bool = False, hi_open: bool = False) -> float:
     """A finite real number within bounds; returns it as float."""
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
@@ -142,9 +152,9 @@ def scalar(name, v, lo=None, hi=None, lo_open=False, hi_open=False):
     return v
 
 
-def integer(name, v, lo=None):
+def integer(name: str, v: object, lo: int | None = None) -> int:
     try:
-        i = operator.index(v)
+        i = operator.index(cast(SupportsIndex, v))
     except TypeError:
         raise TypeError(f"{name} must be an integer, got {type(v).__name__}") from None
     if lo is not None and i < lo:

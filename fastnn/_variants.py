@@ -2,8 +2,14 @@
 into this build, the instruction set each needs, whether this CPU runs it, and the one in
 use at the level in force (fastnn._runtime.isa)."""
 
+from __future__ import annotations
 
-def family(name, fallback, variants, chosen):
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def family(name: str, fallback: str, variants: Iterable[tuple[str, str, int, int]],
+           chosen: str | None) -> dict[str, Any]:
     """variants: [(variant name, isa it needs, compiled, cpu runs it)], best first;
     chosen: the variant name in use now, or None (the fallback runs)."""
     return {"family": name, "fallback": fallback, "chosen": chosen,
@@ -11,7 +17,7 @@ def family(name, fallback, variants, chosen):
                          for v, isa, comp, runs in variants]}
 
 
-def why(rec, level, gemm_blas):
+def why(rec: Mapping[str, Any], level: str, gemm_blas: bool) -> str:
     """A short reason for the family's choice, for ``fastnn info``."""
     if rec["chosen"]:
         return f"{rec['chosen']}: the best variant for level {level}"

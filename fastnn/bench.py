@@ -11,14 +11,23 @@ several timed repeats. Ratios are only ever taken within one run.
     print(bench.format_table(results))
 """
 
+from __future__ import annotations
+
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _threads, ops, reference
+
+if TYPE_CHECKING:
+    from .model import Sequential
+    from .optimizers import Optimizer
 
 __all__ = ["Case", "machine_info", "sgemm_peak", "kernel_cases", "training_cases",
            "inference_cases", "thread_cases", "sklearn_cases", "cnn_cases", "run",
@@ -38,14 +47,14 @@ class Case:
     call (None if not meaningful); items: samples per call (training/inference)."""
     group: str
     name: str
-    native: object
-    reference: object = None
-    check: object = None
-    flops: float = None
-    items: int = None
-    threads: int = None
+    native: Callable[..., object]
+    reference: Callable[..., object] | None = None
+    check: Callable[[], object] | None = None
+    flops: float | None = None
+    items: int | None = None
+    threads: int | None = None
     rounds: int = 3
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------ timing
@@ -59,7 +68,8 @@ class Case:
 SETTLE_S = 0.25
 
 
-def time_call(fn, min_time=0.1, repeats=5, warmup=0.05, settle=SETTLE_S):
+def time_call(fn: Callable[[], object], min_time: float = 0.1, repeats: int = 5,
+              warmup: float = 0.05, settle: float = SETTLE_S) -> float:
     """Best wall time of one call of fn: `settle` seconds of rest (see SETTLE_S), then
     warm-up calls for `warmup` seconds (idle cores, and idle virtual CPUs above all,
     take milliseconds to wake: a single warm-up call leaves a threaded kernel timed at
@@ -89,7 +99,8 @@ def time_call(fn, min_time=0.1, repeats=5, warmup=0.05, settle=SETTLE_S):
     return best
 
 
-def time_rounds(fns, rounds, settle=SETTLE_S):
+def time_rounds(fns: Sequence[Callable[[], object]], rounds: int,
+                settle: float = SETTLE_S) -> list[float]:
     """Best time of each callable in `fns`, calling them alternately `rounds` times
     (for long calls such as a training epoch: both sides see the same machine state),
     each call after `settle` seconds of rest (see SETTLE_S)."""
@@ -109,7 +120,7 @@ def time_rounds(fns, rounds, settle=SETTLE_S):
 EMULATED_ENV = "FASTNN_BENCH_EMULATES"
 
 
-def emulation_env(level):
+def emulation_env(level: str) -> dict[str, str] | None:
     """The environment that runs a whole benchmark as on a CPU of `level`: fastnn forced to
     it (FASTNN_ISA), and numpy's and OpenBLAS's own dispatch held to it too, so that the
     baselines do not keep using instructions that such a CPU lacks. Only avx2 on an
@@ -121,7 +132,7 @@ def emulation_env(level):
     if level != "avx2" or _runtime.isa()["detected"] != "avx512":
         return None
     try:
-        from numpy._core import _multiarray_umath as umath
+        from numpy._core import _multiarray_umath as umath  # type: ignore[attr-defined]  # no stub
     except ImportError:  # numpy 1.x
         from numpy.core import _multiarray_umath as umath
     held = [f for f in umath.__cpu_dispatch__ if f.startswith("AVX512") or f == "X86_V4"]
@@ -129,7 +140,7 @@ def emulation_env(level):
                 NPY_DISABLE_CPU_FEATURES=",".join(held), **{EMULATED_ENV: "avx2"})
 
 
-def rerun_emulating(level, cmd):
+def rerun_emulating(level: str, cmd: Sequence[str]) -> None:
     """Run `cmd` (this program again) under emulation_env(level) and exit with its status;
     returns without running anything when already emulating or nothing needs holding."""
     import subprocess
@@ -140,13 +151,13 @@ def rerun_emulating(level, cmd):
         raise SystemExit(subprocess.call(cmd, env=env))
 
 
-def emulated_level():
+def emulated_level() -> str | None:
     """The level this run emulates (rerun_emulating), or None."""
     return os.environ.get(EMULATED_ENV) or None
 
 
 
-def machine_info():
+def machine_info() -> dict[str, Any]:
     """What the results depend on: CPU, cores, SIMD paths, BLAS, threads, versions."""
     from ._info import config
 
@@ -169,7 +180,7 @@ def machine_info():
     }
 
 
-def sgemm_peak(sizes=(1024, 2048), repeats=3):
+def sgemm_peak(sizes: Sequence[int] = (1024, 2048), repeats: int = 3) -> float:
     """Best float32 GEMM rate (GFLOP/s) through fastnn.ops.gemm on square products: the
     machine's reachable sgemm peak at the current thread count."""
     from ._config import config_context
@@ -188,7 +199,7 @@ def sgemm_peak(sizes=(1024, 2048), repeats=3):
 # ------------------------------------------------------------------------ kernels
 
 
-def _agree(a, b, rtol=2e-4):
+def _agree(a: ArrayLike, b: ArrayLike, rtol: float = 2e-4) -> None:
     """float32 results of the same work agree to round-off: relative error, or an
     absolute one on the scale of the largest output (sums of many products)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -196,10 +207,13 @@ def _agree(a, b, rtol=2e-4):
     np.testing.assert_allclose(a, b, rtol=rtol, atol=2e-4 * max(1.0, scale))
 
 
-def _twin_case(name, fn, args, kwargs, flops, outputs, group="kernels"):
+def _twin_case(name: str, fn: str, args: Sequence[Any], kwargs: Mapping[str, Any],
+               flops: float | None,
+               outputs: Callable[[Any, list[Any], dict[str, Any]], Iterable[ArrayLike]],
+               group: str = "kernels") -> Case:
     """A kernel case: fastnn.ops.fn against fastnn.reference.fn on private copies of
     the same inputs; `outputs(result, args, kwargs)` picks the arrays to compare."""
-    def copies():
+    def copies() -> tuple[list[Any], dict[str, Any]]:
         a = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
         k = {key: (v.copy() if isinstance(v, np.ndarray) else v) for key, v in kwargs.items()}
         return a, k
@@ -208,7 +222,7 @@ def _twin_case(name, fn, args, kwargs, flops, outputs, group="kernels"):
     a_r, k_r = copies()
     nat, ref = getattr(ops, fn), getattr(reference, fn)
 
-    def check():
+    def check() -> None:
         a1, k1 = copies()
         a2, k2 = copies()
         for u, v in zip(outputs(nat(*a1, **k1), a1, k1), outputs(ref(*a2, **k2), a2, k2)):
@@ -218,7 +232,7 @@ def _twin_case(name, fn, args, kwargs, flops, outputs, group="kernels"):
                 check=check, flops=flops)
 
 
-def kernel_cases(quick=False, seed=0):
+def kernel_cases(quick: bool = False, seed: int = 0) -> list[Case]:
     """float32 kernels, small to large: GEMM, dense forward/backward, activations
     forward/backward, softmax cross-entropy with its gradient, SGD/Adam/AdamW."""
     rng = np.random.default_rng(seed)
@@ -275,6 +289,7 @@ def kernel_cases(quick=False, seed=0):
 # ----------------------------------------------------------------------- training
 
 # (hidden units, batch size, optimizer, hidden activation, loss) -- the MNIST networks
+_TrainingConfig = tuple[int, int, tuple[str, Mapping[str, Any]], str, str]
 TRAINING_CONFIGS = [
     (30, 10, ("sgd", {"lr": 3.0}), "sigmoid", "squared_error"),
     (128, 32, ("adam", {"lr": 1e-3}), "relu", "cross_entropy"),
@@ -284,12 +299,14 @@ TRAINING_CONFIGS = [
 ]
 
 
-def load_training_data(data_dir=None, rows=None):
+def load_training_data(data_dir: str | os.PathLike[str] | None = None,
+                       rows: int | None = None) -> tuple[NDArray[Any], NDArray[Any], str]:
     """MNIST's training set (from data_dir, $FASTNN_MNIST_DIR, $FASTNN_DATA or the
     cache) as float32 in [0, 1], else random data of the same shape. Returns
     (X, y, description)."""
     from .datasets import load_mnist
 
+    dirs: list[str | os.PathLike[str] | None]
     dirs = [d for d in (data_dir, os.environ.get("FASTNN_MNIST_DIR")) if d] or [None]
     for d in dirs:
         try:
@@ -308,14 +325,14 @@ def load_training_data(data_dir=None, rows=None):
     return np.ascontiguousarray(X, np.float32), y, f"{src}, {len(X)} rows"
 
 
-def _make_optimizer(spec):
+def _make_optimizer(spec: tuple[str, Mapping[str, Any]]) -> Optimizer:
     from .optimizers import OPTIMIZERS
 
     name, kw = spec
     return OPTIMIZERS[name](**kw)
 
 
-def _network(hidden, act, loss, backend):
+def _network(hidden: int, act: str | None, loss: str, backend: str) -> Sequential:
     from .layers import Dense
     from .model import Sequential
 
@@ -324,31 +341,37 @@ def _network(hidden, act, loss, backend):
                       backend=backend)
 
 
-def train_flops(hidden, n, d_in=784, d_out=10):
+def train_flops(hidden: int, n: int, d_in: int = 784, d_out: int = 10) -> float:
     """Multiply-adds x 2 for forward, dW and dX (no dX for the first layer), for n
     samples: the dense flops, whatever the kernels skip."""
     macs = d_in * hidden + hidden * d_out
     return 2.0 * n * (3 * macs - d_in * hidden)
 
 
-def training_cases(X, y, configs=None, threads=None, rounds=3):
+def training_cases(X: NDArray[Any], y: NDArray[Any],
+                   configs: Sequence[_TrainingConfig] | None = None,
+                   threads: int | None = None, rounds: int = 3) -> list[Case]:
     """One epoch of Sequential.fit over (X, y) per config, native (fused plan) against
     backend="reference" (the per-layer numpy twins): same seed, same shuffled order,
     same steps; the epoch losses must agree."""
     cases = []
     for hidden, batch, opt, act, loss in configs or TRAINING_CONFIGS:
-        def fit(backend, hidden=hidden, batch=batch, opt=opt, act=act, loss=loss):
+        def fit(backend: str, hidden: int = hidden, batch: int = batch,
+                opt: tuple[str, Mapping[str, Any]] = opt, act: str = act,
+                loss: str = loss) -> float:
             m = _network(hidden, act, loss, backend)
             h = m.fit(X, y, epochs=1, batch_size=batch, optimizer=_make_optimizer(opt),
                       loss=loss, verbose=0)
             return h.history["loss"][0]
 
-        def warm(backend, hidden=hidden, batch=batch, opt=opt, act=act, loss=loss):
+        def warm(backend: str, hidden: int = hidden, batch: int = batch,
+                 opt: tuple[str, Mapping[str, Any]] = opt, act: str = act,
+                 loss: str = loss) -> None:
             m = _network(hidden, act, loss, backend)
             m.fit(X[: 4 * batch], y[: 4 * batch], epochs=1, batch_size=batch,
                   optimizer=_make_optimizer(opt), loss=loss, verbose=0)
 
-        def check(fit=fit):
+        def check(fit: Callable[[str], float] = fit) -> None:
             ln, lr = fit("native"), fit("reference")
             if not abs(ln - lr) <= 1e-3 * max(1.0, abs(lr)):
                 raise AssertionError(f"epoch losses differ: native {ln}, reference {lr}")
@@ -362,7 +385,8 @@ def training_cases(X, y, configs=None, threads=None, rounds=3):
     return cases
 
 
-def thread_cases(X, y, thread_counts=(1, 2), rounds=2):
+def thread_cases(X: NDArray[Any], y: NDArray[Any], thread_counts: Sequence[int] = (1, 2),
+                 rounds: int = 2) -> list[Case]:
     """The large training configurations at each thread count (native and reference)."""
     large = [c for c in TRAINING_CONFIGS if c[0] >= 512]
     cases = []
@@ -374,14 +398,14 @@ def thread_cases(X, y, thread_counts=(1, 2), rounds=2):
     return cases
 
 
-def inference_cases(X, y):
+def inference_cases(X: NDArray[Any], y: NDArray[Any]) -> list[Case]:
     """predict latency of a trained 784-128-10 network: one sample and 1024 samples."""
     nets = {b: _network(128, "relu", "cross_entropy", b) for b in ("native", "reference")}
     for m in nets.values():
         m.fit(X[:512], y[:512], epochs=1, batch_size=32, verbose=0)
     cases = []
     for label, rows in (("1 sample", X[:1]), ("1024 samples", X[:1024])):
-        def check(rows=rows):
+        def check(rows: NDArray[Any] = rows) -> None:
             _agree(nets["native"].predict(rows), nets["reference"].predict(rows))
         cases.append(Case("inference", f"predict 784-128-10, {label}",
                           lambda rows=rows: nets["native"].predict(rows),
@@ -390,7 +414,7 @@ def inference_cases(X, y):
     return cases
 
 
-def sklearn_cases(X, y, rounds=2):
+def sklearn_cases(X: NDArray[Any], y: NDArray[Any], rounds: int = 2) -> list[Case]:
     """The same MLPClassifier settings (784-100-10 relu, adam, batch 200, one epoch) with
     fastnn.sklearn against scikit-learn's own; needs scikit-learn. The two sides start
     from different random weights, so the check is that their first-epoch losses agree
@@ -402,13 +426,13 @@ def sklearn_cases(X, y, rounds=2):
 
     from .sklearn import MLPClassifier
 
-    def fit(cls):
+    def fit(cls: type[MLPClassifier]) -> float:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             return cls(hidden_layer_sizes=(100,), max_iter=1, random_state=0,
                        shuffle=True).fit(X, y).loss_curve_[0]
 
-    def check():
+    def check() -> None:
         ours, theirs = fit(MLPClassifier), fit(SkMLP)
         if not abs(ours - theirs) <= 0.25 * theirs:
             raise AssertionError(f"first-epoch losses differ: fastnn {ours}, "
@@ -433,7 +457,8 @@ CNN_ROWS, CNN_QUICK_ROWS = 6_000, 1_000  # rows of the LeNet epoch (numpy is slo
 LENET_BATCH = 64
 
 
-def conv2d_flops(x_shape, w_shape, padding=0):
+def conv2d_flops(x_shape: tuple[int, int, int, int], w_shape: tuple[int, int, int, int],
+                 padding: int = 0) -> float:
     """2 * N*F*C*KH*KW*OH*OW: the forward pass of a stride-1 conv2d (its backward,
     dW and dx, is twice that)."""
     n, c, h, w = x_shape
@@ -442,7 +467,7 @@ def conv2d_flops(x_shape, w_shape, padding=0):
     return 2.0 * n * f * c * kh * kw * oh * ow
 
 
-def conv_kernel_cases(quick=False, seed=0):
+def conv_kernel_cases(quick: bool = False, seed: int = 0) -> list[Case]:
     """conv2d forward and backward (dW, db and dx) at CONV_SIZES (quick: the two
     MNIST ones), and 2x2 max pooling forward and backward on (64, 32, 24, 24)."""
     rng = np.random.default_rng(seed)
@@ -474,7 +499,7 @@ def conv_kernel_cases(quick=False, seed=0):
     return cases
 
 
-def lenet(backend="native"):
+def lenet(backend: str = "native") -> Sequential:
     """The LeNet of the issue: two 5x5 convolutions with 2x2 max pooling, 512-128-10."""
     from .layers import Dense, Flatten
     from .layers_conv import Conv2D, MaxPool2D, Reshape
@@ -485,7 +510,7 @@ def lenet(backend="native"):
                        Dense(128, activation="relu"), Dense(10)], seed=0, backend=backend)
 
 
-def lenet_train_flops(n):
+def lenet_train_flops(n: int) -> float:
     """Training flops of the LeNet for n samples. Each conv and dense layer does
     F*C*KH*KW*OH*OW (dense: in*out) multiply-adds forward, as many for dW and as many
     for dx: 3x the forward, minus the first conv's dx (its input is the data). x2 for
@@ -498,22 +523,23 @@ def lenet_train_flops(n):
     return 2.0 * n * (3 * forward - conv1)
 
 
-def lenet_cases(X, y, threads=None, rounds=3):
+def lenet_cases(X: NDArray[Any], y: NDArray[Any], threads: int | None = None,
+                rounds: int = 3) -> list[Case]:
     """One epoch of the LeNet (batch 64, Adam lr 1e-3, cross-entropy) over (X, y) --
     MNIST rows of 784 pixels -- native (the fused plan) against backend="reference"
     (the per-layer numpy twins): same seed, same shuffled order, same steps; the epoch
     losses must agree. Both sides train on the same rows, so the ratio of their times
     is the ratio of their samples/s."""
-    def fit(backend, rows=len(X)):
+    def fit(backend: str, rows: int = len(X)) -> float:
         h = lenet(backend).fit(X[:rows], y[:rows], epochs=1, batch_size=LENET_BATCH,
                                optimizer=_make_optimizer(("adam", {"lr": 1e-3})),
                                loss="cross_entropy", verbose=0)
         return h.history["loss"][0]
 
-    def warm(backend):
+    def warm(backend: str) -> None:
         fit(backend, 4 * LENET_BATCH)
 
-    def check():
+    def check() -> None:
         ln, lr = fit("native"), fit("reference")
         if not abs(ln - lr) <= 1e-3 * max(1.0, abs(lr)):
             raise AssertionError(f"epoch losses differ: native {ln}, reference {lr}")
@@ -524,7 +550,8 @@ def lenet_cases(X, y, threads=None, rounds=3):
                  rounds=rounds, info={"warmup": warm})]
 
 
-def cnn_cases(X, y, quick=False, rounds=None):
+def cnn_cases(X: NDArray[Any], y: NDArray[Any], quick: bool = False,
+              rounds: int | None = None) -> list[Case]:
     """The "cnn" group: conv_kernel_cases, then the LeNet epoch on the first
     CNN_ROWS rows of (X, y) (quick: CNN_QUICK_ROWS)."""
     rows = CNN_QUICK_ROWS if quick else CNN_ROWS
@@ -535,17 +562,19 @@ def cnn_cases(X, y, quick=False, rounds=None):
 # --------------------------------------------------------------------------- runs
 
 
-def measure(case, min_time=0.1):
+def measure(case: Case, min_time: float = 0.1) -> dict[str, Any]:
     """Check, warm up and time one case; returns its result dict."""
     previous = _threads.get_num_threads()
     if case.threads:
         _threads.set_num_threads(case.threads)
+    t_ref: float | None
     try:
         if case.check:
             case.check()
         if "warmup" in case.info:  # whole epochs: alternate rounds after a short fit
             case.info["warmup"]("native")
             case.info["warmup"]("reference")
+            assert case.reference is not None  # every case with a warm-up has a reference
             t_nat, t_ref = time_rounds([case.native, case.reference], case.rounds)
         else:
             t_nat = time_call(case.native, min_time)
@@ -563,14 +592,17 @@ def measure(case, min_time=0.1):
     return r
 
 
-def run(groups=GROUPS, quick=False, data_dir=None, progress=None):
+def run(groups: Iterable[str] = GROUPS, quick: bool = False,
+        data_dir: str | os.PathLike[str] | None = None,
+        progress: Callable[[int, int, Case], object] | None = None) -> dict[str, Any]:
     """Run the chosen groups; returns {"machine", "sgemm_peak_gflops", "data",
     "results"}. quick: fewer sizes and configurations on 10,000 MNIST rows (under a
     minute). progress(i, n, case) is called before each case."""
-    groups = [g for g in GROUPS if g in set(groups)]
-    unknown = set(groups) - set(GROUPS)
+    asked = set(groups)
+    unknown = asked - set(GROUPS)
     if unknown:
         raise ValueError(f"unknown benchmark group(s) {sorted(unknown)}; choose from {GROUPS}")
+    groups = [g for g in GROUPS if g in asked]
     cases, data = [], None
     if "kernels" in groups:
         cases += kernel_cases(quick)
@@ -621,7 +653,7 @@ def run(groups=GROUPS, quick=False, data_dir=None, progress=None):
 # ------------------------------------------------------------------------- output
 
 
-def _fmt_time(t):
+def _fmt_time(t: float | None) -> str:
     if t is None:
         return "-"
     if t < 1e-3:
@@ -631,12 +663,12 @@ def _fmt_time(t):
     return f"{t:.2f} s"
 
 
-def _fmt_rate(v):
+def _fmt_rate(v: float) -> str:
     """samples/s: thousands, with a decimal below 10k (a slow epoch is not "0k/s")."""
     return f"{v / 1e3:.1f}k/s" if v < 1e4 else f"{v / 1e3:.0f}k/s"
 
 
-def format_table(report):
+def format_table(report: Mapping[str, Any]) -> str:
     """The results as a plain-text table, one section per group."""
     lines = []
     m = report["machine"]
@@ -674,12 +706,12 @@ def format_table(report):
     return "\n".join(lines)
 
 
-def write_json(report, path):
+def write_json(report: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     with open(path, "w") as f:
         json.dump(report, f, indent=1)
 
 
-def read_json(path):
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A report written by write_json (``fastnn bench --json``)."""
     try:
         with open(path, encoding="utf-8") as f:
@@ -691,9 +723,10 @@ def read_json(path):
     return report
 
 
-def compare(old, new):
+def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     """Table of the cases present in both reports: native time before and after, its
     change, and the speedup over numpy in each run."""
+    key: Callable[[Mapping[str, Any]], tuple[str, str, int]]
     key = lambda r: (r["group"], r["name"], r["threads"])  # noqa: E731
     before = {key(r): r for r in old["results"]}
     lines = [f"{'':<46} {'old':>10} {'new':>10} {'change':>8} {'old x':>7} {'new x':>7}"]
@@ -702,6 +735,7 @@ def compare(old, new):
         if not o:
             continue
         change = (r["native_s"] / o["native_s"] - 1.0) * 100.0
+        fx: Callable[[float | None], str]
         fx = lambda v: f"{v:.1f}x" if v else "-"  # noqa: E731
         lines.append(f"{r['name'][:46]:<46} {_fmt_time(o['native_s']):>10} "
                      f"{_fmt_time(r['native_s']):>10} {change:>+7.1f}% "
@@ -711,7 +745,7 @@ def compare(old, new):
     return "\n".join(lines)
 
 
-def plot(report, path):
+def plot(report: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     """A PNG bar chart of the speedups over numpy (needs matplotlib)."""
     try:
         import matplotlib

@@ -15,14 +15,26 @@ Epochs are numbered from 0 within each ``fit`` call; ``lr0`` is the optimizer's 
 rate when the schedule first sees it.
 """
 
+from __future__ import annotations
+
 import inspect
 import math
 import sys
 import time
 import warnings
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TextIO
+
+from numpy.typing import NDArray
 
 from ._pickling import Picklable
 from ._validation import integer, scalar
+
+if TYPE_CHECKING:
+    from tqdm.auto import tqdm
+
+    from .model import Sequential
+    from .optimizers import Optimizer
 
 __all__ = ["Callback", "History", "EarlyStopping", "LearningRateScheduler", "StepDecay",
            "ExponentialDecay", "CosineDecay"]
@@ -32,29 +44,29 @@ class Callback(Picklable):
     """Base class. Override any of the hooks; ``self.model`` is set before training and
     ``self.params`` holds {"epochs", "samples", "batch_size", "verbose"}."""
 
-    def __init__(self):
-        self.model = None
-        self.params = {}
+    def __init__(self) -> None:
+        self.model: Sequential | None = None
+        self.params: dict[str, Any] = {}
 
-    def set_model(self, model):
+    def set_model(self, model: Sequential) -> None:
         self.model = model
 
-    def set_params(self, params):
+    def set_params(self, params: Mapping[str, Any]) -> None:
         self.params = dict(params)
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         pass
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
         pass
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         pass
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         pass
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
@@ -63,21 +75,21 @@ class History(Callback):
     "val_accuracy" (as applicable) to lists with one value per epoch; ``epoch`` lists the
     epoch numbers. ``fit`` returns one."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         self.history = {}
         self.epoch = []
 
-    def on_train_begin(self, logs=None):
-        self.history = {}
-        self.epoch = []
-
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         self.epoch.append(epoch)
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(v)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         keys = ", ".join(self.history)
         return f"History({len(self.epoch)} epoch(s): {keys})"
 
@@ -88,8 +100,8 @@ class EarlyStopping(Callback):
     (max for accuracies, min otherwise). With ``restore_best_weights`` the weights of the
     best epoch are put back when it stops (and at the end of training)."""
 
-    def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
-                 restore_best_weights=False):
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best_weights: bool = False) -> None:
         super().__init__()
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be a str, got {type(monitor).__name__}")
@@ -104,23 +116,23 @@ class EarlyStopping(Callback):
         self.restore_best_weights = bool(restore_best_weights)
         self._reset()
 
-    def _reset(self):
+    def _reset(self) -> None:
         self.wait = 0
         self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch = None
-        self.best_weights = None
-        self.stopped_epoch = None
+        self.best_epoch: int | None = None
+        self.best_weights: list[NDArray[Any]] | None = None
+        self.stopped_epoch: int | None = None
         self._warned = False
 
-    def _improved(self, value):
+    def _improved(self, value: float) -> bool:
         if self.mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         self._reset()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         value = (logs or {}).get(self.monitor)
         if value is None:
             if not self._warned:
@@ -136,19 +148,22 @@ class EarlyStopping(Callback):
             self.best_epoch = epoch
             self.wait = 0
             if self.restore_best_weights:
+                assert self.model is not None  # set by fit before training
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
+            assert self.model is not None  # set by fit before training
             self.model.stop_training = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None \
                 and self.best_epoch is not None:
+            assert self.model is not None  # set by fit before training
             self.model.set_weights(self.best_weights)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
                 f"min_delta={self.min_delta}, mode={self.mode!r}, "
                 f"restore_best_weights={self.restore_best_weights})")
@@ -158,7 +173,7 @@ class LearningRateScheduler(Callback):
     """Sets ``model.optimizer.lr`` at the beginning of every epoch to ``fn(epoch, lr)``
     (``lr`` is the current rate), or ``fn(epoch)`` for a one-argument function."""
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         if not callable(schedule):
             raise TypeError(f"schedule must be callable, got {type(schedule).__name__}")
@@ -166,18 +181,20 @@ class LearningRateScheduler(Callback):
         self.verbose = int(verbose)
         self._two_args = _takes_two_args(schedule)
 
-    def _lr_at(self, epoch, lr):
+    def _lr_at(self, epoch: int, lr: float) -> float:
         return self.schedule(epoch, lr) if self._two_args else self.schedule(epoch)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        assert self.model is not None  # set by fit before training
         opt = self.model.optimizer
+        assert opt is not None  # fit sets the optimizer before any callback runs
         new = self._lr_at(epoch, opt.lr)
         opt.lr = scalar("learning rate returned by the schedule", new, lo=0.0)
         if self.verbose:
             print(f"Epoch {epoch + 1}: learning rate {opt.lr:.6g}", file=sys.stdout)
 
 
-def _takes_two_args(fn):
+def _takes_two_args(fn: Callable[..., object]) -> bool:
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -192,66 +209,69 @@ def _takes_two_args(fn):
 class _Decay(LearningRateScheduler):
     """A schedule of the initial rate lr0 (captured when training first begins)."""
 
-    def __init__(self, verbose=0):
+    def __init__(self, verbose: int = 0) -> None:
         super().__init__(self._schedule, verbose)
-        self.initial_lr = None
-        self._optimizer = None
+        self.initial_lr: float | None = None
+        self._optimizer: Optimizer | None = None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        assert self.model is not None  # set by fit before training
         opt = self.model.optimizer
+        assert opt is not None  # fit sets the optimizer before any callback runs
         if self.initial_lr is None or opt is not self._optimizer:
             self.initial_lr = opt.lr
             self._optimizer = opt
 
-    def _schedule(self, epoch, lr):
+    def _schedule(self, epoch: int, lr: float) -> float:
+        assert self.initial_lr is not None  # captured by on_train_begin
         return self.lr_at(epoch, self.initial_lr)
 
-    def lr_at(self, epoch, initial_lr):
+    def lr_at(self, epoch: int, initial_lr: float) -> float:
         raise NotImplementedError
 
 
 class StepDecay(_Decay):
     """lr = lr0 * gamma ** (epoch // step_size)."""
 
-    def __init__(self, step_size, gamma=0.1, verbose=0):
+    def __init__(self, step_size: int, gamma: float = 0.1, verbose: int = 0) -> None:
         super().__init__(verbose)
         self.step_size = integer("step_size", step_size, lo=1)
         self.gamma = scalar("gamma", gamma, lo=0.0)
 
-    def lr_at(self, epoch, initial_lr):
+    def lr_at(self, epoch: int, initial_lr: float) -> float:
         return initial_lr * self.gamma ** (epoch // self.step_size)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"StepDecay(step_size={self.step_size}, gamma={self.gamma})"
 
 
 class ExponentialDecay(_Decay):
     """lr = lr0 * gamma ** epoch."""
 
-    def __init__(self, gamma, verbose=0):
+    def __init__(self, gamma: float, verbose: int = 0) -> None:
         super().__init__(verbose)
         self.gamma = scalar("gamma", gamma, lo=0.0)
 
-    def lr_at(self, epoch, initial_lr):
+    def lr_at(self, epoch: int, initial_lr: float) -> float:
         return initial_lr * self.gamma ** epoch
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ExponentialDecay(gamma={self.gamma})"
 
 
 class CosineDecay(_Decay):
     """lr = min_lr + (lr0 - min_lr) * (1 + cos(pi * min(epoch, T) / T)) / 2, T = total_epochs."""
 
-    def __init__(self, total_epochs, min_lr=0.0, verbose=0):
+    def __init__(self, total_epochs: int, min_lr: float = 0.0, verbose: int = 0) -> None:
         super().__init__(verbose)
         self.total_epochs = integer("total_epochs", total_epochs, lo=1)
         self.min_lr = scalar("min_lr", min_lr, lo=0.0)
 
-    def lr_at(self, epoch, initial_lr):
+    def lr_at(self, epoch: int, initial_lr: float) -> float:
         t = min(epoch, self.total_epochs) / self.total_epochs
         return self.min_lr + (initial_lr - self.min_lr) * 0.5 * (1.0 + math.cos(math.pi * t))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"CosineDecay(total_epochs={self.total_epochs}, min_lr={self.min_lr})"
 
 
@@ -260,13 +280,13 @@ class ProgressLogger(Callback):
     per epoch (epoch, loss, accuracy, val_loss, val_accuracy, samples/s); ``verbose=2``
     prints the lines only. The model reports progress through ``update(rows)``."""
 
-    def __init__(self, verbose=1, file=None):
+    def __init__(self, verbose: int = 1, file: TextIO | None = None) -> None:
         super().__init__()
         self.verbose = verbose
         self.file = file
-        self._bar = None
+        self._bar: tqdm[Any] | None = None
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         self._t0 = time.perf_counter()
         if self.verbose == 1:
             from tqdm.auto import tqdm  # imported lazily: `import fastnn` stays fast
@@ -277,16 +297,16 @@ class ProgressLogger(Callback):
                 file=self.file if self.file is not None else sys.stderr, dynamic_ncols=True,
             )
 
-    def update(self, rows):
+    def update(self, rows: int) -> None:
         if self._bar is not None:
             self._bar.update(rows)
 
-    def _close(self):
+    def _close(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         self._close()
         logs = logs or {}
         parts = [f"Epoch {epoch + 1}/{self.params.get('epochs')}"]
@@ -302,5 +322,5 @@ class ProgressLogger(Callback):
         print(" - ".join(parts), file=self.file if self.file is not None else sys.stdout,
               flush=True)
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
         self._close()

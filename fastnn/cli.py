@@ -12,14 +12,23 @@
 Errors are one line on stderr with exit status 1 (2 for a bad command line).
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from .bench import Case
+    from .model import Sequential
 
 DEFAULT_MODEL = "fastnn-model.fnn"
 
@@ -27,7 +36,17 @@ DEFAULT_MODEL = "fastnn-model.fnn"
 # ------------------------------------------------------------------------------ data
 
 
-def _load_npz(path, need_y=True):
+@overload
+def _load_npz(path: str, need_y: Literal[True] = ...) -> tuple[NDArray[Any], NDArray[Any]]:
+    ...
+
+
+@overload
+def _load_npz(path: str, need_y: bool) -> tuple[NDArray[Any], NDArray[Any] | None]:
+    ...
+
+
+def _load_npz(path: str, need_y: bool = True) -> tuple[NDArray[Any], NDArray[Any] | None]:
     """X (and y) from an .npz file, read without pickle."""
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -46,7 +65,8 @@ def _load_npz(path, need_y=True):
     return X.reshape(X.shape[0], -1), y
 
 
-def _dataset(args):
+def _dataset(args: argparse.Namespace) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any],
+                                                NDArray[Any], str]:
     """(X_train, y_train, X_test, y_test, name) for the data the options name."""
     from .datasets import load_digits, load_mnist, train_test_split
 
@@ -62,7 +82,7 @@ def _dataset(args):
     return Xtr, ytr, Xte, yte, "digits (8x8, embedded)"
 
 
-def _positive_ints(text):
+def _positive_ints(text: str) -> list[int]:
     try:
         sizes = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
@@ -75,7 +95,7 @@ def _positive_ints(text):
 # -------------------------------------------------------------------------- commands
 
 
-def _cmd_train(args):
+def _cmd_train(args: argparse.Namespace) -> int:
     import fastnn
     from fastnn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, Reshape, Sequential
 
@@ -118,7 +138,7 @@ def _cmd_train(args):
     return 0
 
 
-def _plot(hist, path):
+def _plot(hist: Mapping[str, Sequence[float]], path: str) -> None:
     try:
         import matplotlib
 
@@ -144,7 +164,7 @@ def _plot(hist, path):
     print(f"training curves saved to {path}")
 
 
-def _load_model(path):
+def _load_model(path: str) -> Sequential:
     import fastnn
 
     if not os.path.exists(path):
@@ -152,7 +172,7 @@ def _load_model(path):
     return fastnn.load(path)
 
 
-def _cmd_evaluate(args):
+def _cmd_evaluate(args: argparse.Namespace) -> int:
     model = _load_model(args.model)
     _, _, X, y, name = _dataset(args)
     if args.data:  # evaluate on all of the given file, not a split of it
@@ -163,7 +183,7 @@ def _cmd_evaluate(args):
     return 0
 
 
-def _cmd_predict(args):
+def _cmd_predict(args: argparse.Namespace) -> int:
     model = _load_model(args.model)
     X, _ = _load_npz(args.data, need_y=False)
     classes = model.predict_classes(X)
@@ -175,7 +195,7 @@ def _cmd_predict(args):
     return 0
 
 
-def _cmd_info(args):
+def _cmd_info(args: argparse.Namespace) -> int:
     import fastnn
 
     if args.json:
@@ -187,7 +207,7 @@ def _cmd_info(args):
     return 0
 
 
-def _cmd_bench(args):
+def _cmd_bench(args: argparse.Namespace) -> int:
     from fastnn import bench
 
     if args.compare:
@@ -212,7 +232,7 @@ def _cmd_bench(args):
 
     bar = tqdm(total=0, unit="case", leave=False, disable=not sys.stderr.isatty())
 
-    def progress(i, n, case):
+    def progress(i: int, n: int, case: Case) -> None:
         bar.total = n
         bar.set_description(case.name[:40])
         bar.update(i - bar.n)
@@ -233,7 +253,7 @@ def _cmd_bench(args):
 # ---------------------------------------------------------------------------- parser
 
 
-def _add_data_options(p, default_dataset="digits"):
+def _add_data_options(p: argparse.ArgumentParser, default_dataset: str = "digits") -> None:
     p.add_argument("--dataset", choices=("digits", "mnist"), default=default_dataset,
                    help="built-in data: the embedded 8x8 digits, or MNIST (default: %(default)s)")
     p.add_argument("--data-dir", default=None,
@@ -245,7 +265,7 @@ def _add_data_options(p, default_dataset="digits"):
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fastnn", description="fastnn command line",
                                 epilog="fastnn COMMAND --help shows a command's options")
     p.add_argument("--version", action="version", version=f"fastnn {__version__}")
@@ -317,7 +337,7 @@ def build_parser():
     return p
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -327,7 +347,7 @@ def main(argv=None):
     from .errors import FastnnError
 
     try:
-        return args.func(args)
+        return cast(int, args.func(args))
     except (FastnnError, ValueError, TypeError, OSError, ImportError) as e:
         one_line = " ".join(str(e).split())  # some library messages span several lines
         print(f"fastnn: error: {one_line}", file=sys.stderr)

@@ -8,6 +8,10 @@ catches ``ValueError`` or ``FloatingPointError`` keeps working:
     TrainingDivergedError     (FloatingPointError) the loss became NaN/inf during fit
 """
 
+from __future__ import annotations
+
+import os
+
 __all__ = ["FastnnError", "ModelFileError", "TrainingDivergedError"]
 
 
@@ -21,7 +25,7 @@ class ModelFileError(FastnnError, ValueError):
     which fastnn never loads), or inconsistent with its own header. ``path`` names the
     file."""
 
-    def __init__(self, message, path=None):
+    def __init__(self, message: str, path: str | os.PathLike[str] | None = None) -> None:
         super().__init__(message)
         self.path = path
 
@@ -31,7 +35,7 @@ class NonFiniteInputError(FastnnError, ValueError):
     checks the rows of a fit's first epoch as it reads them). ``row`` is its index. fit
     puts the model back as it was and raises a ValueError naming X's first bad row."""
 
-    def __init__(self, row):
+    def __init__(self, row: int) -> None:
         super().__init__(f"row {row} of X holds NaN or infinity")
         self.row = row
 
@@ -41,7 +45,8 @@ class TrainingDivergedError(FastnnError, FloatingPointError):
     epoch where it happened and ``loss`` the value seen; the model's weights (and the
     optimizer's state) were put back as they were after the last good epoch."""
 
-    def __init__(self, message, epoch=None, loss=None):
+    def __init__(self, message: str, epoch: int | None = None,
+                 loss: float | None = None) -> None:
         super().__init__(message)
         self.epoch = epoch
         self.loss = loss

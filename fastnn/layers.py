@@ -16,10 +16,16 @@ The math goes through a backend: ``fastnn.ops`` (native, the default) or
 sets ``layer._ops`` on each of its layers.
 """
 
+from __future__ import annotations
+
 import math
 import operator
+from collections.abc import Mapping, Sequence
+from types import ModuleType
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from . import ops as _native
 from . import reference as _reference
@@ -67,7 +73,7 @@ _INIT_ALIASES = {
 _INIT_DEFAULT_SCALE = {"normal": ("std", 0.05), "uniform": ("limit", 0.05)}
 
 
-def get_backend(backend):
+def get_backend(backend: str | ModuleType) -> ModuleType:
     """The ops module of a backend name: "native" -> fastnn.ops, "reference" ->
     fastnn.reference (a module passes through)."""
     if isinstance(backend, str):
@@ -82,14 +88,14 @@ def get_backend(backend):
     raise TypeError(f"backend must be 'native' or 'reference', got {type(backend).__name__}")
 
 
-def backend_name(module):
+def backend_name(module: ModuleType) -> str:
     for name, mod in BACKENDS.items():
         if mod is module:
             return name
     return getattr(module, "__name__", repr(module))
 
 
-def as_float_dtype(dtype, what="dtype"):
+def as_float_dtype(dtype: DTypeLike, what: str = "dtype") -> np.dtype[Any]:
     """np.dtype('float32') or np.dtype('float64'); anything else is an error."""
     try:
         dt = np.dtype(dtype)
@@ -100,7 +106,7 @@ def as_float_dtype(dtype, what="dtype"):
     return dt
 
 
-def _shape_tuple(shape, what):
+def _shape_tuple(shape: int | Sequence[int], what: str) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
     try:
@@ -110,7 +116,8 @@ def _shape_tuple(shape, what):
     return shape
 
 
-def _check_activation(activation, alpha, what="activation"):
+def _check_activation(activation: str | None, alpha: float | None,
+                      what: str = "activation") -> tuple[str | None, float | None]:
     """(name or None, alpha or None), validated."""
     if activation is None or activation == "linear":
         if alpha is not None:
@@ -132,10 +139,10 @@ def _check_activation(activation, alpha, what="activation"):
     return activation, alpha
 
 
-def _check_init(spec, what):
+def _check_init(spec: str | dict[str, Any], what: str) -> str | dict[str, Any]:
     """Normalize an initializer: a name, or a dict {"name": ..., "std"/"limit": ...}.
     Returns a JSON-able spec (a str when no parameter is given)."""
-    params = {}
+    params: dict[str, Any] = {}
     if isinstance(spec, dict):
         params = dict(spec)
         name = params.pop("name", None)
@@ -161,7 +168,8 @@ def _check_init(spec, what):
     return {"name": name, **params} if params else name
 
 
-def _initialize(spec, shape, fan_in, fan_out, rng, dtype):
+def _initialize(spec: str | dict[str, Any], shape: tuple[int, ...], fan_in: int, fan_out: int,
+                rng: np.random.Generator, dtype: np.dtype[Any]) -> NDArray[Any]:
     """Draw an initial array from the model's generator (float64 draws, then cast, so
     float32 and float64 models with one seed start from the same values)."""
     if isinstance(spec, dict):
@@ -189,11 +197,11 @@ def _initialize(spec, shape, fan_in, fan_out, rng, dtype):
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def _fmt_shape(shape):
+def _fmt_shape(shape: Sequence[object]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-class _Arrays(dict):
+class _Arrays(dict[str, NDArray[Any]]):
     """A layer's ``params``, ``grads`` or ``buffers``: a plain dict of arrays, except that
     putting an array in (or taking one out) advances ``Layer._generation``. A model's
     native plans hold pointers to these arrays; they are rebuilt when the generation they
@@ -202,48 +210,61 @@ class _Arrays(dict):
 
     __slots__ = ()
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: str, value: NDArray[Any]) -> None:
         super().__setitem__(key, value)
         Layer._generation += 1
 
-    def __delitem__(self, key):
+    def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
         Layer._generation += 1
 
-    def update(self, *args, **kwargs):
+    def update(self, *args: Any, **kwargs: NDArray[Any]) -> None:
         super().update(*args, **kwargs)
         Layer._generation += 1
 
-    def __ior__(self, other):
+    def __ior__(self: _A, other: Any) -> _A:  # type: ignore[override,misc]  # dict's own fails too
         self.update(other)
         return self
 
-    def setdefault(self, key, default=None):
+    def setdefault(self, key: str, default: Any = None) -> Any:
         Layer._generation += 1
         return super().setdefault(key, default)
 
-    def pop(self, *args):
+    def pop(self, *args: Any) -> Any:
         Layer._generation += 1
         return super().pop(*args)
 
-    def popitem(self):
+    def popitem(self) -> tuple[str, NDArray[Any]]:
         Layer._generation += 1
         return super().popitem()
 
-    def clear(self):
+    def clear(self) -> None:
         super().clear()
         Layer._generation += 1
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[_Arrays], tuple[dict[str, NDArray[Any]]]]:
         return _Arrays, (dict(self),)
 
 
-def _arrays_attribute(name):
+_A = TypeVar("_A", bound=_Arrays)
+_L = TypeVar("_L", bound="Layer")
+
+
+class _ArraysAttribute(Protocol):
+    """What ``_arrays_attribute`` returns (a property), as a type checker sees it: reads
+    give the _Arrays, any mapping of arrays can be assigned."""
+
+    def __get__(self, obj: Layer, owner: type | None = None, /) -> _Arrays: ...
+
+    def __set__(self, obj: Layer, value: Mapping[str, NDArray[Any]], /) -> None: ...
+
+
+def _arrays_attribute(name: str) -> _ArraysAttribute:
     """A Layer attribute that holds an _Arrays: a dict assigned to it is wrapped, and the
     assignment advances Layer._generation."""
     key = "_" + name
 
-    def assign(self, value):
+    def assign(self: Layer, value: Mapping[str, NDArray[Any]]) -> None:
         setattr(self, key, _Arrays(value))
         Layer._generation += 1
 
@@ -262,7 +283,7 @@ class Layer(Picklable):
     ``output_shape(input_shape)``, ``_forward(x, training)`` and ``backward(dy)``.
     """
 
-    _ops = _native  # the backend; Sequential sets it per layer
+    _ops: ModuleType = _native  # the backend; Sequential sets it per layer
     _base_name = "layer"
     # Advanced whenever any layer's arrays or trainable flag are replaced (_Arrays): the
     # models' native plans compare it with the value they were built at.
@@ -275,15 +296,15 @@ class Layer(Picklable):
     buffers = _arrays_attribute("buffers")
 
     @property
-    def trainable(self):
+    def trainable(self) -> bool:
         return self._trainable
 
     @trainable.setter
-    def trainable(self, value):
+    def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
         Layer._generation += 1
 
-    def __init__(self, *, name=None, trainable=True):
+    def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"name must be a non-empty str, got {name!r}")
         self.name = name if name is not None else self._base_name
@@ -293,17 +314,18 @@ class Layer(Picklable):
         self.grads = {}
         self.buffers = {}  # state that is saved but not trained (BatchNorm's running stats)
         self.built = False
-        self.input_shape = None
-        self.dtype = None
+        self.input_shape: tuple[int, ...] | None = None
+        self.dtype: np.dtype[Any] | None = None
         # Set by Sequential while it trains / predicts: reuse output buffers between
         # calls (allocation-light) and skip dx of the bottom layer.
         self._reuse = False
-        self._bufs = {}
+        self._bufs: dict[tuple[str, tuple[int, ...]], NDArray[Any]] = {}
         self._need_dx = True
 
     # ------------------------------------------------------------------ building
 
-    def build(self, input_shape, dtype=np.float32, rng=None):
+    def build(self: _L, input_shape: int | Sequence[int], dtype: DTypeLike = np.float32,
+              rng: np.random.Generator | None = None) -> _L:
         """Allocate the parameters for inputs of per-sample shape ``input_shape`` (without
         the batch dimension) and ``dtype``, drawing initial values from ``rng`` (the
         model's ``np.random.Generator``; a fresh unseeded one when None)."""
@@ -323,29 +345,30 @@ class Layer(Picklable):
         self.built = True
         return self
 
-    def _build(self, input_shape, dtype, rng):
+    def _build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any],
+               rng: np.random.Generator) -> None:
         pass
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         """Per-sample output shape for a per-sample input shape."""
         return tuple(input_shape)
 
-    def param_shapes(self, input_shape):
+    def param_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
         """{key: shape} of the parameters ``build`` allocates for this input shape (what
         ``load`` checks a file against before allocating anything)."""
         return {}
 
-    def buffer_shapes(self, input_shape):
+    def buffer_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
         """{key: shape} of the buffers ``build`` allocates for this input shape."""
         return {}
 
-    def _declared_input_shape(self):
+    def _declared_input_shape(self) -> tuple[int, ...] | None:
         """The per-sample input shape fixed by the constructor (Dense's input_dim), or None."""
         return None
 
     # ------------------------------------------------------------------ compute
 
-    def forward(self, x, training=False):
+    def forward(self, x: NDArray[Any], training: bool = False) -> NDArray[Any]:
         """Output for a batch ``x`` (N, ...). ``training`` turns on dropout. Caches what
         ``backward`` needs. Builds the layer at first use from ``x.shape[1:]``."""
         if not isinstance(x, np.ndarray):
@@ -359,6 +382,7 @@ class Layer(Picklable):
                 f"{self.name} was built for {self.dtype} inputs but x has dtype {x.dtype} "
                 f"(convert it with x.astype(np.{self.dtype}))"
             )
+        assert self.input_shape is not None  # built above
         if x.shape[1:] != self.input_shape:
             raise ValueError(
                 f"{self.name} was built for inputs of shape "
@@ -366,14 +390,14 @@ class Layer(Picklable):
             )
         return self._forward(np.ascontiguousarray(x), training)
 
-    def _forward(self, x, training):
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         raise NotImplementedError
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any] | None:
         """Given dL/dy for the last forward batch, fill ``self.grads`` and return dL/dx."""
         raise NotImplementedError
 
-    def _buffer(self, key, shape):
+    def _buffer(self, key: str, shape: tuple[int, ...]) -> NDArray[Any]:
         """An output array: a new one, or a reused one while the model runs (set _reuse)."""
         if not self._reuse:
             return np.empty(shape, self.dtype)
@@ -385,30 +409,30 @@ class Layer(Picklable):
             buf = self._bufs[k] = np.empty(shape, self.dtype)
         return buf
 
-    def _check_forwarded(self, attr):
+    def _check_forwarded(self, attr: str) -> None:
         if getattr(self, attr, None) is None:
             raise RuntimeError(f"{self.name}: backward() needs a forward() call first")
 
     # ------------------------------------------------------------------ info
 
-    def count_params(self):
+    def count_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))
 
-    def trainable_keys(self):
+    def trainable_keys(self) -> list[str]:
         """Keys of ``params`` that training updates (all of them unless frozen; a
         Residual block leaves out those of its frozen inner layers)."""
         return list(self.params) if self.trainable else []
 
-    def sublayers(self):
+    def sublayers(self) -> list[Layer]:
         """The layers this one contains (a Residual block's), depth first; [] for most."""
         return []
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """A JSON-able dict that ``from_config`` turns back into an equal (unbuilt) layer."""
         return {"class": type(self).__name__, "name": self.name, "trainable": self.trainable}
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls: type[_L], cfg: Mapping[str, Any]) -> _L:
         cfg = dict(cfg)
         cls_name = cfg.pop("class", cls.__name__)
         if cls_name != cls.__name__:
@@ -420,10 +444,10 @@ class Layer(Picklable):
             layer._auto_name = False
         return layer
 
-    def _repr_args(self):
+    def _repr_args(self) -> list[str]:
         return []
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = list(self._repr_args())
         if not self._auto_name or self.name != self._base_name:
             args.append(f"name={self.name!r}")
@@ -446,8 +470,15 @@ class Dense(Layer):
 
     _base_name = "dense"
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_init="he",
-                 bias_init="zeros", input_dim=None, *, alpha=None, name=None, trainable=True):
+    _x: NDArray[Any] | None
+    _z: NDArray[Any] | None
+    _y: NDArray[Any] | None
+
+    def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
+                 kernel_init: str | dict[str, Any] = "he",
+                 bias_init: str | dict[str, Any] = "zeros", input_dim: int | None = None, *,
+                 alpha: float | None = None, name: str | None = None,
+                 trainable: bool = True) -> None:
         super().__init__(name=name, trainable=trainable)
         self.units = integer("units", units, lo=1)
         self.activation, self.alpha = _check_activation(activation, alpha)
@@ -458,10 +489,10 @@ class Dense(Layer):
         self._x = self._z = self._y = None
         self._activated = False
 
-    def _declared_input_shape(self):
+    def _declared_input_shape(self) -> tuple[int, ...] | None:
         return None if self.input_dim is None else (self.input_dim,)
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         input_shape = tuple(input_shape)
         if len(input_shape) != 1:
             raise ValueError(
@@ -475,13 +506,14 @@ class Dense(Layer):
             )
         return (self.units,)
 
-    def param_shapes(self, input_shape):
-        shapes = {"W": (input_shape[0], self.units)}
+    def param_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
+        shapes: dict[str, tuple[int, ...]] = {"W": (input_shape[0], self.units)}
         if self.use_bias:
             shapes["b"] = (self.units,)
         return shapes
 
-    def _build(self, input_shape, dtype, rng):
+    def _build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any],
+               rng: np.random.Generator) -> None:
         shapes = self.param_shapes(input_shape)
         fan_in, fan_out = shapes["W"]
         self.params["W"] = _initialize(self.kernel_init, shapes["W"], fan_in, fan_out, rng, dtype)
@@ -489,11 +521,11 @@ class Dense(Layer):
             self.params["b"] = _initialize(self.bias_init, shapes["b"], fan_in, fan_out, rng,
                                            dtype)
 
-    def _forward(self, x, training, activate=True):
+    def _forward(self, x: NDArray[Any], training: bool, activate: bool = True) -> NDArray[Any]:
         ops = self._ops
         n = x.shape[0]
-        z = ops.dense_forward(x, self.params["W"], self.params.get("b"),
-                              out=self._buffer("z", (n, self.units)))
+        z: NDArray[Any] = ops.dense_forward(x, self.params["W"], self.params.get("b"),
+                                            out=self._buffer("z", (n, self.units)))
         self._x = x
         self._z = z
         if self.activation is None or not activate:
@@ -502,13 +534,14 @@ class Dense(Layer):
             return z
         fwd = ops.ACTIVATIONS[self.activation][0]
         out = self._buffer("y", (n, self.units))
-        y = fwd(z, self.alpha, out=out) if self.alpha is not None else fwd(z, out=out)
+        y: NDArray[Any] = fwd(z, self.alpha, out=out) if self.alpha is not None else fwd(z, out=out)
         self._activated = True
         self._y = y
         return y
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any] | None:
         self._check_forwarded("_x")
+        assert self._x is not None and self._z is not None  # set together by forward()
         ops = self._ops
         dz = dy
         if self._activated:
@@ -518,6 +551,7 @@ class Dense(Layer):
                 dz = bwd(dy, self._z, self._y, self.alpha, out=out)
             else:
                 dz = bwd(dy, self._z, self._y, out=out)
+        dx: NDArray[Any] | None
         dx, _, _ = ops.dense_backward(
             self._x, self.params["W"], dz,
             dx=self._buffer("dx", self._x.shape) if self._need_dx else None,
@@ -526,7 +560,7 @@ class Dense(Layer):
         )
         return dx
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "units": self.units,
@@ -538,7 +572,7 @@ class Dense(Layer):
             "input_dim": self.input_dim,
         }
 
-    def _repr_args(self):
+    def _repr_args(self) -> list[str]:
         args = [str(self.units)]
         if self.activation is not None:
             args.append(f"activation={self.activation!r}")
@@ -561,7 +595,11 @@ class Activation(Layer):
 
     _base_name = "activation"
 
-    def __init__(self, activation, alpha=None, *, name=None, trainable=True):
+    _x: NDArray[Any] | None
+    _y: NDArray[Any] | None
+
+    def __init__(self, activation: str | None, alpha: float | None = None, *,
+                 name: str | None = None, trainable: bool = True) -> None:
         act, alpha = _check_activation(activation, alpha)
         if act is None:
             act = "identity"
@@ -572,31 +610,31 @@ class Activation(Layer):
         self.alpha = alpha
         self._x = self._y = None
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         input_shape = tuple(input_shape)
         if self.activation in ("softmax", "log_softmax") and not input_shape:
             raise ValueError(f"{self.name}: {self.activation} needs samples with at least one axis")
         return input_shape
 
-    def _forward(self, x, training):
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         fwd = self._ops.ACTIVATIONS[self.activation][0]
         out = self._buffer("y", x.shape)
-        y = fwd(x, self.alpha, out=out) if self.alpha is not None else fwd(x, out=out)
+        y: NDArray[Any] = fwd(x, self.alpha, out=out) if self.alpha is not None else fwd(x, out=out)
         self._x, self._y = x, y
         return y
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any]:
         self._check_forwarded("_x")
         bwd = self._ops.ACTIVATIONS[self.activation][1]
         out = self._buffer("dx", dy.shape)
         if self.alpha is not None:
-            return bwd(dy, self._x, self._y, self.alpha, out=out)
-        return bwd(dy, self._x, self._y, out=out)
+            return cast("NDArray[Any]", bwd(dy, self._x, self._y, self.alpha, out=out))
+        return cast("NDArray[Any]", bwd(dy, self._x, self._y, out=out))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": self.activation, "alpha": self.alpha}
 
-    def _repr_args(self):
+    def _repr_args(self) -> list[str]:
         args = [repr(self.activation)]
         if self.alpha is not None:
             args.append(f"alpha={self.alpha!r}")
@@ -606,17 +644,17 @@ class Activation(Layer):
 class _NamedActivation(Activation):
     """An Activation subclass with a fixed function (ReLU, Tanh, ...)."""
 
-    _act = None
+    _act: str | None = None
 
-    def __init__(self, *, name=None, trainable=True):
+    def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
         super().__init__(self._act, name=name, trainable=trainable)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         del cfg["activation"], cfg["alpha"]
         return cfg
 
-    def _repr_args(self):
+    def _repr_args(self) -> list[str]:
         return []
 
 
@@ -649,19 +687,20 @@ class Identity(_NamedActivation):
 
 
 class _AlphaActivation(Activation):
-    _act = None
-    _default_alpha = None
+    _act: str | None = None
+    _default_alpha: float | None = None
 
-    def __init__(self, alpha=None, *, name=None, trainable=True):
+    def __init__(self, alpha: float | None = None, *, name: str | None = None,
+                 trainable: bool = True) -> None:
         super().__init__(self._act, self._default_alpha if alpha is None else alpha,
                          name=name, trainable=trainable)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         del cfg["activation"]
         return cfg
 
-    def _repr_args(self):
+    def _repr_args(self) -> list[str]:
         return [] if self.alpha == self._default_alpha else [f"alpha={self.alpha!r}"]
 
 
@@ -691,7 +730,8 @@ class Dropout(Layer):
 
     _base_name = "dropout"
 
-    def __init__(self, rate, *, seed=None, offset=0, name=None, trainable=True):
+    def __init__(self, rate: float, *, seed: int | None = None, offset: int = 0,
+                 name: str | None = None, trainable: bool = True) -> None:
         super().__init__(name=name, trainable=trainable)
         self.rate = scalar("rate", rate, lo=0.0, hi=1.0, hi_open=True)
         if seed is not None:
@@ -700,18 +740,20 @@ class Dropout(Layer):
                 raise ValueError(f"seed must be below 2**63, got {seed}")
         self.seed = seed
         self.offset = integer("offset", offset, lo=0)
-        self._mask = None
+        self._mask: NDArray[Any] | None = None
         self._forwarded = False
 
-    def _build(self, input_shape, dtype, rng):
+    def _build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any],
+               rng: np.random.Generator) -> None:
         if self.seed is None:
             self.seed = int(rng.integers(0, 2**63))
 
-    def _forward(self, x, training):
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         self._forwarded = True
         if not training:
             self._mask = None
             return x
+        y: NDArray[Any]
         y, mask = self._ops.dropout_forward(
             x, self.rate, self.seed, self.offset,
             out=self._buffer("y", x.shape), mask=self._buffer("mask", x.shape),
@@ -720,18 +762,19 @@ class Dropout(Layer):
         self._mask = mask
         return y
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any]:
         if not self._forwarded:
             raise RuntimeError(f"{self.name}: backward() needs a forward() call first")
         if self._mask is None:  # the last forward was in inference mode: identity
             return dy
-        return self._ops.dropout_backward(dy, self._mask, out=self._buffer("dx", dy.shape))
+        return cast("NDArray[Any]", self._ops.dropout_backward(
+            dy, self._mask, out=self._buffer("dx", dy.shape)))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed,
                 "offset": self.offset}
 
-    def _repr_args(self):
+    def _repr_args(self) -> list[str]:
         return [repr(self.rate)]
 
 
@@ -740,28 +783,29 @@ class Flatten(Layer):
 
     _base_name = "flatten"
 
-    def __init__(self, *, name=None, trainable=True):
+    def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
         super().__init__(name=name, trainable=trainable)
-        self._in_shape = None
+        self._in_shape: tuple[int, ...] | None = None
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         return (int(np.prod(input_shape, dtype=np.int64)),)
 
-    def _forward(self, x, training):
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         self._in_shape = x.shape
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any]:
         self._check_forwarded("_in_shape")
+        assert self._in_shape is not None  # checked just above
         return dy.reshape(self._in_shape)
 
 
-LAYERS = {cls.__name__: cls for cls in (Dense, Activation, ReLU, Sigmoid, Tanh, LeakyReLU,
-                                         ELU, GELU, Softmax, LogSoftmax, Identity, Dropout,
-                                         Flatten)}
+LAYERS: dict[str, type[Layer]] = {
+    cls.__name__: cls for cls in (Dense, Activation, ReLU, Sigmoid, Tanh, LeakyReLU, ELU, GELU,
+                                  Softmax, LogSoftmax, Identity, Dropout, Flatten)}
 
 
-def layer_from_config(cfg):
+def layer_from_config(cfg: dict[str, Any]) -> Layer:
     """A layer from ``get_config()`` output; only fastnn's own layer classes are known."""
     if not isinstance(cfg, dict):
         raise TypeError(f"a layer config must be a dict, got {type(cfg).__name__}")

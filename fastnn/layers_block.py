@@ -11,7 +11,13 @@ a Dense for flat input). Its ``params`` are those of the layers inside it, under
 optimizer and save/load see them like any other layer's.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from ._validation import scalar
 from .layers import LAYERS, Dense, Layer, _fmt_shape, layer_from_config
@@ -33,34 +39,40 @@ class BatchNorm(Layer):
 
     _base_name = "batch_norm"
     bias_keys = ("gamma", "beta")
+    _x: NDArray[Any] | None
+    _mean: NDArray[Any] | None
+    _inv_std: NDArray[Any] | None
 
-    def __init__(self, momentum=0.1, eps=1e-5, *, name=None, trainable=True):
+    def __init__(self, momentum: float = 0.1, eps: float = 1e-5, *, name: str | None = None,
+                 trainable: bool = True) -> None:
         super().__init__(name=name, trainable=trainable)
         self.momentum = scalar("momentum", momentum, lo=0.0, hi=1.0)
         self.eps = scalar("eps", eps, lo=0.0, lo_open=True)
         self._x = self._mean = self._inv_std = None
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         input_shape = tuple(input_shape)
         if not input_shape:
             raise ValueError(f"{self.name} (BatchNorm) needs samples with at least one axis")
         return input_shape
 
-    def param_shapes(self, input_shape):
+    def param_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
         return {"gamma": (input_shape[0],), "beta": (input_shape[0],)}
 
-    def buffer_shapes(self, input_shape):
+    def buffer_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
         return {"running_mean": (input_shape[0],), "running_var": (input_shape[0],)}
 
-    def _build(self, input_shape, dtype, rng):
+    def _build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any],
+               rng: np.random.Generator) -> None:
         c = input_shape[0]
         self.params["gamma"] = np.ones(c, dtype)
         self.params["beta"] = np.zeros(c, dtype)
         self.buffers = {"running_mean": np.zeros(c, dtype), "running_var": np.ones(c, dtype)}
         self._stats = (np.empty(c, dtype), np.empty(c, dtype))
 
-    def _forward(self, x, training):
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         mean, inv_std = self._stats
+        y: NDArray[Any]
         y, mean, inv_std = self._ops.batchnorm_forward(
             x, self.params["gamma"], self.params["beta"], self.buffers["running_mean"],
             self.buffers["running_var"], self.momentum, self.eps, training,
@@ -68,18 +80,20 @@ class BatchNorm(Layer):
         self._x, self._mean, self._inv_std = x, mean, inv_std
         return y
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any] | None:
         self._check_forwarded("_x")
+        assert self._x is not None  # checked just above
+        dx: NDArray[Any] | None
         dx, _, _ = self._ops.batchnorm_backward(
             np.ascontiguousarray(dy), self._x, self.params["gamma"], self._mean, self._inv_std,
             dx=self._buffer("dx", self._x.shape) if self._need_dx else None,
             dgamma=self.grads["gamma"], dbeta=self.grads["beta"], compute_dx=self._need_dx)
         return dx
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "eps": self.eps}
 
-    def _repr_args(self):
+    def _repr_args(self) -> list[str]:
         args = []
         if self.momentum != 0.1:
             args.append(f"momentum={self.momentum!r}")
@@ -103,11 +117,13 @@ class Residual(Layer):
 
     _base_name = "residual"
 
-    def __init__(self, layers, projection=None, *, name=None, trainable=True):
+    def __init__(self, layers: Layer | Sequence[Layer],
+                 projection: Dense | Conv1D | Conv2D | None = None, *, name: str | None = None,
+                 trainable: bool = True) -> None:
         super().__init__(name=name, trainable=trainable)
         if isinstance(layers, Layer):
             layers = [layers]
-        layers = list(layers) if isinstance(layers, (list, tuple)) else None
+        layers = list(layers) if isinstance(layers, (list, tuple)) else []
         if not layers or not all(isinstance(l, Layer) for l in layers):
             raise TypeError("Residual takes a non-empty list of fastnn layers")
         if len({id(l) for l in layers}) != len(layers):
@@ -121,18 +137,18 @@ class Residual(Layer):
                                  f"(got activation={projection.activation!r})")
         self.layers = layers
         self.projection = projection
-        self._skip_x = None
+        self._skip_x: NDArray[Any] | None = None
 
     # ------------------------------------------------------------ structure
 
-    def sublayers(self):
-        out = []
+    def sublayers(self) -> list[Layer]:
+        out: list[Layer] = []
         for l in self.layers + ([self.projection] if self.projection is not None else []):
             out.append(l)
             out.extend(l.sublayers())
         return out
 
-    def _named(self):
+    def _named(self) -> list[tuple[str, Layer]]:
         """(prefix, layer) for the inner layers and the projection."""
         named = [(str(i), l) for i, l in enumerate(self.layers)]
         if self.projection is not None:
@@ -140,16 +156,16 @@ class Residual(Layer):
         return named
 
     @property
-    def bias_keys(self):
+    def bias_keys(self) -> tuple[str, ...]:
         return tuple(f"{p}.{k}" for p, l in self._named()
                      for k in getattr(l, "bias_keys", ()) if k in l.params)
 
-    def trainable_keys(self):
+    def trainable_keys(self) -> list[str]:
         if not self.trainable:
             return []
         return [f"{p}.{k}" for p, l in self._named() for k in l.trainable_keys()]
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         input_shape = tuple(input_shape)
         shape = input_shape
         for l in self.layers:
@@ -170,11 +186,13 @@ class Residual(Layer):
             )
         return shape
 
-    def _inner_shapes(self, input_shape, which):
+    def _inner_shapes(self, input_shape: Sequence[int],
+                      which: str) -> dict[str, tuple[int, ...]]:
         """(prefix.key, shape) of the inner layers' params or buffers, as ``build`` names
         them."""
+        shapes: dict[str, tuple[int, ...]]
         shapes, shape = {}, tuple(input_shape)
-        inputs = {}
+        inputs: dict[str, tuple[int, ...]] = {}
         for i, l in enumerate(self.layers):
             inputs[str(i)] = shape
             shape = l.output_shape(shape)
@@ -184,13 +202,14 @@ class Residual(Layer):
                 shapes[f"{prefix}.{k}"] = v
         return shapes
 
-    def param_shapes(self, input_shape):
+    def param_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
         return self._inner_shapes(input_shape, "param_shapes")
 
-    def buffer_shapes(self, input_shape):
+    def buffer_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
         return self._inner_shapes(input_shape, "buffer_shapes")
 
-    def build(self, input_shape, dtype=np.float32, rng=None):
+    def build(self, input_shape: int | Sequence[int], dtype: DTypeLike = np.float32,
+              rng: np.random.Generator | None = None) -> Residual:
         super().build(input_shape, dtype, rng)
         self.grads = {}
         self.params = {}
@@ -203,7 +222,8 @@ class Residual(Layer):
                 self.buffers[f"{prefix}.{k}"] = l.buffers[k]
         return self
 
-    def _build(self, input_shape, dtype, rng):
+    def _build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any],
+               rng: np.random.Generator) -> None:
         shape = input_shape
         for i, l in enumerate(self.layers):
             l._ops = self._ops
@@ -219,10 +239,10 @@ class Residual(Layer):
 
     # ------------------------------------------------------------ compute
 
-    def _inner_all(self):
+    def _inner_all(self) -> list[Layer]:
         return self.layers + ([self.projection] if self.projection is not None else [])
 
-    def _forward(self, x, training):
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         for l in self._inner_all():
             l._ops, l._reuse = self._ops, self._reuse
         h = x
@@ -230,28 +250,32 @@ class Residual(Layer):
             h = l._forward(h, training)
         skip = x if self.projection is None else self.projection._forward(x, training)
         self._skip_x = x
-        return self._ops.residual_add(h, skip, out=self._buffer("y", h.shape))
+        return cast("NDArray[Any]",
+                    self._ops.residual_add(h, skip, out=self._buffer("y", h.shape)))
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any]:
         if self._skip_x is None:
             raise RuntimeError(f"{self.name}: backward() needs a forward() call first")
         dy = np.ascontiguousarray(dy)
-        g = dy
+        g: NDArray[Any] | None = dy
         for l in reversed(self.layers):
+            assert g is not None  # the inner layers always compute dx (_need_dx)
             g = l.backward(g)
         skip = dy if self.projection is None else self.projection.backward(dy)
-        return self._ops.residual_add(np.ascontiguousarray(g), np.ascontiguousarray(skip),
-                                      out=self._buffer("dx", self._skip_x.shape))
+        assert g is not None and skip is not None  # so do the last of them and the projection
+        return cast("NDArray[Any]",
+                    self._ops.residual_add(np.ascontiguousarray(g), np.ascontiguousarray(skip),
+                                           out=self._buffer("dx", self._skip_x.shape)))
 
     # ------------------------------------------------------------ info
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(),
                 "layers": [l.get_config() for l in self.layers],
                 "projection": None if self.projection is None else self.projection.get_config()}
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: Mapping[str, Any]) -> Residual:
         cfg = dict(cfg)
         if not isinstance(cfg.get("layers"), list):
             raise ValueError("a Residual config needs a list of layer configs")
@@ -260,7 +284,7 @@ class Residual(Layer):
             cfg["projection"] = layer_from_config(cfg["projection"])
         return super().from_config(cfg)
 
-    def _repr_args(self):
+    def _repr_args(self) -> list[str]:
         args = ["[" + ", ".join(repr(l) for l in self.layers) + "]"]
         if self.projection is not None:
             args.append(f"projection={self.projection!r}")

@@ -12,9 +12,14 @@ images (N, C, H, W). A Conv2D's weights are ``W`` (filters, channels, KH, KW) an
                         MaxPool2D(2), Flatten(), Dense(10)])
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._validation import integer
 from .layers import (
@@ -30,8 +35,14 @@ from .layers import (
 __all__ = ["Conv1D", "Conv2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
            "GlobalAvgPool", "Reshape"]
 
+if TYPE_CHECKING:
+    # a convolution's padding argument: "valid", "same", an int or a tuple (per axis)
+    _Padding: TypeAlias = str | int | Sequence[int | Sequence[int]]
+    # ((top, bottom), (left, right)) in pixels
+    _Pads: TypeAlias = tuple[tuple[int, int], ...]
 
-def _tuple_n(name, value, n, lo):
+
+def _tuple_n(name: str, value: int | Sequence[int], n: int, lo: int) -> tuple[int, ...]:
     """An int or a sequence of n ints, each >= lo, as a tuple of n ints."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (value,) * n
@@ -40,18 +51,20 @@ def _tuple_n(name, value, n, lo):
     return tuple(integer(name, v, lo=lo) for v in value)
 
 
-def _activate(layer, z, out_key="y"):
+def _activate(layer: _Conv, z: NDArray[Any], out_key: str = "y") -> NDArray[Any]:
     fwd = layer._ops.ACTIVATIONS[layer.activation][0]
     out = layer._buffer(out_key, z.shape)
-    return fwd(z, layer.alpha, out=out) if layer.alpha is not None else fwd(z, out=out)
+    y: NDArray[Any] = fwd(z, layer.alpha, out=out) if layer.alpha is not None else fwd(z, out=out)
+    return y
 
 
-def _activation_backward(layer, dy, z, y):
+def _activation_backward(layer: _Conv, dy: NDArray[Any], z: NDArray[Any],
+                         y: NDArray[Any]) -> NDArray[Any]:
     bwd = layer._ops.ACTIVATIONS[layer.activation][1]
     out = layer._buffer("dz", z.shape)
     if layer.alpha is not None:
-        return bwd(dy, z, y, layer.alpha, out=out)
-    return bwd(dy, z, y, out=out)
+        return cast("NDArray[Any]", bwd(dy, z, y, layer.alpha, out=out))
+    return cast("NDArray[Any]", bwd(dy, z, y, out=out))
 
 
 class _Spatial(Layer):
@@ -59,7 +72,7 @@ class _Spatial(Layer):
 
     _nd = 2
 
-    def _spatial_in(self, input_shape):
+    def _spatial_in(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         """(C, H, W) of a per-sample input shape, checked (1-D: H = 1)."""
         input_shape = tuple(input_shape)
         if len(input_shape) != self._nd + 1:
@@ -76,20 +89,27 @@ class _Spatial(Layer):
             return input_shape[0], 1, input_shape[1]
         return input_shape
 
-    def _out(self, c, oh, ow):
+    def _out(self, c: int, oh: int, ow: int) -> tuple[int, ...]:
         return (c, ow) if self._nd == 1 else (c, oh, ow)
 
-    def _as4(self, a):
+    def _as4(self, a: NDArray[Any]) -> NDArray[Any]:
         """A (N, C, L) array as (N, C, 1, L); (N, C, H, W) as itself."""
         return a.reshape(a.shape[0], a.shape[1], 1, a.shape[2]) if self._nd == 1 else a
 
 
 class _Conv(_Spatial):
     _base_name = "conv"
+    _x: NDArray[Any] | None
+    _z: NDArray[Any] | None
+    _y: NDArray[Any] | None
 
-    def __init__(self, filters, kernel_size, stride=1, padding=0, activation=None,
-                 use_bias=True, dilation=1, kernel_init="he", bias_init="zeros",
-                 input_shape=None, *, alpha=None, name=None, trainable=True):
+    def __init__(self, filters: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: _Padding = 0,
+                 activation: str | None = None, use_bias: bool = True,
+                 dilation: int | Sequence[int] = 1, kernel_init: str | dict[str, Any] = "he",
+                 bias_init: str | dict[str, Any] = "zeros",
+                 input_shape: int | Sequence[int] | None = None, *, alpha: float | None = None,
+                 name: str | None = None, trainable: bool = True) -> None:
         super().__init__(name=name, trainable=trainable)
         nd, cls = self._nd, type(self).__name__
         self.filters = integer(f"{cls} filters", filters, lo=1)
@@ -106,7 +126,7 @@ class _Conv(_Spatial):
         self._x = self._z = self._y = None
         self._activated = False
 
-    def _check_padding(self, padding):
+    def _check_padding(self, padding: _Padding) -> str | int | list[Any]:
         """"valid", "same", an int, or per axis an int (symmetric) or a (before, after)
         pair. Kept as given (JSON-able): "same" depends on the input size."""
         if isinstance(padding, str):
@@ -121,7 +141,7 @@ class _Conv(_Spatial):
                     isinstance(p, (int, np.integer)) for p in padding):
                 return [integer("padding", p, lo=0) for p in padding]  # (left, right)
             if self._nd == 2 and len(padding) == 2:
-                out = []
+                out: list[int | list[int]] = []
                 for p in padding:
                     if isinstance(p, (tuple, list)) and len(p) == 2:
                         out.append([integer("padding", q, lo=0) for q in p])
@@ -131,10 +151,10 @@ class _Conv(_Spatial):
         raise TypeError(f"padding must be 'valid', 'same', an int or a tuple of "
                         f"{self._nd if self._nd == 2 else 'two'} ints, got {padding!r}")
 
-    def _declared_input_shape(self):
+    def _declared_input_shape(self) -> tuple[int, ...] | None:
         return self.input_shape_arg
 
-    def _pads(self, h, w):
+    def _pads(self, h: int, w: int) -> _Pads:
         """((top, bottom), (left, right)) for an input of h x w."""
         kh, kw = self._k2
         sh, sw = self._s2
@@ -143,7 +163,7 @@ class _Conv(_Spatial):
         if p == "valid":
             return (0, 0), (0, 0)
         if p == "same":  # output = ceil(input / stride), the extra pixel at the end
-            pads = []
+            pads: list[tuple[int, int]] = []
             for size, k, s, d in ((h, kh, sh, dh), (w, kw, sw, dw)):
                 total = max((-(-size // s) - 1) * s + d * (k - 1) + 1 - size, 0)
                 pads.append((total // 2, total - total // 2))
@@ -155,21 +175,21 @@ class _Conv(_Spatial):
         return tuple(tuple(q) if isinstance(q, list) else (q, q) for q in p)
 
     @property
-    def _k2(self):
+    def _k2(self) -> tuple[int, ...]:
         return (1,) + self.kernel_size if self._nd == 1 else self.kernel_size
 
     @property
-    def _s2(self):
+    def _s2(self) -> tuple[int, ...]:
         return (1,) + self.stride if self._nd == 1 else self.stride
 
     @property
-    def _d2(self):
+    def _d2(self) -> tuple[int, ...]:
         return (1,) + self.dilation if self._nd == 1 else self.dilation
 
-    def _geometry(self, input_shape):
+    def _geometry(self, input_shape: Sequence[int]) -> tuple[int, _Pads, int, int]:
         c, h, w = self._spatial_in(input_shape)
         pads = self._pads(h, w)
-        out = []
+        out: list[int] = []
         for size, (a, b), k, s, d in zip((h, w), pads, self._k2, self._s2, self._d2):
             span = d * (k - 1) + 1
             if size + a + b < span:
@@ -185,17 +205,18 @@ class _Conv(_Spatial):
             out.append((size + a + b - span) // s + 1)
         return c, pads, out[0], out[1]
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         c, _, oh, ow = self._geometry(input_shape)
         return self._out(self.filters, oh, ow)
 
-    def param_shapes(self, input_shape):
+    def param_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
         shapes = {"W": (self.filters, self._spatial_in(input_shape)[0]) + self.kernel_size}
         if self.use_bias:
             shapes["b"] = (self.filters,)
         return shapes
 
-    def _build(self, input_shape, dtype, rng):
+    def _build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any],
+               rng: np.random.Generator) -> None:
         shapes = self.param_shapes(input_shape)
         c = shapes["W"][1]
         area = int(np.prod(self.kernel_size))
@@ -205,14 +226,15 @@ class _Conv(_Spatial):
             self.params["b"] = _initialize(self.bias_init, shapes["b"], fan_in, fan_out, rng,
                                            dtype)
 
-    def _w4(self, a):
+    def _w4(self, a: NDArray[Any]) -> NDArray[Any]:
         """W (or dW) as (F, C, KH, KW)."""
         return a.reshape(a.shape[0], a.shape[1], 1, a.shape[2]) if self._nd == 1 else a
 
-    def _forward(self, x, training, activate=True):
+    def _forward(self, x: NDArray[Any], training: bool, activate: bool = True) -> NDArray[Any]:
         n = x.shape[0]
+        assert self.input_shape is not None  # forward() builds the layer first
         c, pads, oh, ow = self._geometry(self.input_shape)
-        z4 = self._ops.conv2d_forward(
+        z4: NDArray[Any] = self._ops.conv2d_forward(
             self._as4(x), self._w4(self.params["W"]), self.params.get("b"), self._s2, pads,
             self._d2, out=self._buffer("z", (n, self.filters, oh, ow)))
         z = z4.reshape((n,) + self._out(self.filters, oh, ow))
@@ -225,12 +247,16 @@ class _Conv(_Spatial):
         self._activated = True
         return self._y
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any] | None:
         self._check_forwarded("_x")
+        # set together by forward(), on a built layer
+        assert self._x is not None and self._z is not None and self._y is not None
+        assert self.input_shape is not None
         dz = _activation_backward(self, dy, self._z, self._y) if self._activated else dy
         dz = np.ascontiguousarray(dz)
         _, pads, _, _ = self._geometry(self.input_shape)
         x4 = self._as4(self._x)
+        dx4: NDArray[Any] | None
         dx4, _, _ = self._ops.conv2d_backward(
             x4, self._w4(self.params["W"]), self._as4(dz), self._s2, pads, self._d2,
             dx=self._buffer("dx", x4.shape) if self._need_dx else None,
@@ -238,13 +264,14 @@ class _Conv(_Spatial):
             compute_dx=self._need_dx, compute_db=self.use_bias)
         return None if dx4 is None else dx4.reshape(self._x.shape)
 
-    def flops_per_sample(self):
+    def flops_per_sample(self) -> int:
         """Multiply-adds x 2 of one forward pass for one sample."""
+        assert self.input_shape is not None  # a built layer's
         c, _, oh, ow = self._geometry(self.input_shape)
         return 2 * self.filters * c * int(np.prod(self.kernel_size)) * oh * ow
 
-    def get_config(self):
-        def plain(v):
+    def get_config(self) -> dict[str, Any]:
+        def plain(v: int | tuple[int, ...]) -> int | list[int]:
             return list(v) if isinstance(v, tuple) else v
         return {
             **super().get_config(),
@@ -261,8 +288,9 @@ class _Conv(_Spatial):
             "input_shape": None if self.input_shape_arg is None else list(self.input_shape_arg),
         }
 
-    def _repr_args(self):
-        one = (lambda t: t[0]) if self._nd == 1 else (lambda t: t if len(set(t)) > 1 else t[0])
+    def _repr_args(self) -> list[str]:
+        one: Callable[[tuple[int, ...]], object] = (
+            (lambda t: t[0]) if self._nd == 1 else (lambda t: t if len(set(t)) > 1 else t[0]))
         args = [str(self.filters), str(one(self.kernel_size))]
         if self.stride != (1,) * self._nd:
             args.append(f"stride={one(self.stride)}")
@@ -305,24 +333,26 @@ class _Pool(_Spatial):
     _base_name = "pool"
     _kind = "max"
 
-    def __init__(self, pool_size=2, stride=None, *, name=None, trainable=True):
+    def __init__(self, pool_size: int | Sequence[int] = 2,
+                 stride: int | Sequence[int] | None = None, *, name: str | None = None,
+                 trainable: bool = True) -> None:
         super().__init__(name=name, trainable=trainable)
         cls = type(self).__name__
         self.pool_size = _tuple_n(f"{cls} pool_size", pool_size, self._nd, 1)
         self.stride = None if stride is None else _tuple_n(f"{cls} stride", stride, self._nd, 1)
-        self._x_shape = None
-        self._argmax = None
+        self._x_shape: tuple[int, ...] | None = None
+        self._argmax: NDArray[np.intp] | None = None
 
     @property
-    def _p2(self):
+    def _p2(self) -> tuple[int, ...]:
         return (1,) + self.pool_size if self._nd == 1 else self.pool_size
 
     @property
-    def _s2(self):
+    def _s2(self) -> tuple[int, ...]:
         s = self.pool_size if self.stride is None else self.stride
         return (1,) + s if self._nd == 1 else s
 
-    def _geometry(self, input_shape):
+    def _geometry(self, input_shape: Sequence[int]) -> tuple[int, int, int]:
         c, h, w = self._spatial_in(input_shape)
         (ph, pw), (sh, sw) = self._p2, self._s2
         if ph > h or pw > w:
@@ -331,14 +361,15 @@ class _Pool(_Spatial):
                              f"larger than the input {_fmt_shape(tuple(input_shape)[1:])}")
         return c, (h - ph) // sh + 1, (w - pw) // sw + 1
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         return self._out(*self._geometry(input_shape))
 
-    def _forward(self, x, training):
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         n = x.shape[0]
+        assert self.input_shape is not None  # forward() builds the layer first
         c, oh, ow = self._geometry(self.input_shape)
         x4 = self._as4(x)
-        y4 = self._buffer("y", (n, c, oh, ow))
+        y4: NDArray[Any] = self._buffer("y", (n, c, oh, ow))
         if self._kind == "max":
             y4, self._argmax = self._ops.maxpool2d_forward(
                 x4, self._p2, self._s2, out=y4,
@@ -348,7 +379,7 @@ class _Pool(_Spatial):
         self._x_shape = x4.shape
         return y4.reshape((n,) + self._out(c, oh, ow))
 
-    def _buffer_intp(self, key, shape):
+    def _buffer_intp(self, key: str, shape: tuple[int, ...]) -> NDArray[np.intp]:
         if not self._reuse:
             return np.empty(shape, np.intp)
         buf = self._bufs.get((key, shape))
@@ -356,23 +387,27 @@ class _Pool(_Spatial):
             buf = self._bufs[(key, shape)] = np.empty(shape, np.intp)
         return buf
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any]:
         self._check_forwarded("_x_shape")
+        # set by forward(), on a built layer
+        assert self._x_shape is not None and self.input_shape is not None
         dy4 = self._as4(np.ascontiguousarray(dy))
         out = self._buffer("dx", self._x_shape)
+        dx: NDArray[Any]
         if self._kind == "max":
             dx = self._ops.maxpool2d_backward(dy4, self._argmax, self._x_shape, out=out)
         else:
             dx = self._ops.avgpool2d_backward(dy4, self._x_shape, self._p2, self._s2, out=out)
         return dx.reshape((dx.shape[0],) + self.input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         one = (lambda t: t[0]) if self._nd == 1 else list
         return {**super().get_config(), "pool_size": one(self.pool_size),
                 "stride": None if self.stride is None else one(self.stride)}
 
-    def _repr_args(self):
-        one = (lambda t: t[0]) if self._nd == 1 else (lambda t: t if len(set(t)) > 1 else t[0])
+    def _repr_args(self) -> list[str]:
+        one: Callable[[tuple[int, ...]], object] = (
+            (lambda t: t[0]) if self._nd == 1 else (lambda t: t if len(set(t)) > 1 else t[0]))
         args = [str(one(self.pool_size))]
         if self.stride is not None:
             args.append(f"stride={one(self.stride)}")
@@ -409,11 +444,11 @@ class GlobalAvgPool(Layer):
 
     _base_name = "global_avg_pool"
 
-    def __init__(self, *, name=None, trainable=True):
+    def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
         super().__init__(name=name, trainable=trainable)
-        self._x_shape = None
+        self._x_shape: tuple[int, ...] | None = None
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         input_shape = tuple(input_shape)
         if len(input_shape) < 2:
             raise ValueError(
@@ -423,14 +458,16 @@ class GlobalAvgPool(Layer):
             )
         return (input_shape[0],)
 
-    def _forward(self, x, training):
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         self._x_shape = x.shape
-        return self._ops.global_avgpool_forward(x, out=self._buffer("y", x.shape[:2]))
+        return cast("NDArray[Any]", self._ops.global_avgpool_forward(
+            x, out=self._buffer("y", x.shape[:2])))
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any]:
         self._check_forwarded("_x_shape")
-        return self._ops.global_avgpool_backward(np.ascontiguousarray(dy), self._x_shape,
-                                                 out=self._buffer("dx", self._x_shape))
+        assert self._x_shape is not None  # checked just above
+        return cast("NDArray[Any]", self._ops.global_avgpool_backward(
+            np.ascontiguousarray(dy), self._x_shape, out=self._buffer("dx", self._x_shape)))
 
 
 class Reshape(Layer):
@@ -439,7 +476,8 @@ class Reshape(Layer):
 
     _base_name = "reshape"
 
-    def __init__(self, shape, *, name=None, trainable=True):
+    def __init__(self, shape: int | Sequence[int], *, name: str | None = None,
+                 trainable: bool = True) -> None:
         super().__init__(name=name, trainable=trainable)
         if isinstance(shape, (int, np.integer)):
             shape = (shape,)
@@ -449,9 +487,9 @@ class Reshape(Layer):
         if shape.count(-1) > 1:
             raise ValueError(f"shape may hold one -1 (inferred), got {shape}")
         self.shape = shape
-        self._in_shape = None
+        self._in_shape: tuple[int, ...] | None = None
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         size = math.prod(input_shape)
         known = math.prod(s for s in self.shape if s != -1)
         if -1 in self.shape:
@@ -466,18 +504,20 @@ class Reshape(Layer):
                              f"{_fmt_shape(self.shape)} ({known} values)")
         return self.shape
 
-    def _forward(self, x, training):
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         self._in_shape = x.shape
+        assert self.input_shape is not None  # forward() builds the layer first
         return x.reshape((x.shape[0],) + self.output_shape(self.input_shape))
 
-    def backward(self, dy):
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any]:
         self._check_forwarded("_in_shape")
+        assert self._in_shape is not None  # checked just above
         return dy.reshape(self._in_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "shape": list(self.shape)}
 
-    def _repr_args(self):
+    def _repr_args(self) -> list[str]:
         return [repr(self.shape)]
 
 

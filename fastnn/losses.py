@@ -19,6 +19,13 @@ Softmax's input and skips it in backprop (gradient p - y); likewise Sigmoid with
 cross-entropy.
 """
 
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any, cast
+
+from numpy.typing import ArrayLike, NDArray
+
 from . import ops as _native
 from ._pickling import Picklable
 
@@ -29,45 +36,53 @@ __all__ = ["Loss", "CrossEntropy", "MSE", "BinaryCrossEntropy", "SquaredError", 
 class Loss(Picklable):
     """Base class. ``name`` is the string accepted by ``fit(loss=...)``."""
 
-    name = None
-    fused_activation = None
-    _ops = _native
+    name: str | None = None
+    fused_activation: str | None = None
+    _ops: ModuleType = _native
 
-    def value_and_grad(self, outputs, y, sample_weight=None, *, grad=None):
+    def value_and_grad(self, outputs: NDArray[Any], y: NDArray[Any],
+                       sample_weight: ArrayLike | None = None, *,
+                       grad: NDArray[Any] | None = None) -> tuple[float, NDArray[Any]]:
         """``(loss, grad)`` for a batch; ``grad=`` writes the gradient into that array."""
         raise NotImplementedError
 
-    def value(self, outputs, y, sample_weight=None):
+    def value(self, outputs: NDArray[Any], y: NDArray[Any],
+              sample_weight: ArrayLike | None = None) -> float:
         """The loss alone (no gradient is computed)."""
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"class": type(self).__name__, "name": self.name}
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: dict[str, Any] | str) -> Loss:
         return get_loss(cfg["name"] if isinstance(cfg, dict) else cfg)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return type(self) is type(other)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(type(self))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
 class _KernelLoss(Loss):
-    _kernel = None
+    _kernel: str | None = None
 
-    def value_and_grad(self, outputs, y, sample_weight=None, *, grad=None):
-        return getattr(self._ops, self._kernel)(outputs, y, sample_weight=sample_weight,
-                                                grad=grad)
+    def value_and_grad(self, outputs: NDArray[Any], y: NDArray[Any],
+                       sample_weight: ArrayLike | None = None, *,
+                       grad: NDArray[Any] | None = None) -> tuple[float, NDArray[Any]]:
+        assert self._kernel is not None  # every concrete subclass names its kernel
+        return cast("tuple[float, NDArray[Any]]", getattr(self._ops, self._kernel)(
+            outputs, y, sample_weight=sample_weight, grad=grad))
 
-    def value(self, outputs, y, sample_weight=None):
-        return getattr(self._ops, self._kernel)(outputs, y, sample_weight=sample_weight,
-                                                return_grad=False)[0]
+    def value(self, outputs: NDArray[Any], y: NDArray[Any],
+              sample_weight: ArrayLike | None = None) -> float:
+        assert self._kernel is not None  # every concrete subclass names its kernel
+        return cast(float, getattr(self._ops, self._kernel)(
+            outputs, y, sample_weight=sample_weight, return_grad=False)[0])
 
 
 class CrossEntropy(_KernelLoss):
@@ -100,19 +115,22 @@ class SquaredError(Loss):
     name = "squared_error"
 
     @staticmethod
-    def _half_d(outputs):
+    def _half_d(outputs: NDArray[Any]) -> float:
         return 0.5 * (outputs.size // outputs.shape[0] if outputs.ndim > 1 else 1)
 
-    def value_and_grad(self, outputs, y, sample_weight=None, *, grad=None):
+    def value_and_grad(self, outputs: NDArray[Any], y: NDArray[Any],
+                       sample_weight: ArrayLike | None = None, *,
+                       grad: NDArray[Any] | None = None) -> tuple[float, NDArray[Any]]:
         loss, g = self._ops.mse(outputs, y, sample_weight=sample_weight, grad=grad)
         k = self._half_d(outputs)
         if k != 1.0:
             g *= g.dtype.type(k)
         return loss * k, g
 
-    def value(self, outputs, y, sample_weight=None):
+    def value(self, outputs: NDArray[Any], y: NDArray[Any],
+              sample_weight: ArrayLike | None = None) -> float:
         loss, _ = self._ops.mse(outputs, y, sample_weight=sample_weight, return_grad=False)
-        return loss * self._half_d(outputs)
+        return cast(float, loss * self._half_d(outputs))
 
 
 LOSSES = {cls.name: cls for cls in (CrossEntropy, MSE, BinaryCrossEntropy, SquaredError)}
@@ -125,7 +143,7 @@ _ALIASES = {
 }
 
 
-def get_loss(loss):
+def get_loss(loss: str | Loss) -> Loss:
     """A Loss instance from a name in ``LOSSES`` (or a Loss instance, returned as is)."""
     if isinstance(loss, Loss):
         return loss

@@ -14,13 +14,20 @@ Training runs epoch by epoch through ``_run_epoch``; the per-layer Python path
 there.
 """
 
+from __future__ import annotations
+
 import math
+import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _fused, _runtime
 from ._config import config_context
@@ -40,8 +47,17 @@ from .layers import (
     get_backend,
 )
 from . import layers_block, layers_conv  # noqa: F401  (registers their layer classes)
-from .losses import get_loss
-from .optimizers import get_optimizer
+from .losses import Loss, get_loss
+from .optimizers import Optimizer, get_optimizer
+
+if TYPE_CHECKING:
+    from ._plan import TrainingPlan
+
+    # what _snapshot saves: parameters, optimizer state, dropout offsets, buffers
+    _Snapshot: TypeAlias = tuple[list[NDArray[Any]], dict[str, Any] | None,
+                                 list[tuple[Dropout, int]], list[NDArray[Any]]]
+    # (layer name, key, shape) per array
+    _Shapes: TypeAlias = list[tuple[str, str, tuple[int, ...]]]
 
 __all__ = ["Sequential"]
 
@@ -52,18 +68,18 @@ METRICS = ("accuracy",)
 _METRIC_ALIASES = {"acc": "accuracy", "accuracy": "accuracy"}
 
 
-def _all_finite(a):
+def _all_finite(a: NDArray[Any]) -> bool:
     if a.dtype in (np.float32, np.float64) and a.flags.c_contiguous:
         return _runtime.all_finite(a)
     return bool(np.isfinite(a).all())
 
 
-def _first_nonfinite_row(a):
+def _first_nonfinite_row(a: NDArray[Any]) -> int:
     bad = ~np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1)
     return int(np.argmax(bad))
 
 
-def _nonfinite_error(X, name="X"):
+def _nonfinite_error(X: NDArray[Any], name: str = "X") -> ValueError:
     return ValueError(f"{name} contains NaN or infinity (first in row "
                       f"{_first_nonfinite_row(X)})")
 
@@ -88,37 +104,51 @@ class Sequential(Picklable):
     # native plans and the progress hook: rebuilt on demand, not pickled (_pickling.py)
     _transient = ("_plan", "_infer_plan", "_plan_key", "_plan_targets", "_progress", "_lock")
 
-    def __setstate__(self, state):
+    # set by fit (and, _task / _threshold, by evaluate while it runs)
+    _bw_stop: int
+    _train_params: list[NDArray[Any]]
+    _train_grads: list[NDArray[Any]]
+    _task: str | None
+    _threshold: float | None
+    _fold: str | None
+    _track_accuracy: bool
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
 
-    def __init__(self, layers=None, *, seed=None, dtype="float32", input_shape=None,
-                 backend="native"):
+    def __init__(self, layers: Layer | Iterable[Layer] | None = None, *,
+                 seed: int | None = None, dtype: Any = "float32",
+                 input_shape: int | Sequence[int] | None = None,
+                 backend: str | ModuleType = "native") -> None:
         self.dtype = as_float_dtype(dtype)
         if seed is not None:
             seed = integer("seed", seed, lo=0)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self._ops = get_backend(backend)
-        self._input_shape = None if input_shape is None else _shape_tuple(input_shape,
-                                                                          "input_shape")
-        self._output_shape = None
-        self.layers = []
+        self._input_shape: tuple[int, ...] | None = (
+            None if input_shape is None else _shape_tuple(input_shape, "input_shape"))
+        self._output_shape: tuple[int, ...] | None = None
+        self.layers: list[Layer] = []
         self.built = False
-        self.loss = None
-        self.optimizer = None
-        self.history = None
-        self.metrics = METRICS
+        self.loss: Loss | None = None
+        self.optimizer: Optimizer | None = None
+        self.history: History | None = None
+        self.metrics: tuple[str, ...] = METRICS
         self.stop_training = False
-        self._plan = None          # the fused native plan, rebuilt when the model changes
-        self._infer_plan = None    # its inference twin, for predict
-        self._infer_generation = None  # Layer._generation when it was built
+        # the fused native plan, rebuilt when the model changes
+        self._plan: TrainingPlan | None = None
+        self._infer_plan: TrainingPlan | None = None  # its inference twin, for predict
+        self._infer_generation: int | None = None  # Layer._generation when it was built
         # fit, predict and evaluate hold it: they share the plans' and the layers' buffers
         self._lock = threading.RLock()
-        self._plan_key = None
-        self._plan_targets = None
-        self._progress = None      # called with the rows done, while fit shows a bar
-        self._epoch_stats = None   # (rows, seconds) of the last training epoch
+        self._plan_key: tuple[tuple[int, ...], tuple[int, ...], np.dtype[Any], int] | None = None
+        self._plan_targets: NDArray[Any] | None = None
+        # called with the rows done, while fit shows a bar
+        self._progress: Callable[[int], None] | None = None
+        # (rows, seconds) of the last training epoch
+        self._epoch_stats: tuple[int, float] | None = None
         self._on_nonfinite = "raise"
         self._x_unchecked = False  # in fit: X's NaN/inf check is left to the first epoch
         if layers is not None:
@@ -127,12 +157,12 @@ class Sequential(Picklable):
     # ================================================================== structure
 
     @property
-    def backend(self):
+    def backend(self) -> str:
         """"native" or "reference"; assigning switches every layer, loss and optimizer."""
         return backend_name(self._ops)
 
     @backend.setter
-    def backend(self, value):
+    def backend(self, value: str | ModuleType) -> None:
         self._ops = get_backend(value)
         for layer in self.layers:
             layer._ops = self._ops
@@ -141,16 +171,16 @@ class Sequential(Picklable):
                 obj._ops = self._ops
         self._plan = self._infer_plan = None
 
-    def add(self, layer):
+    def add(self, layer: Layer) -> None:
         """Append a layer (built at once if the model already is)."""
         self._extend([layer])
 
-    def _extend(self, layers):
+    def _extend(self, layers: Iterable[object]) -> None:
         """Append layers in order, in time linear in the model's size (a loaded file may
         hold many)."""
         ids = {id(other) for other in self.layers}
         names = {other.name for other in self.layers}
-        next_k = {}  # per base name, the lowest k whose auto name may still be free
+        next_k: dict[str, int] = {}  # per base name, the lowest k whose auto name may still be free
         for layer in layers:
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential.add takes a fastnn Layer, got "
@@ -168,6 +198,7 @@ class Sequential(Picklable):
                                  "layer names must be unique")
             layer._ops = self._ops
             if self.built:
+                assert self._output_shape is not None  # set with built
                 shape = layer.output_shape(self._output_shape)  # validates before building
                 self._build_layer(layer, self._output_shape)
                 self._output_shape = shape
@@ -176,20 +207,20 @@ class Sequential(Picklable):
             names.add(layer.name)
             self._plan = self._infer_plan = None
 
-    def get_layer(self, name):
+    def get_layer(self, name: str) -> Layer:
         for layer in self.layers:
             if layer.name == name:
                 return layer
         raise KeyError(f"no layer named {name!r}; layers: {[l.name for l in self.layers]}")
 
-    def _resolved_input_shape(self):
+    def _resolved_input_shape(self) -> tuple[int, ...] | None:
         if self._input_shape is not None:
             return self._input_shape
         if self.layers:
             return self.layers[0]._declared_input_shape()
         return None
 
-    def _build_layer(self, layer, shape):
+    def _build_layer(self, layer: Layer, shape: tuple[int, ...]) -> None:
         if layer.built:
             if layer.input_shape != tuple(shape) or layer.dtype != self.dtype:
                 raise ValueError(
@@ -199,7 +230,7 @@ class Sequential(Picklable):
         else:
             layer.build(shape, self.dtype, self.rng)
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: int | Sequence[int] | None = None) -> Sequential:
         """Allocate every layer's parameters for samples of shape ``input_shape`` (without
         the batch dimension; default: the shape given to the constructor or the first
         layer's input_dim). ``fit``/``predict`` call it with the data's shape."""
@@ -226,11 +257,12 @@ class Sequential(Picklable):
         self._plan = self._infer_plan = None
         return self
 
-    def _array_shapes(self, input_shape):
+    def _array_shapes(self, input_shape: int | Sequence[int]) -> tuple[_Shapes, _Shapes]:
         """What ``build(input_shape)`` would allocate, without allocating it: two lists of
         (layer name, key, shape), the parameters and the buffers, in ``params`` and
         ``buffers`` order."""
-        params, buffers = [], []
+        params: _Shapes = []
+        buffers: _Shapes = []
         s = _shape_tuple(input_shape, "input_shape")
         for layer in self.layers:
             params += [(layer.name, k, v) for k, v in layer.param_shapes(s).items()]
@@ -238,50 +270,50 @@ class Sequential(Picklable):
             s = layer.output_shape(s)
         return params, buffers
 
-    def _ensure_built(self, X):
+    def _ensure_built(self, X: NDArray[Any]) -> None:
         if not self.built:
             declared = self._resolved_input_shape()
             self.build(declared if declared is not None else X.shape[1:])
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int, ...] | None:
         """Per-sample input shape (None until known)."""
         return self._input_shape if self.built else self._resolved_input_shape()
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> tuple[int, ...] | None:
         """Per-sample output shape (None until built)."""
         return self._output_shape
 
     @property
-    def params(self):
+    def params(self) -> list[tuple[Layer, str, NDArray[Any]]]:
         """Every parameter as (layer, key, array), in layer order (the arrays themselves)."""
         return [(layer, key, arr) for layer in self.layers for key, arr in layer.params.items()]
 
     @property
-    def buffers(self):
+    def buffers(self) -> list[tuple[Layer, str, NDArray[Any]]]:
         """Saved, untrained state as (layer, key, array): BatchNorm's running statistics."""
         return [(layer, key, arr) for layer in self.layers for key, arr in layer.buffers.items()]
 
-    def all_layers(self):
+    def all_layers(self) -> list[Layer]:
         """Every layer, with those inside Residual blocks, depth first."""
         return [l for layer in self.layers for l in [layer] + layer.sublayers()]
 
-    def count_params(self):
+    def count_params(self) -> int:
         return int(sum(a.size for _, _, a in self.params))
 
-    def get_weights(self):
+    def get_weights(self) -> list[NDArray[Any]]:
         """Copies of every parameter array, in ``params`` order."""
         return [a.copy() for _, _, a in self.params]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Iterable[ArrayLike]) -> None:
         """Copy ``weights`` (a list in ``get_weights`` order) into the parameters in place."""
         params = self.params
         weights = list(weights)
         if len(weights) != len(params):
             raise ValueError(f"set_weights got {len(weights)} arrays but the model has "
                              f"{len(params)} parameters")
-        checked = []
+        checked: list[tuple[NDArray[Any], NDArray[Any]]] = []
         for (layer, key, arr), w in zip(params, weights):
             w = np.asarray(w)
             if w.shape != arr.shape:
@@ -295,7 +327,7 @@ class Sequential(Picklable):
 
     # ================================================================== input checks
 
-    def _check_X(self, X, name="X", finite=True):
+    def _check_X(self, X: ArrayLike, name: str = "X", finite: bool = True) -> NDArray[Any]:
         if not isinstance(X, np.ndarray):
             X = np.asarray(X)
         kind = X.dtype.kind
@@ -321,7 +353,8 @@ class Sequential(Picklable):
             raise _nonfinite_error(X, name)
         return X
 
-    def _check_features(self, X, name="X"):
+    def _check_features(self, X: NDArray[Any], name: str = "X") -> None:
+        assert self._input_shape is not None  # the model is built
         if X.shape[1:] != self._input_shape:
             if X.ndim == 2 and len(self._input_shape) == 1:
                 raise ValueError(f"{name} has {X.shape[1]} features per sample but the model "
@@ -329,7 +362,7 @@ class Sequential(Picklable):
             raise ValueError(f"{name} has samples of shape {_fmt_shape(X.shape[1:])} but the "
                              f"model expects {_fmt_shape(self._input_shape)}")
 
-    def _check_labels(self, y, n_classes, name):
+    def _check_labels(self, y: NDArray[Any], n_classes: int, name: str) -> NDArray[np.intp]:
         y = np.ascontiguousarray(y, dtype=np.intp)
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= n_classes:
@@ -338,7 +371,7 @@ class Sequential(Picklable):
                              f"{n_classes} outputs")
         return y
 
-    def _float_targets(self, y, name):
+    def _float_targets(self, y: NDArray[Any], name: str) -> NDArray[Any]:
         if y.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be numeric, got dtype {y.dtype}")
         y = np.ascontiguousarray(y, dtype=self.dtype)
@@ -347,8 +380,9 @@ class Sequential(Picklable):
                              f"{_first_nonfinite_row(y)})")
         return y
 
-    def _fit_target_shape(self, y, name):
+    def _fit_target_shape(self, y: NDArray[Any], name: str) -> NDArray[Any]:
         n, out = y.shape[0], self._output_shape
+        assert out is not None  # the model is built
         if y.shape[1:] == out:
             return y
         if y.ndim == 1 and out == (1,):
@@ -356,7 +390,8 @@ class Sequential(Picklable):
         raise ValueError(f"{name} has shape {_fmt_shape(y.shape)} but the model outputs "
                          f"{_fmt_shape((n,) + out)}")
 
-    def _prepare_targets(self, y, n, loss, name="y"):
+    def _prepare_targets(self, y: ArrayLike | None, n: int, loss: Loss,
+                         name: str = "y") -> tuple[NDArray[Any], str | None]:
         """Targets in the form the loss kernels take, and the task for the accuracy metric:
         "multiclass", "binary" or None (regression: no accuracy)."""
         if y is None:
@@ -373,6 +408,7 @@ class Sequential(Picklable):
         if kind not in "biuf":
             raise TypeError(f"{name} must be numeric, got dtype {y.dtype}")
         out = self._output_shape
+        assert out is not None  # the model is built
         if loss.name == "cross_entropy":
             if len(out) != 1:
                 raise ValueError(f"cross_entropy needs outputs of shape (N, classes); the "
@@ -430,7 +466,8 @@ class Sequential(Picklable):
                 task = "binary"
         return y, task
 
-    def _check_sample_weight(self, sample_weight, n):
+    def _check_sample_weight(self, sample_weight: ArrayLike | None,
+                             n: int) -> NDArray[Any] | None:
         if sample_weight is None:
             return None
         sw = np.asarray(sample_weight)
@@ -448,7 +485,7 @@ class Sequential(Picklable):
 
     # ================================================================== forward/backward
 
-    def _head_activation(self):
+    def _head_activation(self) -> str | None:
         """The activation applied last (Activation layer or Dense activation), or None."""
         if not self.layers:
             return None
@@ -457,7 +494,7 @@ class Sequential(Picklable):
             return last.activation
         return None
 
-    def _fold_mode(self, loss):
+    def _fold_mode(self, loss: Loss) -> str | None:
         """How the loss absorbs the output activation: "layer" (the last layer is a Softmax
         / Sigmoid layer, skipped: the loss takes its input), "dense" (the last Dense's
         activation is skipped), or None."""
@@ -471,7 +508,8 @@ class Sequential(Picklable):
             return "dense"
         return None
 
-    def _forward_logits(self, x, training, fold):
+    def _forward_logits(self, x: NDArray[Any], training: bool,
+                        fold: str | None) -> NDArray[Any]:
         """Forward through the model; with ``fold`` stop before the folded activation."""
         layers = self.layers
         last = len(layers) - 1
@@ -480,19 +518,21 @@ class Sequential(Picklable):
         if fold == "layer":
             return x
         if fold == "dense":
-            return layers[last]._forward(x, training, activate=False)
+            return cast(Dense, layers[last])._forward(x, training, activate=False)
         return layers[last]._forward(x, training)
 
-    def _backward(self, g, fold, stop):
+    def _backward(self, g: NDArray[Any] | None, fold: str | None,
+                  stop: int) -> NDArray[Any] | None:
         """Backprop the loss gradient ``g`` from the top down to layer ``stop``."""
         layers = self.layers
         top = len(layers) - 1 if fold == "layer" else len(layers)
         for i in range(top - 1, stop - 1, -1):
+            assert g is not None  # only the bottom layer may skip dx
             g = layers[i].backward(g)
         return g
 
     @contextmanager
-    def _session(self, bw_stop=None):
+    def _session(self, bw_stop: int | None = None) -> Iterator[None]:
         """While the model computes: layers reuse their buffers, the bottom layer of the
         backward pass skips dx, and the ops skip their NaN scans (the data was checked;
         divergence is detected from the loss)."""
@@ -510,19 +550,20 @@ class Sequential(Picklable):
                 layer._reuse = False
                 layer._need_dx = True
 
-    def _first_trainable(self):
+    def _first_trainable(self) -> int:
         """Index of the lowest layer with trainable parameters (len(layers) if none)."""
         for i, layer in enumerate(self.layers):
             if layer.trainable_keys():
                 return i
         return len(self.layers)
 
-    def _count_correct(self, out, yb):
+    def _count_correct(self, out: NDArray[Any], yb: NDArray[Any]) -> float:
         """Correctly classified samples in a batch (binary with several outputs: the
         fraction of outputs on the right side of the threshold, summed over rows)."""
         if self._task == "multiclass":
             truth = yb if yb.ndim == 1 else yb.argmax(axis=1)
             return float(np.count_nonzero(out.argmax(axis=1) == truth))
+        assert self._threshold is not None  # set by fit or evaluate
         hit = (out > self._threshold) == (yb > 0.5)
         hit = hit.reshape(hit.shape[0], -1)
         if hit.shape[1] == 1:
@@ -531,9 +572,13 @@ class Sequential(Picklable):
 
     # ================================================================== training
 
-    def fit(self, X, y, epochs=1, batch_size=32, loss="cross_entropy", optimizer="adam",
-            shuffle=True, validation_data=None, validation_split=0.0, metrics=("accuracy",),
-            callbacks=None, verbose=1, sample_weight=None, on_nonfinite="raise"):
+    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int = 32,
+            loss: str | Loss = "cross_entropy", optimizer: str | Optimizer = "adam",
+            shuffle: bool = True, validation_data: Sequence[ArrayLike] | None = None,
+            validation_split: float = 0.0,
+            metrics: str | Iterable[str] | None = ("accuracy",),
+            callbacks: Callback | Iterable[Callback] | None = None, verbose: int = 1,
+            sample_weight: ArrayLike | None = None, on_nonfinite: str = "raise") -> History:
         """Train for ``epochs`` passes over (X, y) in mini-batches; returns a History.
 
         ``loss``: "cross_entropy" (integer labels or class probabilities; the outputs are
@@ -551,8 +596,12 @@ class Sequential(Picklable):
                              validation_data, validation_split, metrics, callbacks, verbose,
                              sample_weight, on_nonfinite)
 
-    def _fit(self, X, y, epochs, batch_size, loss, optimizer, shuffle, validation_data,
-             validation_split, metrics, callbacks, verbose, sample_weight, on_nonfinite):
+    def _fit(self, X: ArrayLike, y: ArrayLike, epochs: int, batch_size: int,
+             loss: str | Loss, optimizer: str | Optimizer, shuffle: bool,
+             validation_data: Sequence[ArrayLike] | None, validation_split: float,
+             metrics: str | Iterable[str] | None,
+             callbacks: Callback | Iterable[Callback] | None, verbose: int,
+             sample_weight: ArrayLike | None, on_nonfinite: str) -> History:
         epochs = integer("epochs", epochs, lo=0)
         batch_size = integer("batch_size", batch_size, lo=1)
         validation_split = scalar("validation_split", validation_split, lo=0.0, hi=1.0,
@@ -624,7 +673,7 @@ class Sequential(Picklable):
             cb.set_params(params)
         self.history = history
         self.stop_training = False
-        self._progress = progress.update if verbose == 1 else None
+        self._progress = progress.update if progress is not None and verbose == 1 else None
         n_train = X.shape[0]
         self._x_unchecked = epochs > 0
         try:
@@ -642,6 +691,7 @@ class Sequential(Picklable):
                     with self._session(self._bw_stop):
                         loss_sum, seen, correct = self._run_epoch(X, y, perm, batch_size, sw)
                 except NonFiniteInputError:  # the model as it was before fit
+                    assert snapshot is not None and rng_state is not None  # taken: unchecked
                     self._restore(snapshot)
                     self.rng.bit_generator.state = rng_state
                     raise _nonfinite_error(X_full) from None
@@ -649,8 +699,10 @@ class Sequential(Picklable):
                 epoch_loss = loss_sum / seen if seen else math.nan
                 if on_nonfinite == "raise" and (not math.isfinite(epoch_loss)
                                                 or not self._weights_finite()):
+                    assert snapshot is not None  # taken: on_nonfinite == "raise"
                     self._restore(snapshot)
                     if unchecked and not _all_finite(X):  # bad input, not divergence
+                        assert rng_state is not None  # taken: unchecked
                         self.rng.bit_generator.state = rng_state
                         raise _nonfinite_error(X_full)
                     raise TrainingDivergedError(
@@ -660,11 +712,14 @@ class Sequential(Picklable):
                 self._x_unchecked = False
                 logs = {"loss": float(epoch_loss)}
                 if self._track_accuracy:
+                    assert correct is not None  # counted when tracking accuracy
                     logs["accuracy"] = float(correct / seen) if seen else math.nan
                 if Xv is not None:
+                    assert yv is not None  # set with Xv
                     vloss, vacc = self._evaluate_prepared(Xv, yv, loss, task, None)
                     logs["val_loss"] = vloss
                     if self._track_accuracy:
+                        assert vacc is not None  # same metrics and task as training
                         logs["val_accuracy"] = vacc
                 for cb in cbs:
                     cb.on_epoch_end(epoch, logs)
@@ -679,7 +734,9 @@ class Sequential(Picklable):
                 progress._close()
         return history
 
-    def _run_epoch(self, X, y, perm, batch_size, sample_weight):
+    def _run_epoch(self, X: NDArray[Any], y: NDArray[Any], perm: NDArray[np.intp] | None,
+                   batch_size: int,
+                   sample_weight: NDArray[Any] | None) -> tuple[float, int, float | None]:
         """One epoch of training. Returns (sum over batches of batch loss * batch rows,
         rows seen, correctly classified rows or None).
 
@@ -708,13 +765,17 @@ class Sequential(Picklable):
             self._plan = _fused.build_plan(self, X, self._plan_targets, batch_size,
                                            sample_weight)
             self._plan_key = key
+        assert self._plan_targets is not None  # built with the plan
         return _fused.run_epoch(self, self._plan, X, self._plan_targets, perm, batch_size,
                                 sample_weight, check_rows=self._x_unchecked)
 
-    def _run_epoch_python(self, X, y, perm, batch_size, sample_weight):
+    def _run_epoch_python(self, X: NDArray[Any], y: NDArray[Any],
+                          perm: NDArray[np.intp] | None, batch_size: int,
+                          sample_weight: NDArray[Any] | None) -> tuple[float, int, float | None]:
         """The per-layer Python path: per batch, forward (training) -> loss value and
         gradient -> backward -> optimizer update."""
         loss, opt = self.loss, self.optimizer
+        assert loss is not None and opt is not None  # set by fit
         fold, stop = self._fold, self._bw_stop
         params, grads = self._train_params, self._train_grads
         update = bool(params)
@@ -729,7 +790,7 @@ class Sequential(Picklable):
             xbuf = np.empty((m0,) + X.shape[1:], X.dtype)
             ybuf = np.empty((m0,) + y.shape[1:], y.dtype)
             wbuf = None if sample_weight is None else np.empty(m0, sample_weight.dtype)
-        gbufs = {}
+        gbufs: dict[tuple[int, ...], NDArray[Any]] = {}
         swb = None
         for start in range(0, n, batch_size):
             end = min(start + batch_size, n)
@@ -743,6 +804,7 @@ class Sequential(Picklable):
                 xb = np.take(X, idx, axis=0, out=xbuf[:m], mode="clip")
                 yb = np.take(y, idx, axis=0, out=ybuf[:m], mode="clip")
                 if sample_weight is not None:
+                    assert wbuf is not None  # allocated with sample_weight
                     swb = np.take(sample_weight, idx, out=wbuf[:m], mode="clip")
             if swb is not None and not swb.sum() > 0:
                 continue  # every sample of this batch has weight 0: nothing to learn
@@ -754,6 +816,7 @@ class Sequential(Picklable):
             if not math.isfinite(value) and stop_on_nonfinite:
                 return loss_sum + value * m, seen + m, correct
             if count is not None:
+                assert correct is not None  # a float whenever count is set
                 correct += count(out, yb)
             if update:
                 self._backward(g, fold, stop)
@@ -764,7 +827,7 @@ class Sequential(Picklable):
                 report(m)
         return loss_sum, seen, correct
 
-    def _snapshot(self):
+    def _snapshot(self) -> _Snapshot:
         return (
             [a.copy() for _, _, a in self.params],
             self.optimizer.get_state() if self.optimizer is not None else None,
@@ -772,23 +835,26 @@ class Sequential(Picklable):
             [a.copy() for _, _, a in self.buffers],
         )
 
-    def _restore(self, snapshot):
+    def _restore(self, snapshot: _Snapshot) -> None:
         weights, opt_state, offsets, buffers = snapshot
         for (_, _, a), w in zip(self.params, weights):
             a[...] = w
         for (_, _, a), w in zip(self.buffers, buffers):
             a[...] = w
         if opt_state is not None:
+            assert self.optimizer is not None  # it gave opt_state
             self.optimizer.set_state(opt_state)
         for layer, offset in offsets:
             layer.offset = offset
 
-    def _weights_finite(self):
+    def _weights_finite(self) -> bool:
         return all(_all_finite(a) for _, _, a in self.params)
 
     # ================================================================== gradients
 
-    def loss_and_gradients(self, X, y, loss=None, *, sample_weight=None, training=False):
+    def loss_and_gradients(self, X: ArrayLike, y: ArrayLike, loss: str | Loss | None = None, *,
+                           sample_weight: ArrayLike | None = None,
+                           training: bool = False) -> tuple[float, list[NDArray[Any]]]:
         """The loss on (X, y) as one batch and its gradient with respect to every
         parameter: ``(loss, [grad per entry of params])`` (copies). No update is made.
         ``training=True`` runs the layers in training mode (dropout on)."""
@@ -811,33 +877,35 @@ class Sequential(Picklable):
 
     # ================================================================== inference
 
-    def _infer_batch(self, batch_size):
+    def _infer_batch(self, batch_size: int | None) -> int:
         if batch_size is None:
             return INFERENCE_BATCH
         return integer("batch_size", batch_size, lo=1)
 
-    def predict(self, X, batch_size=None):
+    def predict(self, X: ArrayLike, batch_size: int | None = None) -> NDArray[Any]:
         """Raw outputs of the last layer for X, computed in batches (inference mode).
         Safe to call from several threads at once (they take turns on the model)."""
         with self._lock:
             plan = self._infer_plan
             if (plan is not None and batch_size is None and self.fused
                     and self._infer_generation == Layer._generation
-                    and len(self._input_shape) == 1):
+                    and self._input_shape is not None and len(self._input_shape) == 1):
                 # The common case, checked natively: one call that checks X's type, shape
                 # and layout, scans it for NaN/inf and runs every layer (single-sample
                 # latency matters); anything else, None, takes the checked path below.
                 out = plan.predict_rows(X)
                 if out is not None:
+                    assert self._output_shape is not None  # built with the plan
                     return out if len(self._output_shape) == 1 else \
                         out.reshape((out.shape[0],) + self._output_shape)
             return self._predict(X, batch_size)
 
-    def _predict(self, X, batch_size):
+    def _predict(self, X: ArrayLike, batch_size: int | None) -> NDArray[Any]:
         bs = self._infer_batch(batch_size)
         X = self._check_X(X)
         self._ensure_built(X)
         self._check_features(X)
+        assert self._output_shape is not None  # built
         n = X.shape[0]
         if self.fused and self.backend == "native" and n:
             if self._infer_plan is None or self._infer_generation != Layer._generation:
@@ -858,14 +926,14 @@ class Sequential(Picklable):
                 out[s:e] = self._forward_logits(X[s:e], False, None)
         return out
 
-    def _output_threshold(self):
+    def _output_threshold(self) -> float:
         if self._head_activation() == "sigmoid":
             return 0.5
         if self.loss is None or self.loss.name == "binary_cross_entropy":
             return 0.0
         return 0.5
 
-    def predict_proba(self, X, batch_size=None):
+    def predict_proba(self, X: ArrayLike, batch_size: int | None = None) -> NDArray[Any]:
         """Class probabilities: the outputs if the last layer already is a Softmax or a
         Sigmoid, otherwise the softmax of the outputs (sigmoid for one output or
         binary_cross_entropy)."""
@@ -876,18 +944,20 @@ class Sequential(Picklable):
         with config_context(check_finite=False):
             if out.ndim == 2 and out.shape[1] > 1 and not (
                     self.loss is not None and self.loss.name == "binary_cross_entropy"):
-                return self._ops.softmax(out, out=out)
-            return self._ops.sigmoid(out, out=out)
+                return cast("NDArray[Any]", self._ops.softmax(out, out=out))
+            return cast("NDArray[Any]", self._ops.sigmoid(out, out=out))
 
-    def predict_classes(self, X, batch_size=None):
+    def predict_classes(self, X: ArrayLike,
+                        batch_size: int | None = None) -> NDArray[np.integer[Any]]:
         """Predicted class per sample (int64): argmax over several outputs, or the side of
         the threshold (0.5 on probabilities, 0 on logits) for one output."""
         out = self.predict(X, batch_size)
         if out.ndim == 2 and out.shape[1] > 1:
-            return out.argmax(axis=1)
+            return cast("NDArray[np.integer[Any]]", out.argmax(axis=1))
         return (out.reshape(out.shape[0], -1)[:, 0] > self._output_threshold()).astype(np.int64)
 
-    def _evaluate_prepared(self, X, y, loss, task, batch_size):
+    def _evaluate_prepared(self, X: NDArray[Any], y: NDArray[Any], loss: Loss, task: str | None,
+                           batch_size: int | None) -> tuple[float, float | None]:
         bs = self._infer_batch(batch_size)
         fold = self._fold_mode(loss)
         track = "accuracy" in self.metrics and task is not None
@@ -908,14 +978,16 @@ class Sequential(Picklable):
             self._task, self._threshold = saved
         return float(loss_sum / n), (float(correct / n) if track else None)
 
-    def evaluate(self, X, y, batch_size=None, *, loss=None):
+    def evaluate(self, X: ArrayLike, y: ArrayLike, batch_size: int | None = None, *,
+                 loss: str | Loss | None = None) -> dict[str, float]:
         """``{"loss": ..., "accuracy": ...}`` on (X, y) (accuracy for classification),
         in inference mode and in batches. ``loss`` defaults to the one used by fit.
         Safe to call from several threads at once (they take turns on the model)."""
         with self._lock:
             return self._evaluate(X, y, batch_size, loss)
 
-    def _evaluate(self, X, y, batch_size, loss):
+    def _evaluate(self, X: ArrayLike, y: ArrayLike, batch_size: int | None,
+                  loss: str | Loss | None) -> dict[str, float]:
         if loss is None:
             loss = self.loss
             if loss is None:
@@ -934,16 +1006,17 @@ class Sequential(Picklable):
 
     # ================================================================== info, saving
 
-    def summary(self, file=None):
+    def summary(self, file: TextIO | None = None) -> None:
         """Print a table: layer (name and class), output shape, parameter count, whether
         it trains; and the totals. Builds the model first if its input shape is known."""
         out = sys.stdout if file is None else file
         if not self.built and self.layers and self._resolved_input_shape() is not None:
             self.build()
-        rows = []
+        rows: list[tuple[str, str, str, str]] = []
         shape = self._input_shape if self.built else None
 
-        def add_rows(layer, shape, indent):
+        def add_rows(layer: Layer, shape: tuple[int, ...] | None,
+                     indent: str) -> tuple[int, ...] | None:
             block_in = shape
             if shape is not None:
                 shape = layer.output_shape(shape)
@@ -960,8 +1033,9 @@ class Sequential(Picklable):
                 s = block_in
                 for sub in inner:
                     s = add_rows(sub, s, indent + "  | ")
-                if layer.projection is not None:
-                    add_rows(layer.projection, block_in, indent + "  + ")
+                proj = cast(layers_block.Residual, layer).projection
+                if proj is not None:
+                    add_rows(proj, block_in, indent + "  + ")
             return shape
 
         for layer in self.layers:
@@ -989,7 +1063,7 @@ class Sequential(Picklable):
             print("Not built yet: shapes and parameter counts are known after the first "
                   "fit/predict (or pass input_shape=).", file=out)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "class": "Sequential",
             "dtype": str(self.dtype),
@@ -998,14 +1072,14 @@ class Sequential(Picklable):
             "layers": [layer.get_config() for layer in self.layers],
         }
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model (layers, weights, loss, optimizer and its state, RNG state) to
         one file; ``fastnn.load(path)`` restores it. The write is atomic."""
         from .saving import save_model  # the saving floor sits above the model
 
         save_model(self, path)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         opts = [f"dtype={str(self.dtype)!r}"]
         if self.seed is not None:
             opts.append(f"seed={self.seed}")
@@ -1019,14 +1093,14 @@ class Sequential(Picklable):
         inner = "".join(f"    {layer!r},\n" for layer in self.layers)
         return f"Sequential([\n{inner}], {', '.join(opts)})"
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.layers)
 
 
 # ====================================================================== helpers
 
 
-def _check_verbose(verbose):
+def _check_verbose(verbose: int) -> int:
     if isinstance(verbose, bool):
         return int(verbose)
     v = integer("verbose", verbose)
@@ -1035,12 +1109,12 @@ def _check_verbose(verbose):
     return v
 
 
-def _check_metrics(metrics):
+def _check_metrics(metrics: str | Iterable[str] | None) -> tuple[str, ...]:
     if metrics is None:
         return ()
     if isinstance(metrics, str):
         metrics = (metrics,)
-    out = []
+    out: list[str] = []
     for m in metrics:
         key = _METRIC_ALIASES.get(m) if isinstance(m, str) else None
         if key is None:
@@ -1050,7 +1124,7 @@ def _check_metrics(metrics):
     return tuple(out)
 
 
-def _check_callbacks(callbacks):
+def _check_callbacks(callbacks: Callback | Iterable[Callback] | None) -> list[Callback]:
     if callbacks is None:
         return []
     if isinstance(callbacks, Callback):
@@ -1063,7 +1137,7 @@ def _check_callbacks(callbacks):
     return callbacks
 
 
-def _diverged_message(epoch, epochs, value, optimizer):
+def _diverged_message(epoch: int, epochs: int, value: float, optimizer: Optimizer) -> str:
     what = "NaN" if math.isnan(value) else ("infinite" if math.isinf(value) else
                                            "finite but the weights became NaN/inf")
     restored = ("the initial weights" if epoch == 0

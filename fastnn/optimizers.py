@@ -18,7 +18,14 @@ when centered. The fused native training loop reads and updates ``state``, ``lr`
 ``iterations`` in place, so these names are part of the contract.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from . import ops as _native
 from ._pickling import Picklable
@@ -31,10 +38,13 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "OPTIMIZERS", "get_op
 class Optimizer(Picklable):
     """Base class of the optimizers."""
 
-    name = None
-    _ops = _native
+    name: str | None = None
+    _ops: ModuleType = _native
+    weight_decay: float  # set by every subclass
+    state: list[dict[str, NDArray[Any]]] | None
+    decay: list[bool] | None
 
-    def __init__(self, lr, decay_biases=True):
+    def __init__(self, lr: float, decay_biases: bool = True) -> None:
         self.lr = scalar("lr", lr, lo=0.0)
         self.decay_biases = bool(decay_biases)
         self.iterations = 0
@@ -43,11 +53,12 @@ class Optimizer(Picklable):
 
     # ------------------------------------------------------------------ state
 
-    def state_keys(self):
+    def state_keys(self) -> tuple[str, ...]:
         """The names of the state arrays kept per parameter (a tuple)."""
         return ()
 
-    def setup(self, params, is_bias=None):
+    def setup(self, params: Iterable[NDArray[Any]],
+              is_bias: Iterable[bool] | None = None) -> None:
         """Allocate the state for ``params`` (zeros), once. A second call with params of
         the same shapes and dtypes keeps the state (so training can continue).
         ``is_bias``: per param, whether it is a bias, which ``weight_decay`` leaves alone
@@ -63,7 +74,8 @@ class Optimizer(Picklable):
         keys = self.state_keys()
         self.state = [{k: np.zeros_like(p) for k in keys} for p in params]
 
-    def _check_aligned(self, params):
+    def _check_aligned(self, params: Sequence[NDArray[Any]]) -> None:
+        assert self.state is not None  # only called once state is allocated
         keys = set(self.state_keys())
         ok = len(self.state) == len(params) and all(
             set(s) == keys and all(s[k].shape == p.shape and s[k].dtype == p.dtype for k in keys)
@@ -78,12 +90,12 @@ class Optimizer(Picklable):
                 "reset()) for a different model or a different set of trainable layers"
             )
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the state and the iteration count."""
         self.state = None
         self.iterations = 0
 
-    def get_state(self):
+    def get_state(self) -> dict[str, Any]:
         """``{"iterations": int, "state": [ {key: array copy} per param ]}``."""
         return {
             "iterations": self.iterations,
@@ -91,7 +103,7 @@ class Optimizer(Picklable):
             else [{k: a.copy() for k, a in s.items()} for s in self.state],
         }
 
-    def set_state(self, state):
+    def set_state(self, state: Mapping[str, Any]) -> None:
         """Restore what ``get_state`` returned (arrays are copied into the existing state
         when shapes match, so references held by a native plan stay valid)."""
         self.iterations = integer("iterations", state["iterations"], lo=0)
@@ -119,10 +131,11 @@ class Optimizer(Picklable):
 
     # ------------------------------------------------------------------ update
 
-    def update(self, params, grads):
+    def update(self, params: Sequence[NDArray[Any]], grads: Sequence[NDArray[Any]]) -> None:
         """One step: update every param in place from its grad, then iterations += 1."""
         if self.state is None:
             self.setup(params)
+        assert self.state is not None  # setup allocated it
         if len(params) != len(self.state) or len(grads) != len(params):
             raise ValueError(
                 f"update got {len(params)} params and {len(grads)} grads, but the optimizer "
@@ -134,26 +147,27 @@ class Optimizer(Picklable):
             self._update_one(p, g, s, self.weight_decay if d else 0.0)
         self.iterations += 1
 
-    def _update_one(self, param, grad, state, weight_decay):
+    def _update_one(self, param: NDArray[Any], grad: NDArray[Any],
+                    state: dict[str, NDArray[Any]], weight_decay: float) -> None:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ config
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = {"class": type(self).__name__, "lr": float(self.lr)}
         if not self.decay_biases:
             cfg["decay_biases"] = False
         return cfg
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg: Mapping[str, Any]) -> Optimizer:
         cfg = dict(cfg)
         cls_name = cfg.pop("class", cls.__name__)
         if cls_name != cls.__name__:
             raise ValueError(f"config is for {cls_name}, not {cls.__name__}")
         return cls(**cfg)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         cfg = self.get_config()
         del cfg["class"]
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in cfg.items())})"
@@ -165,8 +179,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
-                 decay_biases=True):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0, decay_biases: bool = True) -> None:
         super().__init__(lr, decay_biases)
         self.momentum = scalar("momentum", momentum, lo=0.0, hi=1.0)
         self.nesterov = bool(nesterov)
@@ -174,15 +188,16 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0")
         self.weight_decay = scalar("weight_decay", weight_decay, lo=0.0)
 
-    def state_keys(self):
+    def state_keys(self) -> tuple[str, ...]:
         return ("velocity",) if self.momentum else ()
 
-    def _update_one(self, param, grad, state, weight_decay):
+    def _update_one(self, param: NDArray[Any], grad: NDArray[Any],
+                    state: dict[str, NDArray[Any]], weight_decay: float) -> None:
         self._ops.sgd_update(param, grad, state.get("velocity"), lr=self.lr,
                              momentum=self.momentum, nesterov=self.nesterov,
                              weight_decay=weight_decay)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov,
                 "weight_decay": self.weight_decay}
 
@@ -194,8 +209,9 @@ class Adam(Optimizer):
     name = "adam"
     _kernel = "adam_update"
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, decay_biases=True):
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+                 decay_biases: bool = True) -> None:
         super().__init__(lr, decay_biases)
         self.beta1 = scalar("beta1", beta1, lo=0.0, hi=1.0, hi_open=True)
         self.beta2 = scalar("beta2", beta2, lo=0.0, hi=1.0, hi_open=True)
@@ -203,17 +219,18 @@ class Adam(Optimizer):
         self.weight_decay = scalar("weight_decay", weight_decay, lo=0.0)
         self.amsgrad = bool(amsgrad)
 
-    def state_keys(self):
+    def state_keys(self) -> tuple[str, ...]:
         return ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
-    def _update_one(self, param, grad, state, weight_decay):
+    def _update_one(self, param: NDArray[Any], grad: NDArray[Any],
+                    state: dict[str, NDArray[Any]], weight_decay: float) -> None:
         getattr(self._ops, self._kernel)(
             param, grad, state["m"], state["v"], step=self.iterations + 1, lr=self.lr,
             beta1=self.beta1, beta2=self.beta2, eps=self.eps, weight_decay=weight_decay,
             amsgrad=self.amsgrad, v_max=state.get("v_max"),
         )
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2,
                 "eps": self.eps, "weight_decay": self.weight_decay, "amsgrad": self.amsgrad}
 
@@ -224,8 +241,9 @@ class AdamW(Adam):
     name = "adamw"
     _kernel = "adamw_update"
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, decay_biases=True):
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
+                 decay_biases: bool = True) -> None:
         super().__init__(lr, beta1, beta2, eps, weight_decay, amsgrad, decay_biases)
 
 
@@ -235,8 +253,9 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
 
-    def __init__(self, lr=1e-2, rho=0.99, eps=1e-8, momentum=0.0, centered=False,
-                 weight_decay=0.0, decay_biases=True):
+    def __init__(self, lr: float = 1e-2, rho: float = 0.99, eps: float = 1e-8,
+                 momentum: float = 0.0, centered: bool = False, weight_decay: float = 0.0,
+                 decay_biases: bool = True) -> None:
         super().__init__(lr, decay_biases)
         self.rho = scalar("rho", rho, lo=0.0, hi=1.0, hi_open=True)
         self.eps = scalar("eps", eps, lo=0.0)
@@ -244,15 +263,16 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
         self.weight_decay = scalar("weight_decay", weight_decay, lo=0.0)
 
-    def state_keys(self):
-        keys = ("square_avg",)
+    def state_keys(self) -> tuple[str, ...]:
+        keys: tuple[str, ...] = ("square_avg",)
         if self.momentum:
             keys += ("velocity",)
         if self.centered:
             keys += ("grad_avg",)
         return keys
 
-    def _update_one(self, param, grad, state, weight_decay):
+    def _update_one(self, param: NDArray[Any], grad: NDArray[Any],
+                    state: dict[str, NDArray[Any]], weight_decay: float) -> None:
         self._ops.rmsprop_update(
             param, grad, state["square_avg"], lr=self.lr, rho=self.rho, eps=self.eps,
             weight_decay=weight_decay, momentum=self.momentum,
@@ -260,7 +280,7 @@ class RMSprop(Optimizer):
             grad_avg=state.get("grad_avg"),
         )
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "eps": self.eps,
                 "momentum": self.momentum, "centered": self.centered,
                 "weight_decay": self.weight_decay}
@@ -270,7 +290,7 @@ OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop)}
 _BY_CLASS = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop)}
 
 
-def get_optimizer(optimizer):
+def get_optimizer(optimizer: str | Optimizer) -> Optimizer:
     """An Optimizer from a name in ``OPTIMIZERS`` (with default hyperparameters), or an
     Optimizer instance returned as is."""
     if isinstance(optimizer, Optimizer):
@@ -287,11 +307,11 @@ def get_optimizer(optimizer):
     )
 
 
-def optimizer_from_config(cfg):
+def optimizer_from_config(cfg: object) -> Optimizer:
     """An optimizer from ``get_config()`` output; only fastnn's own classes are known."""
     if not isinstance(cfg, dict):
         raise TypeError(f"an optimizer config must be a dict, got {type(cfg).__name__}")
-    cls = _BY_CLASS.get(cfg.get("class")) if isinstance(cfg.get("class"), str) else None
+    cls = _BY_CLASS.get(cfg["class"]) if isinstance(cfg.get("class"), str) else None
     if cls is None:
         raise ValueError(
             f"unknown optimizer class {cfg.get('class')!r}; known: {', '.join(_BY_CLASS)}"

@@ -19,6 +19,8 @@ that nothing else is in the file. Any problem raises
 the same directory, fsync, ``os.replace``.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
@@ -26,8 +28,11 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._version import __version__
 from .errors import ModelFileError
@@ -35,6 +40,9 @@ from .layers import BACKENDS, LAYERS, layer_from_config
 from .losses import LOSSES, get_loss
 from .model import Sequential
 from .optimizers import optimizer_from_config
+
+if TYPE_CHECKING:
+    from numpy.lib.npyio import NpzFile
 
 __all__ = ["save_model", "load", "MAGIC", "FORMAT_VERSION", "HEADER_KEY"]
 
@@ -49,8 +57,10 @@ _EOCD_LEN = 22  # end-of-central-directory record without a comment
 MAX_LAYERS = 100_000
 MAX_DEPTH = 64
 
+_T = TypeVar("_T")
 
-def _sha256(f, n):
+
+def _sha256(f: BinaryIO, n: int) -> bytes:
     """Hex SHA-256 of the first n bytes of the open file f."""
     h = hashlib.sha256()
     f.seek(0)
@@ -64,7 +74,7 @@ def _sha256(f, n):
     return h.hexdigest().encode()
 
 
-def _seal(f):
+def _seal(f: BinaryIO) -> None:
     """Append the checksum comment to the zip archive in the open file f (read/write)."""
     size = f.seek(0, os.SEEK_END)
     f.seek(size - _EOCD_LEN)
@@ -83,12 +93,12 @@ def _seal(f):
 # ============================================================================ save
 
 
-def _header_and_arrays(model):
+def _header_and_arrays(model: Sequential) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
     for layer in model.layers:
         if LAYERS.get(type(layer).__name__) is not type(layer):
             raise ValueError(f"cannot save layer {layer.name!r} of class "
                              f"{type(layer).__name__}: only fastnn's own layers can be saved")
-    arrays = {}
+    arrays: dict[str, NDArray[Any]] = {}
     params_meta = []
     index = {}
     for i, (layer, key, arr) in enumerate(model.params):
@@ -105,7 +115,7 @@ def _header_and_arrays(model):
         buffers_meta.append({"layer": layer.name, "key": key, "array": name,
                              "shape": list(arr.shape)})
 
-    opt_meta = None
+    opt_meta: dict[str, Any] | None = None
     opt = model.optimizer
     if opt is not None:
         opt_meta = {"config": opt.get_config(), "iterations": int(opt.iterations),
@@ -129,6 +139,7 @@ def _header_and_arrays(model):
                 state_meta.append(entry)
             opt_meta["state"] = state_meta
 
+    assert model.input_shape is not None  # save_model checked that the model is built
     loss = model.loss
     header = {
         "magic": MAGIC,
@@ -149,13 +160,13 @@ def _header_and_arrays(model):
     return header, arrays
 
 
-def _umask():
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def save_model(model, path):
+def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     """Write ``model`` to ``path`` (one .npz-format file; the name is used as given)."""
     if not isinstance(model, Sequential):
         raise TypeError(f"save_model takes a Sequential, got {type(model).__name__}")
@@ -173,7 +184,7 @@ def save_model(model, path):
                                dir=directory)
     try:
         with os.fdopen(fd, "w+b") as f:
-            np.savez(f, **members)
+            np.savez(f, **members)  # type: ignore[arg-type]  # no member is named allow_pickle
             _seal(f)
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
@@ -197,11 +208,11 @@ def save_model(model, path):
 # ============================================================================ load
 
 
-def _fail(path, message):
+def _fail(path: str, message: str) -> ModelFileError:
     return ModelFileError(f"{path}: {message}", path=path)
 
 
-def _sniff(path):
+def _sniff(path: str) -> None:
     """Reject what is plainly not a fastnn file before opening it as a zip archive."""
     with open(path, "rb") as f:
         head = f.read(8)
@@ -219,7 +230,7 @@ def _sniff(path):
                           "files are written by model.save)")
 
 
-def _check_zip(path):
+def _check_zip(path: str) -> list[str]:
     """The archive's member names, after checking every member's CRC."""
     try:
         with zipfile.ZipFile(path) as zf:
@@ -250,7 +261,7 @@ def _check_zip(path):
     return keys
 
 
-def _verify_seal(path):
+def _verify_seal(path: str) -> None:
     with open(path, "rb") as f:
         size = f.seek(0, os.SEEK_END)
         if size < _SEAL_LEN + _EOCD_LEN:
@@ -264,7 +275,7 @@ def _verify_seal(path):
             raise _fail(path, "the file is corrupted: its SHA-256 checksum does not match")
 
 
-def _read_array(npz, key, path):
+def _read_array(npz: NpzFile[Any], key: str, path: str) -> NDArray[Any]:
     try:
         return npz[key]
     except ValueError as e:
@@ -277,7 +288,7 @@ def _read_array(npz, key, path):
                           f"corrupted ({e})") from None
 
 
-def _read_header(npz, path):
+def _read_header(npz: NpzFile[Any], path: str) -> dict[str, Any]:
     raw = _read_array(npz, HEADER_KEY, path)
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise _fail(path, f"the {HEADER_KEY!r} header must be a 1-D uint8 array, got "
@@ -303,7 +314,8 @@ def _read_header(npz, path):
     return header
 
 
-def _field(header, key, types, path, what=None):
+def _field(header: dict[str, Any], key: str, types: type[_T] | tuple[type[_T], ...], path: str,
+           what: str | None = None) -> _T:
     if key not in header:
         raise _fail(path, f"the header lacks {key!r}")
     value = header[key]
@@ -314,14 +326,14 @@ def _field(header, key, types, path, what=None):
     return value
 
 
-def _int_list(value, path, what, lo=0):
+def _int_list(value: object, path: str, what: str, lo: int = 0) -> list[int]:
     if not isinstance(value, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) and v >= lo for v in value):
         raise _fail(path, f"the header's {what} is invalid: {value!r:.200}")
     return value
 
 
-def load(path, *, backend=None):
+def load(path: str | os.PathLike[str], *, backend: str | ModuleType | None = None) -> Sequential:
     """Load a model written by ``model.save`` / ``save_model``. ``backend`` overrides the
     saved one ("native" or "reference"). Raises ModelFileError for anything that is not a
     valid fastnn model file; never unpickles."""
@@ -348,7 +360,7 @@ def load(path, *, backend=None):
             raise _fail(path, f"the file is inconsistent: {type(e).__name__}: {e}") from None
 
 
-def _check_structure(layer_cfgs, path):
+def _check_structure(layer_cfgs: list[Any], path: str) -> None:
     """Bound the layer tree before any layer is made: at most MAX_LAYERS layers (Residual
     blocks' inner layers included), nested at most MAX_DEPTH deep."""
     count = 0
@@ -368,7 +380,8 @@ def _check_structure(layer_cfgs, path):
                 stack.append((cfg["projection"], depth + 1))
 
 
-def _build(header, npz, keys, path, backend):
+def _build(header: dict[str, Any], npz: NpzFile[Any], keys: set[str], path: str,
+           backend: str | ModuleType | None) -> Sequential:
     dtype = _field(header, "dtype", str, path)
     if dtype not in ("float32", "float64"):
         raise _fail(path, f"the header's dtype {dtype!r} is not float32 or float64")
@@ -389,7 +402,7 @@ def _build(header, npz, keys, path, backend):
     rng_state = _field(header, "rng_state", dict, path)
 
     # every array the header names, present with the right dtype and shape; nothing else
-    expected = {}
+    expected: dict[str, tuple[int, ...]] = {}
     for what, metas in (("params", params_meta), ("buffers", buffers_meta)):
         for i, m in enumerate(metas):
             if not isinstance(m, dict) or not isinstance(m.get("array"), str) \
@@ -422,7 +435,7 @@ def _build(header, npz, keys, path, backend):
     if extra:
         raise _fail(path, f"unexpected array(s) not named in the header: "
                           f"{', '.join(extra[:8])}")
-    arrays = {}
+    arrays: dict[str, NDArray[Any]] = {}
     for name, shape in expected.items():
         a = _read_array(npz, name, path)
         if a.dtype != np.dtype(dtype):

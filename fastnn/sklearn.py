@@ -28,9 +28,14 @@ Needs scikit-learn: ``pip install "fastnn[sklearn]"``. ``import fastnn`` never i
 this module.
 """
 
+from __future__ import annotations
+
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -49,20 +54,46 @@ from .layers import Dense
 from .model import Sequential
 from .optimizers import SGD, Adam
 
+if TYPE_CHECKING:
+    from sklearn.utils import Tags
+    from typing_extensions import Self
+
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _ACTIVATIONS = {"identity": None, "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 
 
-class _BaseMLP(BaseEstimator):
+class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn is untyped
     """Shared by MLPClassifier and MLPRegressor; parameters as in scikit-learn."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10):
+    coefs_: list[NDArray[Any]]
+    intercepts_: list[NDArray[Any]]
+    loss_curve_: list[float]
+    validation_scores_: list[float] | None
+    best_validation_score_: float | None
+    best_loss_: float | None
+    _model: Sequential | None
+    _optimizer: SGD | Adam | None
+    _best: list[NDArray[Any]] | None
+
+    if TYPE_CHECKING:  # defined by MLPClassifier and MLPRegressor
+        def _prepare(self, X: ArrayLike, y: ArrayLike, reset: bool,
+                     incremental: bool) -> tuple[NDArray[Any], NDArray[Any]]: ...
+
+        def _stratify(self, Y: NDArray[Any]) -> NDArray[Any] | None: ...
+
+        def _val_score(self, Xv: NDArray[Any], Yv: NDArray[Any]) -> float: ...
+
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: int | Literal["auto"] = "auto", learning_rate: str = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5, max_iter: int = 200,
+                 shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4,
+                 verbose: bool = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: int = 10) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -88,8 +119,9 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------ checks
 
-    def _validate_params(self):
-        def num(name, lo, hi=None, lo_open=False, integer=False):
+    def _validate_params(self) -> list[int]:
+        def num(name: str, lo: float, hi: float | None = None, lo_open: bool = False,
+                integer: bool = False) -> None:
             v = getattr(self, name)
             kind = (int, np.integer) if integer else (int, float, np.integer, np.floating)
             if isinstance(v, bool) or not isinstance(v, kind):
@@ -99,7 +131,7 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError(f"{name} must be {'>' if lo_open else '>='} {lo}"
                                  + (f" and <= {hi}" if hi is not None else "") + f", got {v!r}")
 
-        hidden = self.hidden_layer_sizes
+        hidden: Any = self.hidden_layer_sizes  # whatever was set; checked below
         hidden = [hidden] if np.isscalar(hidden) else list(hidden)
         if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1
                for h in hidden):
@@ -138,7 +170,7 @@ class _BaseMLP(BaseEstimator):
 
     # ---------------------------------------------------------------- training
 
-    def _batch(self, n):
+    def _batch(self, n: int) -> int:
         if self.batch_size == "auto":
             return min(200, n)
         if self.batch_size > n:
@@ -146,7 +178,8 @@ class _BaseMLP(BaseEstimator):
                           "going to be clipped", UserWarning)
         return int(min(self.batch_size, n))
 
-    def _new_model(self, n_in, hidden, n_out, dtype, rng):
+    def _new_model(self, n_in: int, hidden: Sequence[int], n_out: int, dtype: np.dtype[Any],
+                   rng: np.random.RandomState) -> Sequential:
         act = _ACTIVATIONS[self.activation]
         layers = [Dense(h, activation=act, kernel_init="glorot") for h in hidden]
         layers.append(Dense(n_out, activation=self._out_activation, kernel_init="glorot"))
@@ -154,7 +187,7 @@ class _BaseMLP(BaseEstimator):
         model.build((n_in,))
         return model
 
-    def _new_optimizer(self, batch):
+    def _new_optimizer(self, batch: int) -> SGD | Adam:
         wd = self.alpha / batch
         if self.solver == "adam":
             return Adam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
@@ -163,10 +196,11 @@ class _BaseMLP(BaseEstimator):
                    nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
                    weight_decay=wd, decay_biases=False)
 
-    def _dense_layers(self):
+    def _dense_layers(self) -> list[Dense]:
+        assert self._model is not None
         return [layer for layer in self._model.layers if isinstance(layer, Dense)]
 
-    def _export(self):
+    def _export(self) -> None:
         """The model's weights as scikit-learn's coefs_ / intercepts_ (copies)."""
         dense = self._dense_layers()
         self.coefs_ = [layer.params["W"].copy() for layer in dense]
@@ -174,13 +208,13 @@ class _BaseMLP(BaseEstimator):
         self.n_layers_ = len(dense) + 1
         self.n_outputs_ = int(dense[-1].params["W"].shape[1])
 
-    def _import(self):
+    def _import(self) -> None:
         """coefs_ / intercepts_ into the model (after unpickling or user edits)."""
         for layer, W, b in zip(self._dense_layers(), self.coefs_, self.intercepts_):
             layer.params["W"][...] = W
             layer.params["b"][...] = b
 
-    def _ensure_model(self):
+    def _ensure_model(self) -> Sequential:
         if getattr(self, "_model", None) is None:
             sizes = [W.shape[1] for W in self.coefs_]
             # the fitted shapes, not the parameters (set_params may have changed them);
@@ -189,9 +223,10 @@ class _BaseMLP(BaseEstimator):
                                           self.coefs_[0].dtype, check_random_state(0))
             self._import()
             self._optimizer = None
+        assert self._model is not None
         return self._model
 
-    def _fit(self, X, y, incremental):
+    def _fit(self, X: ArrayLike, y: ArrayLike, incremental: bool) -> Self:
         hidden = self._validate_params()
         first = not (hasattr(self, "coefs_") and (self.warm_start or incremental))
         X, Y = self._prepare(X, y, reset=first or not hasattr(self, "n_features_in_"),
@@ -217,13 +252,15 @@ class _BaseMLP(BaseEstimator):
             if model.dtype != dtype:  # continue in the dtype the model was trained in
                 X = X.astype(model.dtype)
                 Y = Y.astype(model.dtype) if Y.dtype.kind == "f" else Y
+        assert self._model is not None
         model = self._model
         Xv = Yv = None
         if self.early_stopping and not incremental:
             stratify = self._stratify(Y)
-            X, Xv, Y, Yv = train_test_split(X, Y, test_size=self.validation_fraction,
-                                            random_state=self._random_state,
-                                            stratify=stratify)
+            X, Xv, Y, Yv = cast("tuple[NDArray[Any], ...]",
+                                train_test_split(X, Y, test_size=self.validation_fraction,
+                                                 random_state=self._random_state,
+                                                 stratify=stratify))
             if len(Xv) < 2:
                 raise ValueError("early_stopping: the validation set has fewer than 2 "
                                  "samples; raise validation_fraction or pass more data")
@@ -248,6 +285,8 @@ class _BaseMLP(BaseEstimator):
             if self.verbose:
                 print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
             if self.early_stopping and Xv is not None:
+                assert Yv is not None and self.validation_scores_ is not None
+                assert self.best_validation_score_ is not None
                 score = self._val_score(Xv, Yv)
                 self.validation_scores_.append(score)
                 if score < self.best_validation_score_ + self.tol:
@@ -258,6 +297,7 @@ class _BaseMLP(BaseEstimator):
                     self.best_validation_score_ = score
                     self._best = model.get_weights()
             elif not self.early_stopping:
+                assert self.best_loss_ is not None
                 if loss > self.best_loss_ - self.tol:
                     self._no_improvement_count += 1
                 else:
@@ -278,52 +318,60 @@ class _BaseMLP(BaseEstimator):
                           "reached and the optimization hasn't converged yet.",
                           ConvergenceWarning)
         if self.early_stopping and not incremental and getattr(self, "_best", None) is not None:
+            assert self._best is not None
             model.set_weights(self._best)
             self._best = None
         self._export()
         return self
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Train from scratch (or from the current weights with warm_start=True) for up
         to max_iter epochs, stopping as scikit-learn does (tol, n_iter_no_change,
         early_stopping)."""
         return self._fit(X, y, incremental=False)
 
-    def _forward(self, X):
+    def _forward(self, X: ArrayLike) -> NDArray[Any]:
         check_is_fitted(self, "coefs_")
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
-                          accept_sparse=False)
+        X = cast("NDArray[Any]",
+                 validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
+                               accept_sparse=False))
         model = self._ensure_model()
         return model.predict(np.ascontiguousarray(X, dtype=model.dtype))
 
     # ----------------------------------------------------------------- pickling
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         for transient in ("_model", "_optimizer", "_best"):
             state.pop(transient, None)  # native objects; rebuilt from coefs_ on demand
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._model = None
         self._optimizer = None
 
 
-class MLPClassifier(ClassifierMixin, _BaseMLP):
+class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-learn is untyped
     """Multi-layer perceptron classifier (softmax cross-entropy for several classes,
     sigmoid cross-entropy for two classes or multilabel targets)."""
 
-    def _prepare(self, X, y, reset, incremental):
-        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
-                             multi_output=True, accept_sparse=False)
+    classes_: NDArray[Any]
+
+    def _prepare(self, X: ArrayLike, y: ArrayLike, reset: bool,
+                 incremental: bool) -> tuple[NDArray[Any], NDArray[Any]]:
+        X, y = cast("tuple[NDArray[Any], NDArray[Any]]",
+                    validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
+                                  multi_output=True, accept_sparse=False))
         if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)  # a DataConversionWarning, as scikit-learn
+            y = cast("NDArray[Any]",
+                     column_or_1d(y, warn=True))  # a DataConversionWarning, as scikit-learn
         if reset and not incremental:
             self._label_binarizer = LabelBinarizer().fit(y)
             self.classes_ = self._label_binarizer.classes_
         elif not hasattr(self, "_label_binarizer"):
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        unseen: NDArray[Any] | list[Any]
         unseen = np.setdiff1d(np.unique(y), self.classes_) if y.ndim == 1 else []
         if len(unseen):
             raise ValueError(f"y has classes {list(unseen)} that are not in classes_ "
@@ -343,23 +391,26 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self._loss_scale = float(self._n_out) if self._task == "multilabel" else 1.0
         return np.ascontiguousarray(X), Y
 
-    def _stratify(self, Y):
+    def _stratify(self, Y: NDArray[Any]) -> NDArray[Any] | None:
         return Y if self._task == "multiclass" else (Y if Y.shape[1] == 1 else None)
 
-    def _val_score(self, Xv, Yv):
-        return accuracy_score(self._decode(self._model.predict(Xv)), self._decode_target(Yv))
+    def _val_score(self, Xv: NDArray[Any], Yv: NDArray[Any]) -> float:
+        assert self._model is not None
+        return cast(float, accuracy_score(self._decode(self._model.predict(Xv)),
+                                          self._decode_target(Yv)))
 
-    def _decode_target(self, Y):
+    def _decode_target(self, Y: NDArray[Any]) -> NDArray[Any]:
         if self._task == "multiclass":
-            return self.classes_[Y]
-        return self._label_binarizer.inverse_transform(Y)
+            return cast("NDArray[Any]", self.classes_[Y])
+        return cast("NDArray[Any]", self._label_binarizer.inverse_transform(Y))
 
-    def _decode(self, out):
+    def _decode(self, out: NDArray[Any]) -> NDArray[Any]:
         if self._task == "multiclass":
-            return self.classes_[np.argmax(out, axis=1)]
-        return self._label_binarizer.inverse_transform(out, threshold=0.5)
+            return cast("NDArray[Any]", self.classes_[np.argmax(out, axis=1)])
+        return cast("NDArray[Any]", self._label_binarizer.inverse_transform(out, threshold=0.5))
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    classes: Sequence[Any] | NDArray[Any] | None = None) -> Self:
         """One epoch over (X, y). The first call needs ``classes`` (all the labels
         that will ever appear), as in scikit-learn."""
         if not hasattr(self, "coefs_"):
@@ -376,32 +427,34 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                              f"to partial_fit, which was {list(self.classes_)}")
         return self._fit(X, y, incremental=True)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predicted class labels."""
         return self._decode(self._forward(X))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[Any]:
         """Class probabilities, columns in the order of ``classes_``."""
         p = self._forward(X)
         if self._task == "binary":
             return np.hstack([1 - p, p])
         return p
 
-    def predict_log_proba(self, X):
-        return np.log(self.predict_proba(X))
+    def predict_log_proba(self, X: ArrayLike) -> NDArray[Any]:
+        return cast("NDArray[Any]", np.log(self.predict_proba(X)))
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
 
 
-class MLPRegressor(RegressorMixin, _BaseMLP):
+class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]  # scikit-learn is untyped
     """Multi-layer perceptron regressor (identity output, squared error)."""
 
-    def _prepare(self, X, y, reset, incremental):
-        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
-                             multi_output=True, y_numeric=True, accept_sparse=False)
+    def _prepare(self, X: ArrayLike, y: ArrayLike, reset: bool,
+                 incremental: bool) -> tuple[NDArray[Any], NDArray[Any]]:
+        X, y = cast("tuple[NDArray[Any], NDArray[Any]]",
+                    validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
+                                  multi_output=True, y_numeric=True, accept_sparse=False))
         self._y_1d = y.ndim == 1
         Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=X.dtype)
         if hasattr(self, "coefs_") and not reset and Y.shape[1] != self.coefs_[-1].shape[1]:
@@ -413,22 +466,23 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self._loss_scale = 1.0 / Y.shape[1]
         return np.ascontiguousarray(X), Y
 
-    def _stratify(self, Y):
+    def _stratify(self, Y: NDArray[Any]) -> None:
         return None
 
-    def _val_score(self, Xv, Yv):
-        return r2_score(Yv, self._model.predict(Xv))
+    def _val_score(self, Xv: NDArray[Any], Yv: NDArray[Any]) -> float:
+        assert self._model is not None
+        return cast(float, r2_score(Yv, self._model.predict(Xv)))
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """One epoch over (X, y)."""
         return self._fit(X, y, incremental=True)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predicted values: (n,) for a 1-d target, else (n, outputs)."""
         out = self._forward(X)
         return out.ravel() if out.shape[1] == 1 and getattr(self, "_y_1d", True) else out

@@ -1,6 +1,7 @@
 """The public surface: every kernel of fastnn._kernels.KERNELS exists natively and as a
 numpy twin with the same signature; show_config / config() / ``python -m fastnn info``."""
 
+import ast
 import importlib
 import importlib.machinery
 import inspect
@@ -31,11 +32,44 @@ def test_kernel_names_unique():
 def test_twins_exist_with_identical_signatures(family, name):
     native, twin = getattr(ops, name), getattr(reference, name)
     assert native is not twin
-    assert inspect.signature(native) == inspect.signature(twin)
+    assert _unannotated(inspect.signature(native)) == _unannotated(inspect.signature(twin))
+    # the types: the compiled op's stub states the twin's annotations
+    assert _stub_annotations(family, name) == _annotations(twin)
     # the family module holds it, under the same name on both sides
     assert getattr(importlib.import_module(f"fastnn.ops.{family}"), name) is native
     assert getattr(importlib.import_module(f"fastnn.reference.{family}"), name) is twin
     assert name in ops.__all__ and name in reference.__all__
+
+
+def _unannotated(sig):
+    return sig.replace(parameters=[p.replace(annotation=inspect.Parameter.empty)
+                                   for p in sig.parameters.values()],
+                       return_annotation=inspect.Signature.empty)
+
+
+def _normalized(annotation):
+    return ast.unparse(ast.parse(annotation, mode="eval"))
+
+
+def _annotations(fn):
+    """The function's annotations as source text, normalized ("return" included)."""
+    return {k: _normalized(v if isinstance(v, str) else inspect.formatannotation(v))
+            for k, v in inspect.get_annotations(fn).items()}
+
+
+def _stub_annotations(family, name):
+    """The annotations of `name` in the .pyi stub beside the compiled fastnn.ops.<family>."""
+    mod = importlib.import_module(f"fastnn.ops.{family}")
+    path = os.path.join(os.path.dirname(mod.__file__), f"{family}.pyi")
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+    args = fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
+    args += [a for a in (fn.args.vararg, fn.args.kwarg) if a is not None]
+    found = {a.arg: ast.unparse(a.annotation) for a in args if a.annotation is not None}
+    if fn.returns is not None:
+        found["return"] = ast.unparse(fn.returns)
+    return found
 
 
 @pytest.mark.parametrize("family", sorted(KERNELS))

@@ -56,6 +56,20 @@ def test_every_compiled_module_shares_the_one_cpu_description():
     assert _runtime.isa()["modules"] == len(names) - 1  # all but _runtime, which owns it
 
 
+def test_every_compiled_module_has_its_stub():
+    """The .pyi beside each extension module is what type checkers read (CI's stubtest
+    checks its contents against the module)."""
+    import importlib
+    import pkgutil
+
+    for m in pkgutil.walk_packages(fastnn.__path__, "fastnn."):
+        if not m.ispkg and _is_compiled(m):
+            path = importlib.import_module(m.name).__file__
+            stub = os.path.join(os.path.dirname(path), m.name.rsplit(".", 1)[1] + ".pyi")
+            assert os.path.isfile(stub), stub
+    assert os.path.isfile(os.path.join(os.path.dirname(fastnn.__file__), "py.typed"))
+
+
 def _is_compiled(info):
     spec = info.module_finder.find_spec(info.name)
     return spec is not None and isinstance(spec.loader, importlib.machinery.ExtensionFileLoader)

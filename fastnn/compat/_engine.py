@@ -29,33 +29,48 @@ backprop in numpy, the batched mini-batch gradient, the epoch loop and the plumb
 between the book's lists and the twin.
 """
 
+from __future__ import annotations
+
 import numbers
 import random
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, SupportsIndex, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .. import _runtime
 from ..layers import Dense
 from ..model import Sequential
 from ..optimizers import SGD
 
+if TYPE_CHECKING:
+    from ..layers import Layer
+
 __all__ = ["sigmoid", "sigmoid_prime", "vectorized_result", "check_sizes", "pairs", "stack_columns",
            "stack_labels", "NativeNetwork", "EpochTrainer", "BookNetwork"]
 
+# The book's float arrays: activations, weighted inputs z, output errors.
+FloatArray: TypeAlias = NDArray[np.floating[Any]]
+# One (x, y) example in the book's format: x a column vector, y a one-hot column or a label.
+Pair: TypeAlias = tuple[ArrayLike, ArrayLike]
+# Two lists of one array per layer: (weights, biases) or the gradients (nabla_b, nabla_w).
+LayerArrays: TypeAlias = tuple[list[NDArray[Any]], list[NDArray[Any]]]
 
-def sigmoid(z):
+
+def sigmoid(z: FloatArray) -> FloatArray:
     """The sigmoid function 1 / (1 + e^-z), elementwise."""
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def vectorized_result(j):
+def vectorized_result(j: SupportsIndex) -> NDArray[np.float64]:
     """The one-hot (10, 1) column for the digit ``j``."""
     e = np.zeros((10, 1))
     e[j] = 1.0
     return e
 
 
-def sigmoid_prime(z):
+def sigmoid_prime(z: FloatArray) -> FloatArray:
     """Derivative of the sigmoid function: sigmoid(z) * (1 - sigmoid(z))."""
     s = sigmoid(z)
     return s * (1.0 - s)
@@ -64,7 +79,7 @@ def sigmoid_prime(z):
 # ====================================================================== checks
 
 
-def check_sizes(sizes):
+def check_sizes(sizes: Iterable[SupportsIndex]) -> list[int]:
     """``sizes`` checked (a list of at least two positive integer layer widths, such as
     [784, 30, 10]); returns them as a list of ints."""
     try:
@@ -80,7 +95,7 @@ def check_sizes(sizes):
     return [int(w) for w in widths]
 
 
-def pairs(data, what):
+def pairs(data: Iterable[Pair], what: str) -> tuple[list[ArrayLike], list[ArrayLike]]:
     """The x's and the y's of a list of (x, y) pairs, as two lists."""
     try:
         return [x for x, _ in data], [y for _, y in data]
@@ -95,7 +110,8 @@ def pairs(data, what):
     raise TypeError(f"{what} must be a list of (x, y) pairs")  # pragma: no cover
 
 
-def _column_error(columns, rows, what, part):
+def _column_error(columns: Sequence[ArrayLike], rows: int, what: str,
+                  part: str) -> ValueError | TypeError:
     """The error for the first entry of `columns` that is not a (rows, 1) column."""
     for i, c in enumerate(columns):
         shape = np.shape(c)
@@ -116,9 +132,11 @@ def _column_error(columns, rows, what, part):
     return TypeError(f"{what}: every {part} must be a numeric array")
 
 
-def stack_columns(columns, rows, what, part="x"):
+def stack_columns(columns: Sequence[ArrayLike], rows: int, what: str,
+                  part: str = "x") -> NDArray[np.float64]:
     """(rows, 1) column vectors -> a C-contiguous (len(columns), rows) float64 matrix
     whose i-th row is the i-th column; clear errors for a wrong shape or NaN/inf."""
+    out: NDArray[np.float64] | None
     try:
         out = np.array(columns, dtype=np.float64)
     except (TypeError, ValueError):
@@ -133,7 +151,7 @@ def stack_columns(columns, rows, what, part="x"):
     return out
 
 
-def _is_integral(y):
+def _is_integral(y: Any) -> bool:
     if isinstance(y, (bool, np.bool_)):
         return False
     if isinstance(y, numbers.Integral):
@@ -144,7 +162,7 @@ def _is_integral(y):
         return False
 
 
-def stack_labels(labels, what):
+def stack_labels(labels: Sequence[ArrayLike], what: str) -> NDArray[np.int64]:
     """Integer class labels -> an int64 vector; a clear error for anything else (such as
     the one-hot columns of training data)."""
     try:
@@ -176,21 +194,21 @@ class NativeNetwork:
     native forward of the rows of X.
     """
 
-    def __init__(self, sizes):
+    def __init__(self, sizes: Sequence[int]) -> None:
         self.sizes = tuple(sizes)
         self.model = Sequential([Dense(n, activation="sigmoid") for n in self.sizes[1:]],
                                 dtype="float64", input_shape=(self.sizes[0],), seed=0)
         self.model.build()
         self.layers = list(self.model.layers)
 
-    def load(self, weights, biases):
+    def load(self, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> None:
         """Copy the book's ``weights`` / ``biases`` lists into the model."""
         n = len(self.layers)
         if len(weights) != n or len(biases) != n:
             raise ValueError(f"the network has {n} layers of weights and biases (sizes "
                              f"{list(self.sizes)}), but net.weights has {len(weights)} "
                              f"and net.biases has {len(biases)} entries")
-        checked = []
+        checked: list[tuple[Layer, NDArray[Any], NDArray[Any]]] = []
         for i, (layer, w, b) in enumerate(zip(self.layers, weights, biases)):
             n_in, n_out = self.sizes[i], self.sizes[i + 1]
             w, b = np.asarray(w), np.asarray(b)
@@ -210,13 +228,13 @@ class NativeNetwork:
             layer.params["W"][...] = w.T
             layer.params["b"][...] = b[:, 0]
 
-    def parameters(self):
+    def parameters(self) -> LayerArrays:
         """(weights, biases): new float64 arrays of the book's shapes."""
         weights = [np.ascontiguousarray(layer.params["W"].T) for layer in self.layers]
         biases = [layer.params["b"].reshape(-1, 1).copy() for layer in self.layers]
         return weights, biases
 
-    def predict(self, X):
+    def predict(self, X: NDArray[Any]) -> NDArray[Any]:
         """The network's outputs for the rows of X (n, sizes[0]): (n, sizes[-1])."""
         return self.model.predict(X)
 
@@ -226,7 +244,8 @@ class EpochTrainer:
     epoch per ``run(order)`` in the given sample order, with the book's rule for
     ``cost`` ("quadratic" or "cross_entropy") and L2 parameter ``lmbda``."""
 
-    def __init__(self, net, X, Y, mini_batch_size, eta, cost="quadratic", lmbda=0.0):
+    def __init__(self, net: NativeNetwork, X: NDArray[Any], Y: NDArray[Any], mini_batch_size: int,
+                 eta: float, cost: str = "quadratic", lmbda: float = 0.0) -> None:
         if cost not in ("quadratic", "cross_entropy"):
             raise ValueError(f"unknown cost {cost!r}")
         if not eta >= 0:
@@ -247,7 +266,7 @@ class EpochTrainer:
                   optimizer=optimizer, shuffle=False, metrics=(), verbose=0,
                   on_nonfinite="ignore")
 
-    def run(self, order):
+    def run(self, order: Sequence[int]) -> None:
         """One epoch over the rows of X in ``order`` (a permutation of range(n)): one
         native call."""
         model = self.net.model
@@ -265,12 +284,24 @@ class BookNetwork:
     and the epoch loop. Subclasses set ``_home`` (their own class, to tell a user's
     overrides apart) and define ``_output_delta(z, a, y)`` and ``_native_cost()``."""
 
-    _home = None
-    _twin = None
+    _home: type[BookNetwork] | None = None
+    _twin: NativeNetwork | None = None
+
+    # set by the subclasses
+    sizes: Sequence[int]
+    weights: list[NDArray[Any]]
+    biases: list[NDArray[Any]]
+
+    if TYPE_CHECKING:
+        # defined by the subclasses
+        def feedforward(self, a: ArrayLike) -> NDArray[Any]: ...
+        def backprop(self, x: ArrayLike, y: ArrayLike) -> LayerArrays: ...
+        def _output_delta(self, z: FloatArray, a: FloatArray, y: FloatArray) -> FloatArray: ...
+        def _native_cost(self) -> str | None: ...
 
     # ------------------------------------------------------------------ book math
 
-    def _check_column(self, a, rows, name):
+    def _check_column(self, a: ArrayLike, rows: int, name: str) -> NDArray[Any]:
         a = np.asarray(a)
         if a.ndim != 2 or a.shape[0] != rows:
             hint = f" (use {name}.reshape({rows}, 1))" if a.shape == (rows,) else ""
@@ -282,13 +313,13 @@ class BookNetwork:
             raise ValueError(f"{name} contains NaN or infinity")
         return a
 
-    def _feedforward(self, a):
+    def _feedforward(self, a: ArrayLike) -> NDArray[Any]:
         a = self._check_column(a, np.shape(self.weights[0])[1], "a")
         for b, w in zip(self.biases, self.weights):
             a = sigmoid(np.dot(w, a) + b)
         return a
 
-    def _backprop(self, x, y):
+    def _backprop(self, x: ArrayLike, y: ArrayLike) -> LayerArrays:
         """The book's backpropagation for one example, or for a matrix whose columns are
         the examples of a mini-batch (then the gradients are summed over them)."""
         x = self._check_column(x, np.shape(self.weights[0])[1], "x")
@@ -301,8 +332,8 @@ class BookNetwork:
             zs.append(z)
             activation = sigmoid(z)
             activations.append(activation)
-        nabla_b = [None] * len(self.biases)
-        nabla_w = [None] * len(self.weights)
+        nabla_b: list[Any] = [None] * len(self.biases)  # filled in below
+        nabla_w: list[Any] = [None] * len(self.weights)
         delta = self._output_delta(zs[-1], activations[-1], y)
         nabla_b[-1] = delta.sum(axis=1, keepdims=True)
         nabla_w[-1] = np.dot(delta, activations[-2].T)
@@ -312,7 +343,8 @@ class BookNetwork:
             nabla_w[-l] = np.dot(delta, activations[-l - 1].T)
         return nabla_b, nabla_w
 
-    def _mini_batch_gradients(self, mini_batch):
+    def _mini_batch_gradients(self, mini_batch: Iterable[Pair]
+                              ) -> tuple[list[NDArray[Any]], list[NDArray[Any]], int]:
         """(nabla_b, nabla_w, m): the gradients summed over the mini-batch. One batched
         pass (the examples as the columns of a matrix), or the book's loop over
         self.backprop when a subclass replaced it."""
@@ -335,11 +367,11 @@ class BookNetwork:
 
     # ------------------------------------------------------------------ native twin
 
-    def _overridden(self, name):
+    def _overridden(self, name: str) -> bool:
         """Whether the class of self replaced the book method `name`."""
         return getattr(type(self), name) is not getattr(self._home, name)
 
-    def _native(self):
+    def _native(self) -> NativeNetwork:
         """The native twin, holding the current weights and biases."""
         sizes = check_sizes(self.sizes)
         if self._twin is None or self._twin.sizes != tuple(sizes):
@@ -347,14 +379,15 @@ class BookNetwork:
         self._twin.load(self.weights, self.biases)
         return self._twin
 
-    def _outputs(self, X):
+    def _outputs(self, X: NDArray[Any]) -> NDArray[Any]:
         """The network's outputs for the rows of X, as rows: one native batched forward
         (or self.feedforward per example when a subclass replaced it)."""
         if self._overridden("feedforward"):
             return np.array([np.ravel(self.feedforward(x.reshape(-1, 1))) for x in X])
         return self._native().predict(X)
 
-    def _inputs(self, data, what, targets):
+    def _inputs(self, data: Iterable[Pair], what: str,
+                targets: str) -> tuple[NDArray[np.float64], NDArray[Any]]:
         """A list of (x, y) pairs -> X (n, n_in) and, per ``targets``: "onehot" Y
         (n, n_out) float64 or "labels" (n,) int64."""
         sizes = check_sizes(self.sizes)
@@ -364,7 +397,9 @@ class BookNetwork:
             return X, stack_columns(ys, sizes[-1], what, "y")
         return X, stack_labels(ys, what)
 
-    def _epochs(self, training_data, X, Y, epochs, mini_batch_size, eta, lmbda, update):
+    def _epochs(self, training_data: list[Pair], X: NDArray[Any], Y: NDArray[Any], epochs: int,
+                mini_batch_size: int, eta: float, lmbda: float,
+                update: Callable[[list[Pair]], None]) -> Iterator[int]:
         """Train epoch by epoch, yielding the epoch number after each one.
 
         Natively (one fused call per epoch over the stacked X, Y) unless a subclass
@@ -395,12 +430,12 @@ class BookNetwork:
 
     # ------------------------------------------------------------------ copies
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         """For copy.deepcopy: the book's attributes, without the native twin (its plan
         holds native buffers; a copy builds its own when it needs one)."""
         state = dict(self.__dict__)
         state.pop("_twin", None)
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

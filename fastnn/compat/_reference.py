@@ -25,27 +25,42 @@ and an epoch shuffles the training list with ``random.shuffle`` and walks it in
 consecutive mini-batches (the last one may be shorter).
 """
 
+from __future__ import annotations
+
 import random
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._engine import FloatArray, LayerArrays
+
+    # an output error: delta(z, a, y)
+    Delta = Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
+    # one example: (x, y) column vectors
+    Example = tuple[NDArray[Any], NDArray[Any]]
 
 __all__ = ["sigmoid", "sigmoid_prime", "initial_parameters", "feedforward",
            "quadratic_delta", "cross_entropy_delta", "DELTAS", "backprop",
            "update_mini_batch", "sgd", "as_book_data"]
 
 
-def sigmoid(z):
+def sigmoid(z: FloatArray) -> FloatArray:
     """The logistic function 1 / (1 + e^-z), elementwise."""
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def sigmoid_prime(z):
+def sigmoid_prime(z: FloatArray) -> FloatArray:
     """Derivative of the sigmoid: sigmoid(z) * (1 - sigmoid(z))."""
     s = sigmoid(z)
     return s * (1.0 - s)
 
 
-def initial_parameters(sizes, scaled=True):
+def initial_parameters(sizes: Sequence[int], scaled: bool = True) -> LayerArrays:
     """Random (weights, biases) drawn from numpy's global RNG in the book's order: every
     bias vector first, then every weight matrix. Weights are N(0, 1/n_in) when
     ``scaled`` (network2's default initializer) and N(0, 1) otherwise (network.py and
@@ -56,27 +71,29 @@ def initial_parameters(sizes, scaled=True):
     return weights, biases
 
 
-def feedforward(weights, biases, a):
+def feedforward(weights: Sequence[NDArray[Any]], biases: Sequence[NDArray[Any]],
+                a: NDArray[Any]) -> NDArray[Any]:
     """The network's output for the column vector ``a``."""
     for w, b in zip(weights, biases):
         a = sigmoid(np.dot(w, a) + b)
     return a
 
 
-def quadratic_delta(z, a, y):
+def quadratic_delta(z: FloatArray, a: FloatArray, y: FloatArray) -> FloatArray:
     """Output error of the quadratic cost 0.5 * ||a - y||^2."""
     return (a - y) * sigmoid_prime(z)
 
 
-def cross_entropy_delta(z, a, y):
+def cross_entropy_delta(z: FloatArray, a: FloatArray, y: FloatArray) -> FloatArray:
     """Output error of the cross-entropy cost (the sigmoid's derivative cancels)."""
     return a - y
 
 
-DELTAS = {"quadratic": quadratic_delta, "cross_entropy": cross_entropy_delta}
+DELTAS: dict[str, Delta] = {"quadratic": quadratic_delta, "cross_entropy": cross_entropy_delta}
 
 
-def backprop(weights, biases, x, y, delta=quadratic_delta):
+def backprop(weights: Sequence[NDArray[Any]], biases: Sequence[NDArray[Any]], x: NDArray[Any],
+             y: NDArray[Any], delta: Delta = quadratic_delta) -> LayerArrays:
     """Gradients (nabla_b, nabla_w) of the cost of one example (x, y), layer by layer."""
     activation = x
     activations = [x]
@@ -86,8 +103,8 @@ def backprop(weights, biases, x, y, delta=quadratic_delta):
         zs.append(z)
         activation = sigmoid(z)
         activations.append(activation)
-    nabla_b = [None] * len(biases)
-    nabla_w = [None] * len(weights)
+    nabla_b: list[Any] = [None] * len(biases)  # filled in below
+    nabla_w: list[Any] = [None] * len(weights)
     d = delta(zs[-1], activations[-1], y)
     nabla_b[-1] = d
     nabla_w[-1] = np.dot(d, activations[-2].T)
@@ -98,8 +115,9 @@ def backprop(weights, biases, x, y, delta=quadratic_delta):
     return nabla_b, nabla_w
 
 
-def update_mini_batch(weights, biases, mini_batch, eta, lmbda=0.0, n=1,
-                      delta=quadratic_delta):
+def update_mini_batch(weights: Sequence[NDArray[Any]], biases: Sequence[NDArray[Any]],
+                      mini_batch: Sequence[Example], eta: float, lmbda: float = 0.0, n: int = 1,
+                      delta: Delta = quadratic_delta) -> LayerArrays:
     """One gradient step on ``mini_batch`` (a list of (x, y)): the per-example gradients
     are summed, then ``w <- (1 - eta*lmbda/n) w - eta/m * sum``, ``b <- b - eta/m * sum``.
     Returns the new (weights, biases) lists."""
@@ -115,8 +133,9 @@ def update_mini_batch(weights, biases, mini_batch, eta, lmbda=0.0, n=1,
     return weights, biases
 
 
-def sgd(weights, biases, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
-        cost="quadratic"):
+def sgd(weights: list[NDArray[Any]], biases: list[NDArray[Any]], training_data: Iterable[Example],
+        epochs: int, mini_batch_size: int, eta: float, lmbda: float = 0.0,
+        cost: str = "quadratic") -> LayerArrays:
     """Train for ``epochs`` epochs as the book does: each epoch shuffles the training
     list with ``random.shuffle`` and takes one step per mini-batch. ``cost`` is
     "quadratic" (network.py) or "cross_entropy". Returns the final (weights, biases)."""
@@ -132,7 +151,8 @@ def sgd(weights, biases, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
     return weights, biases
 
 
-def as_book_data(X, y, vectorize):
+def as_book_data(X: ArrayLike, y: Sequence[int] | NDArray[Any], vectorize: bool | int
+                 ) -> list[tuple[NDArray[Any], int]] | list[tuple[NDArray[Any], NDArray[Any]]]:
     """(X, y) arrays -> the book's list of (x, y) tuples: x the (features, 1) column of
     a row of X (a view), y the one-hot (classes, 1) column of the label when
     ``vectorize`` (training data; 10 classes, or ``vectorize`` classes if it is an int)

@@ -33,12 +33,23 @@ place (as in the Python 3 port); bad input (wrong shapes, NaN/inf) raises a clea
 instead of broadcasting silently; ``save`` / ``load`` (from network2.py) are here too.
 """
 
+from __future__ import annotations
+
 import json
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ModelFileError
 from ._engine import BookNetwork, check_sizes, sigmoid, sigmoid_prime, vectorized_result
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._engine import FloatArray, LayerArrays, Pair
 
 __all__ = ["Network", "sigmoid", "sigmoid_prime", "vectorized_result", "load"]
 
@@ -52,18 +63,19 @@ class Network(BookNetwork):
     no biases.
     """
 
-    def __init__(self, sizes):
+    def __init__(self, sizes: Sequence[int]) -> None:
         check_sizes(sizes)
         self.num_layers = len(sizes)
         self.sizes = sizes
         self.biases = [np.random.randn(y, 1) for y in sizes[1:]]
         self.weights = [np.random.randn(y, x) for x, y in zip(sizes[:-1], sizes[1:])]
 
-    def feedforward(self, a):
+    def feedforward(self, a: ArrayLike) -> NDArray[Any]:
         """The network's output for the input column vector ``a`` (n_in, 1)."""
         return self._feedforward(a)
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None):
+    def SGD(self, training_data: Iterable[Pair], epochs: int, mini_batch_size: int, eta: float,
+            test_data: Iterable[Pair] | None = None) -> None:
         """Train with mini-batch stochastic gradient descent.
 
         ``training_data``: (x, y) pairs with one-hot y; ``epochs`` passes over it in
@@ -83,7 +95,7 @@ class Network(BookNetwork):
             n_test = len(test_data)
             X_test, labels = self._inputs(test_data, "test_data", "labels")
 
-        def update(mini_batch):
+        def update(mini_batch: list[Pair]) -> None:
             self.update_mini_batch(mini_batch, eta)
 
         for j in self._epochs(training_data, X, Y, epochs, mini_batch_size, eta, 0.0,
@@ -93,7 +105,7 @@ class Network(BookNetwork):
             else:
                 print("Epoch {0} complete".format(j))
 
-    def update_mini_batch(self, mini_batch, eta):
+    def update_mini_batch(self, mini_batch: Iterable[Pair], eta: float) -> None:
         """One gradient-descent step on ``mini_batch`` (a list of (x, y)): backprop's
         gradients summed over it, then ``w -= eta/m * nabla_w``, ``b -= eta/m *
         nabla_b`` (m = len(mini_batch)). Replaces self.weights and self.biases."""
@@ -101,12 +113,12 @@ class Network(BookNetwork):
         self.weights = [w - (eta / m) * nw for w, nw in zip(self.weights, nabla_w)]
         self.biases = [b - (eta / m) * nb for b, nb in zip(self.biases, nabla_b)]
 
-    def backprop(self, x, y):
+    def backprop(self, x: ArrayLike, y: ArrayLike) -> LayerArrays:
         """``(nabla_b, nabla_w)``: the gradient of the cost of one example (x, y), as
         lists shaped like self.biases and self.weights."""
         return self._backprop(x, y)
 
-    def evaluate(self, test_data):
+    def evaluate(self, test_data: Iterable[Pair]) -> int:
         """How many of the (x, label) pairs of ``test_data`` the network gets right (the
         output neuron with the highest activation is its answer)."""
         test_data = list(test_data)
@@ -115,32 +127,32 @@ class Network(BookNetwork):
         X, labels = self._inputs(test_data, "test_data", "labels")
         return self._correct(X, labels)
 
-    def cost_derivative(self, output_activations, y):
+    def cost_derivative(self, output_activations: FloatArray, y: FloatArray) -> FloatArray:
         """dC/da of the quadratic cost for the output activations: a - y."""
         return output_activations - y
 
-    def save(self, filename):
+    def save(self, filename: str | os.PathLike[str]) -> None:
         """Write sizes, weights and biases to ``filename`` as JSON, in the format of
         network2.py's save (with "cost": "QuadraticCost")."""
         _save(self, filename, "QuadraticCost")
 
     # ------------------------------------------------------------------ internals
 
-    def _output_delta(self, z, a, y):
+    def _output_delta(self, z: FloatArray, a: FloatArray, y: FloatArray) -> FloatArray:
         return self.cost_derivative(a, y) * sigmoid_prime(z)
 
-    def _native_cost(self):
+    def _native_cost(self) -> str | None:
         # a subclass with its own cost_derivative trains the book's way
         return None if self._overridden("cost_derivative") else "quadratic"
 
-    def _correct(self, X, labels):
+    def _correct(self, X: NDArray[Any], labels: NDArray[Any]) -> int:
         return int(np.count_nonzero(self._outputs(X).argmax(axis=1) == labels))
 
 
 Network._home = Network
 
 
-def load(filename):
+def load(filename: str | os.PathLike[str]) -> Network:
     """A Network from a JSON file written by ``save`` (here or in network2.py, with the
     quadratic cost). Like the book's load, it first builds ``Network(sizes)``, which
     draws from np.random, then puts the saved weights and biases in."""
@@ -159,14 +171,14 @@ def load(filename):
 # with network2)
 
 
-def _count(name, value, lo=0):
+def _count(name: str, value: int, lo: int = 0) -> int:
     """An int argument such as epochs, checked."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
         raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
     return int(value)
 
 
-def _save(net, filename, cost_name):
+def _save(net: BookNetwork, filename: str | os.PathLike[str], cost_name: str) -> None:
     data = {"sizes": [int(s) for s in net.sizes],
             "weights": [np.asarray(w, dtype=np.float64).tolist() for w in net.weights],
             "biases": [np.asarray(b, dtype=np.float64).tolist() for b in net.biases],
@@ -175,7 +187,8 @@ def _save(net, filename, cost_name):
         json.dump(data, f)
 
 
-def _read(filename):
+def _read(filename: str | os.PathLike[str]
+          ) -> tuple[list[int], list[NDArray[np.float64]], list[NDArray[np.float64]], str | None]:
     """(sizes, weights, biases, cost name or None) from a JSON file in the book's
     format, checked: shapes that fit the sizes, finite numbers."""
     try:
@@ -192,6 +205,8 @@ def _read(filename):
         sizes = check_sizes(data["sizes"])
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{filename}: {e}", filename) from None
+    weights: list[NDArray[np.float64]]
+    biases: list[NDArray[np.float64]]
     weights, biases = [], []
     for key, out, shapes in (
             ("weights", weights, [(o, i) for i, o in zip(sizes[:-1], sizes[1:])]),

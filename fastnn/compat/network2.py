@@ -40,11 +40,33 @@ two cost classes here (the book looks any name up in its module); ``SGD`` also t
 accuracy has not improved for that many epochs; needs monitor_evaluation_accuracy).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
 import numpy as np
 
 from ..errors import ModelFileError
 from ._engine import BookNetwork, check_sizes, sigmoid, sigmoid_prime, vectorized_result
 from .network import _count, _read, _save
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Sequence
+    from typing import Protocol
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._engine import FloatArray, LayerArrays, Pair
+
+    class _Cost(Protocol):
+        """What Network needs of a cost class such as QuadraticCost."""
+
+        @staticmethod
+        def fn(a: FloatArray, y: FloatArray) -> float | np.floating[Any]: ...
+
+        @staticmethod
+        def delta(z: FloatArray, a: FloatArray, y: FloatArray) -> FloatArray: ...
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network", "load", "vectorized_result",
            "sigmoid", "sigmoid_prime"]
@@ -54,12 +76,12 @@ class QuadraticCost:
     """The quadratic cost 0.5 * ||a - y||^2."""
 
     @staticmethod
-    def fn(a, y):
+    def fn(a: FloatArray, y: FloatArray) -> np.floating[Any]:
         """The cost of output ``a`` for the desired output ``y``."""
-        return 0.5 * np.linalg.norm(a - y) ** 2
+        return cast("np.floating[Any]", 0.5 * np.linalg.norm(a - y) ** 2)  # norm is typed Any
 
     @staticmethod
-    def delta(z, a, y):
+    def delta(z: FloatArray, a: FloatArray, y: FloatArray) -> FloatArray:
         """The error of the output layer: (a - y) * sigmoid'(z)."""
         return (a - y) * sigmoid_prime(z)
 
@@ -68,18 +90,18 @@ class CrossEntropyCost:
     """The cross-entropy cost sum_j -y_j ln a_j - (1 - y_j) ln(1 - a_j)."""
 
     @staticmethod
-    def fn(a, y):
+    def fn(a: FloatArray, y: FloatArray) -> np.floating[Any]:
         """The cost of output ``a`` for the desired output ``y``; np.nan_to_num makes
         0 * ln(0) (an output of exactly 0 or 1 where y agrees) count as 0."""
         return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))
 
     @staticmethod
-    def delta(z, a, y):
+    def delta(z: FloatArray, a: FloatArray, y: FloatArray) -> FloatArray:
         """The error of the output layer: a - y (the sigmoid's derivative cancels)."""
         return a - y
 
 
-COSTS = {"QuadraticCost": QuadraticCost, "CrossEntropyCost": CrossEntropyCost}
+COSTS: dict[str, _Cost] = {"QuadraticCost": QuadraticCost, "CrossEntropyCost": CrossEntropyCost}
 
 
 class Network(BookNetwork):
@@ -90,33 +112,35 @@ class Network(BookNetwork):
     The weights start from ``default_weight_initializer``.
     """
 
-    def __init__(self, sizes, cost=CrossEntropyCost):
+    def __init__(self, sizes: Sequence[int], cost: _Cost = CrossEntropyCost) -> None:
         check_sizes(sizes)
         self.num_layers = len(sizes)
         self.sizes = sizes
         self.default_weight_initializer()
         self.cost = cost
 
-    def default_weight_initializer(self):
+    def default_weight_initializer(self) -> None:
         """Biases from N(0, 1); weights from N(0, 1/n_in), n_in the inputs of the
         neuron (np.random.randn, biases first, as the book draws them)."""
         self.biases = [np.random.randn(y, 1) for y in self.sizes[1:]]
         self.weights = [np.random.randn(y, x) / np.sqrt(x)
                         for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
-    def large_weight_initializer(self):
+    def large_weight_initializer(self) -> None:
         """Biases and weights from N(0, 1), as in chapter 1 (network.py)."""
         self.biases = [np.random.randn(y, 1) for y in self.sizes[1:]]
         self.weights = [np.random.randn(y, x) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
-    def feedforward(self, a):
+    def feedforward(self, a: ArrayLike) -> NDArray[Any]:
         """The network's output for the input column vector ``a`` (n_in, 1)."""
         return self._feedforward(a)
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
-            evaluation_data=None, monitor_evaluation_cost=False,
-            monitor_evaluation_accuracy=False, monitor_training_cost=False,
-            monitor_training_accuracy=False, early_stopping_n=0):
+    def SGD(self, training_data: Iterable[Pair], epochs: int, mini_batch_size: int, eta: float,
+            lmbda: float = 0.0, evaluation_data: Iterable[Pair] | None = None,
+            monitor_evaluation_cost: bool = False, monitor_evaluation_accuracy: bool = False,
+            monitor_training_cost: bool = False, monitor_training_accuracy: bool = False,
+            early_stopping_n: int = 0
+            ) -> tuple[list[float], list[int], list[float], list[int]]:
         """Train with mini-batch stochastic gradient descent and L2 regularization
         ``lmbda``; returns ``(evaluation_cost, evaluation_accuracy, training_cost,
         training_accuracy)``, one entry per epoch in each list whose monitor_* flag is
@@ -145,11 +169,15 @@ class Network(BookNetwork):
         if early_stopping_n and not monitor_evaluation_accuracy:
             raise ValueError("early_stopping_n watches the evaluation accuracy: pass "
                              "evaluation_data and monitor_evaluation_accuracy=True")
+        evaluation_cost: list[float]
+        evaluation_accuracy: list[int]
+        training_cost: list[float]
+        training_accuracy: list[int]
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
         best_accuracy, no_accuracy_change = 0, 0  # as in the Python 3 port
 
-        def update(mini_batch):
+        def update(mini_batch: list[Pair]) -> None:
             self.update_mini_batch(mini_batch, eta, lmbda, n)
 
         for j in self._epochs(training_data, X, Y, epochs, mini_batch_size, eta, lmbda,
@@ -185,7 +213,8 @@ class Network(BookNetwork):
                     break
         return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
 
-    def update_mini_batch(self, mini_batch, eta, lmbda, n):
+    def update_mini_batch(self, mini_batch: Iterable[Pair], eta: float, lmbda: float,
+                          n: int) -> None:
         """One gradient-descent step on ``mini_batch`` (a list of (x, y)) with L2
         regularization: ``w <- (1 - eta*lmbda/n) w - eta/m * nabla_w``, ``b <- b -
         eta/m * nabla_b``; ``n`` is the size of the whole training set. Replaces
@@ -195,12 +224,12 @@ class Network(BookNetwork):
                         for w, nw in zip(self.weights, nabla_w)]
         self.biases = [b - (eta / m) * nb for b, nb in zip(self.biases, nabla_b)]
 
-    def backprop(self, x, y):
+    def backprop(self, x: ArrayLike, y: ArrayLike) -> LayerArrays:
         """``(nabla_b, nabla_w)``: the gradient of the cost of one example (x, y), as
         lists shaped like self.biases and self.weights."""
         return self._backprop(x, y)
 
-    def accuracy(self, data, convert=False):
+    def accuracy(self, data: Iterable[Pair], convert: bool = False) -> int:
         """How many of the (x, y) pairs of ``data`` the network gets right. ``convert``
         is False for validation / test data (y a label) and True for training data (y
         a one-hot column)."""
@@ -213,7 +242,7 @@ class Network(BookNetwork):
         X, labels = self._inputs(data, "data", "labels")
         return _hits(self._outputs(X), labels)
 
-    def total_cost(self, data, lmbda, convert=False):
+    def total_cost(self, data: Iterable[Pair], lmbda: float, convert: bool = False) -> float:
         """The mean cost over ``data`` plus the L2 term 0.5 * lmbda / len(data) * sum of
         the squared weights. ``convert`` is False for training data (one-hot y) and True
         for validation / test data (label y)."""
@@ -226,7 +255,7 @@ class Network(BookNetwork):
         X, Y = self._inputs(data, "data", "onehot")
         return self._total_cost(self._outputs(X), Y, lmbda)
 
-    def save(self, filename):
+    def save(self, filename: str | os.PathLike[str]) -> None:
         """Write sizes, weights, biases and the cost's class name to ``filename`` as
         the book's JSON."""
         cost = self.cost
@@ -234,10 +263,10 @@ class Network(BookNetwork):
 
     # ------------------------------------------------------------------ internals
 
-    def _output_delta(self, z, a, y):
+    def _output_delta(self, z: FloatArray, a: FloatArray, y: FloatArray) -> FloatArray:
         return self.cost.delta(z, a, y)
 
-    def _native_cost(self):
+    def _native_cost(self) -> str | None:
         """The twin's name for self.cost, or None when it is neither cost class here."""
         delta = getattr(self.cost, "delta", None)
         if delta is QuadraticCost.delta:
@@ -246,7 +275,7 @@ class Network(BookNetwork):
             return "cross_entropy"
         return None
 
-    def _one_hot(self, labels):
+    def _one_hot(self, labels: NDArray[Any]) -> NDArray[np.float64]:
         """Labels -> one-hot rows (the book's vectorized_result, for sizes[-1] outputs)."""
         d = np.shape(self.weights[-1])[0]
         bad = (labels < 0) | (labels >= d)
@@ -257,7 +286,7 @@ class Network(BookNetwork):
         Y[np.arange(len(labels)), labels] = 1.0
         return Y
 
-    def _total_cost(self, outputs, Y, lmbda):
+    def _total_cost(self, outputs: NDArray[Any], Y: NDArray[Any], lmbda: float) -> float:
         """total_cost from the outputs (rows) and the one-hot targets (rows)."""
         n = len(outputs)
         fn = self.cost.fn
@@ -274,12 +303,12 @@ class Network(BookNetwork):
 Network._home = Network
 
 
-def _hits(outputs, truth):
+def _hits(outputs: NDArray[Any], truth: NDArray[Any]) -> int:
     """How many rows of outputs have their largest entry at the true class."""
     return int(np.count_nonzero(outputs.argmax(axis=1) == truth))
 
 
-def load(filename):
+def load(filename: str | os.PathLike[str]) -> Network:
     """A Network from a JSON file written by ``save`` (here, in network.py or by the
     book's network2.py). Like the book's load, it first builds ``Network(sizes,
     cost)``, which draws from np.random, then puts the saved weights and biases in."""

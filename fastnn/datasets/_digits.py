@@ -6,6 +6,8 @@ Handwritten Digits" (E. Alpaydin, C. Kaynak, UCI Machine Learning Repository, 19
 CC BY 4.0): one row per image, 64 pixel values then the label. See ``data/README.md``.
 """
 
+from __future__ import annotations
+
 import functools
 import gzip
 import hashlib
@@ -13,6 +15,7 @@ import io
 from importlib import resources
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._errors import DatasetError
 
@@ -25,8 +28,8 @@ N_DIGITS = 1797
 
 
 @functools.lru_cache(maxsize=1)
-def _raw():
-    res = resources.files(__package__).joinpath("data", DIGITS_FILE)
+def _raw() -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    res = resources.files(__package__).joinpath("data").joinpath(DIGITS_FILE)
     name = f"fastnn/datasets/data/{DIGITS_FILE}"
     try:
         blob = res.read_bytes()
@@ -50,7 +53,7 @@ def _raw():
     return images, labels
 
 
-def load_digits():
+def load_digits() -> tuple[NDArray[np.float32], NDArray[np.int64]]:
     """The embedded 8x8 hand-written digits: ``(X, y)`` with X float32 of shape
     (1797, 64) (pixels 0..16 scaled to [0, 1], row-major 8x8: ``X.reshape(-1, 8, 8)``
     gives the images) and y int64 of shape (1797,), labels 0..9.

@@ -1,14 +1,18 @@
 """Small data helpers in plain numpy: train_test_split, one_hot, standardize."""
 
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Any, SupportsFloat, SupportsIndex, cast, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 __all__ = ["train_test_split", "one_hot", "standardize"]
 
 
-def _as_array(a, name):
+def _as_array(a: ArrayLike, name: str) -> NDArray[Any]:
     if not isinstance(a, np.ndarray):
         a = np.asarray(a)
     if a.ndim == 0:
@@ -18,7 +22,7 @@ def _as_array(a, name):
     return a
 
 
-def _rng(seed):
+def _rng(seed: SupportsIndex | np.random.Generator | None) -> np.random.Generator:
     if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
@@ -29,7 +33,7 @@ def _rng(seed):
     return np.random.default_rng(int(seed))
 
 
-def _n_test(test_size, n):
+def _n_test(test_size: SupportsFloat, n: int) -> int:
     if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
         raise TypeError(f"test_size must be a float in (0, 1) or an int count, got "
                         f"{type(test_size).__name__}")
@@ -50,7 +54,8 @@ def _n_test(test_size, n):
     return k
 
 
-def _stratified(labels, n_test, rng):
+def _stratified(labels: NDArray[Any], n_test: int,
+                rng: np.random.Generator) -> NDArray[np.intp]:
     """Test indices drawing from each class in proportion to its size."""
     classes, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
     n = labels.shape[0]
@@ -77,7 +82,10 @@ def _stratified(labels, n_test, rng):
     return np.concatenate(test)
 
 
-def train_test_split(X, y, test_size=0.2, *, seed=None, shuffle=True, stratify=None):
+def train_test_split(X: ArrayLike, y: ArrayLike, test_size: float = 0.2, *,
+                     seed: int | np.random.Generator | None = None, shuffle: bool = True,
+                     stratify: ArrayLike | None = None
+                     ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Split ``X`` and ``y`` (same number of rows) into training and test parts:
     returns ``X_train, X_test, y_train, y_test`` (scikit-learn's order).
 
@@ -115,7 +123,8 @@ def train_test_split(X, y, test_size=0.2, *, seed=None, shuffle=True, stratify=N
     return X[idx_train], X[idx_test], y[idx_train], y[idx_test]
 
 
-def one_hot(y, n_classes=None, dtype=np.float32):
+def one_hot(y: ArrayLike, n_classes: SupportsIndex | None = None,
+            dtype: DTypeLike = np.float32) -> NDArray[Any]:
     """One-hot rows for integer class labels: ``y`` of shape (n,) gives an array of
     shape (n, n_classes) of ``dtype`` with a 1 in column ``y[i]`` of row i.
     ``n_classes`` defaults to ``max(y) + 1``."""
@@ -149,7 +158,7 @@ def one_hot(y, n_classes=None, dtype=np.float32):
     return out
 
 
-def _float(X, name):
+def _float(X: ArrayLike, name: str) -> NDArray[Any]:
     X = _as_array(X, name)
     if X.dtype.kind == "f":
         return X
@@ -158,7 +167,21 @@ def _float(X, name):
     raise TypeError(f"{name} must be numeric, got dtype {X.dtype}")
 
 
-def standardize(X_train, X_test=None, eps=1e-8):
+@overload
+def standardize(X_train: ArrayLike, X_test: None = None, eps: float = 1e-8
+                ) -> tuple[NDArray[Any], tuple[NDArray[Any], NDArray[Any]]]:
+    ...
+
+
+@overload
+def standardize(X_train: ArrayLike, X_test: ArrayLike, eps: float = 1e-8
+                ) -> tuple[NDArray[Any], NDArray[Any], tuple[NDArray[Any], NDArray[Any]]]:
+    ...
+
+
+def standardize(X_train: ArrayLike, X_test: ArrayLike | None = None, eps: float = 1e-8
+                ) -> (tuple[NDArray[Any], tuple[NDArray[Any], NDArray[Any]]]
+                      | tuple[NDArray[Any], NDArray[Any], tuple[NDArray[Any], NDArray[Any]]]):
     """Scale every feature (column) to mean 0 and standard deviation 1, using the
     statistics of ``X_train`` for both arrays.
 
@@ -182,8 +205,10 @@ def standardize(X_train, X_test=None, eps=1e-8):
     dtype = X_train.dtype
     mean_t, std_t = mean.astype(dtype), std.astype(dtype)
 
-    def apply(X):
-        return ((X.astype(dtype, copy=False) - mean_t) / std_t).astype(dtype, copy=False)
+    def apply(X: NDArray[Any]) -> NDArray[Any]:
+        # (numpy types arithmetic on arrays of unknown dtype as Any)
+        return cast("NDArray[Any]",
+                    ((X.astype(dtype, copy=False) - mean_t) / std_t).astype(dtype, copy=False))
 
     out_train = apply(X_train)
     if X_test is None:

@@ -16,19 +16,28 @@ checking that the compressed size could hold the promised data at all), so a hea
 claiming 10^12 elements costs nothing.
 """
 
+from __future__ import annotations
+
 import gzip
 import os
 import struct
 import zlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._errors import DatasetError
+
+if TYPE_CHECKING:
+    import hashlib
+    import io
 
 __all__ = ["load_idx", "IDX_DTYPES"]
 
 # type code -> (dtype as stored, name)
-IDX_DTYPES = {
+IDX_DTYPES: dict[int, np.dtype[Any]] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -44,15 +53,15 @@ _MAX_DEFLATE_RATIO = 1032
 _CHUNK = 1 << 20
 
 
-def _codes():
+def _codes() -> str:
     return ", ".join(f"0x{code:02X} {dt.name}" for code, dt in IDX_DTYPES.items())
 
 
-def _fmt_dims(dims):
+def _fmt_dims(dims: Iterable[int]) -> str:
     return " x ".join(str(d) for d in dims)
 
 
-def load_idx(path):
+def load_idx(path: str | os.PathLike[str]) -> NDArray[Any]:
     """Read the IDX file at ``path`` (gzip-compressed or raw, told apart by the first
     bytes, not by the name) and return its contents as a numpy array of the stored type
     (uint8, int8, int16, int32, float32 or float64) in native byte order, with the
@@ -66,7 +75,8 @@ def load_idx(path):
     return _read_idx(path)
 
 
-def _read_idx(path, hasher=None):
+def _read_idx(path: str | os.PathLike[str],
+              hasher: hashlib._Hash | None = None) -> NDArray[Any]:
     """``load_idx``; ``hasher`` (a hashlib object), when given, is fed every decompressed
     byte of the file, header included."""
     path = os.fspath(path)
@@ -85,7 +95,7 @@ def _read_idx(path, hasher=None):
         return _parse(f, path, hasher, file_size, compressed=False)
 
 
-def _read_upto(stream, n, hasher):
+def _read_upto(stream: io.BufferedIOBase, n: int, hasher: hashlib._Hash | None) -> bytes:
     """Up to ``n`` bytes (fewer only at the end of the stream)."""
     parts = []
     got = 0
@@ -101,7 +111,8 @@ def _read_upto(stream, n, hasher):
     return data
 
 
-def _parse(stream, path, hasher, file_size, compressed):
+def _parse(stream: io.BufferedIOBase, path: str, hasher: hashlib._Hash | None, file_size: int,
+           compressed: bool) -> NDArray[Any]:
     what = "decompressed data" if compressed else "file"
     magic = _read_upto(stream, 4, hasher)
     if len(magic) < 4 or magic[:2] != b"\x00\x00":

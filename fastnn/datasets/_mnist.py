@@ -18,6 +18,8 @@ by whitespace or commas), else ``DEFAULT_MIRRORS``. Progress is logged on the
 ``fastnn.datasets`` logger (INFO).
 """
 
+from __future__ import annotations
+
 import hashlib
 import http.client
 import logging
@@ -27,9 +29,12 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._errors import DatasetError
 from ._idx import _read_idx
@@ -75,7 +80,7 @@ _CHUNK = 1 << 20
 _MAX_DOWNLOAD = 128 << 20
 
 
-def mnist_cache_dir():
+def mnist_cache_dir() -> Path:
     """The per-user cache directory for MNIST: ``$XDG_CACHE_HOME/fastnn/mnist``, by
     default ``~/.cache/fastnn/mnist`` (it may not exist yet)."""
     xdg = os.environ.get("XDG_CACHE_HOME", "")
@@ -83,7 +88,7 @@ def mnist_cache_dir():
     return base / "fastnn" / "mnist"
 
 
-def _search_dirs(data_dir):
+def _search_dirs(data_dir: str | os.PathLike[str] | None) -> list[Path]:
     if data_dir is not None:
         return [Path(os.fspath(data_dir)).expanduser()]
     dirs = []
@@ -95,7 +100,7 @@ def _search_dirs(data_dir):
     return dirs
 
 
-def _find_file(directory, name):
+def _find_file(directory: Path, name: str) -> Path | None:
     """The path of ``name`` (gzip first, then raw) in ``directory``, or None."""
     for candidate in (directory / (name + ".gz"), directory / name):
         if candidate.is_file():
@@ -103,7 +108,7 @@ def _find_file(directory, name):
     return None
 
 
-def _locate(dirs):
+def _locate(dirs: Iterable[Path]) -> tuple[Path | None, dict[Any, Any]]:
     """(directory, {name: path}) of the first directory with all four files, or
     (None, {directory: [missing names]})."""
     missing = {}
@@ -116,7 +121,7 @@ def _locate(dirs):
     return None, missing
 
 
-def _mirror_list(mirrors):
+def _mirror_list(mirrors: str | Iterable[str] | None) -> list[str]:
     if mirrors is None:
         env = os.environ.get(MIRROR_ENV, "").strip()
         mirrors = re.split(r"[\s,]+", env) if env else list(DEFAULT_MIRRORS)
@@ -137,7 +142,7 @@ def _mirror_list(mirrors):
     return out
 
 
-def _payload_sha256(path):
+def _payload_sha256(path: str | os.PathLike[str]) -> str:
     """SHA-256 of the decompressed payload of ``path`` (read as IDX, so a damaged file
     raises DatasetError)."""
     h = hashlib.sha256()
@@ -145,10 +150,11 @@ def _payload_sha256(path):
     return h.hexdigest()
 
 
-def _fetch(url, dest_dir, name, timeout):
+def _fetch(url: str, dest_dir: Path, name: str, timeout: float) -> Path:
     """Download ``url`` into a temporary file in ``dest_dir``, check the payload hash,
     and move it into place atomically. Returns the final path; raises on failure and
     leaves nothing behind."""
+    tmp: str | None  # None once the file is in place
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest_dir)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -187,7 +193,8 @@ def _fetch(url, dest_dir, name, timeout):
                 pass
 
 
-def _download(dest_dir, names, mirrors, timeout):
+def _download(dest_dir: Path, names: Iterable[str], mirrors: Iterable[str],
+              timeout: float) -> None:
     dest_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
         errors = []
@@ -214,7 +221,7 @@ def _download(dest_dir, names, mirrors, timeout):
                 "mirrors= to use another mirror.", dest_dir)
 
 
-def _missing_message(missing, download_dir):
+def _missing_message(missing: dict[Path, list[str]], download_dir: Path) -> str:
     lines = ["MNIST files not found. Looked in:"]
     for d, names in missing.items():
         lines.append(f"  {d}: missing {', '.join(n + '[.gz]' for n in names)}")
@@ -226,7 +233,8 @@ def _missing_message(missing, download_dir):
     return "\n".join(lines)
 
 
-def _check(arr, path, ndim, shape_tail, n):
+def _check(arr: NDArray[Any], path: Path, ndim: int, shape_tail: tuple[int, ...],
+           n: int | None) -> None:
     if arr.dtype != np.uint8 or arr.ndim != ndim or arr.shape[1:] != shape_tail \
             or (n is not None and arr.shape[0] != n):
         want = ", ".join(str(s) for s in ((n if n is not None else "n"),) + shape_tail)
@@ -234,8 +242,11 @@ def _check(arr, path, ndim, shape_tail, n):
                            f"{arr.dtype} {arr.shape}: not an MNIST file", path)
 
 
-def load_mnist(data_dir=None, download=False, *, verify=True, mirrors=None,
-               timeout=_TIMEOUT):
+def load_mnist(data_dir: str | os.PathLike[str] | None = None, download: bool = False, *,
+               verify: bool = True, mirrors: str | Iterable[str] | None = None,
+               timeout: float = _TIMEOUT
+               ) -> tuple[tuple[NDArray[np.float32], NDArray[np.int64]],
+                          tuple[NDArray[np.float32], NDArray[np.int64]]]:
     """Load MNIST: ``(X_train, y_train), (X_test, y_test)``.
 
     X is float32 of shape (n, 784) with pixels scaled to [0, 1]; y is int64 (0..9);

@@ -5,6 +5,12 @@ submodule has a twin of the same name there, a C file of the same name in src_c/
 and a test file tests/test_<name>.py.
 """
 
+# mypy: implicit-reexport
+# (the names imported below are public: __all__ is built from KERNELS at import time,
+# which mypy cannot follow)
+
+from __future__ import annotations
+
 from .._kernels import KERNELS
 from .activations import *  # noqa: F401,F403
 from .activations import ACTIVATION_CODES, ACTIVATIONS

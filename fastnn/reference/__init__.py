@@ -5,6 +5,12 @@ clarity with plain numpy. It is the oracle in the tests and the baseline in the
 benchmarks.
 """
 
+# mypy: implicit-reexport
+# (the names imported below are public: __all__ is built from KERNELS at import time,
+# which mypy cannot follow)
+
+from __future__ import annotations
+
 from .._kernels import KERNELS
 from .activations import *  # noqa: F401,F403
 from .activations import ACTIVATIONS

@@ -6,7 +6,13 @@ Every forward has the signature ``f(x[, alpha], *, out=None) -> y`` and every ba
 and tanh use y, relu and gelu use x). softmax and log_softmax work along the last axis.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import _inputs
 from .._validation import Checks
@@ -39,27 +45,33 @@ GELU_C = 0.7978845608028654  # sqrt(2 / pi)
 GELU_K = 0.044715
 
 
-def _fwd(x, out, rows=False):
+def _fwd(
+    x: NDArray[Any], out: NDArray[Any] | None, rows: bool = False
+) -> tuple[NDArray[Any], NDArray[Any]]:
     return _inputs.activation_inputs(V, x, out, rows)
 
 
-def _bwd(dy, x, y, out, rows=False):
+def _bwd(
+    dy: NDArray[Any], x: NDArray[Any], y: NDArray[Any], out: NDArray[Any] | None, rows: bool = False
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
     return _inputs.activation_backward_inputs(V, dy, x, y, out, rows)
 
 
-def identity(x, *, out=None):
+def identity(x: NDArray[Any], *, out: NDArray[Any] | None = None) -> NDArray[Any]:
     x, out = _fwd(x, out)
     out[...] = x
     return out
 
 
-def identity_backward(dy, x, y, *, out=None):
+def identity_backward(
+    dy: NDArray[Any], x: NDArray[Any], y: NDArray[Any], *, out: NDArray[Any] | None = None
+) -> NDArray[Any]:
     dy, x, y, out = _bwd(dy, x, y, out)
     out[...] = dy
     return out
 
 
-def sigmoid(x, *, out=None):
+def sigmoid(x: NDArray[Any], *, out: NDArray[Any] | None = None) -> NDArray[Any]:
     """1 / (1 + exp(-x)), computed from exp(-|x|) so neither sign overflows."""
     x, out = _fwd(x, out)
     e = np.exp(-np.abs(x))
@@ -67,38 +79,46 @@ def sigmoid(x, *, out=None):
     return out
 
 
-def sigmoid_backward(dy, x, y, *, out=None):
+def sigmoid_backward(
+    dy: NDArray[Any], x: NDArray[Any], y: NDArray[Any], *, out: NDArray[Any] | None = None
+) -> NDArray[Any]:
     dy, x, y, out = _bwd(dy, x, y, out)
     out[...] = dy * y * (1 - y)
     return out
 
 
-def tanh(x, *, out=None):
+def tanh(x: NDArray[Any], *, out: NDArray[Any] | None = None) -> NDArray[Any]:
     x, out = _fwd(x, out)
     np.tanh(x, out=out)
     return out
 
 
-def tanh_backward(dy, x, y, *, out=None):
+def tanh_backward(
+    dy: NDArray[Any], x: NDArray[Any], y: NDArray[Any], *, out: NDArray[Any] | None = None
+) -> NDArray[Any]:
     dy, x, y, out = _bwd(dy, x, y, out)
     out[...] = dy * (1 - y * y)
     return out
 
 
-def relu(x, *, out=None):
+def relu(x: NDArray[Any], *, out: NDArray[Any] | None = None) -> NDArray[Any]:
     x, out = _fwd(x, out)
     np.maximum(x, 0, out=out)
     return out
 
 
-def relu_backward(dy, x, y, *, out=None):
+def relu_backward(
+    dy: NDArray[Any], x: NDArray[Any], y: NDArray[Any], *, out: NDArray[Any] | None = None
+) -> NDArray[Any]:
     """dx = dy where x > 0, else 0 (the derivative at 0 is taken as 0)."""
     dy, x, y, out = _bwd(dy, x, y, out)
     out[...] = np.where(x > 0, dy, 0)
     return out
 
 
-def leaky_relu(x, alpha=0.01, *, out=None):
+def leaky_relu(
+    x: NDArray[Any], alpha: float = 0.01, *, out: NDArray[Any] | None = None
+) -> NDArray[Any]:
     """x for x >= 0, alpha * x below."""
     alpha = _inputs.alpha_input(alpha)
     x, out = _fwd(x, out)
@@ -106,7 +126,14 @@ def leaky_relu(x, alpha=0.01, *, out=None):
     return out
 
 
-def leaky_relu_backward(dy, x, y, alpha=0.01, *, out=None):
+def leaky_relu_backward(
+    dy: NDArray[Any],
+    x: NDArray[Any],
+    y: NDArray[Any],
+    alpha: float = 0.01,
+    *,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
     """dx = dy where x > 0, alpha * dy elsewhere."""
     alpha = _inputs.alpha_input(alpha)
     dy, x, y, out = _bwd(dy, x, y, out)
@@ -114,7 +141,7 @@ def leaky_relu_backward(dy, x, y, alpha=0.01, *, out=None):
     return out
 
 
-def elu(x, alpha=1.0, *, out=None):
+def elu(x: NDArray[Any], alpha: float = 1.0, *, out: NDArray[Any] | None = None) -> NDArray[Any]:
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
     alpha = _inputs.alpha_input(alpha)
     x, out = _fwd(x, out)
@@ -122,7 +149,14 @@ def elu(x, alpha=1.0, *, out=None):
     return out
 
 
-def elu_backward(dy, x, y, alpha=1.0, *, out=None):
+def elu_backward(
+    dy: NDArray[Any],
+    x: NDArray[Any],
+    y: NDArray[Any],
+    alpha: float = 1.0,
+    *,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
     """dx = dy for x > 0, dy * (y + alpha) otherwise (= dy * alpha * exp(x))."""
     alpha = _inputs.alpha_input(alpha)
     dy, x, y, out = _bwd(dy, x, y, out)
@@ -130,7 +164,7 @@ def elu_backward(dy, x, y, alpha=1.0, *, out=None):
     return out
 
 
-def gelu(x, *, out=None):
+def gelu(x: NDArray[Any], *, out: NDArray[Any] | None = None) -> NDArray[Any]:
     """GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     x, out = _fwd(x, out)
     t = np.tanh(x.dtype.type(GELU_C) * (x + x.dtype.type(GELU_K) * x * x * x))
@@ -138,7 +172,9 @@ def gelu(x, *, out=None):
     return out
 
 
-def gelu_backward(dy, x, y, *, out=None):
+def gelu_backward(
+    dy: NDArray[Any], x: NDArray[Any], y: NDArray[Any], *, out: NDArray[Any] | None = None
+) -> NDArray[Any]:
     dy, x, y, out = _bwd(dy, x, y, out)
     c, k = x.dtype.type(GELU_C), x.dtype.type(GELU_K)
     t = np.tanh(c * (x + k * x * x * x))
@@ -147,7 +183,7 @@ def gelu_backward(dy, x, y, *, out=None):
     return out
 
 
-def softmax(x, *, out=None):
+def softmax(x: NDArray[Any], *, out: NDArray[Any] | None = None) -> NDArray[Any]:
     """exp(x - max) / sum(exp(x - max)) along the last axis."""
     x, out = _fwd(x, out, rows=True)
     e = np.exp(x - x.max(axis=-1, keepdims=True))
@@ -155,14 +191,16 @@ def softmax(x, *, out=None):
     return out
 
 
-def softmax_backward(dy, x, y, *, out=None):
+def softmax_backward(
+    dy: NDArray[Any], x: NDArray[Any], y: NDArray[Any], *, out: NDArray[Any] | None = None
+) -> NDArray[Any]:
     """dx = y * (dy - sum(dy * y)) along the last axis."""
     dy, x, y, out = _bwd(dy, x, y, out, rows=True)
     out[...] = y * (dy - (dy * y).sum(axis=-1, keepdims=True))
     return out
 
 
-def log_softmax(x, *, out=None):
+def log_softmax(x: NDArray[Any], *, out: NDArray[Any] | None = None) -> NDArray[Any]:
     """x - max - log(sum(exp(x - max))) along the last axis."""
     x, out = _fwd(x, out, rows=True)
     shifted = x - x.max(axis=-1, keepdims=True)
@@ -170,7 +208,9 @@ def log_softmax(x, *, out=None):
     return out
 
 
-def log_softmax_backward(dy, x, y, *, out=None):
+def log_softmax_backward(
+    dy: NDArray[Any], x: NDArray[Any], y: NDArray[Any], *, out: NDArray[Any] | None = None
+) -> NDArray[Any]:
     """dx = dy - exp(y) * sum(dy) along the last axis."""
     dy, x, y, out = _bwd(dy, x, y, out, rows=True)
     out[...] = dy - np.exp(y) * dy.sum(axis=-1, keepdims=True)
@@ -178,7 +218,9 @@ def log_softmax_backward(dy, x, y, *, out=None):
 
 
 # name -> (forward, backward, takes_alpha); the layer floor looks activations up here.
-ACTIVATIONS = {
+ACTIVATIONS: dict[
+    str, tuple[Callable[..., NDArray[Any]], Callable[..., NDArray[Any]], bool]
+] = {
     "identity": (identity, identity_backward, False),
     "sigmoid": (sigmoid, sigmoid_backward, False),
     "tanh": (tanh, tanh_backward, False),

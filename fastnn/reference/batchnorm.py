@@ -7,7 +7,12 @@ per-element formulas are evaluated in x's dtype with the same grouping as the na
 kernel, so the twins agree to rounding.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import _inputs
 from .._validation import Checks
@@ -17,13 +22,25 @@ __all__ = ["batchnorm_forward", "batchnorm_backward"]
 V = Checks()
 
 
-def _per_channel(v):
+def _per_channel(v: NDArray[Any]) -> NDArray[Any]:
     """A (C,) array shaped to broadcast against x viewed as (N, C, S)."""
     return v[None, :, None]
 
 
-def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5,
-                      training=True, *, out=None, mean=None, inv_std=None):
+def batchnorm_forward(
+    x: NDArray[Any],
+    gamma: NDArray[Any],
+    beta: NDArray[Any],
+    running_mean: NDArray[Any] | None,
+    running_var: NDArray[Any] | None,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    training: bool = True,
+    *,
+    out: NDArray[Any] | None = None,
+    mean: NDArray[Any] | None = None,
+    inv_std: NDArray[Any] | None = None,
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Batch normalization of x (N, C) or (N, C, *spatial) over its channels (axis 1).
 
     Training: per channel, the mean and the biased variance of its M = N * S values
@@ -50,12 +67,14 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1, e
         mean[...] = mean64
         inv_std[...] = 1.0 / np.sqrt(var64 + eps)
         if running_mean is not None:
+            assert running_var is not None  # both or neither (batchnorm_inputs)
             unbiased = var64 * m / (m - 1) if m > 1 else var64
             running_mean[...] = ((1.0 - momentum) * running_mean.astype(np.float64)
                                  + momentum * mean64)
             running_var[...] = ((1.0 - momentum) * running_var.astype(np.float64)
                                 + momentum * unbiased)
     else:
+        assert running_var is not None  # required in inference (batchnorm_inputs)
         mean[...] = running_mean
         inv_std[...] = 1.0 / np.sqrt(running_var.astype(np.float64) + eps)
     # y = (x - mean) * (gamma * inv_std) + beta, in x's dtype (out may be x itself)
@@ -66,8 +85,18 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1, e
     return out, mean, inv_std
 
 
-def batchnorm_backward(dy, x, gamma, mean, inv_std, *, dx=None, dgamma=None, dbeta=None,
-                       compute_dx=True):
+def batchnorm_backward(
+    dy: NDArray[Any],
+    x: NDArray[Any],
+    gamma: NDArray[Any],
+    mean: NDArray[Any],
+    inv_std: NDArray[Any],
+    *,
+    dx: NDArray[Any] | None = None,
+    dgamma: NDArray[Any] | None = None,
+    dbeta: NDArray[Any] | None = None,
+    compute_dx: bool = True,
+) -> tuple[NDArray[Any] | None, NDArray[Any], NDArray[Any]]:
     """Gradients of training-mode batchnorm_forward given ``dy = dL/dy``, from the mean
     and inv_std it returned. Returns ``(dx, dgamma, dbeta)`` with, per channel over its
     M = N * S values (sums in float64) and ``xhat = (x - mean) * inv_std``:

@@ -6,7 +6,13 @@ the native kernels (copies, and sums in the same order). The products are numpy
 matmuls in the input dtype.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import _inputs
 from .._validation import Checks
@@ -17,7 +23,7 @@ __all__ = ["im2col", "col2im", "conv2d_forward", "conv2d_backward", "conv2d_pool
 V = Checks()
 
 
-def _windows(g):
+def _windows(g: _inputs.ConvGeometry) -> Iterator[tuple[int, int, slice, slice]]:
     """(rows, cols) slices of the padded input read by kernel offset (kh, kw), in order."""
     for kh in range(g.kh):
         for kw in range(g.kw):
@@ -27,7 +33,7 @@ def _windows(g):
                    slice(w0, w0 + g.sw * (g.ow - 1) + 1, g.sw))
 
 
-def _im2col(x, g, out):
+def _im2col(x: NDArray[Any], g: _inputs.ConvGeometry, out: NDArray[Any]) -> NDArray[Any]:
     """x (N, C, H, W) -> out (C*KH*KW, N*OH*OW)."""
     n = x.shape[0]
     xp = np.pad(x, ((0, 0), (0, 0), (g.pt, g.pb), (g.pl, g.pr)))
@@ -38,7 +44,9 @@ def _im2col(x, g, out):
     return out
 
 
-def _col2im(cols, x_shape, g, out):
+def _col2im(
+    cols: NDArray[Any], x_shape: Sequence[int], g: _inputs.ConvGeometry, out: NDArray[Any]
+) -> NDArray[Any]:
     """cols (C*KH*KW, N*OH*OW) -> out (N, C, H, W), summed where patches overlap."""
     n = x_shape[0]
     dxp = np.zeros((n, g.c, g.h + g.pt + g.pb, g.w + g.pl + g.pr), dtype=cols.dtype)
@@ -49,7 +57,15 @@ def _col2im(cols, x_shape, g, out):
     return out
 
 
-def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
+def im2col(
+    x: NDArray[Any],
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int | Sequence[int]] = 0,
+    dilation: int | Sequence[int] = 1,
+    *,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
     """Unfold the patches of x (N, C, H, W) into cols (C*KH*KW, N*OH*OW). Returns cols.
 
     ``cols[(c*KH + kh)*KW + kw, (i*OH + oh)*OW + ow] =
@@ -61,7 +77,16 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
     return _im2col(x, g, out)
 
 
-def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1, *, out=None):
+def col2im(
+    cols: NDArray[Any],
+    x_shape: Sequence[int],
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int | Sequence[int]] = 0,
+    dilation: int | Sequence[int] = 1,
+    *,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
     """The adjoint of im2col: fold cols (C*KH*KW, N*OH*OW) back into dx of shape x_shape
     (N, C, H, W), each entry added to the input position it was read from (entries read
     from the zero padding are dropped). Returns dx (overwritten, not accumulated into).
@@ -71,7 +96,16 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1, *, out=N
     return _col2im(cols, x_shape, g, out)
 
 
-def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, *, out=None):
+def conv2d_forward(
+    x: NDArray[Any],
+    w: NDArray[Any],
+    b: NDArray[Any] | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int | Sequence[int]] = 0,
+    dilation: int | Sequence[int] = 1,
+    *,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
     """2-D convolution (cross-correlation, as PyTorch) of x (N, C, H, W) with w
     (F, C, KH, KW), plus b (F,) or None. Returns y (N, F, OH, OW):
     ``y[i, f, oh, ow] = b[f] + sum_{c,kh,kw} w[f, c, kh, kw] *
@@ -91,8 +125,20 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, *, out=None):
     return out
 
 
-def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=None, db=None,
-                    compute_dx=True, compute_db=True):
+def conv2d_backward(
+    x: NDArray[Any],
+    w: NDArray[Any],
+    dy: NDArray[Any],
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int | Sequence[int]] = 0,
+    dilation: int | Sequence[int] = 1,
+    *,
+    dx: NDArray[Any] | None = None,
+    dw: NDArray[Any] | None = None,
+    db: NDArray[Any] | None = None,
+    compute_dx: bool = True,
+    compute_db: bool = True,
+) -> tuple[NDArray[Any] | None, NDArray[Any], NDArray[Any] | None]:
     """Gradients of ``y = conv2d_forward(x, w, b, stride, padding, dilation)`` given
     ``dy = dL/dy`` (N, F, OH, OW). Returns ``(dx, dw, db)``: dx (N, C, H, W) (None
     unless compute_dx), dw (F, C, KH, KW), db (F,) (None unless compute_db). Arrays
@@ -114,8 +160,21 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, *, dx=None, dw=No
     return dx, dw, db
 
 
-def conv2d_pooled_backward(x, w, dy, argmax, pool_size, pool_stride=None, stride=1, padding=0,
-                           dilation=1, *, dw=None, db=None, compute_db=True):
+def conv2d_pooled_backward(
+    x: NDArray[Any],
+    w: NDArray[Any],
+    dy: NDArray[Any],
+    argmax: NDArray[np.intp],
+    pool_size: int | Sequence[int],
+    pool_stride: int | Sequence[int] | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int | Sequence[int]] = 0,
+    dilation: int | Sequence[int] = 1,
+    *,
+    dw: NDArray[Any] | None = None,
+    db: NDArray[Any] | None = None,
+    compute_db: bool = True,
+) -> tuple[NDArray[Any], NDArray[Any] | None]:
     """dW and db of a conv whose output goes straight into max pooling, from the pooling's
     gradient dy (N, F, PH, PW) and argmax (from maxpool2d_forward of the conv's output):
     the pooling's backward, then the conv's, without dx. Returns ``(dw, db)`` (db None

@@ -1,6 +1,11 @@
 """Reference fully connected layer with numpy: ``y = x @ w + b`` and its gradients."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import _inputs
 from .._validation import Checks
@@ -10,7 +15,13 @@ __all__ = ["dense_forward", "dense_backward"]
 V = Checks()
 
 
-def dense_forward(x, w, b=None, *, out=None):
+def dense_forward(
+    x: NDArray[Any],
+    w: NDArray[Any],
+    b: NDArray[Any] | None = None,
+    *,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
     """``y = x @ w + b`` for x (n, in), w (in, units), b (units,) or None. Returns y."""
     x, w, b, out = _inputs.dense_forward_inputs(V, x, w, b, out)
     np.matmul(x, w, out=out)
@@ -20,8 +31,17 @@ def dense_forward(x, w, b=None, *, out=None):
 
 
 def dense_backward(
-    x, w, dy, *, dx=None, dw=None, db=None, compute_dx=True, compute_db=True, accumulate=False
-):
+    x: NDArray[Any],
+    w: NDArray[Any],
+    dy: NDArray[Any],
+    *,
+    dx: NDArray[Any] | None = None,
+    dw: NDArray[Any] | None = None,
+    db: NDArray[Any] | None = None,
+    compute_dx: bool = True,
+    compute_db: bool = True,
+    accumulate: bool = False,
+) -> tuple[NDArray[Any] | None, NDArray[Any], NDArray[Any] | None]:
     """Gradients of ``y = x @ w + b`` given ``dy = dL/dy``. Returns ``(dx, dw, db)``.
 
     ``dx = dy @ w.T`` (None unless compute_dx), ``dw = x.T @ dy``,

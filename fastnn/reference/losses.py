@@ -6,7 +6,13 @@
 ``return_grad=False``); pass ``grad=`` to write it into an existing array.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .. import _inputs
 from .._validation import Checks
@@ -16,20 +22,27 @@ __all__ = ["mse", "softmax_cross_entropy", "binary_cross_entropy", "LOSSES"]
 V = Checks()
 
 
-def _row_weights(n, sample_weight):
+def _row_weights(n: int, sample_weight: NDArray[Any] | None) -> NDArray[np.float64]:
     """Weights w_i / sum(w) as float64, so that loss = sum(scale_i * l_i)."""
     if sample_weight is None:
         return np.full(n, 1.0 / n)
     sw = sample_weight.astype(np.float64)
-    return sw / sw.sum()
+    return cast("NDArray[np.float64]", sw / sw.sum())
 
 
-def _per_sample(a):
+def _per_sample(a: NDArray[Any]) -> NDArray[Any]:
     """View (n, d): the per-sample elements of a (n,) or (n, d) array."""
     return a.reshape(a.shape[0], -1)
 
 
-def mse(pred, target, *, sample_weight=None, grad=None, return_grad=True):
+def mse(
+    pred: NDArray[Any],
+    target: NDArray[Any],
+    *,
+    sample_weight: ArrayLike | None = None,
+    grad: NDArray[Any] | None = None,
+    return_grad: bool = True,
+) -> tuple[float, NDArray[Any] | None]:
     """Mean squared error: ``l_i = mean_j (pred_ij - target_ij)^2``."""
     pred, target, sw, grad = _inputs.mse_inputs(V, pred, target, sample_weight, grad, return_grad)
     p, t = _per_sample(pred), _per_sample(target)
@@ -43,7 +56,14 @@ def mse(pred, target, *, sample_weight=None, grad=None, return_grad=True):
     return loss, grad
 
 
-def softmax_cross_entropy(logits, target, *, sample_weight=None, grad=None, return_grad=True):
+def softmax_cross_entropy(
+    logits: NDArray[Any],
+    target: NDArray[Any],
+    *,
+    sample_weight: ArrayLike | None = None,
+    grad: NDArray[Any] | None = None,
+    return_grad: bool = True,
+) -> tuple[float, NDArray[Any] | None]:
     """Cross-entropy of softmax(logits), fused so that it is stable for any logits.
 
     ``target`` is integer class labels (n,) or class probabilities (n, classes).
@@ -78,7 +98,14 @@ def softmax_cross_entropy(logits, target, *, sample_weight=None, grad=None, retu
     return loss, grad
 
 
-def binary_cross_entropy(logits, target, *, sample_weight=None, grad=None, return_grad=True):
+def binary_cross_entropy(
+    logits: NDArray[Any],
+    target: NDArray[Any],
+    *,
+    sample_weight: ArrayLike | None = None,
+    grad: NDArray[Any] | None = None,
+    return_grad: bool = True,
+) -> tuple[float, NDArray[Any] | None]:
     """Binary cross-entropy of sigmoid(logits), from logits, stable for any logits.
 
     ``l_i = mean_j [max(z, 0) - z t + log(1 + exp(-|z|))]``; the gradient is
@@ -100,7 +127,7 @@ def binary_cross_entropy(logits, target, *, sample_weight=None, grad=None, retur
     return loss, grad
 
 
-LOSSES = {
+LOSSES: dict[str, Callable[..., tuple[float, NDArray[Any] | None]]] = {
     "mse": mse,
     "softmax_cross_entropy": softmax_cross_entropy,
     "binary_cross_entropy": binary_cross_entropy,

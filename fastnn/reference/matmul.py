@@ -1,6 +1,11 @@
 """Reference GEMM with numpy: ``out = alpha * op(a) @ op(b) + beta * out``."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import _inputs
 from .._validation import Checks
@@ -8,7 +13,16 @@ from .._validation import Checks
 V = Checks()  # numpy's own NaN/inf scan
 
 
-def gemm(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
+def gemm(
+    a: NDArray[Any],
+    b: NDArray[Any],
+    *,
+    trans_a: bool = False,
+    trans_b: bool = False,
+    alpha: float = 1.0,
+    beta: float = 0.0,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
     """Row-major matrix product ``alpha * op(a) @ op(b) + beta * out``.
 
     op(a) is ``a.T`` when ``trans_a`` (likewise b). ``out`` receives the result and

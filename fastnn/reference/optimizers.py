@@ -8,9 +8,14 @@ make every later operation on them very slow; the change is below 1e-38. ``weigh
 in AdamW, where the parameter is shrunk by ``lr * weight_decay`` directly (decoupled).
 """
 
+from __future__ import annotations
+
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import _inputs
 from .._validation import Checks
@@ -20,12 +25,21 @@ __all__ = ["sgd_update", "adam_update", "adamw_update", "rmsprop_update", "clip_
 V = Checks()
 
 
-def _flush(state):
+def _flush(state: NDArray[Any]) -> None:
     """Set entries below the smallest normal number (subnormals) to 0, in place."""
     state[np.abs(state) < np.finfo(state.dtype).tiny] = 0
 
 
-def sgd_update(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+def sgd_update(
+    param: NDArray[Any],
+    grad: NDArray[Any],
+    velocity: NDArray[Any] | None = None,
+    *,
+    lr: float,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> None:
     """SGD with optional momentum (``v = momentum * v + g``) and Nesterov look-ahead."""
     param, grad, velocity, lr, momentum, weight_decay = _inputs.sgd_inputs(
         V, param, grad, velocity, lr, momentum, weight_decay
@@ -40,7 +54,21 @@ def sgd_update(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, 
     param -= dt(lr) * g
 
 
-def _adam(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad, v_max, decoupled):
+def _adam(
+    param: NDArray[Any],
+    grad: NDArray[Any],
+    m: NDArray[Any],
+    v: NDArray[Any],
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    v_max: NDArray[Any] | None,
+    decoupled: bool,
+) -> None:
     param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, v_max = _inputs.adam_inputs(
         V, param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad, v_max
     )
@@ -56,16 +84,31 @@ def _adam(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
     v *= dt(beta2)
     v += dt(1.0 - beta2) * (g * g)
     _flush(v)
+    second = v
     if amsgrad:
+        assert v_max is not None  # required with amsgrad (adam_inputs)
         np.maximum(v_max, v, out=v_max)
-    second = v_max if amsgrad else v
+        second = v_max
     step_size = dt(lr / (1.0 - beta1**step))
     inv_sqrt_bc2 = dt(1.0 / math.sqrt(1.0 - beta2**step))
     param -= step_size * m / (np.sqrt(second) * inv_sqrt_bc2 + dt(eps))
 
 
-def adam_update(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                weight_decay=0.0, amsgrad=False, v_max=None):
+def adam_update(
+    param: NDArray[Any],
+    grad: NDArray[Any],
+    m: NDArray[Any],
+    v: NDArray[Any],
+    *,
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    amsgrad: bool = False,
+    v_max: NDArray[Any] | None = None,
+) -> None:
     """Adam with bias correction: ``param -= lr * m_hat / (sqrt(v_hat) + eps)``.
 
     With ``amsgrad`` the running maximum of v (kept in ``v_max``) replaces v.
@@ -73,14 +116,39 @@ def adam_update(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps
     _adam(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad, v_max, False)
 
 
-def adamw_update(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                 weight_decay=1e-2, amsgrad=False, v_max=None):
+def adamw_update(
+    param: NDArray[Any],
+    grad: NDArray[Any],
+    m: NDArray[Any],
+    v: NDArray[Any],
+    *,
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 1e-2,
+    amsgrad: bool = False,
+    v_max: NDArray[Any] | None = None,
+) -> None:
     """AdamW: Adam with decoupled weight decay, ``param *= 1 - lr * weight_decay`` first."""
     _adam(param, grad, m, v, step, lr, beta1, beta2, eps, weight_decay, amsgrad, v_max, True)
 
 
-def rmsprop_update(param, grad, square_avg, *, lr=1e-2, rho=0.99, eps=1e-8, weight_decay=0.0,
-                   momentum=0.0, velocity=None, centered=False, grad_avg=None):
+def rmsprop_update(
+    param: NDArray[Any],
+    grad: NDArray[Any],
+    square_avg: NDArray[Any],
+    *,
+    lr: float = 1e-2,
+    rho: float = 0.99,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    velocity: NDArray[Any] | None = None,
+    centered: bool = False,
+    grad_avg: NDArray[Any] | None = None,
+) -> None:
     """RMSprop: ``param -= lr * g / (sqrt(E[g^2]) + eps)``, optionally centered
     (subtracting E[g]^2) and with momentum on the scaled step."""
     (param, grad, square_avg, lr, rho, eps, weight_decay, momentum, velocity,
@@ -107,7 +175,7 @@ def rmsprop_update(param, grad, square_avg, *, lr=1e-2, rho=0.99, eps=1e-8, weig
         param -= dt(lr) * (g / avg)
 
 
-def clip_grad_norm(grads, max_norm):
+def clip_grad_norm(grads: NDArray[Any] | Iterable[NDArray[Any]], max_norm: float) -> float:
     """Scale ``grads`` (an array or a list of arrays) in place so that their joint L2
     norm is at most ``max_norm``; return the norm before clipping (a float)."""
     grads, max_norm = _inputs.clip_grad_norm_inputs(V, grads, max_norm)

@@ -7,7 +7,13 @@ order with whole-array operations inside. The native kernel walks the offsets in
 same order, so max and average pooling agree with it bit for bit.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import _inputs
 from .._validation import Checks
@@ -18,17 +24,24 @@ __all__ = ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
 V = Checks()
 
 
-def _at_offset(a, g, kh, kw):
+def _at_offset(a: NDArray[Any], g: _inputs.PoolGeometry, kh: int, kw: int) -> NDArray[Any]:
     """View of a (N, C, H, W): element [n, c, oh, ow] is a[n, c, oh*SH + kh, ow*SW + kw]."""
     return a[:, :, kh:kh + g.sh * (g.oh - 1) + 1:g.sh, kw:kw + g.sw * (g.ow - 1) + 1:g.sw]
 
 
-def _offsets(g):
+def _offsets(g: _inputs.PoolGeometry) -> list[tuple[int, int]]:
     """The window offsets (kh, kw) in row-major order."""
     return [(kh, kw) for kh in range(g.kh) for kw in range(g.kw)]
 
 
-def maxpool2d_forward(x, pool_size, stride=None, *, out=None, argmax=None):
+def maxpool2d_forward(
+    x: NDArray[Any],
+    pool_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    *,
+    out: NDArray[Any] | None = None,
+    argmax: NDArray[np.intp] | None = None,
+) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """2-D max pooling of x (N, C, H, W) over windows of pool_size (an int or a pair
     (KH, KW)) moved by stride (default: pool_size), without padding:
     OH = (H - KH) // SH + 1, likewise OW.
@@ -54,7 +67,13 @@ def maxpool2d_forward(x, pool_size, stride=None, *, out=None, argmax=None):
     return out, argmax
 
 
-def maxpool2d_backward(dy, argmax, x_shape, *, out=None):
+def maxpool2d_backward(
+    dy: NDArray[Any],
+    argmax: NDArray[np.intp],
+    x_shape: Sequence[int],
+    *,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
     """Gradient of max pooling: dx of shape x_shape (N, C, H, W), zero except that each
     element of dy (N, C, OH, OW) is added at the position its argmax (from
     maxpool2d_forward) names; where windows overlap, the contributions add up."""
@@ -68,7 +87,13 @@ def maxpool2d_backward(dy, argmax, x_shape, *, out=None):
     return out
 
 
-def avgpool2d_forward(x, pool_size, stride=None, *, out=None):
+def avgpool2d_forward(
+    x: NDArray[Any],
+    pool_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    *,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
     """2-D average pooling of x (N, C, H, W), with the window geometry of
     maxpool2d_forward. Returns y (N, C, OH, OW): each window summed offset by offset in
     row-major order, then multiplied by 1 / (KH * KW)."""
@@ -80,7 +105,14 @@ def avgpool2d_forward(x, pool_size, stride=None, *, out=None):
     return out
 
 
-def avgpool2d_backward(dy, x_shape, pool_size, stride=None, *, out=None):
+def avgpool2d_backward(
+    dy: NDArray[Any],
+    x_shape: Sequence[int],
+    pool_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    *,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
     """Gradient of average pooling: dx of shape x_shape (N, C, H, W), each element of
     dy (N, C, OH, OW) spread evenly over its window. Computed as the sum of the dy of
     the windows covering an element (added in row-major order of the window offsets),
@@ -93,7 +125,7 @@ def avgpool2d_backward(dy, x_shape, pool_size, stride=None, *, out=None):
     return out
 
 
-def global_avgpool_forward(x, *, out=None):
+def global_avgpool_forward(x: NDArray[Any], *, out: NDArray[Any] | None = None) -> NDArray[Any]:
     """Mean of x (N, C, *spatial) over its spatial axes (at least one, none empty),
     accumulated in float64. Returns y (N, C)."""
     x, s, out = _inputs.global_avgpool_inputs(V, x, out)
@@ -101,7 +133,9 @@ def global_avgpool_forward(x, *, out=None):
     return out
 
 
-def global_avgpool_backward(dy, x_shape, *, out=None):
+def global_avgpool_backward(
+    dy: NDArray[Any], x_shape: Sequence[int], *, out: NDArray[Any] | None = None
+) -> NDArray[Any]:
     """Gradient of global_avgpool_forward: dx of shape x_shape (N, C, *spatial) with
     ``dx[n, c, ...] = dy[n, c] / S`` (S the spatial size, divided in float64)."""
     dy, x_shape, s, out = _inputs.global_avgpool_backward_inputs(V, dy, x_shape, out)
