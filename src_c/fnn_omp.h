@@ -1,7 +1,7 @@
 /* fnn_omp.h -- the one place where fastnn touches the OpenMP runtime.
  *
  * Every omp_* call in fastnn goes through these wrappers, so a build without
- * OpenMP (FASTNN_NO_OPENMP=1, or a compiler without it) still compiles and
+ * OpenMP (meson's -Dopenmp=disabled, or a compiler without it) still compiles and
  * simply runs on one thread. `#pragma omp ...` lines need no shim: a compiler
  * without OpenMP ignores them (with -fopenmp-simd it still honours `omp simd`).
  */

@@ -58,9 +58,8 @@ def _annotations(fn):
 
 
 def _stub_annotations(family, name):
-    """The annotations of `name` in the .pyi stub beside the compiled fastnn.ops.<family>."""
-    mod = importlib.import_module(f"fastnn.ops.{family}")
-    path = os.path.join(os.path.dirname(mod.__file__), f"{family}.pyi")
+    """The annotations of `name` in fastnn.ops.<family>'s .pyi stub."""
+    path = os.path.join(os.path.dirname(fastnn.__file__), "ops", f"{family}.pyi")
     with open(path) as f:
         tree = ast.parse(f.read())
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)

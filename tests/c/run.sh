@@ -8,7 +8,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 # (serial: no OpenMP runtime to link; the kernels called here run on one thread)
-# the kernels of the families, their generic twins and the CPU description (setup.py's lists)
+# the kernels of the families, their generic twins and the CPU description (src_c/meson.build)
 srcs=(cpu.c gemm_variants.c optimizers.c pool.c pool_variants.c conv_variants.c
       arch/{avx512,avx2,neon}/gemm_f{32,64}.c
       arch/{avx512,avx2,neon}/adam_f32.c
