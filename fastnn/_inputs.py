@@ -66,6 +66,137 @@ def gemm_inputs(V: Checks, a: NDArray[Any], b: NDArray[Any], trans_a: bool, tran
     return a, b, alpha, beta, out
 
 
+# ----------------------------------------------------------------------- recurrent
+
+# Recurrent cells (src_c/recurrent.h) and their gate counts; the order is the C enum's.
+CELLS = {"tanh": 1, "relu": 1, "gru": 3, "lstm": 4}
+
+# What recurrent_forward keeps for recurrent_backward, time-major: the activated gates
+# (T, N, G*H), the state after each step (T, N, H) and GRU's h W_hn^T + b_hn or LSTM's
+# cell state (T, N, H; None for the simple cells).
+RecurrentCache = namedtuple("RecurrentCache", ["gates", "hs", "aux"])
+
+
+def _cell(cell: object) -> str:
+    if not isinstance(cell, str) or cell not in CELLS:
+        raise ValueError(f"cell must be one of {', '.join(map(repr, CELLS))}, got {cell!r}")
+    return cell
+
+
+def _lengths(lengths: ArrayLike | None, n: int, t: int) -> NDArray[np.int64] | None:
+    """Per-sample sequence lengths (N,) in [0, T] as int64, or None (all T steps)."""
+    if lengths is None:
+        return None
+    a = np.asarray(lengths)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"lengths must hold integers, got dtype {a.dtype}")
+    if a.shape != (n,):
+        raise ValueError(f"lengths must have shape ({n},), got {_shape_str(a.shape)}")
+    if n and (int(a.min()) < 0 or int(a.max()) > t):
+        bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
+        raise ValueError(f"lengths has {bad}, outside [0, {t}] for sequences of {t} steps")
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _recurrent_weights(V: Checks, x: NDArray[Any], weight_ih: NDArray[Any],
+                       weight_hh: NDArray[Any], cell: str) -> tuple[int, int, int, int, int]:
+    """(n, t, f, h, g) from x (N, T, F), weight_ih (G*H, F) and weight_hh (G*H, H)."""
+    n, t, f = x.shape
+    if t == 0 or f == 0:
+        raise ValueError(f"x must have at least one time step and one feature, got shape "
+                         f"{_shape_str(x.shape)}")
+    g = CELLS[cell]
+    weight_ih = V.float_array("weight_ih", weight_ih, ndim=2)
+    weight_hh = V.float_array("weight_hh", weight_hh, ndim=2)
+    V.same_dtype("x", x, weight_ih=weight_ih, weight_hh=weight_hh)
+    gh, h = weight_hh.shape
+    if h == 0 or gh != g * h:
+        raise ValueError(f"weight_hh must have shape ({g} * hidden, hidden) with hidden >= 1 "
+                         f"for cell {cell!r}, got {_shape_str(weight_hh.shape)}")
+    if weight_ih.shape != (gh, f):
+        raise ValueError(f"weight_ih must have shape ({gh}, {f}) (gates * hidden, features of "
+                         f"x), got {_shape_str(weight_ih.shape)}")
+    return n, t, f, h, g
+
+
+def _state(V: Checks, name: str, a: NDArray[Any] | None, x: NDArray[Any], n: int,
+           h: int) -> NDArray[Any] | None:
+    if a is None:
+        return None
+    a = V.float_array(name, a, ndim=2)
+    V.same_dtype("x", x, **{name: a})
+    V.shape_is(name, a, (n, h))
+    return a
+
+
+def recurrent_inputs(V: Checks, x: NDArray[Any], weight_ih: NDArray[Any],
+                     weight_hh: NDArray[Any], bias_ih: NDArray[Any] | None,
+                     bias_hh: NDArray[Any] | None, h0: NDArray[Any] | None,
+                     c0: NDArray[Any] | None, cell: str, lengths: ArrayLike | None
+                     ) -> tuple[NDArray[Any], tuple[int, int, int, int, int],
+                                NDArray[Any] | None, NDArray[Any] | None,
+                                NDArray[Any] | None, NDArray[Any] | None, str,
+                                NDArray[np.int64] | None]:
+    cell = _cell(cell)
+    x = V.float_array("x", x, ndim=3)
+    n, t, f, h, g = _recurrent_weights(V, x, weight_ih, weight_hh, cell)
+    for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+        if b is not None:
+            V.float_array(name, b, ndim=1)
+            V.same_dtype("x", x, **{name: b})
+            V.shape_is(name, b, (g * h,))
+    h0 = _state(V, "h0", h0, x, n, h)
+    if c0 is not None and cell != "lstm":
+        raise ValueError(f"c0 is the cell state of an LSTM; cell {cell!r} has none")
+    c0 = _state(V, "c0", c0, x, n, h)
+    return (x, (n, t, f, h, g), bias_ih, bias_hh, h0, c0, cell, _lengths(lengths, n, t))
+
+
+def recurrent_backward_inputs(V: Checks, dy: NDArray[Any] | None, dh_n: NDArray[Any] | None,
+                              dc_n: NDArray[Any] | None, x: NDArray[Any],
+                              weight_ih: NDArray[Any], weight_hh: NDArray[Any],
+                              cache: Sequence[NDArray[Any] | None], h0: NDArray[Any] | None,
+                              c0: NDArray[Any] | None, cell: str, lengths: ArrayLike | None
+                              ) -> tuple[NDArray[Any] | None, NDArray[Any] | None,
+                                         NDArray[Any] | None, NDArray[Any],
+                                         tuple[int, int, int, int, int], Any,
+                                         NDArray[Any] | None, NDArray[Any] | None, str,
+                                         NDArray[np.int64] | None]:
+    cell = _cell(cell)
+    x = V.float_array("x", x, ndim=3)
+    n, t, f, h, g = _recurrent_weights(V, x, weight_ih, weight_hh, cell)
+    if dy is not None:
+        dy = V.float_array("dy", dy, ndim=3)
+        V.same_dtype("x", x, dy=dy)
+        V.shape_is("dy", dy, (n, t, h))
+    dh_n = _state(V, "dh_n", dh_n, x, n, h)
+    if dc_n is not None and cell != "lstm":
+        raise ValueError(f"dc_n is the gradient of an LSTM's cell state; cell {cell!r} has none")
+    dc_n = _state(V, "dc_n", dc_n, x, n, h)
+    if dy is None and dh_n is None and dc_n is None:
+        raise ValueError("recurrent_backward needs a gradient: dy, dh_n or dc_n")
+    if not isinstance(cache, tuple) or len(cache) != 3:
+        raise TypeError("cache must be the cache recurrent_forward returned")
+    gates, hs, aux = cache
+    gates = V.float_array("cache.gates", gates, ndim=3, finite=False)
+    hs = V.float_array("cache.hs", hs, ndim=3, finite=False)
+    V.same_dtype("x", x, gates=gates, hs=hs)
+    V.shape_is("cache.gates", gates, (t, n, g * h))
+    V.shape_is("cache.hs", hs, (t, n, h))
+    if (aux is None) != (g == 1):
+        raise ValueError(f"cache.aux does not match cell {cell!r}")
+    if aux is not None:
+        aux = V.float_array("cache.aux", aux, ndim=3, finite=False)
+        V.same_dtype("x", x, aux=aux)
+        V.shape_is("cache.aux", aux, (t, n, h))
+    h0 = _state(V, "h0", h0, x, n, h)
+    if c0 is not None and cell != "lstm":
+        raise ValueError(f"c0 is the cell state of an LSTM; cell {cell!r} has none")
+    c0 = _state(V, "c0", c0, x, n, h)
+    return (dy, dh_n, dc_n, x, (n, t, f, h, g), RecurrentCache(gates, hs, aux), h0, c0, cell,
+            _lengths(lengths, n, t))
+
+
 # --------------------------------------------------------------------------- dense
 
 
