@@ -60,6 +60,7 @@ from .layers_conv import (
     MaxPool2D,
     Reshape,
 )
+from .layers_recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
 from .model import Sequential
 from .optimizers import SGD, Adam, AdamW, RMSprop
@@ -101,6 +102,11 @@ __all__ = [
     "GlobalAvgPool",
     "BatchNorm",
     "Residual",
+    "SimpleRNN",
+    "GRU",
+    "LSTM",
+    "Bidirectional",
+    "TimeDistributed",
     "CrossEntropy",
     "MSE",
     "BinaryCrossEntropy",

@@ -97,24 +97,30 @@ def _positive_ints(text: str) -> list[int]:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     import fastnn
-    from fastnn import Conv2D, Dense, Dropout, Flatten, MaxPool2D, Reshape, Sequential
+    from fastnn import GRU, LSTM, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Reshape, Sequential
 
     if args.threads:
         fastnn.set_num_threads(args.threads)
     Xtr, ytr, Xte, yte, name = _dataset(args)
     n_classes = int(max(ytr.max(), yte.max())) + 1
     layers = []
-    if args.arch == "lenet":
+    hidden = list(args.hidden)
+    if args.arch != "mlp":
         side = int(round(Xtr.shape[1] ** 0.5))
         if side * side != Xtr.shape[1]:
-            print(f"fastnn train: --arch lenet needs square one-channel images, but the data "
-                  f"has {Xtr.shape[1]} features per sample", file=sys.stderr)
+            print(f"fastnn train: --arch {args.arch} needs square one-channel images, but the "
+                  f"data has {Xtr.shape[1]} features per sample", file=sys.stderr)
             return 2
+    if args.arch == "lenet":
         k = 5 if side >= 20 else 3
         layers += [Reshape((1, side, side)),
                    Conv2D(16, k, padding="same", activation="relu"), MaxPool2D(2),
                    Conv2D(32, k, padding="same", activation="relu"), MaxPool2D(2), Flatten()]
-    for units in args.hidden:
+    elif args.arch in ("gru", "lstm"):
+        # each image row is one step of a sequence; the first size is the recurrent layer's
+        cell = GRU if args.arch == "gru" else LSTM
+        layers += [Reshape((side, side)), cell(hidden.pop(0))]
+    for units in hidden:
         layers.append(Dense(units, activation=args.activation))
         if args.dropout:
             layers.append(Dropout(args.dropout))
@@ -275,10 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(t)
     t.add_argument("--hidden", type=_positive_ints, default=[64], metavar="SIZES",
                    help="hidden layer sizes, comma separated (default: 64)")
-    t.add_argument("--arch", choices=("mlp", "lenet"), default="mlp",
+    t.add_argument("--arch", choices=("mlp", "lenet", "gru", "lstm"), default="mlp",
                    help="mlp: dense layers only; lenet: two Conv2D + MaxPool2D blocks (16 and 32 "
                         "filters, 'same' padding, 5x5 kernels for 20x20 images and up, else 3x3) "
-                        "before the dense layers (default: %(default)s)")
+                        "before the dense layers; gru, lstm: each image read row by row as a "
+                        "sequence by a GRU or LSTM of the first --hidden size, the other sizes "
+                        "dense layers after it (default: %(default)s)")
     t.add_argument("--activation", default="relu", help="hidden activation (default: relu)")
     t.add_argument("--dropout", type=float, default=0.0, help="dropout rate after each hidden layer")
     t.add_argument("--optimizer", default="adam", choices=("adam", "adamw", "sgd", "rmsprop"))
