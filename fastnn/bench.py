@@ -33,7 +33,7 @@ __all__ = ["Case", "machine_info", "sgemm_peak", "kernel_cases", "training_cases
            "inference_cases", "thread_cases", "sklearn_cases", "cnn_cases", "run",
            "format_table", "compare", "plot", "write_json", "read_json", "GROUPS"]
 
-GROUPS = ("kernels", "training", "inference", "threads", "sklearn", "cnn")
+GROUPS = ("kernels", "training", "inference", "threads", "sklearn", "cnn", "rnn")
 FORMAT_VERSION = 1
 
 
@@ -559,6 +559,66 @@ def cnn_cases(X: NDArray[Any], y: NDArray[Any], quick: bool = False,
         X[:rows], y[:rows], rounds=rounds or (2 if quick else 3))
 
 
+# --------------------------------------------------------------------------- rnn
+
+RNN_ROWS, RNN_QUICK_ROWS = 2_000, 256  # rows of the recurrent epochs (numpy is slow)
+RNN_BATCH, RNN_UNITS = 64, 128
+
+
+def row_rnn(cell: str, backend: str = "native") -> Sequential:
+    """MNIST read as 28 steps of 28 pixels by a GRU or LSTM of RNN_UNITS units."""
+    from .layers import Dense
+    from .layers_conv import Reshape
+    from .layers_recurrent import GRU, LSTM
+    from .model import Sequential
+
+    layer = GRU if cell == "gru" else LSTM
+    return Sequential([Reshape((28, 28)), layer(RNN_UNITS), Dense(10)], seed=0,
+                      backend=backend)
+
+
+def rnn_train_flops(cell: str, n: int, t: int = 28, f: int = 28, h: int = RNN_UNITS) -> float:
+    """Training flops of row_rnn for n samples: per step the forward's G*H*(F+H)
+    multiply-adds, as many for dW_ih and dW_hh, and G*H*H for dL/dh_{t-1} (no dx: the
+    input is the data); the Dense head 3*H*10. x2 for flops. Gates, the loss and Adam
+    are not counted."""
+    g = 3 if cell == "gru" else 4
+    per_step = g * h * (2 * (f + h) + h)
+    return 2.0 * n * (t * per_step + 3 * h * 10)
+
+
+def rnn_cases(X: NDArray[Any], y: NDArray[Any], quick: bool = False,
+              rounds: int | None = None) -> list[Case]:
+    """The "rnn" group: one epoch of row_rnn (GRU, then LSTM; batch 64, Adam lr 1e-3) on
+    the first RNN_ROWS rows (quick: RNN_QUICK_ROWS), on one thread, native against
+    backend="reference" (the numpy twins): same seed, order and steps; the epoch losses
+    must agree."""
+    rows = RNN_QUICK_ROWS if quick else RNN_ROWS
+    X, y = X[:rows], y[:rows]
+    cases = []
+    for cell in ("gru", "lstm"):
+        def fit(backend: str, n: int = len(X), cell: str = cell) -> float:
+            h = row_rnn(cell, backend).fit(X[:n], y[:n], epochs=1, batch_size=RNN_BATCH,
+                                           optimizer=_make_optimizer(("adam", {"lr": 1e-3})),
+                                           loss="cross_entropy", verbose=0)
+            return h.history["loss"][0]
+
+        def warm(backend: str, fit: Callable[..., float] = fit) -> None:
+            fit(backend, 2 * RNN_BATCH)
+
+        def check(fit: Callable[..., float] = fit) -> None:
+            ln, lr = fit("native"), fit("reference")
+            if not abs(ln - lr) <= 1e-3 * max(1.0, abs(lr)):
+                raise AssertionError(f"epoch losses differ: native {ln}, reference {lr}")
+
+        cases.append(Case("rnn", f"MNIST rows {cell.upper()}({RNN_UNITS}) b{RNN_BATCH} adam, "
+                          f"{len(X):,} rows", lambda fit=fit: fit("native"),
+                          lambda fit=fit: fit("reference"), check=check,
+                          flops=rnn_train_flops(cell, len(X)), items=len(X), threads=1,
+                          rounds=rounds or (1 if quick else 3), info={"warmup": warm}))
+    return cases
+
+
 # --------------------------------------------------------------------------- runs
 
 
@@ -606,10 +666,11 @@ def run(groups: Iterable[str] = GROUPS, quick: bool = False,
     cases, data = [], None
     if "kernels" in groups:
         cases += kernel_cases(quick)
-    if set(groups) & {"training", "inference", "threads", "sklearn", "cnn"}:
+    if set(groups) & {"training", "inference", "threads", "sklearn", "cnn", "rnn"}:
         rows = 10_000 if quick else None
-        if not set(groups) - {"kernels", "cnn"}:  # the cnn group alone: only its rows
-            rows = CNN_QUICK_ROWS if quick else CNN_ROWS
+        if not set(groups) - {"kernels", "cnn", "rnn"}:  # only the epoch groups' rows
+            rows = max(CNN_QUICK_ROWS if quick else CNN_ROWS,
+                       RNN_QUICK_ROWS if quick else RNN_ROWS)
         X, y, data = load_training_data(data_dir, rows=rows)
         if "training" in groups:
             configs = [TRAINING_CONFIGS[i] for i in (0, 1, 3, 4)] if quick else None
@@ -625,6 +686,8 @@ def run(groups: Iterable[str] = GROUPS, quick: bool = False,
                 pass
         if "cnn" in groups:
             cases += cnn_cases(X, y, quick)
+        if "rnn" in groups:
+            cases += rnn_cases(X, y, quick)
     results, peaks = [], {}
     for i, case in enumerate(cases):
         if progress:
@@ -692,10 +755,12 @@ def format_table(report: Mapping[str, Any]) -> str:
                                       " (samples/s per epoch; reference: scikit-learn)"
                                       if group == "sklearn" else
                                       " (kernels: time per call; LeNet: samples/s per epoch)"
-                                      if group == "cnn" else ""), head]
+                                      if group == "cnn" else
+                                      " (samples/s per epoch, 1 thread)"
+                                      if group == "rnn" else ""), head]
         for r in rows:
             nat, ref = _fmt_time(r["native_s"]), _fmt_time(r["reference_s"])
-            if group in ("training", "threads", "sklearn", "cnn") and \
+            if group in ("training", "threads", "sklearn", "cnn", "rnn") and \
                     r["native_items_per_s"]:
                 nat = _fmt_rate(r["native_items_per_s"])
                 ref = _fmt_rate(r["reference_items_per_s"])

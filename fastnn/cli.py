@@ -272,6 +272,8 @@ def _add_data_options(p: argparse.ArgumentParser, default_dataset: str = "digits
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import bench
+
     p = argparse.ArgumentParser(prog="fastnn", description="fastnn command line",
                                 epilog="fastnn COMMAND --help shows a command's options")
     p.add_argument("--version", action="version", version=f"fastnn {__version__}")
@@ -324,10 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true",
                    help="fewer sizes, 10,000 MNIST rows: under a minute")
     b.add_argument("--only", nargs="+",
-                   choices=("kernels", "training", "inference", "threads", "sklearn",
-                            "cnn"),
+                   choices=bench.GROUPS,
                    help="run only these groups (sklearn: needs scikit-learn; cnn: conv2d "
-                   "kernels and a LeNet epoch)")
+                   "kernels and a LeNet epoch; rnn: GRU and LSTM epochs on MNIST rows)")
     b.add_argument("--threads", type=int, default=None, help="threads (default: all available)")
     b.add_argument("--data-dir", default=None,
                    help="MNIST IDX files (else $FASTNN_MNIST_DIR, $FASTNN_DATA, the cache, or "

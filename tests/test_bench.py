@@ -100,6 +100,21 @@ def test_training_check_compares_the_epoch_losses():
     assert case.flops == bench.train_flops(128, 200) and case.items == 200
 
 
+def test_rnn_cases_run_and_agree():
+    rng = np.random.default_rng(0)
+    X = rng.random((128, 784), dtype=np.float32)  # two batches
+    y = rng.integers(0, 10, 128)
+    cases = bench.rnn_cases(X, y, quick=True, rounds=1)
+    assert [c.name.split()[2] for c in cases] == ["GRU(128)", "LSTM(128)"]
+    for case in cases:
+        assert case.group == "rnn" and case.threads == 1 and case.items == 128
+        r = bench.measure(case)  # check, warm-up, alternating rounds
+        assert r["agreed"] and r["native_items_per_s"] > 0 and r["reference_items_per_s"] > 0
+    # GRU: 3 gates, 28 steps of 28 pixels, 128 units; LSTM: 4 gates
+    assert cases[0].flops == 2.0 * 128 * (28 * 3 * 128 * (2 * (28 + 128) + 128) + 3 * 128 * 10)
+    assert cases[1].flops > cases[0].flops
+
+
 def test_cnn_cases_run_and_agree():
     rng = np.random.default_rng(0)
     X = rng.random((64, 784), dtype=np.float32)  # one batch
