@@ -17,6 +17,7 @@ KERNELS = {
              "avgpool2d_backward", "global_avgpool_forward", "global_avgpool_backward"],
     "batchnorm": ["batchnorm_forward", "batchnorm_backward"],
     "residual": ["residual_add"],
+    "embedding": ["embedding_forward", "embedding_backward"],
     "losses": ["mse", "softmax_cross_entropy", "binary_cross_entropy"],
     "optimizers": ["sgd_update", "adam_update", "adamw_update", "rmsprop_update",
                    "clip_grad_norm"],
