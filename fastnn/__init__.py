@@ -60,6 +60,7 @@ from .layers_conv import (
     MaxPool2D,
     Reshape,
 )
+from .layers_sequence import Embedding
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
 from .model import Sequential
 from .optimizers import SGD, Adam, AdamW, RMSprop
@@ -101,6 +102,7 @@ __all__ = [
     "GlobalAvgPool",
     "BatchNorm",
     "Residual",
+    "Embedding",
     "CrossEntropy",
     "MSE",
     "BinaryCrossEntropy",
