@@ -61,6 +61,7 @@ from .layers_conv import (
     Reshape,
 )
 from .layers_recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
+from .layers_sequence import Embedding
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
 from .model import Sequential
 from .optimizers import SGD, Adam, AdamW, RMSprop
@@ -107,6 +108,7 @@ __all__ = [
     "LSTM",
     "Bidirectional",
     "TimeDistributed",
+    "Embedding",
     "CrossEntropy",
     "MSE",
     "BinaryCrossEntropy",

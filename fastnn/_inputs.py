@@ -8,6 +8,7 @@ the same inputs with the same messages.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections import namedtuple
 from collections.abc import Collection, Iterable, Sequence
@@ -915,3 +916,83 @@ def residual_inputs(V: Checks, a: NDArray[Any], b: NDArray[Any], out: NDArray[An
     out = V.output("out", out, a.shape, a.dtype)
     _disjoint([("out", out)], [("a", a), ("b", b)], in_place={("out", "a"), ("out", "b")})
     return a, b, out
+
+
+# ---------------------------------------------------------------------- embedding
+
+
+def _index_text(v: float | int) -> str:
+    """An index value for a message: 7, not 7.0; 1.5 and nan as they are."""
+    if isinstance(v, float) and math.isfinite(v) and v == int(v):
+        return str(int(v))
+    return str(v)
+
+
+def indices_input(name: str, indices: object,
+                  num_embeddings: int | None = None) -> NDArray[np.intp]:
+    """Row numbers of an embedding table: an ndarray of any shape, of an integer dtype or
+    a floating one holding whole numbers (a model may hold its inputs as floats), each in
+    [0, num_embeddings) (>= 0 when num_embeddings is None). Returned as C-contiguous
+    np.intp; the C kernels index with these values unchecked."""
+    if not isinstance(indices, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(indices).__name__}")
+    kind = indices.dtype.kind
+    if kind not in "iuf":
+        raise TypeError(f"{name} must hold integer indices, got dtype {indices.dtype}")
+    if indices.size == 0:
+        return np.asarray(indices, dtype=np.intp, order="C")
+    if kind == "f":
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(indices) & (indices == np.floor(indices))
+        if not whole.all():
+            bad = float(indices[~whole].flat[0])
+            raise ValueError(f"{name} must hold integer indices, got {bad}")
+    lo, hi = indices.min(), indices.max()
+    lo_v: float | int = float(lo) if kind == "f" else int(lo)
+    hi_v: float | int = float(hi) if kind == "f" else int(hi)
+    top = np.iinfo(np.intp).max if num_embeddings is None else num_embeddings - 1
+    if lo_v < 0 or hi_v > top:
+        bad_v = lo_v if lo_v < 0 else hi_v
+        if num_embeddings is None:
+            raise ValueError(f"{name} has index {_index_text(bad_v)} outside [0, {top + 1})")
+        raise ValueError(
+            f"{name} has index {_index_text(bad_v)} outside [0, {num_embeddings}) for "
+            f"{num_embeddings} embeddings"
+        )
+    return np.asarray(indices, dtype=np.intp, order="C")  # (ascontiguousarray makes 0-d 1-d)
+
+
+def embedding_forward_inputs(V: Checks, indices: NDArray[Any], weight: NDArray[Any],
+                             out: NDArray[Any] | None
+                             ) -> tuple[NDArray[np.intp], NDArray[Any], NDArray[Any]]:
+    weight = V.float_array("weight", weight, ndim=2)
+    idx = indices_input("indices", indices, weight.shape[0])
+    out = V.output("out", out, idx.shape + (weight.shape[1],), weight.dtype)
+    _disjoint([("out", out)], [("weight", weight), ("indices", indices)])
+    return idx, weight, out
+
+
+def embedding_backward_inputs(V: Checks, dy: NDArray[Any], indices: NDArray[Any],
+                              num_embeddings: int, dweight: NDArray[Any] | None,
+                              padding_idx: int | None
+                              ) -> tuple[NDArray[Any], NDArray[np.intp], int, NDArray[Any],
+                                         int | None]:
+    dy = V.float_array("dy", dy)
+    num_embeddings = integer("num_embeddings", num_embeddings, lo=0)
+    idx = indices_input("indices", indices, num_embeddings)
+    if dy.ndim != idx.ndim + 1 or dy.shape[:-1] != idx.shape:
+        dims = [str(s) for s in idx.shape] + ["embedding_dim"]
+        want = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+        raise ValueError(
+            f"dy must have shape {want} for indices of shape {_shape_str(idx.shape)}, "
+            f"got {_shape_str(dy.shape)}"
+        )
+    if padding_idx is not None:
+        padding_idx = integer("padding_idx", padding_idx, lo=0)
+        if padding_idx >= num_embeddings:
+            raise ValueError(
+                f"padding_idx must be < num_embeddings ({num_embeddings}), got {padding_idx}"
+            )
+    dweight = V.output("dweight", dweight, (num_embeddings, dy.shape[-1]), dy.dtype)
+    _disjoint([("dweight", dweight)], [("dy", dy), ("indices", indices)])
+    return dy, idx, num_embeddings, dweight, padding_idx

@@ -18,6 +18,7 @@ KERNELS = {
     "batchnorm": ["batchnorm_forward", "batchnorm_backward"],
     "residual": ["residual_add"],
     "recurrent": ["recurrent_forward", "recurrent_backward"],
+    "embedding": ["embedding_forward", "embedding_backward"],
     "losses": ["mse", "softmax_cross_entropy", "binary_cross_entropy"],
     "optimizers": ["sgd_update", "adam_update", "adamw_update", "rmsprop_update",
                    "clip_grad_norm"],

@@ -285,6 +285,9 @@ class Layer(Picklable):
 
     _ops: ModuleType = _native  # the backend; Sequential sets it per layer
     _base_name = "layer"
+    # True on layers whose input is integer indices (Embedding): a model that starts with
+    # one takes integer X, checked and converted by the layer's check_indices
+    takes_indices = False
     # Advanced whenever any layer's arrays or trainable flag are replaced (_Arrays): the
     # models' native plans compare it with the value they were built at.
     _generation = 0
@@ -396,6 +399,11 @@ class Layer(Picklable):
     def backward(self, dy: NDArray[Any]) -> NDArray[Any] | None:
         """Given dL/dy for the last forward batch, fill ``self.grads`` and return dL/dx."""
         raise NotImplementedError
+
+    def check_indices(self, X: NDArray[Any], name: str = "X") -> NDArray[np.intp]:
+        """A model's input ``X`` (N, ...) checked as indices for this layer, as
+        C-contiguous np.intp (layers with ``takes_indices``)."""
+        raise TypeError(f"{self.name} ({type(self).__name__}) does not take indices")
 
     def _buffer(self, key: str, shape: tuple[int, ...]) -> NDArray[Any]:
         """An output array: a new one, or a reused one while the model runs (set _reuse)."""

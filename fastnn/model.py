@@ -330,6 +330,8 @@ class Sequential(Picklable):
     def _check_X(self, X: ArrayLike, name: str = "X", finite: bool = True) -> NDArray[Any]:
         if not isinstance(X, np.ndarray):
             X = np.asarray(X)
+        if self.layers and self.layers[0].takes_indices:  # Embedding: integer X, as np.intp
+            return self.layers[0].check_indices(X, name)
         kind = X.dtype.kind
         if kind in "iub":
             raise TypeError(

@@ -275,6 +275,36 @@ def _residual_add(d):
     return (d.arr(shape, label="a"), d.arr(shape, label="b")), {}, 1
 
 
+def _embedding_indices(d, v):
+    """Indices of shape (), (n,) or (n, t) for a table of v rows: in [0, v) mostly, in
+    [-1, v] on the calls that get non-finite values; of an integer dtype or float64 (now
+    and then holding a fraction)."""
+    shape = d.pick((), (d.int(0, 5, "n"),), (d.int(0, 3, "n"), d.int(0, 4, "t")),
+                   label="indices shape")
+    lo, hi = (-1, v) if d.nonfinite else (0, max(v - 1, 0))
+    idx = d(hnp.arrays(np.int64, shape, elements=st.integers(lo, hi)), "indices")
+    idx = idx.astype(d.pick(np.int64, np.int32, np.uint8, np.float64, label="indices dtype"))
+    if idx.dtype.kind == "f" and idx.size and d.nonfinite:
+        idx.reshape(-1)[0] += 0.5
+    return idx
+
+
+def _embedding_forward(d):
+    v, k = d.int(0, 6, "v"), d.int(0, 5, "embedding_dim")
+    idx = _embedding_indices(d, v)
+    kw = {"out": d.arr(idx.shape + (k,), label="out")} if d(st.booleans(), "out") else {}
+    return (idx, d.arr((v, k), label="weight")), kw, 1
+
+
+def _embedding_backward(d):
+    v, k = d.int(0, 6, "v"), d.int(0, 5, "embedding_dim")
+    idx = _embedding_indices(d, v)
+    kw = {"padding_idx": d.pick(None, 0, v - 1, label="padding_idx")}
+    if d(st.booleans(), "dweight"):
+        kw["dweight"] = d.arr((v, k), label="dweight")
+    return (d.arr(idx.shape + (k,), label="dy"), idx, v), kw, idx.size + 1
+
+
 def _loss_kwargs(d, n):
     kw = {"return_grad": d(st.booleans(), "return_grad")}
     if n and d(st.booleans(), "weighted"):
@@ -366,7 +396,8 @@ BUILDERS = {
     "global_avgpool_forward": _global_avgpool_forward,
     "global_avgpool_backward": _global_avgpool_backward,
     "batchnorm_forward": _batchnorm_forward, "batchnorm_backward": _batchnorm_backward,
-    "residual_add": _residual_add, "mse": _mse,
+    "residual_add": _residual_add, "embedding_forward": _embedding_forward,
+    "embedding_backward": _embedding_backward, "mse": _mse,
     "softmax_cross_entropy": _softmax_cross_entropy,
     "binary_cross_entropy": _binary_cross_entropy, "sgd_update": _sgd_update,
     "adam_update": _adam("adam_update"), "adamw_update": _adam("adamw_update"),

@@ -27,6 +27,7 @@ from .pool import (
 from .batchnorm import batchnorm_backward, batchnorm_forward
 from .residual import residual_add
 from .recurrent import recurrent_backward, recurrent_forward
+from .embedding import embedding_backward, embedding_forward
 from .dropout import dropout_backward, dropout_forward
 from .matmul import gemm
 from .losses import LOSSES, binary_cross_entropy, mse, softmax_cross_entropy
