@@ -25,6 +25,7 @@ from .pool import (
     maxpool2d_forward,
 )
 from .batchnorm import batchnorm_backward, batchnorm_forward
+from .layernorm import layernorm_backward, layernorm_forward
 from .residual import residual_add
 from .dropout import dropout_backward, dropout_forward
 from .matmul import gemm
