@@ -6,7 +6,7 @@
     fastnn.show_config  how this build was made and what it runs on
 
     fastnn.Sequential, layers (Dense, ReLU, ..., Dropout, Flatten, Conv2D, MaxPool2D,
-    BatchNorm, Residual, ...), optimizers (SGD, Adam,
+    BatchNorm, LayerNorm, Residual, ...), optimizers (SGD, Adam,
     AdamW, RMSprop), callbacks (EarlyStopping, StepDecay, ...), fastnn.load: the model API
 """
 
@@ -49,7 +49,7 @@ from .layers import (
     Softmax,
     Tanh,
 )
-from .layers_block import BatchNorm, Residual
+from .layers_block import BatchNorm, LayerNorm, Residual
 from .layers_conv import (
     AvgPool1D,
     AvgPool2D,
@@ -102,6 +102,7 @@ __all__ = [
     "AvgPool2D",
     "GlobalAvgPool",
     "BatchNorm",
+    "LayerNorm",
     "Residual",
     "SimpleRNN",
     "GRU",

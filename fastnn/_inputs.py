@@ -996,3 +996,61 @@ def embedding_backward_inputs(V: Checks, dy: NDArray[Any], indices: NDArray[Any]
     dweight = V.output("dweight", dweight, (num_embeddings, dy.shape[-1]), dy.dtype)
     _disjoint([("dweight", dweight)], [("dy", dy), ("indices", indices)])
     return dy, idx, num_embeddings, dweight, padding_idx
+
+
+# ---- layernorm
+
+
+def _rows_of_features(name: str, a: NDArray[Any]) -> tuple[int, int]:
+    """(..., D) with D >= 1 -> (R, D), R the number of rows (the product of the other axes)."""
+    if a.ndim < 1 or a.shape[-1] == 0:
+        raise ValueError(
+            f"{name} must have shape (..., D) with D >= 1 features along the last axis, "
+            f"got {_shape_str(a.shape)}"
+        )
+    d = a.shape[-1]
+    return a.size // d, d
+
+
+def layernorm_inputs(V: Checks, x: NDArray[Any], gamma: NDArray[Any], beta: NDArray[Any],
+                     eps: float, out: NDArray[Any] | None, mean: NDArray[Any] | None,
+                     inv_std: NDArray[Any] | None
+                     ) -> tuple[NDArray[Any], tuple[int, int], NDArray[Any], NDArray[Any],
+                                float, NDArray[Any], NDArray[Any], NDArray[Any]]:
+    x = V.float_array("x", x)
+    r, d = _rows_of_features("x", x)
+    gamma = _per_channel(V, "gamma", gamma, x, d)
+    beta = _per_channel(V, "beta", beta, x, d)
+    eps = scalar("eps", eps, lo=0.0, lo_open=True)
+    out = V.output("out", out, x.shape, x.dtype)
+    mean = V.output("mean", mean, (r,), x.dtype)
+    inv_std = V.output("inv_std", inv_std, (r,), x.dtype)
+    # out may be x: each row's statistics are complete before the row is written
+    _disjoint([("out", out), ("mean", mean), ("inv_std", inv_std)],
+              [("x", x), ("gamma", gamma), ("beta", beta)], in_place={("out", "x")})
+    return x, (r, d), gamma, beta, eps, out, mean, inv_std
+
+
+def layernorm_backward_inputs(V: Checks, dy: NDArray[Any], x: NDArray[Any], gamma: NDArray[Any],
+                              mean: NDArray[Any], inv_std: NDArray[Any], dx: NDArray[Any] | None,
+                              dgamma: NDArray[Any] | None, dbeta: NDArray[Any] | None,
+                              compute_dx: bool
+                              ) -> tuple[NDArray[Any], NDArray[Any], tuple[int, int],
+                                         NDArray[Any], NDArray[Any], NDArray[Any],
+                                         NDArray[Any] | None, NDArray[Any], NDArray[Any]]:
+    dy = V.float_array("dy", dy)
+    r, d = _rows_of_features("dy", dy)
+    x = V.float_array("x", x)
+    V.same_dtype("dy", dy, x=x)
+    V.shape_is("x", x, dy.shape)
+    gamma = _per_channel(V, "gamma", gamma, x, d)
+    mean = _per_channel(V, "mean", mean, x, r)
+    inv_std = _per_channel(V, "inv_std", inv_std, x, r)
+    dgamma = V.output("dgamma", dgamma, (d,), x.dtype)
+    dbeta = V.output("dbeta", dbeta, (d,), x.dtype)
+    dx = V.output("dx", dx, x.shape, x.dtype) if compute_dx else None
+    # dx may be dy: dgamma and dbeta are summed before dx is written
+    _disjoint([("dx", dx), ("dgamma", dgamma), ("dbeta", dbeta)],
+              [("dy", dy), ("x", x), ("gamma", gamma), ("mean", mean), ("inv_std", inv_std)],
+              in_place={("dx", "dy")})
+    return dy, x, (r, d), gamma, mean, inv_std, dx, dgamma, dbeta

@@ -16,6 +16,7 @@ KERNELS = {
     "pool": ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
              "avgpool2d_backward", "global_avgpool_forward", "global_avgpool_backward"],
     "batchnorm": ["batchnorm_forward", "batchnorm_backward"],
+    "layernorm": ["layernorm_forward", "layernorm_backward"],
     "residual": ["residual_add"],
     "recurrent": ["recurrent_forward", "recurrent_backward"],
     "embedding": ["embedding_forward", "embedding_backward"],

@@ -1,8 +1,12 @@
-"""BatchNorm and Residual blocks.
+"""BatchNorm, LayerNorm and Residual blocks.
 
 ``BatchNorm`` normalizes each feature (2-D input) or each channel (3-D/4-D input) with
 the statistics of the batch in training and with running averages in inference:
 ``ops.batchnorm_forward`` / ``batchnorm_backward`` and their numpy twins.
+
+``LayerNorm`` normalizes each sample over its last axis (the features of (N, D) input,
+of each position of (N, T, D) input) with that sample's own statistics, the same in
+training and inference: ``ops.layernorm_forward`` / ``layernorm_backward``.
 
 ``Residual(layers, projection=None)`` computes ``inner(x) + x`` -- or
 ``inner(x) + projection(x)`` when the inner layers change the shape (a 1x1 Conv2D, or
@@ -23,7 +27,7 @@ from ._validation import scalar
 from .layers import LAYERS, Dense, Layer, _fmt_shape, layer_from_config
 from .layers_conv import Conv1D, Conv2D
 
-__all__ = ["BatchNorm", "Residual"]
+__all__ = ["BatchNorm", "LayerNorm", "Residual"]
 
 
 class BatchNorm(Layer):
@@ -99,6 +103,98 @@ class BatchNorm(Layer):
             args.append(f"momentum={self.momentum!r}")
         if self.eps != 1e-5:
             args.append(f"eps={self.eps!r}")
+        return args
+
+
+class LayerNorm(Layer):
+    """Layer normalization over the last axis: ``y = (x - mean) / sqrt(var + eps) *
+    weight + bias``, with the mean and (biased) variance of each sample's D values along
+    its last axis -- per sample of (N, D) input, per sample and position of (N, T, D)
+    input. PyTorch's ``nn.LayerNorm(D)``: the same formula, defaults and parameter
+    names, so its ``weight`` and ``bias`` can be copied in.
+
+    The statistics are the sample's own, so training and inference compute the same
+    thing and there is no running state. With ``elementwise_affine=True`` (the default)
+    ``weight`` (D,) starts at 1 and ``bias`` (D,) at 0; they are the layer's ``params``,
+    and both count as biases for ``decay_biases=False`` (as BatchNorm's gamma and beta).
+    With ``elementwise_affine=False`` the layer has no parameters.
+    """
+
+    _base_name = "layer_norm"
+    bias_keys = ("weight", "bias")
+    _identity: tuple[NDArray[Any], NDArray[Any]]  # weight 1 and bias 0, when not affine
+    _x: NDArray[Any] | None
+    _mean: NDArray[Any] | None
+    _inv_std: NDArray[Any] | None
+
+    def __init__(self, eps: float = 1e-5, elementwise_affine: bool = True, *,
+                 name: str | None = None, trainable: bool = True) -> None:
+        super().__init__(name=name, trainable=trainable)
+        self.eps = scalar("eps", eps, lo=0.0, lo_open=True)
+        self.elementwise_affine = bool(elementwise_affine)
+        self._x = self._mean = self._inv_std = None
+
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
+        input_shape = tuple(input_shape)
+        if not input_shape:
+            raise ValueError(f"{self.name} (LayerNorm) needs samples with at least one axis")
+        return input_shape
+
+    def param_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
+        d = tuple(input_shape)[-1]
+        return {"weight": (d,), "bias": (d,)} if self.elementwise_affine else {}
+
+    def _build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any],
+               rng: np.random.Generator) -> None:
+        d = input_shape[-1]
+        if self.elementwise_affine:
+            self.params["weight"] = np.ones(d, dtype)
+            self.params["bias"] = np.zeros(d, dtype)
+        # the kernels always scale and shift: without the parameters, by 1 and 0
+        self._identity = (np.ones(d, dtype), np.zeros(d, dtype))
+
+    def _affine(self) -> tuple[NDArray[Any], NDArray[Any]]:
+        if self.elementwise_affine:
+            return self.params["weight"], self.params["bias"]
+        return self._identity
+
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
+        weight, bias = self._affine()
+        rows = x.size // x.shape[-1]
+        y: NDArray[Any]
+        y, mean, inv_std = self._ops.layernorm_forward(
+            x, weight, bias, self.eps, out=self._buffer("y", x.shape),
+            mean=self._buffer("mean", (rows,)), inv_std=self._buffer("inv_std", (rows,)))
+        self._x, self._mean, self._inv_std = x, mean, inv_std
+        return y
+
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any] | None:
+        self._check_forwarded("_x")
+        assert self._x is not None  # checked just above
+        if not self.elementwise_affine and not self._need_dx:
+            return None  # nothing to compute
+        d = self._x.shape[-1]
+        if self.elementwise_affine:
+            dgamma, dbeta = self.grads["weight"], self.grads["bias"]
+        else:  # the kernel's parameter sums, unused
+            dgamma, dbeta = self._buffer("dgamma", (d,)), self._buffer("dbeta", (d,))
+        dx: NDArray[Any] | None
+        dx, _, _ = self._ops.layernorm_backward(
+            np.ascontiguousarray(dy), self._x, self._affine()[0], self._mean, self._inv_std,
+            dx=self._buffer("dx", self._x.shape) if self._need_dx else None,
+            dgamma=dgamma, dbeta=dbeta, compute_dx=self._need_dx)
+        return dx
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "eps": self.eps,
+                "elementwise_affine": self.elementwise_affine}
+
+    def _repr_args(self) -> list[str]:
+        args = []
+        if self.eps != 1e-5:
+            args.append(f"eps={self.eps!r}")
+        if not self.elementwise_affine:
+            args.append("elementwise_affine=False")
         return args
 
 
@@ -291,4 +387,4 @@ class Residual(Layer):
         return args
 
 
-LAYERS.update({"BatchNorm": BatchNorm, "Residual": Residual})
+LAYERS.update({"BatchNorm": BatchNorm, "LayerNorm": LayerNorm, "Residual": Residual})

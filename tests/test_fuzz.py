@@ -270,6 +270,24 @@ def _batchnorm_backward(d):
         int(np.prod(shape)) // c + 4
 
 
+def _layernorm_forward(d):
+    shape = d.shape(1, 3, 6, label="shape")
+    f = shape[-1]
+    args = (d.arr(shape, label="x"), d.arr((f,), label="gamma"), d.arr((f,), label="beta"),
+            d.pick(1e-5, 0.5, label="eps"))
+    return args, {}, f + 4
+
+
+def _layernorm_backward(d):
+    shape = d.shape(1, 3, 6, label="shape")
+    f = shape[-1]
+    x, gamma = d.arr(shape, label="x", nonfinite=False), d.arr((f,), label="gamma")
+    _, mean, inv_std = _ref_or_skip(reference.layernorm_forward, x, np.ones(f, d.dt),
+                                    np.zeros(f, d.dt))
+    kw = {"compute_dx": d(st.booleans(), "compute_dx")}
+    return (d.arr(shape, label="dy"), x, gamma, mean, inv_std), kw, \
+        max(int(np.prod(shape)) // f, f) + 4
+
 def _residual_add(d):
     shape = d.shape(1, 4)
     return (d.arr(shape, label="a"), d.arr(shape, label="b")), {}, 1
@@ -396,6 +414,7 @@ BUILDERS = {
     "global_avgpool_forward": _global_avgpool_forward,
     "global_avgpool_backward": _global_avgpool_backward,
     "batchnorm_forward": _batchnorm_forward, "batchnorm_backward": _batchnorm_backward,
+    "layernorm_forward": _layernorm_forward, "layernorm_backward": _layernorm_backward,
     "residual_add": _residual_add, "embedding_forward": _embedding_forward,
     "embedding_backward": _embedding_backward, "mse": _mse,
     "softmax_cross_entropy": _softmax_cross_entropy,

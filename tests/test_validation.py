@@ -394,6 +394,33 @@ def _batchnorm_specs():
                  outputs=("dx", "dgamma", "dbeta"))]
 
 
+def _layernorm_specs():
+    xs = (2, 2, 4)  # R == D: the rows' and the features' arrays can alias each other
+
+    def build_f(dt):
+        return {"x": _u(xs, dt), "gamma": _u((4,), dt, 0.5, 2, seed=1),
+                "beta": _u((4,), dt, seed=2), "out": np.zeros(xs, dt),
+                "mean": np.zeros(4, dt), "inv_std": np.zeros(4, dt)}
+
+    def call_f(impl, a):
+        return impl.layernorm_forward(a["x"], a["gamma"], a["beta"], 1e-3, out=a["out"],
+                                      mean=a["mean"], inv_std=a["inv_std"])
+
+    def build_b(dt):
+        return {"dy": _u(xs, dt), "x": _u(xs, dt, seed=1), "gamma": _u((4,), dt, seed=2),
+                "mean": _u((4,), dt, seed=3), "inv_std": _u((4,), dt, 0.5, 2, seed=4),
+                "dx": np.zeros(xs, dt), "dgamma": np.zeros(4, dt), "dbeta": np.zeros(4, dt)}
+
+    def call_b(impl, a):
+        return impl.layernorm_backward(a["dy"], a["x"], a["gamma"], a["mean"], a["inv_std"],
+                                       dx=a["dx"], dgamma=a["dgamma"], dbeta=a["dbeta"])
+
+    return [Spec("layernorm_forward", build_f, call_f, inputs=("x", "gamma", "beta"),
+                 outputs=("out", "mean", "inv_std")),
+            Spec("layernorm_backward", build_b, call_b,
+                 inputs=("dy", "x", "gamma", "mean", "inv_std"),
+                 outputs=("dx", "dgamma", "dbeta"))]
+
 def _residual_spec():
     def build(dt):
         return {"a": _u((4, 3), dt), "b": _u((4, 3), dt, seed=1), "out": np.empty((4, 3), dt)}
@@ -439,7 +466,7 @@ def _all_specs():
               _rmsprop_spec(), _clip_spec()]
     specs += _dropout_specs()
     specs += _conv_specs()
-    specs += _pool_specs() + _batchnorm_specs() + [_residual_spec()]
+    specs += _pool_specs() + _batchnorm_specs() + _layernorm_specs() + [_residual_spec()]
     specs += _embedding_specs()
     return specs
 

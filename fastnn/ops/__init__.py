@@ -25,6 +25,7 @@ from .pool import (
     maxpool2d_forward,
 )
 from .batchnorm import batchnorm_backward, batchnorm_forward
+from .layernorm import layernorm_backward, layernorm_forward
 from .residual import residual_add
 from .recurrent import recurrent_backward, recurrent_forward
 from .embedding import embedding_backward, embedding_forward
