@@ -323,6 +323,51 @@ def _embedding_backward(d):
     return (d.arr(idx.shape + (k,), label="dy"), idx, v), kw, idx.size + 1
 
 
+_CELL_GATES = {"tanh": 1, "relu": 1, "gru": 3, "lstm": 4}
+
+
+def _recurrent_problem(d):
+    """x (N, T, F), the weights of a cell of H units (entries in [-1, 1], so that the steps
+    do not amplify the twins' roundings), optional biases, states and lengths."""
+    cell = d.pick(*_CELL_GATES, label="cell")
+    n, t, f, h = d.int(0, 3, "n"), d.int(1, 4, "t"), d.int(1, 4, "f"), d.int(1, 4, "h")
+    gh = _CELL_GATES[cell] * h
+    a = {"x": d.arr((n, t, f), -1, 1, label="x"),
+         "weight_ih": d.arr((gh, f), -1, 1, label="weight_ih"),
+         "weight_hh": d.arr((gh, h), -1, 1, label="weight_hh")}
+    kw = {"cell": cell}
+    if d(st.booleans(), "bias"):
+        a["bias_ih"] = d.arr((gh,), -1, 1, label="bias_ih")
+        a["bias_hh"] = d.arr((gh,), -1, 1, label="bias_hh")
+    if d(st.booleans(), "h0"):
+        a["h0"] = d.arr((n, h), -1, 1, label="h0")
+        if cell == "lstm":
+            a["c0"] = d.arr((n, h), -1, 1, label="c0")
+    if d(st.booleans(), "lengths"):
+        kw["lengths"] = np.array([d.int(0, t, f"lengths[{i}]") for i in range(n)], np.int64)
+    return a, kw, (n, t, f, h), 8 * t * (f + gh + 4)
+
+
+def _recurrent_forward(d):
+    a, kw, _, terms = _recurrent_problem(d)
+    args = (a["x"], a["weight_ih"], a["weight_hh"], a.get("bias_ih"), a.get("bias_hh"),
+            a.get("h0"), a.get("c0"))
+    return args, kw, terms
+
+
+def _recurrent_backward(d):
+    a, kw, (n, t, f, h), terms = _recurrent_problem(d)
+    clean = {k: np.ascontiguousarray(v) for k, v in a.items()}
+    cache = _ref_or_skip(reference.recurrent_forward, clean["x"], clean["weight_ih"],
+                         clean["weight_hh"], clean.get("bias_ih"), clean.get("bias_hh"),
+                         clean.get("h0"), clean.get("c0"), **kw)[3]
+    dy = d.arr((n, t, h), -1, 1, label="dy") if d(st.booleans(), "dy") else None
+    dh_n = d.arr((n, h), -1, 1, label="dh_n") if d(st.booleans(), "dh_n") else None
+    kw.update(bias="bias_ih" in a, compute_dx=d(st.booleans(), "compute_dx"))
+    return (dy, dh_n, None, a["x"], a["weight_ih"], a["weight_hh"], cache, a.get("h0"),
+            a.get("c0")), kw, terms
+
+
 def _loss_kwargs(d, n):
     kw = {"return_grad": d(st.booleans(), "return_grad")}
     if n and d(st.booleans(), "weighted"):
@@ -416,7 +461,8 @@ BUILDERS = {
     "batchnorm_forward": _batchnorm_forward, "batchnorm_backward": _batchnorm_backward,
     "layernorm_forward": _layernorm_forward, "layernorm_backward": _layernorm_backward,
     "residual_add": _residual_add, "embedding_forward": _embedding_forward,
-    "embedding_backward": _embedding_backward, "mse": _mse,
+    "embedding_backward": _embedding_backward, "recurrent_forward": _recurrent_forward,
+    "recurrent_backward": _recurrent_backward, "mse": _mse,
     "softmax_cross_entropy": _softmax_cross_entropy,
     "binary_cross_entropy": _binary_cross_entropy, "sgd_update": _sgd_update,
     "adam_update": _adam("adam_update"), "adamw_update": _adam("adamw_update"),

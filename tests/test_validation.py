@@ -455,6 +455,39 @@ def _embedding_specs():
             Spec("embedding_backward", build_b, call_b, inputs=("dy",), outputs=("dweight",))]
 
 
+def _recurrent_specs():
+    # an LSTM over (N, T, F) = (2, 3, 4) with 5 units: 4 gates
+    def arrays(dt):
+        return {"x": _u((2, 3, 4), dt), "weight_ih": _u((20, 4), dt, seed=1),
+                "weight_hh": _u((20, 5), dt, seed=2), "bias_ih": _u(20, dt, seed=3),
+                "bias_hh": _u(20, dt, seed=4), "h0": _u((2, 5), dt, seed=5),
+                "c0": _u((2, 5), dt, seed=6)}
+
+    def call_f(impl, a):
+        return impl.recurrent_forward(a["x"], a["weight_ih"], a["weight_hh"], a["bias_ih"],
+                                      a["bias_hh"], a["h0"], a["c0"], cell="lstm",
+                                      lengths=[3, 1])
+
+    def build_b(dt):
+        a = arrays(dt)
+        cache = reference.recurrent_forward(a["x"], a["weight_ih"], a["weight_hh"], a["bias_ih"],
+                                            a["bias_hh"], a["h0"], a["c0"], cell="lstm")[3]
+        del a["bias_ih"], a["bias_hh"]
+        a.update(dy=_u((2, 3, 5), dt, seed=7), dh_n=_u((2, 5), dt, seed=8),
+                 dc_n=_u((2, 5), dt, seed=9), cache=cache)
+        return a
+
+    def call_b(impl, a):
+        return impl.recurrent_backward(a["dy"], a["dh_n"], a["dc_n"], a["x"], a["weight_ih"],
+                                       a["weight_hh"], a["cache"], a["h0"], a["c0"],
+                                       cell="lstm")
+
+    fw_in = ("x", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "h0", "c0")
+    bw_in = ("dy", "dh_n", "dc_n", "x", "weight_ih", "weight_hh", "h0", "c0")
+    return [Spec("recurrent_forward", arrays, call_f, inputs=fw_in),
+            Spec("recurrent_backward", build_b, call_b, inputs=bw_in)]
+
+
 def _all_specs():
     specs = [_gemm_spec(), _gemm_beta0_spec(), _dense_forward_spec(), _dense_backward_spec()]
     for name, (_, _, takes_alpha) in reference.ACTIVATIONS.items():
@@ -467,7 +500,7 @@ def _all_specs():
     specs += _dropout_specs()
     specs += _conv_specs()
     specs += _pool_specs() + _batchnorm_specs() + _layernorm_specs() + [_residual_spec()]
-    specs += _embedding_specs()
+    specs += _embedding_specs() + _recurrent_specs()
     return specs
 
 
