@@ -10,16 +10,13 @@ skipping of zero-weight batches; a test holds the two paths equal.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._plan import TrainingPlan
-from .layers import Activation, Dense, Dropout, Flatten, Layer
-from .layers_block import BatchNorm, Residual
-from .layers_conv import GlobalAvgPool, Reshape, _Conv, _Pool
+from .layers import shift_partners
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss, SquaredError
 from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from .ops.activations import ACTIVATION_CODES
@@ -41,13 +38,11 @@ def _layers_unsupported(model: Sequential) -> str | None:
     if model.backend != "native":
         return "the reference backend runs the per-layer Python path"
     for layer in model.all_layers():
-        if not isinstance(layer, _FUSED_LAYERS):
+        # the innermost layer without a step (a block of supported layers has one)
+        if layer.plan_steps() is None and all(sub.plan_steps() is not None
+                                              for sub in layer.sublayers()):
             return f"layer {layer.name} ({type(layer).__name__}) has no fused step yet"
     return None
-
-
-_FUSED_LAYERS = (Dense, Activation, Dropout, Flatten, Reshape, _Conv, _Pool, GlobalAvgPool,
-                 BatchNorm, Residual)
 
 
 def unsupported_reason(model: Sequential) -> str | None:
@@ -62,33 +57,13 @@ def unsupported_reason(model: Sequential) -> str | None:
     return None
 
 
-def _geom(layer: _Conv | _Pool) -> dict[str, int]:
-    """The C geometry (conv.h's fnn_conv_geom) of a built conv or pooling layer."""
-    assert layer.input_shape is not None  # built
-    c, h, w = layer._spatial_in(layer.input_shape)
-    if isinstance(layer, _Conv):
-        _, ((pt, _), (pl, _)), oh, ow = layer._geometry(layer.input_shape)
-        (kh, kw), (sh, sw), (dh, dw) = layer._k2, layer._s2, layer._d2
-        f = layer.filters
-    else:
-        _, oh, ow = layer._geometry(layer.input_shape)
-        (kh, kw), (sh, sw) = layer._p2, layer._s2
-        pt = pl = 0
-        dh = dw = 1
-        f = c
-    return dict(c=c, h=h, w=w, f=f, oh=oh, ow=ow, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pl=pl,
-                dh=dh, dw=dw)
-
-
-def _conv_spec(layer: _Conv, trainable: bool) -> dict[str, Any]:
-    return {"kind": "conv", "geom": _geom(layer), "W": layer.params["W"],
-            "b": layer.params.get("b"), "dW": layer.grads["W"], "db": layer.grads.get("b"),
-            "trainable": trainable}
-
-
 def _steps(model: Sequential) -> list[dict[str, Any]]:
+    """The plan steps of the model's layers, in order (Layer.plan_steps)."""
     steps: list[dict[str, Any]] = []
-    _add_steps(steps, model.layers, True)
+    for layer in model.layers:
+        mine = layer.plan_steps()
+        assert mine is not None  # _layers_unsupported said every layer has steps
+        steps += shift_partners(mine, len(steps))
     _pool_before_relu(steps)
     return steps
 
@@ -107,67 +82,6 @@ def _pool_before_relu(steps: list[dict[str, Any]]) -> None:
         a, b = steps[i], steps[i + 1]
         if a["kind"] == "activation" and a["activation"] == relu and b["kind"] == "maxpool":
             steps[i], steps[i + 1] = b, a
-
-
-def _add_steps(steps: list[dict[str, Any]], layers: Sequence[Layer], trainable: bool) -> None:
-    """Append the steps of `layers` (trainable: False inside a frozen Residual)."""
-    for layer in layers:
-        train = trainable and bool(layer.trainable)
-        if isinstance(layer, _Conv):
-            steps.append(_conv_spec(layer, train))
-            if layer.activation is not None:
-                steps.append({"kind": "activation",
-                              "activation": ACTIVATION_CODES[layer.activation],
-                              "alpha": layer.alpha})
-        elif isinstance(layer, _Pool):
-            steps.append({"kind": "maxpool" if layer._kind == "max" else "avgpool",
-                          "geom": _geom(layer)})
-        elif isinstance(layer, GlobalAvgPool):
-            shape = layer.input_shape
-            assert shape is not None  # built
-            steps.append({"kind": "global_avgpool", "channels": shape[0],
-                          "spatial": int(np.prod(shape[1:]))})
-        elif isinstance(layer, BatchNorm):
-            shape = layer.input_shape
-            assert shape is not None  # built
-            steps.append({"kind": "batchnorm", "channels": shape[0],
-                          "spatial": int(np.prod(shape[1:], dtype=np.int64)),
-                          "gamma": layer.params["gamma"], "beta": layer.params["beta"],
-                          "dgamma": layer.grads["gamma"], "dbeta": layer.grads["beta"],
-                          "running_mean": layer.buffers["running_mean"],
-                          "running_var": layer.buffers["running_var"],
-                          "momentum": layer.momentum, "eps": layer.eps, "trainable": train})
-        elif isinstance(layer, Residual):
-            begin = len(steps)
-            steps.append({"kind": "res_begin", "partner": None})
-            _add_steps(steps, layer.layers, train)
-            proj = layer.projection
-            spec: dict[str, Any] = {"kind": "res_end", "partner": begin, "proj": None}
-            if isinstance(proj, _Conv):
-                spec["proj"] = _conv_spec(proj, train and proj.trainable)
-            elif proj is not None:
-                spec["proj"] = {"kind": "dense", "W": proj.params["W"],
-                                "b": proj.params.get("b"), "dW": proj.grads["W"],
-                                "db": proj.grads.get("b"), "trainable": train and proj.trainable}
-            steps[begin]["partner"] = len(steps)
-            steps.append(spec)
-        elif isinstance(layer, Dense):
-            steps.append({
-                "kind": "dense", "W": layer.params["W"], "b": layer.params.get("b"),
-                "dW": layer.grads["W"], "db": layer.grads.get("b"),
-                "trainable": train,
-            })
-            if layer.activation is not None:
-                steps.append({"kind": "activation",
-                              "activation": ACTIVATION_CODES[layer.activation],
-                              "alpha": layer.alpha})
-        elif isinstance(layer, Activation):
-            steps.append({"kind": "activation", "activation": ACTIVATION_CODES[layer.activation],
-                          "alpha": layer.alpha})
-        elif isinstance(layer, Dropout):
-            steps.append({"kind": "dropout", "rate": layer.rate, "seed": layer.seed,
-                          "offset": layer.offset, "layer": layer})
-        # Flatten, Reshape: each sample's values stay contiguous, so they need no step.
 
 
 def _optimizer(opt: Optimizer) -> tuple[dict[str, Any], list[list[NDArray[Any] | None]]]:

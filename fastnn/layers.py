@@ -271,6 +271,21 @@ def _arrays_attribute(name: str) -> _ArraysAttribute:
     return property(operator.attrgetter(key), assign)
 
 
+def activation_steps(activation: str | None, alpha: float | None) -> list[dict[str, Any]]:
+    """The plan step of an activation (none for None), for layers that end in one."""
+    if activation is None:
+        return []
+    return [{"kind": "activation", "activation": _native.ACTIVATION_CODES[activation],
+             "alpha": alpha}]
+
+
+def shift_partners(steps: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
+    """Plan steps placed `offset` steps further into a longer list: their "partner"
+    indices (Layer.plan_steps) shifted along."""
+    return [{**st, "partner": st["partner"] + offset} if st.get("partner") is not None else st
+            for st in steps]
+
+
 class Layer(Picklable):
     """Base class of all layers.
 
@@ -435,6 +450,17 @@ class Layer(Picklable):
         """The layers this one contains (a Residual block's), depth first; [] for most."""
         return []
 
+    # ------------------------------------------------------------------ the fused plan
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        """The steps of the native training plan (fastnn._fused, src_c/plan.h) that
+        compute this built layer: dicts with a "kind" and what that kind needs (the
+        arrays themselves, so training updates them in place). ``trainable`` is False
+        inside a frozen block. None: the layer has no native step, and a model holding
+        it trains on the per-layer path. "partner" entries (a residual block's two ends)
+        are indices into the returned list."""
+        return None
+
     def get_config(self) -> dict[str, Any]:
         """A JSON-able dict that ``from_config`` turns back into an equal (unbuilt) layer."""
         return {"class": type(self).__name__, "name": self.name, "trainable": self.trainable}
@@ -568,6 +594,12 @@ class Dense(Layer):
         )
         return dx
 
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        steps = [{"kind": "dense", "W": self.params["W"], "b": self.params.get("b"),
+                  "dW": self.grads["W"], "db": self.grads.get("b"),
+                  "trainable": trainable and self.trainable}]
+        return steps + activation_steps(self.activation, self.alpha)
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
@@ -638,6 +670,9 @@ class Activation(Layer):
         if self.alpha is not None:
             return cast("NDArray[Any]", bwd(dy, self._x, self._y, self.alpha, out=out))
         return cast("NDArray[Any]", bwd(dy, self._x, self._y, out=out))
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        return activation_steps(self.activation, self.alpha)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": self.activation, "alpha": self.alpha}
@@ -778,6 +813,11 @@ class Dropout(Layer):
         return cast("NDArray[Any]", self._ops.dropout_backward(
             dy, self._mask, out=self._buffer("dx", dy.shape)))
 
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        # the plan advances the layer's offset in C; fastnn._fused hands it back
+        return [{"kind": "dropout", "rate": self.rate, "seed": self.seed,
+                 "offset": self.offset, "layer": self}]
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed,
                 "offset": self.offset}
@@ -801,6 +841,9 @@ class Flatten(Layer):
     def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         self._in_shape = x.shape
         return x.reshape(x.shape[0], -1)
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        return []  # each sample's values stay contiguous: nothing to compute
 
     def backward(self, dy: NDArray[Any]) -> NDArray[Any]:
         self._check_forwarded("_in_shape")

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from ._validation import scalar
-from .layers import LAYERS, Dense, Layer, _fmt_shape, layer_from_config
+from .layers import LAYERS, Dense, Layer, _fmt_shape, layer_from_config, shift_partners
 from .layers_conv import Conv1D, Conv2D
 
 __all__ = ["BatchNorm", "LayerNorm", "Residual"]
@@ -93,6 +93,18 @@ class BatchNorm(Layer):
             dx=self._buffer("dx", self._x.shape) if self._need_dx else None,
             dgamma=self.grads["gamma"], dbeta=self.grads["beta"], compute_dx=self._need_dx)
         return dx
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        shape = self.input_shape
+        assert shape is not None  # built
+        return [{"kind": "batchnorm", "channels": shape[0],
+                 "spatial": int(np.prod(shape[1:], dtype=np.int64)),
+                 "gamma": self.params["gamma"], "beta": self.params["beta"],
+                 "dgamma": self.grads["gamma"], "dbeta": self.grads["beta"],
+                 "running_mean": self.buffers["running_mean"],
+                 "running_var": self.buffers["running_var"],
+                 "momentum": self.momentum, "eps": self.eps,
+                 "trainable": trainable and self.trainable}]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "eps": self.eps}
@@ -362,6 +374,28 @@ class Residual(Layer):
         return cast("NDArray[Any]",
                     self._ops.residual_add(np.ascontiguousarray(g), np.ascontiguousarray(skip),
                                            out=self._buffer("dx", self._skip_x.shape)))
+
+    # ------------------------------------------------------------ the fused plan
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        """res_begin, the inner layers' steps, res_end (with the projection, if any)."""
+        train = trainable and self.trainable
+        steps: list[dict[str, Any]] = [{"kind": "res_begin", "partner": None}]
+        for layer in self.layers:
+            inner = layer.plan_steps(train)
+            if inner is None:
+                return None
+            steps += shift_partners(inner, len(steps))
+        proj = self.projection
+        end: dict[str, Any] = {"kind": "res_end", "partner": 0, "proj": None}
+        if isinstance(proj, (Conv1D, Conv2D)):
+            end["proj"] = proj.plan_conv_step(train)
+        elif proj is not None:
+            end["proj"] = {"kind": "dense", "W": proj.params["W"], "b": proj.params.get("b"),
+                           "dW": proj.grads["W"], "db": proj.grads.get("b"),
+                           "trainable": train and proj.trainable}
+        steps[0]["partner"] = len(steps)
+        return steps + [end]
 
     # ------------------------------------------------------------ info
 

@@ -25,6 +25,7 @@ from ._validation import integer
 from .layers import (
     LAYERS,
     Layer,
+    activation_steps,
     _check_activation,
     _check_init,
     _fmt_shape,
@@ -173,6 +174,27 @@ class _Conv(_Spatial):
         if self._nd == 1:
             return (0, 0), tuple(p)
         return tuple(tuple(q) if isinstance(q, list) else (q, q) for q in p)
+
+    def plan_geom(self) -> dict[str, int]:
+        """The built layer's geometry as the C kernels take it (conv.h's fnn_conv_geom:
+        input c, h, w; f filters; output oh, ow; kernel, stride, top/left padding,
+        dilation), 1-D layers as height-1 images."""
+        assert self.input_shape is not None  # built
+        c, h, w = self._spatial_in(self.input_shape)
+        _, ((pt, _), (pl, _)), oh, ow = self._geometry(self.input_shape)
+        (kh, kw), (sh, sw), (dh, dw) = self._k2, self._s2, self._d2
+        return dict(c=c, h=h, w=w, f=self.filters, oh=oh, ow=ow, kh=kh, kw=kw, sh=sh, sw=sw,
+                    pt=pt, pl=pl, dh=dh, dw=dw)
+
+    def plan_conv_step(self, trainable: bool = True) -> dict[str, Any]:
+        """The convolution itself as a plan step (without the activation): also the
+        projection of a Residual block."""
+        return {"kind": "conv", "geom": self.plan_geom(), "W": self.params["W"],
+                "b": self.params.get("b"), "dW": self.grads["W"], "db": self.grads.get("b"),
+                "trainable": trainable and self.trainable}
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        return [self.plan_conv_step(trainable)] + activation_steps(self.activation, self.alpha)
 
     @property
     def _k2(self) -> tuple[int, ...]:
@@ -352,6 +374,20 @@ class _Pool(_Spatial):
         s = self.pool_size if self.stride is None else self.stride
         return (1,) + s if self._nd == 1 else s
 
+    def plan_geom(self) -> dict[str, int]:
+        """The built layer's window geometry as the C kernels take it (conv.h's
+        fnn_conv_geom: one output channel per input channel, no padding or dilation)."""
+        assert self.input_shape is not None  # built
+        c, h, w = self._spatial_in(self.input_shape)
+        _, oh, ow = self._geometry(self.input_shape)
+        (kh, kw), (sh, sw) = self._p2, self._s2
+        return dict(c=c, h=h, w=w, f=c, oh=oh, ow=ow, kh=kh, kw=kw, sh=sh, sw=sw, pt=0, pl=0,
+                    dh=1, dw=1)
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        return [{"kind": "maxpool" if self._kind == "max" else "avgpool",
+                 "geom": self.plan_geom()}]
+
     def _geometry(self, input_shape: Sequence[int]) -> tuple[int, int, int]:
         c, h, w = self._spatial_in(input_shape)
         (ph, pw), (sh, sw) = self._p2, self._s2
@@ -458,6 +494,12 @@ class GlobalAvgPool(Layer):
             )
         return (input_shape[0],)
 
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        shape = self.input_shape
+        assert shape is not None  # built
+        return [{"kind": "global_avgpool", "channels": shape[0],
+                 "spatial": int(np.prod(shape[1:]))}]
+
     def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         self._x_shape = x.shape
         return cast("NDArray[Any]", self._ops.global_avgpool_forward(
@@ -503,6 +545,9 @@ class Reshape(Layer):
                              f"{_fmt_shape(tuple(input_shape))} ({size} values) to "
                              f"{_fmt_shape(self.shape)} ({known} values)")
         return self.shape
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        return []  # each sample's values stay contiguous: nothing to compute
 
     def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
         self._in_shape = x.shape

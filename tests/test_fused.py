@@ -10,7 +10,7 @@ import pytest
 
 import fastnn
 from fastnn import (SGD, ELU, GELU, Adam, AdamW, Dense, Dropout, Flatten, LeakyReLU, RMSprop,
-                    Sequential, Sigmoid, Softmax, Tanh)
+                    Residual, Sequential, Sigmoid, Softmax, Tanh)
 from fastnn.errors import TrainingDivergedError
 
 
@@ -159,6 +159,53 @@ def test_reference_backend_never_uses_the_plan():
     m = Sequential([Dense(4)], seed=1, backend="reference")
     m.fit(X, y, epochs=1, verbose=0)
     assert m._plan is None
+
+
+class _Softsign(fastnn.Layer):
+    """A user's layer without a plan step: y = x / (1 + |x|)."""
+
+    def _forward(self, x, training):
+        self._x = x
+        return x / (1 + np.abs(x))
+
+    def backward(self, dy):
+        return dy / (1 + np.abs(self._x)) ** 2
+
+
+class _TwoReLU(fastnn.Layer):
+    """A user's layer made of existing step kinds: relu(relu(x)) (its plan_steps)."""
+
+    def _forward(self, x, training):
+        self._x = x
+        return np.maximum(x, 0)
+
+    def backward(self, dy):
+        return np.where(self._x > 0, dy, 0).astype(dy.dtype)
+
+    def plan_steps(self, trainable=True):
+        return fastnn.layers.activation_steps("relu", None) * 2
+
+
+def test_plan_steps_decide_the_path():
+    """Each layer says what plan steps compute it (Layer.plan_steps); a model with a
+    layer that has none trains on the per-layer path and says which layer it is."""
+    from fastnn import _fused
+
+    X, y = _data()
+    m = Sequential([Dense(6), _Softsign(name="soft"), Dense(4)], seed=1)
+    m.fit(X, y, epochs=1, verbose=0)
+    assert m._plan is None
+    assert _fused.unsupported_reason(m) == "layer soft (_Softsign) has no fused step yet"
+    inner = Residual([Dense(12), _Softsign(name="deep")])
+    m = Sequential([inner, Dense(4)], seed=1)
+    m.build((12,))
+    assert "layer deep (_Softsign)" in _fused.unsupported_reason(m)
+    assert inner.plan_steps() is None
+    # steps of existing kinds: the plan runs the layer, bit for bit as its own methods
+    m = _assert_same(lambda: Sequential([Dense(6), _TwoReLU(), Dense(4)], seed=1), X, y,
+                     epochs=2, optimizer=lambda: Adam(lr=0.01))
+    assert [s["kind"] for s in _fused._steps(m)] == ["dense", "activation", "activation",
+                                                     "dense"]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
