@@ -22,7 +22,8 @@ from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 from .ops.activations import ACTIVATION_CODES
 
 if TYPE_CHECKING:
-    from .model import Sequential
+    from ._model_layers import _LayerStack
+    from ._model_training import _Training
 
 # Batches per call when a progress bar wants updates: about this many calls per epoch.
 _PROGRESS_CALLS = 20
@@ -34,7 +35,7 @@ _PROGRESS_CALLS = 20
 POOLED_CONV = True
 
 
-def _layers_unsupported(model: Sequential) -> str | None:
+def _layers_unsupported(model: _LayerStack) -> str | None:
     if model.backend != "native":
         return "the reference backend runs the per-layer Python path"
     for layer in model.all_layers():
@@ -45,7 +46,7 @@ def _layers_unsupported(model: Sequential) -> str | None:
     return None
 
 
-def unsupported_reason(model: Sequential) -> str | None:
+def unsupported_reason(model: _LayerStack) -> str | None:
     """Why `model` cannot train with the fused plan, or None if it can."""
     reason = _layers_unsupported(model)
     if reason:
@@ -57,7 +58,7 @@ def unsupported_reason(model: Sequential) -> str | None:
     return None
 
 
-def _steps(model: Sequential) -> list[dict[str, Any]]:
+def _steps(model: _LayerStack) -> list[dict[str, Any]]:
     """The plan steps of the model's layers, in order (Layer.plan_steps)."""
     steps: list[dict[str, Any]] = []
     for layer in model.layers:
@@ -109,14 +110,14 @@ def _loss_kind(loss: Loss, y: NDArray[Any]) -> str:
     return "binary_xent"
 
 
-def plan_targets(model: Sequential, y: NDArray[Any], n: int) -> NDArray[Any]:
+def plan_targets(model: _LayerStack, y: NDArray[Any], n: int) -> NDArray[Any]:
     """y as the plan reads it: intp labels, or a C-contiguous (n, outputs) float array."""
     if isinstance(model.loss, CrossEntropy) and y.ndim == 1:
         return np.ascontiguousarray(y, dtype=np.intp)
     return np.ascontiguousarray(y, dtype=model.dtype).reshape(n, -1)
 
 
-def build_plan(model: Sequential, X: NDArray[Any], y: NDArray[Any], batch_size: int,
+def build_plan(model: _Training, X: NDArray[Any], y: NDArray[Any], batch_size: int,
                sample_weight: NDArray[Any] | None) -> TrainingPlan:
     assert model.optimizer is not None and model.loss is not None  # set by fit
     cfg, states = _optimizer(model.optimizer)
@@ -142,7 +143,7 @@ def build_plan(model: Sequential, X: NDArray[Any], y: NDArray[Any], batch_size: 
     return plan
 
 
-def run_epoch(model: Sequential, plan: TrainingPlan, X: NDArray[Any], y: NDArray[Any],
+def run_epoch(model: _Training, plan: TrainingPlan, X: NDArray[Any], y: NDArray[Any],
               perm: NDArray[np.intp] | None, batch_size: int,
               sample_weight: NDArray[Any] | None,
               check_rows: bool = False) -> tuple[float, int, float | None]:
@@ -178,7 +179,7 @@ def run_epoch(model: Sequential, plan: TrainingPlan, X: NDArray[Any], y: NDArray
     return loss_sum, seen, (correct if model._track_accuracy else None)
 
 
-def inference_plan(model: Sequential, batch_size: int) -> TrainingPlan | None:
+def inference_plan(model: _LayerStack, batch_size: int) -> TrainingPlan | None:
     """A plan for predict(): the model's steps and buffers, no loss or optimizer work.
     None when a layer has no native step (predict then uses the layers)."""
     if _layers_unsupported(model) is not None:
