@@ -1,9 +1,11 @@
 """Switches (scikit-learn style): get_config / set_config / config_context.
 
-``check_finite`` is per thread (and per asyncio task): a ``contextvars.ContextVar``, so a
-``config_context`` in one thread never changes what another thread sees; a new thread
-starts from the default. ``isa`` and ``gemm`` choose kernels in C state shared by the
-whole process, like the thread count.
+``check_finite`` and ``pooled_conv`` are per thread (and per asyncio task):
+``contextvars.ContextVar``s, so a ``config_context`` in one thread never changes what
+another thread sees; a new thread starts from the defaults. ``isa`` and ``gemm`` choose
+kernels in C state shared by the whole process, like the thread count. The environment
+variables FASTNN_ISA and FASTNN_GEMM give ``isa`` and ``gemm`` their starting values (read
+once, in src_c/cpu.c).
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ from . import _runtime
 # pass over memory; turn it off only when the inputs are known to be clean.
 CHECK_FINITE = contextvars.ContextVar("fastnn.check_finite", default=True)
 
+# Let a training plan run a float32 first convolution and the max pooling right after it
+# as one in backward (ops.conv2d_pooled_backward): the same dW and db summed in another
+# order, so not bit-identical to the per-layer path. Read when a plan is built.
+POOLED_CONV = contextvars.ContextVar("fastnn.pooled_conv", default=True)
+_PER_THREAD: dict[str, contextvars.ContextVar[bool]] = {
+    "check_finite": CHECK_FINITE, "pooled_conv": POOLED_CONV}
+
 _process: dict[str, str | None] = {
     # The instruction-set level the kernels may use ("avx512", "avx2", "neon", "generic";
     # None: what FASTNN_ISA asks, else the CPU's best). Lowering it runs the same
@@ -28,18 +37,22 @@ _process: dict[str, str | None] = {
     # FASTNN_GEMM asks; "fastnn": allowed). For comparisons and tests.
     "gemm": None,
 }
-_SETTINGS = ("check_finite", "isa", "gemm")
+_SETTINGS = ("check_finite", "pooled_conv", "isa", "gemm")
 
 
 def get_config() -> dict[str, Any]:
     """Return a copy of fastnn's settings as this thread sees them."""
-    return {"check_finite": CHECK_FINITE.get(), **_process}
+    return {**{k: v.get() for k, v in _PER_THREAD.items()}, **_process}
 
 
 def set_config(check_finite: bool | None = None, isa: str | None = None,
-               gemm: str | None = None) -> None:
-    """Change settings; arguments left as None keep their value. ``check_finite`` changes
-    for the calling thread only.
+               gemm: str | None = None, pooled_conv: bool | None = None) -> None:
+    """Change settings; arguments left as None keep their value. ``check_finite`` and
+    ``pooled_conv`` change for the calling thread only.
+
+    ``check_finite``: scan the float inputs of every op for NaN/inf. ``pooled_conv``: a
+    training plan may run a float32 first convolution and the max pooling after it as
+    one in backward (faster; dW summed in another order than the per-layer path).
 
     ``isa``: run no kernel variant above this level ("avx512", "avx2", "neon",
     "generic"), or "auto" for the CPU's best (after FASTNN_ISA). A level this CPU cannot
@@ -50,6 +63,8 @@ def set_config(check_finite: bool | None = None, isa: str | None = None,
     """
     if check_finite is not None:
         CHECK_FINITE.set(bool(check_finite))
+    if pooled_conv is not None:
+        POOLED_CONV.set(bool(pooled_conv))
     if isa is not None:
         _runtime.force_isa(isa)
         _process["isa"] = None if isa == "auto" else isa
@@ -66,12 +81,13 @@ def config_context(**settings: Any) -> Iterator[None]:
     if unknown:
         raise TypeError(f"unknown fastnn setting(s): {sorted(unknown)}; known: {sorted(_SETTINGS)}")
     old = get_config()
-    token = CHECK_FINITE.set(CHECK_FINITE.get())
+    tokens = [(var, var.set(var.get())) for var in _PER_THREAD.values()]
     set_config(**settings)
     try:
         yield
     finally:
-        CHECK_FINITE.reset(token)
+        for var, token in tokens:
+            var.reset(token)
         if "isa" in settings:
             set_config(isa=old["isa"] or "auto")
         if "gemm" in settings:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._config import POOLED_CONV
 from ._plan import TrainingPlan
 from .layers import shift_partners
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, Loss, SquaredError
@@ -27,12 +28,6 @@ if TYPE_CHECKING:
 
 # Batches per call when a progress bar wants updates: about this many calls per epoch.
 _PROGRESS_CALLS = 20
-
-# Backward runs a float32 first conv on the direct kernels and the max pooling right after
-# it as one (TrainingPlan(pooled_conv=...), ops.conv2d_pooled_backward): the same dW and
-# db summed in another order, so not bit-identical to the per-layer path. Tests that
-# compare the two bit for bit turn it off here.
-POOLED_CONV = True
 
 
 def _layers_unsupported(model: _LayerStack) -> str | None:
@@ -137,7 +132,7 @@ def build_plan(model: _Training, X: NDArray[Any], y: NDArray[Any], batch_size: i
         accuracy=(0 if not model._track_accuracy else 1 if model._task == "multiclass" else 2),
         threshold=float(getattr(model, "_threshold", 0.5) or 0.0),
         stop_on_nonfinite=model._on_nonfinite == "raise",
-        pooled_conv=POOLED_CONV,
+        pooled_conv=POOLED_CONV.get(),  # fastnn.config_context(pooled_conv=...)
     )
     plan.dropout_layers = [s["layer"] for s in steps if s["kind"] == "dropout"]
     return plan

@@ -209,7 +209,7 @@ def _relu_pool_cnn(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu_before_max_pooling_runs_after_it_bit_for_bit(dtype, monkeypatch):
+def test_relu_before_max_pooling_runs_after_it_bit_for_bit(dtype):
     """The plan runs ReLU -> max pooling as max pooling -> ReLU (a quarter of the ReLU
     work behind 2x2 windows) and ReLU -> average pooling as it is; training stays
     bit-identical to the per-layer Python path, windows whose values are all <= 0
@@ -218,18 +218,18 @@ def test_relu_before_max_pooling_runs_after_it_bit_for_bit(dtype, monkeypatch):
     another order.)"""
     from fastnn import _fused
 
-    monkeypatch.setattr(_fused, "POOLED_CONV", False)
-    name = np.dtype(dtype).name
-    model = _relu_pool_cnn(name)
-    model.build((128,))
-    kinds = [s["kind"] for s in _fused._steps(model)]
-    assert kinds == ["conv", "maxpool", "activation", "conv", "maxpool", "activation",
-                     "conv", "activation", "avgpool", "dense"]
-    X, y = _cnn_data(48, dtype)
-    X[:, ::3] = 0
-    m = _assert_same(lambda: _relu_pool_cnn(name), X, y, epochs=2, batch_size=16,
-                     optimizer=lambda: Adam(lr=0.01), validation_split=0.25)
-    assert np.isfinite(m.get_weights()[0]).all()
+    with fastnn.config_context(pooled_conv=False):
+        name = np.dtype(dtype).name
+        model = _relu_pool_cnn(name)
+        model.build((128,))
+        kinds = [s["kind"] for s in _fused._steps(model)]
+        assert kinds == ["conv", "maxpool", "activation", "conv", "maxpool", "activation",
+                         "conv", "activation", "avgpool", "dense"]
+        X, y = _cnn_data(48, dtype)
+        X[:, ::3] = 0
+        m = _assert_same(lambda: _relu_pool_cnn(name), X, y, epochs=2, batch_size=16,
+                         optimizer=lambda: Adam(lr=0.01), validation_split=0.25)
+        assert np.isfinite(m.get_weights()[0]).all()
 
 
 @pytest.mark.parametrize("first_frozen", [False, True])
