@@ -17,7 +17,8 @@ from .._runtime cimport current_num_threads, fnn_cpu_bind, shared_cpu
 from .._runtime import all_finite
 from .._validation import Checks
 from .dense cimport fnn_bias_rows_f32, fnn_bias_rows_f64, fnn_column_sums_f32, fnn_column_sums_f64
-from .matmul cimport blas_hold, blas_release, gemm_f32, gemm_f64, gemm_team_f32, gemm_team_f64
+from .matmul cimport (blas_hold, blas_release, gemm_f32, gemm_f64, gemm_team_f32,
+                      gemm_team_f64, gemm_team_threads)
 from .matmul import _check_blas_size
 
 fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
@@ -53,6 +54,7 @@ cdef void _forward(int cell, Py_ssize_t t, Py_ssize_t n, Py_ssize_t f, Py_ssize_
                    floating[::1] hs, floating[::1] aux, bint has_aux, floating[::1] work):
     cdef Py_ssize_t gh = fnn_cell_gates(cell) * h
     cdef int nt = current_num_threads()
+    cdef int gt = gemm_team_threads()  # the steps' products run on the GEMM team
     cdef const int64_t *plen = &lengths[0] if has_len else NULL
     cdef int held
     with nogil:
@@ -68,11 +70,11 @@ cdef void _forward(int cell, Py_ssize_t t, Py_ssize_t n, Py_ssize_t f, Py_ssize_
         if floating is float:
             fnn_recurrent_forward_f32(<fnn_gemm_f32_fn>gemm_f32, cell, t, n, h, &gates[0],
                                       &whh_t[0], &bhh[0], _ptr(h0, has_h0), _ptr(c0, has_c0),
-                                      plen, &hs[0], _ptr(aux, has_aux), &work[0], nt)
+                                      plen, &hs[0], _ptr(aux, has_aux), &work[0], gt)
         else:
             fnn_recurrent_forward_f64(<fnn_gemm_f64_fn>gemm_f64, cell, t, n, h, &gates[0],
                                       &whh_t[0], &bhh[0], _ptr(h0, has_h0), _ptr(c0, has_c0),
-                                      plen, &hs[0], _ptr(aux, has_aux), &work[0], nt)
+                                      plen, &hs[0], _ptr(aux, has_aux), &work[0], gt)
         blas_release(held)
 
 
@@ -89,6 +91,7 @@ cdef void _backward(int cell, Py_ssize_t t, Py_ssize_t n, Py_ssize_t f, Py_ssize
                     floating[::1] db_hh, bint want_db, floating[::1] dxt, bint want_dx):
     cdef Py_ssize_t gh = fnn_cell_gates(cell) * h
     cdef int nt = current_num_threads()
+    cdef int gt = gemm_team_threads()
     cdef const int64_t *plen = &lengths[0] if has_len else NULL
     cdef floating *pdgh = &dgh[0] if gru else &dgx[0]
     cdef int held
@@ -101,7 +104,7 @@ cdef void _backward(int cell, Py_ssize_t t, Py_ssize_t n, Py_ssize_t f, Py_ssize
                                        _ptr(aux, has_aux), _ptr(h0, has_h0), _ptr(c0, has_c0),
                                        &w_hh[0], plen, &dgx[0], &dgh[0] if gru else NULL,
                                        &dh0[0], &dc0[0] if cell == FNN_CELL_LSTM else NULL,
-                                       &work[0], nt)
+                                       &work[0], gt)
         else:
             fnn_recurrent_backward_f64(<fnn_gemm_f64_fn>gemm_f64, cell, t, n, h,
                                        _ptr(dhs, has_dhs), _ptr(dh_n, has_dhn),
@@ -109,7 +112,7 @@ cdef void _backward(int cell, Py_ssize_t t, Py_ssize_t n, Py_ssize_t f, Py_ssize
                                        _ptr(aux, has_aux), _ptr(h0, has_h0), _ptr(c0, has_c0),
                                        &w_hh[0], plen, &dgx[0], &dgh[0] if gru else NULL,
                                        &dh0[0], &dc0[0] if cell == FNN_CELL_LSTM else NULL,
-                                       &work[0], nt)
+                                       &work[0], gt)
         # dW_ih (G*H, F) = dgx^T (G*H, T*N) @ x (T*N, F)
         _gemm(True, False, gh, f, t * n, <floating>1, &dgx[0], &xt[0], <floating>0,
               &dw_ih[0])
