@@ -9,7 +9,6 @@ fastnn._fused builds plans from Sequential models; this module knows nothing of 
 
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Calloc, PyMem_Free
-from libc.stdint cimport uint64_t
 
 import os
 
@@ -35,119 +34,8 @@ fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
 cdef extern from "gemm_variants.h" nogil:
     int FNN_GEMM_MASK_COLS
 
-cdef extern from "plan.h" nogil:
-    enum:
-        FNN_STEP_DENSE
-        FNN_STEP_ACTIVATION
-        FNN_STEP_DROPOUT
-        FNN_STEP_CONV
-        FNN_STEP_MAXPOOL
-        FNN_STEP_AVGPOOL
-        FNN_STEP_GLOBAL_AVGPOOL
-        FNN_STEP_BATCHNORM
-        FNN_STEP_RES_BEGIN
-        FNN_STEP_RES_END
-        FNN_PLAN_COMPACT_MIN_OUT
-        FNN_PLAN_GBLOCK
-        FNN_PROJ_DENSE
-        FNN_PROJ_CONV
-        FNN_LOSS_MSE
-        FNN_LOSS_SQUARED_ERROR
-        FNN_LOSS_XENT_LABELS
-        FNN_LOSS_XENT_PROBS
-        FNN_LOSS_BINARY_XENT
-        FNN_OPT_SGD
-        FNN_OPT_ADAM
-        FNN_OPT_ADAMW
-        FNN_OPT_RMSPROP
-
-    ctypedef struct fnn_step:
-        int kind
-        Py_ssize_t in_dim, out_dim
-        void *W
-        void *b
-        void *dW
-        void *db
-        int trainable
-        int param_index
-        int activation
-        double alpha
-        double rate
-        uint64_t seed, offset
-        void *mask
-        fnn_conv_geom geom
-        void *cols
-        Py_ssize_t *argmax
-        int pooled
-        Py_ssize_t channels, spatial
-        void *running_mean
-        void *running_var
-        void *mean
-        void *inv_std
-        double momentum, eps
-        int partner
-        int proj
-        void *skip
-        void *y
-        const void *x
-
-    ctypedef struct fnn_optimizer:
-        int kind
-        double lr, momentum, beta1, beta2, eps, weight_decay, rho
-        int nesterov, amsgrad, centered
-        long long iterations
-        int n_params
-        void **param
-        void **grad
-        void **state0
-        void **state1
-        void **state2
-        Py_ssize_t *size
-        double *decay
-
-    ctypedef struct fnn_plan:
-        int dtype_size
-        int n_steps
-        fnn_step *steps
-        Py_ssize_t batch_size, in_dim, out_dim
-        int loss, fold_last, has_weights, accuracy
-        double threshold
-        int stop_on_nonfinite
-        int check_rows
-        Py_ssize_t bad_row
-        int (*poll)(void *ctx) noexcept nogil
-        void *poll_ctx
-        int interrupted
-        void *xb
-        void *tb
-        Py_ssize_t *lb
-        void *wb
-        void *grad_a
-        void *grad_b
-        void *conv_tmp
-        void *conv_dcols
-        double *row_loss
-        const void **rowp
-        int *cols
-        int *zcols
-        unsigned short *masks
-        unsigned char *act
-        int *runs
-        void *wact
-        Py_ssize_t compact_batches
-        void *gblock
-        int *gidx
-        int n_threads
-        int gemm_threads
-        void *gemm
-        fnn_optimizer opt
-
-    Py_ssize_t fnn_plan_train(fnn_plan *p, const void *X, Py_ssize_t n_rows,
-                              const void *targets, const void *sample_weight,
-                              const Py_ssize_t *perm, Py_ssize_t first_batch,
-                              Py_ssize_t last_batch, double *loss_sum, double *correct,
-                              Py_ssize_t *seen)
-    void fnn_plan_predict(fnn_plan *p, const void *X, Py_ssize_t n, void *out)
+# plan.h (fnn_plan, fnn_step, fnn_optimizer, the FNN_* kinds, fnn_plan_train/predict) is
+# declared in _plan.pxd, which Cython takes in here as this module's own declarations.
 
 cdef extern from "runtime.h" nogil:
     int fnn_all_finite_f32(Py_ssize_t n, const float *x, int n_threads)
@@ -215,6 +103,13 @@ cdef int _poll_signals(void *ctx) noexcept nogil:
     return 0
 
 
+cdef class _StepBuild:
+    """What building the steps (TrainingPlan.__init__) carries from one step to the next."""
+    cdef object batch_size
+    cdef object ws_tmp, ws_dcols  # the conv workspaces: the largest any conv step needs
+    cdef list begins              # the res_begin steps of the residual blocks still open
+
+
 cdef class TrainingPlan:
     """A compiled training loop over fixed buffers. Build it with fastnn._fused."""
 
@@ -241,6 +136,7 @@ cdef class TrainingPlan:
         cdef fnn_plan *p = &self.p
         cdef fnn_step *st
         cdef Py_ssize_t i, widest, d
+        cdef _StepBuild b = _StepBuild()
         self.dtype = np.dtype(dtype)
         self.step_specs = list(steps)
         p.dtype_size = self.dtype.itemsize
@@ -258,121 +154,24 @@ cdef class TrainingPlan:
         p.steps = <fnn_step *>PyMem_Calloc(max(1, p.n_steps), sizeof(fnn_step))
         if p.steps == NULL:
             raise MemoryError()
+        b.batch_size = batch_size
+        b.ws_tmp = b.ws_dcols = 0
+        b.begins = []
         d = in_dim
         widest = in_dim
-        ws_tmp = ws_dcols = 0
-        begins = []
         for i, spec in enumerate(steps):
             st = &p.steps[i]
             st.kind = STEP_KINDS[spec["kind"]]
             st.in_dim = d
-            if spec["kind"] == "dense":
-                W = spec["W"]
-                if W.shape[0] != d:
-                    raise ValueError(f"step {i}: W has {W.shape[0]} rows for {d} inputs")
-                st.out_dim = W.shape[1]
-                st.W, st.b, st.dW, st.db = _ptr(W), _ptr(spec.get("b")), \
-                    _ptr(spec["dW"]), _ptr(spec.get("db"))
-                st.trainable = bool(spec["trainable"])
-                self._keep += [W, spec.get("b"), spec["dW"], spec.get("db")]
-            elif spec["kind"] == "activation":
-                st.out_dim = d
-                st.activation = spec["activation"]
-                st.alpha = spec.get("alpha") or 0.0
-            elif spec["kind"] == "dropout":
-                st.out_dim = d
-                st.rate = spec["rate"]
-                st.seed = spec["seed"]
-                st.offset = spec["offset"]
-                st.mask = self._buffer(batch_size * d)
-            elif spec["kind"] in ("conv", "maxpool", "avgpool"):
-                g = _set_geom(&st.geom, spec, d, i, spec["kind"] != "conv")
-                st.out_dim = g["f"] * g["oh"] * g["ow"]
-                if spec["kind"] == "conv":
-                    self._set_conv_params(st, spec, g, i)
-                    ws_tmp = max(ws_tmp, fnn_conv_backward_tmp(&st.geom, batch_size))
-                    # dcols: dx by W^T @ dy and col2im; the first step owes no dx, and
-                    # the implicit kernel needs none
-                    if i > 0 and not (p.dtype_size == 4 and fnn_conv_implicit_dx_ok(&st.geom)):
-                        ws_dcols = max(ws_dcols, g["c"] * g["kh"] * g["kw"] * batch_size
-                                       * g["oh"] * g["ow"])
-                elif spec["kind"] == "maxpool":
-                    am = np.zeros(max(1, batch_size * st.out_dim), dtype=np.intp)
-                    self._keep.append(am)
-                    st.argmax = <Py_ssize_t *>_ptr(am)
-            elif spec["kind"] == "global_avgpool":
-                st.channels, st.spatial = spec["channels"], spec["spatial"]
-                if st.channels < 1 or st.spatial < 1 or st.channels * st.spatial != d:
-                    raise ValueError(f"step {i}: global_avgpool of {st.channels} x "
-                                     f"{st.spatial} does not match {d} features")
-                st.out_dim = st.channels
-            elif spec["kind"] == "batchnorm":
-                st.channels, st.spatial = spec["channels"], spec["spatial"]
-                if st.channels < 1 or st.spatial < 1 or st.channels * st.spatial != d:
-                    raise ValueError(f"step {i}: batchnorm of {st.channels} x "
-                                     f"{st.spatial} does not match {d} features")
-                st.out_dim = d
-                c = st.channels
-                st.W = self._arr(spec["gamma"], c, i)
-                st.b = self._arr(spec["beta"], c, i)
-                st.dW = self._arr(spec["dgamma"], c, i)
-                st.db = self._arr(spec["dbeta"], c, i)
-                st.running_mean = self._arr(spec["running_mean"], c, i)
-                st.running_var = self._arr(spec["running_var"], c, i)
-                st.mean = self._buffer(c)
-                st.inv_std = self._buffer(c)
-                st.momentum, st.eps = spec["momentum"], spec["eps"]
-                if not (0 <= st.momentum <= 1 and st.eps > 0):
-                    raise ValueError(f"step {i}: batchnorm momentum/eps out of range")
-                st.trainable = bool(spec["trainable"])
-            elif spec["kind"] == "res_begin":
-                st.out_dim = d
-                st.partner = spec["partner"]
-                begins.append(i)
-            else:  # res_end
-                if not begins:
-                    raise ValueError(f"step {i}: res_end without a res_begin")
-                b0 = begins.pop()
-                if p.steps[b0].partner != i or spec["partner"] != b0:
-                    raise ValueError(f"step {i}: res_end does not pair with step {b0}")
-                st.partner = b0
-                st.out_dim = d
-                d_in = p.steps[b0].in_dim
-                proj = spec.get("proj")
-                if proj is None:
-                    if d_in != d:
-                        raise ValueError(f"step {i}: residual of {d_in} features onto {d} "
-                                         "needs a projection")
-                elif proj["kind"] == "conv":
-                    st.proj = FNN_PROJ_CONV
-                    g = _set_geom(&st.geom, proj, d_in, i, False)
-                    if g["f"] * g["oh"] * g["ow"] != d:
-                        raise ValueError(f"step {i}: the projection gives "
-                                         f"{g['f'] * g['oh'] * g['ow']} features, not {d}")
-                    self._set_conv_params(st, proj, g, i)
-                    ws_tmp = max(ws_tmp, fnn_conv_backward_tmp(&st.geom, batch_size))
-                    ws_dcols = max(ws_dcols, g["c"] * g["kh"] * g["kw"] * batch_size
-                                   * g["oh"] * g["ow"])
-                else:
-                    st.proj = FNN_PROJ_DENSE
-                    W = proj["W"]
-                    if W.shape != (d_in, d):
-                        raise ValueError(f"step {i}: projection W has shape {W.shape}, "
-                                         f"expected {(d_in, d)}")
-                    st.W = self._arr(W, d_in * d, i)
-                    st.dW = self._arr(proj["dW"], d_in * d, i)
-                    st.b = self._arr(proj.get("b"), d, i)
-                    st.db = self._arr(proj.get("db"), d, i)
-                    st.trainable = bool(proj["trainable"])
-                st.skip = self._buffer(batch_size * d_in)
+            _STEP_BUILDERS[st.kind](self, st, spec, i, b)
             if st.kind != FNN_STEP_RES_BEGIN:
                 st.y = self._buffer(batch_size * st.out_dim)
             d = st.out_dim
             widest = max(widest, d)
-        if begins:
-            raise ValueError(f"step {begins[len(begins) - 1]}: res_begin without a res_end")
-        p.conv_tmp = self._buffer(ws_tmp)
-        p.conv_dcols = self._buffer(ws_dcols)
+        if b.begins:
+            raise ValueError(f"step {b.begins[len(b.begins) - 1]}: res_begin without a res_end")
+        p.conv_tmp = self._buffer(b.ws_tmp)
+        p.conv_dcols = self._buffer(b.ws_dcols)
         if pooled_conv:
             self._pool_convs()
         p.out_dim = d
@@ -669,3 +468,171 @@ cdef class TrainingPlan:
             e, self._pending = self._pending, None
             raise e
         return bool(ok)
+
+
+# One builder per step kind (enum fnn_step_kind), as src_c/plan_steps/table.h has one
+# forward and backward per kind: it checks the step's spec and fills the step's fields
+# (st.kind and st.in_dim are set), st.out_dim included; `i` is the step's index.
+ctypedef int (*_step_builder)(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                              _StepBuild b) except -1
+
+
+cdef int _build_dense(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                      _StepBuild b) except -1:
+    d = st.in_dim
+    W = spec["W"]
+    if W.shape[0] != d:
+        raise ValueError(f"step {i}: W has {W.shape[0]} rows for {d} inputs")
+    st.out_dim = W.shape[1]
+    st.W, st.b, st.dW, st.db = _ptr(W), _ptr(spec.get("b")), \
+        _ptr(spec["dW"]), _ptr(spec.get("db"))
+    st.trainable = bool(spec["trainable"])
+    plan._keep += [W, spec.get("b"), spec["dW"], spec.get("db")]
+    return 0
+
+
+cdef int _build_activation(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                           _StepBuild b) except -1:
+    st.out_dim = st.in_dim
+    st.activation = spec["activation"]
+    st.alpha = spec.get("alpha") or 0.0
+    return 0
+
+
+cdef int _build_dropout(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                        _StepBuild b) except -1:
+    st.out_dim = st.in_dim
+    st.rate = spec["rate"]
+    st.seed = spec["seed"]
+    st.offset = spec["offset"]
+    st.mask = plan._buffer(b.batch_size * st.in_dim)
+    return 0
+
+
+cdef int _build_conv(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                     _StepBuild b) except -1:
+    g = _set_geom(&st.geom, spec, st.in_dim, i, False)
+    st.out_dim = g["f"] * g["oh"] * g["ow"]
+    plan._set_conv_params(st, spec, g, i)
+    b.ws_tmp = max(b.ws_tmp, fnn_conv_backward_tmp(&st.geom, b.batch_size))
+    # dcols: dx by W^T @ dy and col2im; the first step owes no dx, and
+    # the implicit kernel needs none
+    if i > 0 and not (plan.p.dtype_size == 4 and fnn_conv_implicit_dx_ok(&st.geom)):
+        b.ws_dcols = max(b.ws_dcols, g["c"] * g["kh"] * g["kw"] * b.batch_size
+                         * g["oh"] * g["ow"])
+    return 0
+
+
+cdef int _build_maxpool(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                        _StepBuild b) except -1:
+    g = _set_geom(&st.geom, spec, st.in_dim, i, True)
+    st.out_dim = g["f"] * g["oh"] * g["ow"]
+    am = np.zeros(max(1, b.batch_size * st.out_dim), dtype=np.intp)
+    plan._keep.append(am)
+    st.argmax = <Py_ssize_t *>_ptr(am)
+    return 0
+
+
+cdef int _build_avgpool(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                        _StepBuild b) except -1:
+    g = _set_geom(&st.geom, spec, st.in_dim, i, True)
+    st.out_dim = g["f"] * g["oh"] * g["ow"]
+    return 0
+
+
+cdef int _build_global_avgpool(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                               _StepBuild b) except -1:
+    d = st.in_dim
+    st.channels, st.spatial = spec["channels"], spec["spatial"]
+    if st.channels < 1 or st.spatial < 1 or st.channels * st.spatial != d:
+        raise ValueError(f"step {i}: global_avgpool of {st.channels} x "
+                         f"{st.spatial} does not match {d} features")
+    st.out_dim = st.channels
+    return 0
+
+
+cdef int _build_batchnorm(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                          _StepBuild b) except -1:
+    d = st.in_dim
+    st.channels, st.spatial = spec["channels"], spec["spatial"]
+    if st.channels < 1 or st.spatial < 1 or st.channels * st.spatial != d:
+        raise ValueError(f"step {i}: batchnorm of {st.channels} x "
+                         f"{st.spatial} does not match {d} features")
+    st.out_dim = d
+    c = st.channels
+    st.W = plan._arr(spec["gamma"], c, i)
+    st.b = plan._arr(spec["beta"], c, i)
+    st.dW = plan._arr(spec["dgamma"], c, i)
+    st.db = plan._arr(spec["dbeta"], c, i)
+    st.running_mean = plan._arr(spec["running_mean"], c, i)
+    st.running_var = plan._arr(spec["running_var"], c, i)
+    st.mean = plan._buffer(c)
+    st.inv_std = plan._buffer(c)
+    st.momentum, st.eps = spec["momentum"], spec["eps"]
+    if not (0 <= st.momentum <= 1 and st.eps > 0):
+        raise ValueError(f"step {i}: batchnorm momentum/eps out of range")
+    st.trainable = bool(spec["trainable"])
+    return 0
+
+
+cdef int _build_res_begin(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                          _StepBuild b) except -1:
+    st.out_dim = st.in_dim
+    st.partner = spec["partner"]
+    b.begins.append(i)
+    return 0
+
+
+cdef int _build_res_end(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                        _StepBuild b) except -1:
+    cdef fnn_plan *p = &plan.p
+    d = st.in_dim
+    if not b.begins:
+        raise ValueError(f"step {i}: res_end without a res_begin")
+    b0 = b.begins.pop()
+    if p.steps[b0].partner != i or spec["partner"] != b0:
+        raise ValueError(f"step {i}: res_end does not pair with step {b0}")
+    st.partner = b0
+    st.out_dim = d
+    d_in = p.steps[b0].in_dim
+    proj = spec.get("proj")
+    if proj is None:
+        if d_in != d:
+            raise ValueError(f"step {i}: residual of {d_in} features onto {d} "
+                             "needs a projection")
+    elif proj["kind"] == "conv":
+        st.proj = FNN_PROJ_CONV
+        g = _set_geom(&st.geom, proj, d_in, i, False)
+        if g["f"] * g["oh"] * g["ow"] != d:
+            raise ValueError(f"step {i}: the projection gives "
+                             f"{g['f'] * g['oh'] * g['ow']} features, not {d}")
+        plan._set_conv_params(st, proj, g, i)
+        b.ws_tmp = max(b.ws_tmp, fnn_conv_backward_tmp(&st.geom, b.batch_size))
+        b.ws_dcols = max(b.ws_dcols, g["c"] * g["kh"] * g["kw"] * b.batch_size
+                         * g["oh"] * g["ow"])
+    else:
+        st.proj = FNN_PROJ_DENSE
+        W = proj["W"]
+        if W.shape != (d_in, d):
+            raise ValueError(f"step {i}: projection W has shape {W.shape}, "
+                             f"expected {(d_in, d)}")
+        st.W = plan._arr(W, d_in * d, i)
+        st.dW = plan._arr(proj["dW"], d_in * d, i)
+        st.b = plan._arr(proj.get("b"), d, i)
+        st.db = plan._arr(proj.get("db"), d, i)
+        st.trainable = bool(proj["trainable"])
+    st.skip = plan._buffer(b.batch_size * d_in)
+    return 0
+
+
+cdef _step_builder _STEP_BUILDERS[FNN_STEP_KINDS]
+_STEP_BUILDERS[FNN_STEP_DENSE] = _build_dense
+_STEP_BUILDERS[FNN_STEP_ACTIVATION] = _build_activation
+_STEP_BUILDERS[FNN_STEP_DROPOUT] = _build_dropout
+_STEP_BUILDERS[FNN_STEP_CONV] = _build_conv
+_STEP_BUILDERS[FNN_STEP_MAXPOOL] = _build_maxpool
+_STEP_BUILDERS[FNN_STEP_AVGPOOL] = _build_avgpool
+_STEP_BUILDERS[FNN_STEP_GLOBAL_AVGPOOL] = _build_global_avgpool
+_STEP_BUILDERS[FNN_STEP_BATCHNORM] = _build_batchnorm
+_STEP_BUILDERS[FNN_STEP_RES_BEGIN] = _build_res_begin
+_STEP_BUILDERS[FNN_STEP_RES_END] = _build_res_end

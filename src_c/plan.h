@@ -33,7 +33,9 @@ enum fnn_step_kind {
     FNN_STEP_BATCHNORM = 7,      /* batchnorm.h; W = gamma, b = beta */
     FNN_STEP_RES_BEGIN = 8,      /* marks a residual block's input (no compute forward;
                                     backward adds the skip connection's gradient) */
-    FNN_STEP_RES_END = 9         /* y = inner output + x_begin, or + projection(x_begin) */
+    FNN_STEP_RES_END = 9,        /* y = inner output + x_begin, or + projection(x_begin) */
+    FNN_STEP_KINDS = 10          /* the number of kinds; each has its forward and backward
+                                    in src_c/plan_steps/ and an entry in the table there */
 };
 
 enum fnn_proj { FNN_PROJ_NONE = 0, FNN_PROJ_DENSE = 1, FNN_PROJ_CONV = 2 };

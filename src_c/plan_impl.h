@@ -8,6 +8,9 @@
  *   backward from the last step to the first trainable one: parameter gradients,
  *            and the gradient w.r.t. each step's input for the step before it
  *   update   the optimizer's fused in-place update of every trainable parameter
+ *
+ * forward and backward loop over the steps and call each one's entry in the table of step
+ * kinds (plan_steps/table.h); each kind's forward and backward are in plan_steps/.
  */
 
 typedef FNN_GEMM_T FNN_SFX(gemm_fn);
@@ -143,114 +146,40 @@ static int FNN_SFX(cols_mode)(fnn_plan *p, int stop, int n_fwd)
     return FNN_COLS_NONE;
 }
 
+/* Backward's gradient ping-pong: a step that writes dL/d(input) to `other` swaps the two. */
+static inline void FNN_SFX(swap)(REAL **a, REAL **b)
+{
+    REAL *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Each step kind's forward and backward (one file per kind) and the table of them. */
+#include "plan_steps/dense.h"
+#include "plan_steps/activation.h"
+#include "plan_steps/dropout.h"
+#include "plan_steps/conv.h"
+#include "plan_steps/pool.h"
+#include "plan_steps/batchnorm.h"
+#include "plan_steps/residual.h"
+#include "plan_steps/table.h"
+
+/* Does step st have parameters that training updates? */
+static inline int FNN_SFX(step_trains)(const fnn_step *st)
+{
+    int (*has_params)(const fnn_step *) = FNN_SFX(step_table)[st->kind].has_params;
+    return st->trainable && has_params && has_params(st);
+}
+
 /* Forward `rows` rows through steps [0, n_steps); returns the last output. */
 static const REAL *FNN_SFX(forward)(fnn_plan *p, const REAL *x, fnn_idx rows, int training,
                                     int n_steps, int cols)
 {
-    FNN_SFX(gemm_fn) gemm = (FNN_SFX(gemm_fn))p->gemm;
-    int nt = p->n_threads, gt = p->gemm_threads;
     const REAL *cur = x;
     for (int s = 0; s < n_steps; ++s) {
         fnn_step *st = &p->steps[s];
-        REAL *y = (REAL *)st->y;
         st->x = cur;
-        switch (st->kind) {
-        case FNN_STEP_DENSE:
-            if (st->b) FNN_SFX(fnn_bias_rows)(rows, st->out_dim, (const REAL *)st->b, y, nt);
-            if (cols == FNN_COLS_KERNELS && s == 0) { /* x is the packed active columns */
-                FNN_COLS_KERNELS_OF(p)->nn_cols((int)rows, p->nact, (int)st->out_dim, x, p->cols,
-                                    (const REAL *)st->W, y, st->b != NULL);
-                cur = y;
-                break;
-            }
-            if (cols == FNN_COLS_COMPACT && s == 0) {
-                /* x is rows x nact: W's active rows, copied run by run into wact, make
-                 * the k = nact product */
-                REAL *wa = (REAL *)p->wact;
-                const REAL *W = (const REAL *)st->W;
-                fnn_idx n = st->out_dim;
-                for (int t = 0; t < p->nruns; ++t) {
-                    fnn_idx j0 = p->runs[2 * t], len = p->runs[2 * t + 1];
-                    memcpy(wa, W + j0 * n, (size_t)(len * n) * sizeof(REAL));
-                    wa += len * n;
-                }
-                FNN_SFX(fnn_gemm_team)(gemm, 0, 0, rows, n, p->nact, (REAL)1, cur,
-                                       (const REAL *)p->wact, st->b ? (REAL)1 : (REAL)0, y, gt);
-                cur = y;
-                break;
-            }
-            FNN_SFX(fnn_gemm_team)(gemm, 0, 0, rows, st->out_dim, st->in_dim, (REAL)1, cur,
-                                   (const REAL *)st->W, st->b ? (REAL)1 : (REAL)0, y, gt);
-            cur = y;
-            break;
-        case FNN_STEP_ACTIVATION:
-            FNN_SFX(fnn_activation_forward)(st->activation)(rows, st->out_dim, cur, y,
-                                                            (REAL)st->alpha, nt);
-            cur = y;
-            break;
-        case FNN_STEP_DROPOUT:
-            if (training) {
-                fnn_idx n = rows * st->out_dim;
-                FNN_SFX(fnn_dropout_forward)(n, cur, y, (REAL *)st->mask, st->rate, st->seed,
-                                             st->offset, nt);
-                st->offset += (uint64_t)n;
-                cur = y;
-            }
-            break;
-        case FNN_STEP_CONV:
-            FNN_SFX(fnn_conv_forward)(gemm, gt, &st->geom, rows, cur, (const REAL *)st->W,
-                                      (const REAL *)st->b, y, (REAL *)st->cols,
-                                      (REAL *)p->conv_tmp, nt);
-            cur = y;
-            break;
-        case FNN_STEP_MAXPOOL:
-            FNN_SFX(fnn_maxpool_forward)(&st->geom, rows, cur, y, st->argmax, nt);
-            cur = y;
-            break;
-        case FNN_STEP_AVGPOOL:
-            FNN_SFX(fnn_avgpool_forward)(&st->geom, rows, cur, y, nt);
-            cur = y;
-            break;
-        case FNN_STEP_GLOBAL_AVGPOOL:
-            FNN_SFX(fnn_global_avgpool_forward)(rows * st->channels, st->spatial, cur, y, nt);
-            cur = y;
-            break;
-        case FNN_STEP_BATCHNORM:
-            if (training)
-                FNN_SFX(fnn_batchnorm_forward_train)(
-                    rows, st->channels, st->spatial, cur, (const REAL *)st->W,
-                    (const REAL *)st->b, y, (REAL *)st->mean, (REAL *)st->inv_std,
-                    (REAL *)st->running_mean, (REAL *)st->running_var, st->momentum, st->eps,
-                    nt);
-            else
-                FNN_SFX(fnn_batchnorm_forward_infer)(
-                    rows, st->channels, st->spatial, cur, (const REAL *)st->W,
-                    (const REAL *)st->b, (const REAL *)st->running_mean,
-                    (const REAL *)st->running_var, st->eps, y, nt);
-            cur = y;
-            break;
-        case FNN_STEP_RES_BEGIN: /* the block's input stays `cur`; st->x remembers it */
-            break;
-        case FNN_STEP_RES_END: {
-            const REAL *xb = (const REAL *)p->steps[st->partner].x;
-            if (st->proj == FNN_PROJ_CONV) {
-                FNN_SFX(fnn_conv_forward)(gemm, gt, &st->geom, rows, xb, (const REAL *)st->W,
-                                          (const REAL *)st->b, y, (REAL *)st->cols,
-                                          (REAL *)p->conv_tmp, nt);
-                FNN_SFX(fnn_residual_add)(rows * st->out_dim, y, cur, y, nt);
-            } else if (st->proj == FNN_PROJ_DENSE) {
-                fnn_idx d_in = p->steps[st->partner].in_dim;
-                if (st->b) FNN_SFX(fnn_bias_rows)(rows, st->out_dim, (const REAL *)st->b, y, nt);
-                FNN_SFX(fnn_gemm_team)(gemm, 0, 0, rows, st->out_dim, d_in, (REAL)1, xb,
-                                       (const REAL *)st->W, st->b ? (REAL)1 : (REAL)0, y, gt);
-                FNN_SFX(fnn_residual_add)(rows * st->out_dim, y, cur, y, nt);
-            } else {
-                FNN_SFX(fnn_residual_add)(rows * st->out_dim, cur, xb, y, nt);
-            }
-            cur = y;
-            break;
-        }
-        }
+        cur = FNN_SFX(step_table)[st->kind].forward(p, st, s, cur, rows, training, cols);
     }
     return cur;
 }
@@ -309,191 +238,12 @@ static double FNN_SFX(correct)(fnn_plan *p, const REAL *out, fnn_idx rows, fnn_i
     return c;
 }
 
-/* Adam/AdamW on step 0's W, block by block of rows: the block's dW (zero rows for the
- * inactive columns, x^T g for the active ones) is formed in gblock and applied at once,
- * with the arithmetic of fnn_adam element for element. */
-static void FNN_SFX(cols_adam)(fnn_plan *p, fnn_step *st, fnn_idx rows, const REAL *xin,
-                               const REAL *g)
-{
-    fnn_optimizer *o = &p->opt;
-    int pi = st->param_index;
-    FNN_SFX(fnn_adam_coefs) k;
-    FNN_SFX(fnn_adam_prepare)(&k, o->iterations + 1, o->lr, o->beta1, o->beta2, o->eps,
-                              o->weight_decay * (o->decay ? o->decay[pi] : 1.0),
-                              o->kind == FNN_OPT_ADAMW);
-    fnn_idx n = st->out_dim, k_in = st->in_dim, block = FNN_PLAN_GBLOCK / n;
-    REAL *gb = (REAL *)p->gblock, *W = (REAL *)st->W;
-    REAL *m = (REAL *)o->state0[pi], *v = (REAL *)o->state1[pi];
-    REAL *vmax = o->amsgrad ? (REAL *)o->state2[pi] : NULL;
-    int nz = (int)k_in - p->nact, j = 0, z = 0;
-    for (fnn_idx r0 = 0; r0 < k_in; r0 += block) {
-        fnn_idx r1 = r0 + block < k_in ? r0 + block : k_in;
-        int j1 = j, z1 = z;
-        while (j1 < p->nact && p->cols[j1] < r1) ++j1;
-        while (z1 < nz && p->zcols[z1] < r1) ++z1;
-        for (int t = z; t < z1; ++t) memset(gb + (p->zcols[t] - r0) * n, 0, (size_t)n * sizeof(REAL));
-        for (int t = j; t < j1; ++t) p->gidx[t - j] = (int)(p->cols[t] - r0);
-        if (j1 > j)
-            FNN_COLS_KERNELS_OF(p)->tn_cols((int)rows, j1 - j, (int)n, xin + j, p->nact, p->gidx,
-                                            0, NULL,
-                                g, gb, (REAL)1, 0);
-        fnn_idx off = r0 * n, len = (r1 - r0) * n;
-        FNN_SFX(fnn_adam_apply)(len, W + off, gb, m + off, v + off, vmax ? vmax + off : NULL,
-                                &k);
-        j = j1;
-        z = z1;
-    }
-}
-
-static inline void FNN_SFX(swap)(REAL **a, REAL **b)
-{
-    REAL *t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Does step st have parameters that training updates? */
-static inline int FNN_SFX(step_trains)(const fnn_step *st)
-{
-    return st->trainable && (st->kind == FNN_STEP_DENSE || st->kind == FNN_STEP_CONV ||
-                             st->kind == FNN_STEP_BATCHNORM ||
-                             (st->kind == FNN_STEP_RES_END && st->proj));
-}
-
 /* Backward from dL/d(output of step `last`) in p->grad_a down to step `stop`. */
 static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int cols)
 {
-    FNN_SFX(gemm_fn) gemm = (FNN_SFX(gemm_fn))p->gemm;
-    int nt = p->n_threads, gt = p->gemm_threads;
     REAL *g = (REAL *)p->grad_a, *other = (REAL *)p->grad_b;
-    for (int s = last; s >= stop; --s) {
-        fnn_step *st = &p->steps[s];
-        const REAL *xin = (const REAL *)st->x;
-        switch (st->kind) {
-        case FNN_STEP_DENSE:
-            if (st->trainable && cols == FNN_COLS_KERNELS && s == 0) {
-                /* x is the packed active columns */
-                if (p->fused_w0 == FNN_FUSED_SGD) /* W -= lr x^T g; dW is not formed */
-                    FNN_COLS_KERNELS_OF(p)->tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
-                                        p->cols, (int)st->in_dim - p->nact, p->zcols, g,
-                                        (REAL *)st->W, (REAL)-p->opt.lr, 1);
-                else if (p->fused_w0 == FNN_FUSED_ADAM)
-                    FNN_SFX(cols_adam)(p, st, rows, xin, g);
-                else
-                    FNN_COLS_KERNELS_OF(p)->tn_cols((int)rows, p->nact, (int)st->out_dim, xin, p->nact,
-                                        p->cols, (int)st->in_dim - p->nact, p->zcols, g,
-                                        (REAL *)st->dW, (REAL)1, 0);
-                if (st->b)
-                    FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
-            } else
-            if (st->trainable && cols == FNN_COLS_COMPACT && s == 0) {
-                /* x is rows x nact: dW's first nact rows = x^T g, then each run of rows
-                 * moves to its columns (last run first: a run only moves down, onto rows
-                 * already moved or its own) and the inactive rows are zeroed */
-                REAL *dW = (REAL *)st->dW;
-                fnn_idx n = st->out_dim, t0 = p->nact;
-                FNN_SFX(fnn_gemm_team)(gemm, 1, 0, p->nact, n, rows, (REAL)1, xin, g, (REAL)0,
-                                       dW, gt);
-                for (int t = p->nruns - 1; t >= 0; --t) {
-                    fnn_idx j0 = p->runs[2 * t], len = p->runs[2 * t + 1];
-                    t0 -= len;
-                    if (j0 != t0)
-                        memmove(dW + j0 * n, dW + t0 * n, (size_t)(len * n) * sizeof(REAL));
-                }
-                for (fnn_idx z = 0; z < st->in_dim - p->nact; ++z)
-                    memset(dW + (fnn_idx)p->zcols[z] * n, 0, (size_t)n * sizeof(REAL));
-                if (st->b)
-                    FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
-            } else if (st->trainable) {
-                /* dW = x^T g,  db = column sums of g */
-                FNN_SFX(fnn_gemm_team)(gemm, 1, 0, st->in_dim, st->out_dim, rows, (REAL)1, xin,
-                                       g, (REAL)0, (REAL *)st->dW, gt);
-                if (st->b)
-                    FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
-            }
-            if (s > stop) { /* dx = g W^T, for the step before */
-                FNN_SFX(fnn_gemm_team)(gemm, 0, 1, rows, st->in_dim, st->out_dim, (REAL)1, g,
-                                       (const REAL *)st->W, (REAL)0, other, gt);
-                FNN_SFX(swap)(&g, &other);
-            }
-            break;
-        case FNN_STEP_ACTIVATION:
-            FNN_SFX(fnn_activation_backward)(st->activation)(rows, st->out_dim, g, xin,
-                                                             (const REAL *)st->y, g,
-                                                             (REAL)st->alpha, nt);
-            break;
-        case FNN_STEP_DROPOUT:
-            FNN_SFX(fnn_dropout_backward)(rows * st->out_dim, g, (const REAL *)st->mask, g, nt);
-            break;
-        case FNN_STEP_CONV:
-            /* dW, db always (like dense: into the layer's grads); dx for the step before */
-            FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, xin, (REAL *)st->cols,
-                                       (const REAL *)st->W, g, s > stop ? other : NULL,
-                                       (REAL *)st->dW, (REAL *)st->db, (REAL *)p->conv_tmp,
-                                       (REAL *)p->conv_dcols, nt);
-            if (s > stop) FNN_SFX(swap)(&g, &other);
-            break;
-        case FNN_STEP_MAXPOOL:
-#ifdef FNN_PLAN_POOLED
-            if (st->pooled && st->pooled - 1 == stop) {
-                /* the first trained layer, a conv on the direct kernels, and this pooling
-                 * in one: dW and db straight from the pooled gradient (no dx is due) */
-                fnn_step *cv = &p->steps[st->pooled - 1];
-                fnn_conv_pooled_dw_run(&cv->geom, &st->geom, rows, (const REAL *)cv->x, g,
-                                       st->argmax, (REAL *)cv->dW, (REAL *)cv->db, nt);
-                s = st->pooled - 1; /* the conv's step is done */
-                break;
-            }
-#endif
-            FNN_SFX(fnn_maxpool_backward)(&st->geom, rows, g, st->argmax, other, nt);
-            FNN_SFX(swap)(&g, &other);
-            break;
-        case FNN_STEP_AVGPOOL:
-            FNN_SFX(fnn_avgpool_backward)(&st->geom, rows, g, other, nt);
-            FNN_SFX(swap)(&g, &other);
-            break;
-        case FNN_STEP_GLOBAL_AVGPOOL:
-            FNN_SFX(fnn_global_avgpool_backward)(rows * st->channels, st->spatial, g, other, nt);
-            FNN_SFX(swap)(&g, &other);
-            break;
-        case FNN_STEP_BATCHNORM: /* dx in place over g */
-            FNN_SFX(fnn_batchnorm_backward)(rows, st->channels, st->spatial, xin, g,
-                                            (const REAL *)st->W, (const REAL *)st->mean,
-                                            (const REAL *)st->inv_std, s > stop ? g : NULL,
-                                            (REAL *)st->dW, (REAL *)st->db, nt);
-            break;
-        case FNN_STEP_RES_END: {
-            /* g flows on unchanged into the inner layers; the skip connection's share
-             * waits in st->skip for res_begin (needed only if backward reaches it) */
-            int need = st->partner > stop;
-            const REAL *xb = (const REAL *)p->steps[st->partner].x;
-            REAL *skip = (REAL *)st->skip;
-            if (st->proj == FNN_PROJ_CONV) {
-                FNN_SFX(fnn_conv_backward)(gemm, gt, &st->geom, rows, xb, (REAL *)st->cols,
-                                           (const REAL *)st->W, g, need ? skip : NULL,
-                                           (REAL *)st->dW, (REAL *)st->db,
-                                           (REAL *)p->conv_tmp, (REAL *)p->conv_dcols, nt);
-            } else if (st->proj == FNN_PROJ_DENSE) {
-                fnn_idx d_in = p->steps[st->partner].in_dim;
-                FNN_SFX(fnn_gemm_team)(gemm, 1, 0, d_in, st->out_dim, rows, (REAL)1, xb, g,
-                                       (REAL)0, (REAL *)st->dW, gt);
-                if (st->b)
-                    FNN_SFX(fnn_column_sums)(rows, st->out_dim, g, (REAL *)st->db, 0, nt);
-                if (need)
-                    FNN_SFX(fnn_gemm_team)(gemm, 0, 1, rows, d_in, st->out_dim, (REAL)1, g,
-                                           (const REAL *)st->W, (REAL)0, skip, gt);
-            } else if (need) {
-                memcpy(skip, g, (size_t)(rows * st->out_dim) * sizeof(REAL));
-            }
-            break;
-        }
-        case FNN_STEP_RES_BEGIN: { /* the block's input gets both paths' gradients */
-            const fnn_step *end = &p->steps[st->partner];
-            FNN_SFX(fnn_residual_add)(rows * st->in_dim, g, (const REAL *)end->skip, g, nt);
-            break;
-        }
-        }
-    }
+    for (int s = last; s >= stop; --s)
+        FNN_SFX(step_table)[p->steps[s].kind].backward(p, &s, stop, rows, cols, &g, &other);
 }
 
 static void FNN_SFX(update)(fnn_plan *p)
