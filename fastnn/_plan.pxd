@@ -19,6 +19,7 @@ cdef extern from "plan.h" nogil:
         FNN_STEP_BATCHNORM
         FNN_STEP_RES_BEGIN
         FNN_STEP_RES_END
+        FNN_STEP_RECURRENT
         FNN_STEP_KINDS
         FNN_PLAN_COMPACT_MIN_OUT
         FNN_PLAN_GBLOCK
@@ -37,6 +38,26 @@ cdef extern from "plan.h" nogil:
         FNN_OPT_ADAM
         FNN_OPT_ADAMW
         FNN_OPT_RMSPROP
+
+    ctypedef struct fnn_plan_rnn:
+        int cell
+        int return_sequences
+        Py_ssize_t t_steps, units
+        void *whh
+        void *bhh
+        void *dwhh
+        void *dbhh
+        void *bzero
+        void *whh_t
+        void *xt
+        void *gates
+        void *hs
+        void *aux
+        void *work
+        void *dgx
+        void *dgh
+        void *dhs
+        void *dxt
 
     ctypedef struct fnn_step:
         int kind
@@ -67,6 +88,7 @@ cdef extern from "plan.h" nogil:
         void *skip
         void *y
         const void *x
+        fnn_plan_rnn *rnn
 
     ctypedef struct fnn_optimizer:
         int kind

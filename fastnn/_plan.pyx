@@ -45,7 +45,7 @@ STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
               "dropout": FNN_STEP_DROPOUT, "conv": FNN_STEP_CONV, "maxpool": FNN_STEP_MAXPOOL,
               "avgpool": FNN_STEP_AVGPOOL, "global_avgpool": FNN_STEP_GLOBAL_AVGPOOL,
               "batchnorm": FNN_STEP_BATCHNORM, "res_begin": FNN_STEP_RES_BEGIN,
-              "res_end": FNN_STEP_RES_END}
+              "res_end": FNN_STEP_RES_END, "recurrent": FNN_STEP_RECURRENT}
 _GEOM_KEYS = ("c", "h", "w", "f", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw")
 
 
@@ -625,6 +625,58 @@ cdef int _build_res_end(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t
     return 0
 
 
+cdef extern from "recurrent.h" nogil:
+    int FNN_CELL_TANH, FNN_CELL_RELU, FNN_CELL_GRU, FNN_CELL_LSTM
+    int fnn_cell_gates(int cell)
+    Py_ssize_t fnn_recurrent_workspace(int cell, Py_ssize_t n, Py_ssize_t h)
+
+
+_CELLS = {"tanh": FNN_CELL_TANH, "relu": FNN_CELL_RELU, "gru": FNN_CELL_GRU,
+          "lstm": FNN_CELL_LSTM}
+
+
+cdef int _build_recurrent(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                          _StepBuild b) except -1:
+    cdef Py_ssize_t t = spec["t_steps"], h = spec["units"], n = b.batch_size, f, gh
+    if spec["cell"] not in _CELLS or t < 1 or h < 1 or st.in_dim % t:
+        raise ValueError(f"step {i}: a recurrent step of {t} steps x {h} units does not "
+                         f"fit {st.in_dim} input features")
+    f = st.in_dim // t
+    cell = _CELLS[spec["cell"]]
+    gh = fnn_cell_gates(cell) * h
+    # its own fields live in a byte array the plan keeps, like every buffer
+    raw = np.zeros(sizeof(fnn_plan_rnn), np.uint8)
+    plan._keep.append(raw)
+    st.rnn = <fnn_plan_rnn *>_ptr(raw)
+    r = st.rnn
+    r.cell, r.t_steps, r.units = cell, t, h
+    r.return_sequences = bool(spec["return_sequences"])
+    st.out_dim = t * h if r.return_sequences else h
+    st.W = plan._arr(spec["W"], gh * f, i)
+    st.dW = plan._arr(spec["dW"], gh * f, i)
+    st.b = plan._arr(spec.get("b"), gh, i)
+    st.db = plan._arr(spec.get("db"), gh, i)
+    r.whh = plan._arr(spec["whh"], gh * h, i)
+    r.dwhh = plan._arr(spec["dwhh"], gh * h, i)
+    r.bhh = plan._arr(spec.get("bhh"), gh, i)
+    r.dbhh = plan._arr(spec.get("dbhh"), gh, i)
+    if (st.b == NULL) != (r.bhh == NULL):
+        raise ValueError(f"step {i}: a recurrent step has both biases or neither")
+    st.trainable = bool(spec["trainable"])
+    r.bzero = plan._buffer(gh)
+    r.whh_t = plan._buffer(gh * h)
+    r.xt = plan._buffer(t * n * f)
+    r.gates = plan._buffer(t * n * gh)
+    r.hs = plan._buffer(t * n * h)
+    r.aux = plan._buffer(t * n * h) if fnn_cell_gates(cell) > 1 else NULL
+    r.work = plan._buffer(fnn_recurrent_workspace(cell, n, h) + n * h)
+    r.dgx = plan._buffer(t * n * gh)
+    r.dgh = plan._buffer(t * n * gh) if cell == FNN_CELL_GRU else NULL
+    r.dhs = plan._buffer(t * n * h)
+    r.dxt = plan._buffer(t * n * f)
+    return 0
+
+
 cdef _step_builder _STEP_BUILDERS[FNN_STEP_KINDS]
 _STEP_BUILDERS[FNN_STEP_DENSE] = _build_dense
 _STEP_BUILDERS[FNN_STEP_ACTIVATION] = _build_activation
@@ -636,3 +688,4 @@ _STEP_BUILDERS[FNN_STEP_GLOBAL_AVGPOOL] = _build_global_avgpool
 _STEP_BUILDERS[FNN_STEP_BATCHNORM] = _build_batchnorm
 _STEP_BUILDERS[FNN_STEP_RES_BEGIN] = _build_res_begin
 _STEP_BUILDERS[FNN_STEP_RES_END] = _build_res_end
+_STEP_BUILDERS[FNN_STEP_RECURRENT] = _build_recurrent

@@ -135,6 +135,21 @@ class _Recurrent(Layer):
             dx = _take_steps(dx, self._order)
         return cast("NDArray[Any] | None", dx)
 
+    # ------------------------------------------------------------ the fused plan
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        if self.mask_value is not None or self.go_backwards:
+            return None  # padding and the reversed reading run on the per-layer path
+        assert self.input_shape is not None  # built
+        p, g = self.params, self.grads
+        return [{"kind": "recurrent", "cell": self._cell, "t_steps": self.input_shape[0],
+                 "units": self.units, "return_sequences": self.return_sequences,
+                 "W": p["weight_ih_l0"], "b": p.get("bias_ih_l0"),
+                 "dW": g["weight_ih_l0"], "db": g.get("bias_ih_l0"),
+                 "whh": p["weight_hh_l0"], "bhh": p.get("bias_hh_l0"),
+                 "dwhh": g["weight_hh_l0"], "dbhh": g.get("bias_hh_l0"),
+                 "trainable": trainable and self.trainable}]
+
     # ------------------------------------------------------------ info
 
     def get_config(self) -> dict[str, Any]:

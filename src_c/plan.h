@@ -21,6 +21,7 @@
 #include "conv.h"
 #include "gemm_variants.h"
 #include "matmul.h"
+#include "recurrent.h"
 
 enum fnn_step_kind {
     FNN_STEP_DENSE = 0,
@@ -34,7 +35,8 @@ enum fnn_step_kind {
     FNN_STEP_RES_BEGIN = 8,      /* marks a residual block's input (no compute forward;
                                     backward adds the skip connection's gradient) */
     FNN_STEP_RES_END = 9,        /* y = inner output + x_begin, or + projection(x_begin) */
-    FNN_STEP_KINDS = 10          /* the number of kinds; each has its forward and backward
+    FNN_STEP_RECURRENT = 10,     /* recurrent.h: SimpleRNN, GRU or LSTM (fnn_plan_rnn) */
+    FNN_STEP_KINDS = 11          /* the number of kinds; each has its forward and backward
                                     in src_c/plan_steps/ and an entry in the table there */
 };
 
@@ -86,6 +88,21 @@ enum fnn_cols_mode { FNN_COLS_NONE = 0, FNN_COLS_KERNELS = 1, FNN_COLS_COMPACT =
 
 enum fnn_optimizer_kind { FNN_OPT_SGD = 0, FNN_OPT_ADAM = 1, FNN_OPT_ADAMW = 2, FNN_OPT_RMSPROP = 3 };
 
+/* A recurrent step's own fields (plan_steps/recurrent.h). The step's W, b, dW, db are
+ * W_ih (g * units, features), b_ih and their gradients; the buffers are time-major,
+ * sized for the plan's batch. */
+typedef struct {
+    int cell;                  /* enum fnn_cell */
+    int return_sequences;      /* output every step's state, else the last one */
+    fnn_idx t_steps, units;    /* features per step: the step's in_dim / t_steps */
+    void *whh, *bhh, *dwhh, *dbhh; /* W_hh (g * units, units), b_hh (NULL: none), grads */
+    void *bzero;               /* g * units zeros: b_hh of a layer without biases */
+    void *whh_t;               /* W_hh transposed, formed per forward */
+    void *xt, *gates, *hs, *aux; /* the input, time-major; the forward's cache */
+    void *work;                /* fnn_recurrent_workspace + units * batch (dL/dh0) */
+    void *dgx, *dgh, *dhs, *dxt; /* backward: dgh for GRU only */
+} fnn_plan_rnn;
+
 typedef struct {
     int kind;                  /* enum fnn_step_kind */
     fnn_idx in_dim, out_dim;   /* features per sample going in and out */
@@ -123,6 +140,7 @@ typedef struct {
                                   skip connection, batch * (block input features) */
     void *y;                   /* this step's output, batch * out_dim */
     const void *x;             /* this step's input in the last forward pass (set by it) */
+    fnn_plan_rnn *rnn;         /* recurrent: its own fields */
 } fnn_step;
 
 typedef struct {

@@ -10,6 +10,7 @@ import pytest
 import fastnn
 from fastnn import (
     GRU,
+    Adam,
     LSTM,
     Bidirectional,
     Dense,
@@ -256,3 +257,59 @@ def test_bad_input():
         model.build((12,))
     with pytest.raises(ValueError, match="TimeDistributed"):
         Sequential([TimeDistributed(Dense(2))]).build((4,))
+
+
+# ------------------------------------------------------------------ the fused plan
+
+FUSED_MODELS = {
+    "gru": lambda: [GRU(5), Dense(3)],
+    "lstm-stack": lambda: [LSTM(4, return_sequences=True), GRU(3), Dense(3)],
+    "rnn-relu-seq": lambda: [SimpleRNN(4, activation="relu", return_sequences=True),
+                             Flatten(), Dense(3)],
+    "lstm-no-bias": lambda: [LSTM(6, use_bias=False), Dense(3, activation="relu"), Dense(3)],
+    # a frozen GRU above a trained one: no weight gradients, but dx for the one below
+    "frozen-gru": lambda: [GRU(4, return_sequences=True), GRU(5, trainable=False), Dense(3)],
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("arch", FUSED_MODELS)
+def test_the_fused_plan_trains_recurrent_models_bit_for_bit(rng, arch, dtype):
+    """A whole epoch of a recurrent model is one native call (the recurrent plan step),
+    with the same products in the same order as the per-layer path: same weights,
+    optimizer state, losses and predictions to the bit."""
+    from fastnn import _fused
+
+    X = rng.standard_normal((70, 6, 4)).astype(dtype)  # a last batch of 6 rows
+    y = rng.integers(0, 3, 70)
+    runs = []
+    for fused in (True, False):
+        model = Sequential(FUSED_MODELS[arch](), seed=2, dtype=dtype)
+        model.fused = fused
+        hist = model.fit(X, y, epochs=3, batch_size=16, optimizer=Adam(lr=0.01), verbose=0)
+        runs.append((model, hist.history["loss"]))
+    (m1, l1), (m2, l2) = runs
+    assert m1._plan is not None and m2._plan is None
+    assert "recurrent" in [s["kind"] for s in _fused._steps(m1)]
+    assert l1 == l2
+    for a, b in zip(m1.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for s1, s2 in zip(m1.optimizer.state, m2.optimizer.state):
+        for k in s1:
+            np.testing.assert_array_equal(s1[k], s2[k])
+    np.testing.assert_array_equal(m1.predict(X), m2.predict(X))  # the inference plan
+
+
+@pytest.mark.parametrize("layers", [
+    lambda: [GRU(3, mask_value=0.0), Dense(2)],
+    lambda: [LSTM(3, go_backwards=True), Dense(2)],
+    lambda: [Bidirectional(GRU(3)), Dense(2)],
+], ids=["mask_value", "go_backwards", "bidirectional"])
+def test_what_the_plan_does_not_run_trains_on_the_per_layer_path(rng, layers):
+    from fastnn import _fused
+
+    X = rng.standard_normal((20, 4, 3)).astype(np.float32)
+    model = Sequential(layers(), seed=0)
+    model.fit(X, np.arange(20) % 2, epochs=1, verbose=0)
+    assert model._plan is None
+    assert "has no fused step yet" in _fused.unsupported_reason(model)

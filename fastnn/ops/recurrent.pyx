@@ -116,12 +116,14 @@ cdef void _backward(int cell, Py_ssize_t t, Py_ssize_t n, Py_ssize_t f, Py_ssize
         # dW_ih (G*H, F) = dgx^T (G*H, T*N) @ x (T*N, F)
         _gemm(True, False, gh, f, t * n, <floating>1, &dgx[0], &xt[0], <floating>0,
               &dw_ih[0])
-        # dW_hh (G*H, H) = dgh[1:]^T @ hs[:-1] + dgh[0]^T @ h0 (dw_hh starts at zero)
+        # dW_hh (G*H, H) = dgh[1:]^T @ hs[:-1] + dgh[0]^T @ h0 (dw_hh starts at zero), the
+        # first product as the training plan forms it (plan_steps/recurrent.h)
         if t > 1:
             _gemm(True, False, gh, h, (t - 1) * n, <floating>1, pdgh + n * gh, &hs[0],
-                  <floating>1, &dw_hh[0])
+                  <floating>0, &dw_hh[0])
         if has_h0:
-            _gemm(True, False, gh, h, n, <floating>1, pdgh, &h0[0], <floating>1, &dw_hh[0])
+            _gemm(True, False, gh, h, n, <floating>1, pdgh, &h0[0],
+                  <floating>(1 if t > 1 else 0), &dw_hh[0])
         if want_db:
             if floating is float:
                 fnn_column_sums_f32(t * n, gh, &dgx[0], &db_ih[0], 0, nt)
