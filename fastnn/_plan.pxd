@@ -20,6 +20,7 @@ cdef extern from "plan.h" nogil:
         FNN_STEP_RES_BEGIN
         FNN_STEP_RES_END
         FNN_STEP_RECURRENT
+        FNN_STEP_LAYERNORM
         FNN_STEP_KINDS
         FNN_PLAN_COMPACT_MIN_OUT
         FNN_PLAN_GBLOCK

@@ -45,7 +45,8 @@ STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
               "dropout": FNN_STEP_DROPOUT, "conv": FNN_STEP_CONV, "maxpool": FNN_STEP_MAXPOOL,
               "avgpool": FNN_STEP_AVGPOOL, "global_avgpool": FNN_STEP_GLOBAL_AVGPOOL,
               "batchnorm": FNN_STEP_BATCHNORM, "res_begin": FNN_STEP_RES_BEGIN,
-              "res_end": FNN_STEP_RES_END, "recurrent": FNN_STEP_RECURRENT}
+              "res_end": FNN_STEP_RES_END, "recurrent": FNN_STEP_RECURRENT,
+              "layernorm": FNN_STEP_LAYERNORM}
 _GEOM_KEYS = ("c", "h", "w", "f", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw")
 
 
@@ -677,6 +678,27 @@ cdef int _build_recurrent(TrainingPlan plan, fnn_step *st, object spec, Py_ssize
     return 0
 
 
+cdef int _build_layernorm(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                          _StepBuild b) except -1:
+    cdef Py_ssize_t d = spec["features"]
+    if d < 1 or st.in_dim % d:
+        raise ValueError(f"step {i}: layernorm over {d} features does not fit "
+                         f"{st.in_dim} input features")
+    st.channels = d
+    st.out_dim = st.in_dim
+    st.W = plan._arr(spec["gamma"], d, i)
+    st.b = plan._arr(spec["beta"], d, i)
+    st.dW = plan._arr(spec["dgamma"], d, i)
+    st.db = plan._arr(spec["dbeta"], d, i)
+    st.mean = plan._buffer(b.batch_size * (st.in_dim // d))
+    st.inv_std = plan._buffer(b.batch_size * (st.in_dim // d))
+    st.eps = spec["eps"]
+    if not st.eps > 0:
+        raise ValueError(f"step {i}: layernorm eps must be > 0")
+    st.trainable = bool(spec["trainable"])
+    return 0
+
+
 cdef _step_builder _STEP_BUILDERS[FNN_STEP_KINDS]
 _STEP_BUILDERS[FNN_STEP_DENSE] = _build_dense
 _STEP_BUILDERS[FNN_STEP_ACTIVATION] = _build_activation
@@ -689,3 +711,4 @@ _STEP_BUILDERS[FNN_STEP_BATCHNORM] = _build_batchnorm
 _STEP_BUILDERS[FNN_STEP_RES_BEGIN] = _build_res_begin
 _STEP_BUILDERS[FNN_STEP_RES_END] = _build_res_end
 _STEP_BUILDERS[FNN_STEP_RECURRENT] = _build_recurrent
+_STEP_BUILDERS[FNN_STEP_LAYERNORM] = _build_layernorm

@@ -197,6 +197,18 @@ class LayerNorm(Layer):
             dgamma=dgamma, dbeta=dbeta, compute_dx=self._need_dx)
         return dx
 
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        assert self.input_shape is not None  # built
+        weight, bias = self._affine()
+        d = self.input_shape[-1]
+        if self.elementwise_affine:
+            dgamma, dbeta = self.grads["weight"], self.grads["bias"]
+        else:  # the kernel's parameter sums, unused
+            dgamma, dbeta = np.zeros(d, weight.dtype), np.zeros(d, weight.dtype)
+        return [{"kind": "layernorm", "features": d, "gamma": weight, "beta": bias,
+                 "dgamma": dgamma, "dbeta": dbeta, "eps": self.eps,
+                 "trainable": trainable and self.trainable and self.elementwise_affine}]
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "eps": self.eps,
                 "elementwise_affine": self.elementwise_affine}

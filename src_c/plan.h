@@ -36,7 +36,9 @@ enum fnn_step_kind {
                                     backward adds the skip connection's gradient) */
     FNN_STEP_RES_END = 9,        /* y = inner output + x_begin, or + projection(x_begin) */
     FNN_STEP_RECURRENT = 10,     /* recurrent.h: SimpleRNN, GRU or LSTM (fnn_plan_rnn) */
-    FNN_STEP_KINDS = 11          /* the number of kinds; each has its forward and backward
+    FNN_STEP_LAYERNORM = 11,     /* layernorm.h: rows of `channels` features; W = gamma,
+                                    b = beta, mean / inv_std per row */
+    FNN_STEP_KINDS = 12          /* the number of kinds; each has its forward and backward
                                     in src_c/plan_steps/ and an entry in the table there */
 };
 
@@ -126,7 +128,7 @@ typedef struct {
                                   the direct kernels, fnn_conv_pooled_dw in
                                   conv_variants.h); 0: apart */
     /* batchnorm (W = gamma, b = beta, dW / db their gradients) and global_avgpool: the
-     * input seen as (n, channels, spatial) */
+     * input seen as (n, channels, spatial); layernorm: rows of `channels` features */
     fnn_idx channels, spatial;
     void *running_mean, *running_var; /* batchnorm: updated in training */
     void *mean, *inv_std;      /* batchnorm: the batch's statistics, for backward */

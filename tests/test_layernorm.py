@@ -1,6 +1,7 @@
 """Layer normalization: native vs numpy twin, each twin vs textbook formulas and PyTorch's
 nn.LayerNorm formula, gradients by finite differences, thread-count independence, bad
-input; the LayerNorm layer in a model (per-layer path), save/load, configs, freezing.
+input; the LayerNorm layer in a model (the fused plan bit for bit as the per-layer path),
+save/load, configs, freezing.
 
 Both twins compute the per-row statistics and the per-column parameter sums in float64
 (summed in different orders) and evaluate the per-element formulas in x's dtype with the
@@ -442,18 +443,15 @@ def _model(backend, dtype="float64"):
                       backend=backend, dtype=dtype)
 
 
-def test_model_trains_on_the_per_layer_path_with_both_backends():
+def test_model_trains_with_both_backends():
     X, y = _data_xy()
     models, losses = [], []
     for backend in ("native", "reference"):
         model = _model(backend)
-        model.build()
-        reason = unsupported_reason(model)
-        assert reason is not None  # the fused plan does not know LayerNorm
-        if backend == "native":
-            assert "LayerNorm" in reason
         hist = model.fit(X, y, epochs=6, batch_size=32, optimizer=fastnn.Adam(lr=0.01),
                          verbose=0)
+        assert (model._plan is not None) == (backend == "native")  # the plan's layernorm step
+        assert backend != "native" or unsupported_reason(model) is None
         loss = hist.history["loss"]
         assert loss[-1] < 0.7 * loss[0], loss  # it learns
         models.append(model)
@@ -566,3 +564,30 @@ def test_decay_biases_false_leaves_weight_and_bias_alone():
     np.testing.assert_array_equal(params[0], before[0])  # weight
     np.testing.assert_array_equal(params[1], before[1])  # bias
     assert np.all(np.abs(params[2]) < np.abs(before[2]))  # the Dense kernel decayed
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layers", [
+    lambda: [Dense(32, input_dim=20), LayerNorm(), ReLU(), Dense(3)],
+    lambda: [Dense(16, input_dim=20), LayerNorm(elementwise_affine=False), Dense(3)],
+    lambda: [Dense(16, input_dim=20), LayerNorm(trainable=False), Dense(3)],
+    lambda: [fastnn.Reshape((4, 5)), LayerNorm(eps=1e-3), fastnn.GRU(6), Dense(3)],
+], ids=["affine", "no-affine", "frozen", "sequence-rows"])
+def test_the_fused_plan_runs_layernorm_bit_for_bit(layers, dtype):
+    """The plan's layernorm step (one file in src_c/plan_steps/ and one table entry)
+    trains exactly as the per-layer path: weights, losses and predictions to the bit."""
+    X, y = _data_xy(90)
+    X = X.astype(dtype)
+    runs = []
+    for fused in (True, False):
+        model = Sequential(layers(), seed=1, dtype=dtype)
+        model.fused = fused
+        hist = model.fit(X, y, epochs=3, batch_size=16, optimizer=fastnn.Adam(lr=0.01),
+                         verbose=0)
+        runs.append((model, hist.history["loss"]))
+    (m1, l1), (m2, l2) = runs
+    assert m1._plan is not None and m2._plan is None
+    assert l1 == l2
+    for a, b in zip(m1.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(m1.predict(X), m2.predict(X))
