@@ -105,6 +105,14 @@ def _loss_kind(loss: Loss, y: NDArray[Any]) -> str:
     return "binary_xent"
 
 
+def plan_inputs(model: _LayerStack, X: NDArray[Any]) -> NDArray[Any]:
+    """X as the plan reads it: (n, features) rows in the model's dtype (indices for an
+    Embedding first layer become floats, exact below 2**24 in float32, which that
+    layer's plan_steps requires)."""
+    X2 = X.reshape(X.shape[0], -1)
+    return X2.astype(model.dtype) if X2.dtype != model.dtype else X2
+
+
 def plan_targets(model: _LayerStack, y: NDArray[Any], n: int) -> NDArray[Any]:
     """y as the plan reads it: intp labels, or a C-contiguous (n, outputs) float array."""
     if isinstance(model.loss, CrossEntropy) and y.ndim == 1:
@@ -147,7 +155,7 @@ def run_epoch(model: _Training, plan: TrainingPlan, X: NDArray[Any], y: NDArray[
     errors.NonFiniteInputError at the first bad one (see TrainingPlan.train)."""
     assert model.optimizer is not None  # set by fit
     n = X.shape[0]
-    X2 = X.reshape(n, -1)
+    X2 = plan_inputs(model, X)
     perm = np.arange(n, dtype=np.intp) if perm is None else np.ascontiguousarray(perm, np.intp)
     sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, model.dtype)
     plan.lr = model.optimizer.lr  # schedules change lr between epochs

@@ -165,7 +165,7 @@ class _Inference(_InputChecks):
                 self._infer_generation = Layer._generation
             if self._infer_plan is not None:  # one native call: every layer, every row
                 out = np.empty((n,) + self._output_shape, self.dtype)
-                self._infer_plan.predict(X.reshape(n, -1), out.reshape(n, -1))
+                self._infer_plan.predict(_fused.plan_inputs(self, X), out.reshape(n, -1))
                 return out
         with self._session():
             if n <= bs:

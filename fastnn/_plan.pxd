@@ -2,7 +2,7 @@
 # and plan structs fastnn/_plan.pyx fills, and the two entry points it calls. Cython
 # includes this file in _plan.pyx (same name), and other modules may cimport it.
 
-from libc.stdint cimport uint64_t
+from libc.stdint cimport int64_t, uint64_t
 
 from .ops.conv cimport fnn_conv_geom
 
@@ -21,6 +21,7 @@ cdef extern from "plan.h" nogil:
         FNN_STEP_RES_END
         FNN_STEP_RECURRENT
         FNN_STEP_LAYERNORM
+        FNN_STEP_EMBEDDING
         FNN_STEP_KINDS
         FNN_PLAN_COMPACT_MIN_OUT
         FNN_PLAN_GBLOCK
@@ -43,6 +44,10 @@ cdef extern from "plan.h" nogil:
     ctypedef struct fnn_plan_rnn:
         int cell
         int return_sequences
+        int go_backwards
+        int masked
+        double mask_value
+        int64_t *lengths
         Py_ssize_t t_steps, units
         void *whh
         void *bhh
@@ -90,6 +95,8 @@ cdef extern from "plan.h" nogil:
         void *y
         const void *x
         fnn_plan_rnn *rnn
+        Py_ssize_t *idx
+        Py_ssize_t vocab, padding_idx
 
     ctypedef struct fnn_optimizer:
         int kind

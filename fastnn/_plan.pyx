@@ -9,6 +9,7 @@ fastnn._fused builds plans from Sequential models; this module knows nothing of 
 
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Calloc, PyMem_Free
+from libc.stdint cimport int64_t
 
 import os
 
@@ -46,7 +47,7 @@ STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
               "avgpool": FNN_STEP_AVGPOOL, "global_avgpool": FNN_STEP_GLOBAL_AVGPOOL,
               "batchnorm": FNN_STEP_BATCHNORM, "res_begin": FNN_STEP_RES_BEGIN,
               "res_end": FNN_STEP_RES_END, "recurrent": FNN_STEP_RECURRENT,
-              "layernorm": FNN_STEP_LAYERNORM}
+              "layernorm": FNN_STEP_LAYERNORM, "embedding": FNN_STEP_EMBEDDING}
 _GEOM_KEYS = ("c", "h", "w", "f", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw")
 
 
@@ -652,6 +653,13 @@ cdef int _build_recurrent(TrainingPlan plan, fnn_step *st, object spec, Py_ssize
     r = st.rnn
     r.cell, r.t_steps, r.units = cell, t, h
     r.return_sequences = bool(spec["return_sequences"])
+    r.go_backwards = bool(spec["go_backwards"])
+    mask_value = spec["mask_value"]
+    r.masked = mask_value is not None
+    r.mask_value = mask_value if r.masked else 0.0
+    lengths = np.zeros(max(1, n), np.int64)
+    plan._keep.append(lengths)
+    r.lengths = <int64_t *>_ptr(lengths)
     st.out_dim = t * h if r.return_sequences else h
     st.W = plan._arr(spec["W"], gh * f, i)
     st.dW = plan._arr(spec["dW"], gh * f, i)
@@ -699,6 +707,24 @@ cdef int _build_layernorm(TrainingPlan plan, fnn_step *st, object spec, Py_ssize
     return 0
 
 
+cdef int _build_embedding(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                          _StepBuild b) except -1:
+    cdef Py_ssize_t v = spec["vocab"], d = spec["dim"]
+    if i != 0:
+        raise ValueError(f"step {i}: an embedding step reads X's indices: it must come first")
+    st.vocab, st.channels = v, d
+    st.out_dim = st.in_dim * d
+    st.W = plan._arr(spec["W"], v * d, i)
+    st.dW = plan._arr(spec["dW"], v * d, i)
+    pad = spec["padding_idx"]
+    st.padding_idx = -1 if pad is None else pad
+    idx = np.zeros(max(1, b.batch_size * st.in_dim), np.intp)
+    plan._keep.append(idx)
+    st.idx = <Py_ssize_t *>_ptr(idx)
+    st.trainable = bool(spec["trainable"])
+    return 0
+
+
 cdef _step_builder _STEP_BUILDERS[FNN_STEP_KINDS]
 _STEP_BUILDERS[FNN_STEP_DENSE] = _build_dense
 _STEP_BUILDERS[FNN_STEP_ACTIVATION] = _build_activation
@@ -712,3 +738,4 @@ _STEP_BUILDERS[FNN_STEP_RES_BEGIN] = _build_res_begin
 _STEP_BUILDERS[FNN_STEP_RES_END] = _build_res_end
 _STEP_BUILDERS[FNN_STEP_RECURRENT] = _build_recurrent
 _STEP_BUILDERS[FNN_STEP_LAYERNORM] = _build_layernorm
+_STEP_BUILDERS[FNN_STEP_EMBEDDING] = _build_embedding

@@ -138,12 +138,11 @@ class _Recurrent(Layer):
     # ------------------------------------------------------------ the fused plan
 
     def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
-        if self.mask_value is not None or self.go_backwards:
-            return None  # padding and the reversed reading run on the per-layer path
         assert self.input_shape is not None  # built
         p, g = self.params, self.grads
         return [{"kind": "recurrent", "cell": self._cell, "t_steps": self.input_shape[0],
                  "units": self.units, "return_sequences": self.return_sequences,
+                 "go_backwards": self.go_backwards, "mask_value": self.mask_value,
                  "W": p["weight_ih_l0"], "b": p.get("bias_ih_l0"),
                  "dW": g["weight_ih_l0"], "db": g.get("bias_ih_l0"),
                  "whh": p["weight_hh_l0"], "bhh": p.get("bias_hh_l0"),

@@ -128,6 +128,14 @@ class Embedding(Layer):
                                      padding_idx=self.padding_idx)
         return None
 
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        assert self.dtype is not None  # built
+        if self.num_embeddings > 2 ** (np.finfo(self.dtype).nmant + 1):
+            return None  # the plan reads the indices in the model's float dtype
+        return [{"kind": "embedding", "vocab": self.num_embeddings, "dim": self.embedding_dim,
+                 "W": self.params["weight"], "dW": self.grads["weight"],
+                 "padding_idx": self.padding_idx, "trainable": trainable and self.trainable}]
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),

@@ -9,6 +9,7 @@
 #include "conv.h"
 #include "dense.h"
 #include "dropout.h"
+#include "embedding.h"
 #include "layernorm.h"
 #include "losses.h"
 #include "optimizers.h"

@@ -38,7 +38,8 @@ enum fnn_step_kind {
     FNN_STEP_RECURRENT = 10,     /* recurrent.h: SimpleRNN, GRU or LSTM (fnn_plan_rnn) */
     FNN_STEP_LAYERNORM = 11,     /* layernorm.h: rows of `channels` features; W = gamma,
                                     b = beta, mean / inv_std per row */
-    FNN_STEP_KINDS = 12          /* the number of kinds; each has its forward and backward
+    FNN_STEP_EMBEDDING = 12,     /* embedding.h: the first step; X holds indices */
+    FNN_STEP_KINDS = 13          /* the number of kinds; each has its forward and backward
                                     in src_c/plan_steps/ and an entry in the table there */
 };
 
@@ -96,6 +97,11 @@ enum fnn_optimizer_kind { FNN_OPT_SGD = 0, FNN_OPT_ADAM = 1, FNN_OPT_ADAMW = 2, 
 typedef struct {
     int cell;                  /* enum fnn_cell */
     int return_sequences;      /* output every step's state, else the last one */
+    int go_backwards;          /* read each sequence from its end (its padding stays last) */
+    int masked;                /* trailing steps whose features all equal mask_value are
+                                  padding: per-row lengths (recurrent.h) */
+    double mask_value;
+    int64_t *lengths;          /* masked: batch entries */
     fnn_idx t_steps, units;    /* features per step: the step's in_dim / t_steps */
     void *whh, *bhh, *dwhh, *dbhh; /* W_hh (g * units, units), b_hh (NULL: none), grads */
     void *bzero;               /* g * units zeros: b_hh of a layer without biases */
@@ -143,6 +149,10 @@ typedef struct {
     void *y;                   /* this step's output, batch * out_dim */
     const void *x;             /* this step's input in the last forward pass (set by it) */
     fnn_plan_rnn *rnn;         /* recurrent: its own fields */
+    /* embedding: W (vocab, channels); the batch's indices (batch * in_dim); padding_idx
+     * (-1: none) gets no gradient */
+    fnn_idx *idx;
+    fnn_idx vocab, padding_idx;
 } fnn_step;
 
 typedef struct {

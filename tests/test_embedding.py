@@ -27,7 +27,6 @@ from fastnn import (
     Flatten,
     RMSprop,
     Sequential,
-    _fused,
     ops,
     reference,
 )
@@ -414,12 +413,11 @@ def test_model_trains_on_integer_X_with_both_backends_alike():
         losses[backend] = model.fit(X, y, epochs=8, batch_size=32, optimizer=Adam(lr=0.02),
                                     verbose=0).history["loss"]
         assert losses[backend][-1] < 0.5 * losses[backend][0], losses[backend]
-        assert _fused.unsupported_reason(model) is not None  # the per-layer path
+        assert (model._plan is not None) == (backend == "native")  # the plan's embedding step
         assert model.evaluate(X, y)["accuracy"] > 0.9
     np.testing.assert_allclose(losses["native"], losses["reference"], rtol=1e-4)
     for (_, k, a), (_, _, b) in zip(models["native"].params, models["reference"].params):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4, err_msg=k)
-    assert "embedding" in _fused.unsupported_reason(models["native"])
 
 
 def test_predict_with_integer_and_float_X():
@@ -428,7 +426,7 @@ def test_predict_with_integer_and_float_X():
     model.fit(X, y, epochs=1, verbose=0)
     out = model.predict(X)
     assert out.shape == (64, 2) and out.dtype == np.float32
-    assert model._infer_plan is None  # no fused plan: the layers ran
+    assert model._infer_plan is not None  # the inference plan's embedding step
     emb = model.layers[0].params["weight"]
     w, b = model.layers[2].params["W"], model.layers[2].params["b"]
     np.testing.assert_allclose(out, emb[X].reshape(64, -1) @ w + b, rtol=1e-5, atol=1e-5)
@@ -508,3 +506,31 @@ def test_save_load_round_trip(tmp_path):
         _same(a, b)
     for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
         _same(clone.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layers", [
+    lambda: [Embedding(30, 5), Flatten(), Dense(3)],
+    lambda: [Embedding(30, 6, padding_idx=0), fastnn.LSTM(8, mask_value=0.0), Dense(3)],
+    lambda: [Embedding(30, 6, trainable=False), fastnn.GRU(4), Dense(3)],
+], ids=["flatten", "padded-lstm", "frozen"])
+def test_the_fused_plan_runs_embedding_models_bit_for_bit(layers, dtype):
+    """The plan's embedding step reads X's indices in the model's dtype (exact) and forms
+    dW with the layer's own kernel: the fused and per-layer paths agree to the bit,
+    padding (index 0, zero rows masked by the LSTM) included."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 30, (90, 7))
+    X[::4, 4:] = 0
+    y = rng.integers(0, 3, 90)
+    runs = []
+    for fused in (True, False):
+        model = Sequential(layers(), seed=1, dtype=dtype)
+        model.fused = fused
+        hist = model.fit(X, y, epochs=3, batch_size=16, optimizer=Adam(lr=0.01), verbose=0)
+        runs.append((model, hist.history["loss"]))
+    (m1, l1), (m2, l2) = runs
+    assert m1._plan is not None and m2._plan is None
+    assert l1 == l2
+    for a, b in zip(m1.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(m1.predict(X), m2.predict(X))

@@ -45,6 +45,7 @@ static const FNN_SFX(step_ops) FNN_SFX(step_table)[] = {
     FNN_STEP_OPS(FNN_STEP_RES_END, res_end, FNN_SFX(res_end_has_params)),
     FNN_STEP_OPS(FNN_STEP_RECURRENT, recurrent, FNN_SFX(params_always)),
     FNN_STEP_OPS(FNN_STEP_LAYERNORM, layernorm, FNN_SFX(params_always)),
+    FNN_STEP_OPS(FNN_STEP_EMBEDDING, embedding, FNN_SFX(params_always)),
 };
 #undef FNN_STEP_OPS
 
