@@ -541,9 +541,10 @@ def _strided(a):
 
 
 def _recast(a, dtype):
-    """a in another float dtype; an output built with np.empty may hold a signaling NaN,
-    whose cast numpy reports as an invalid value (its values do not matter here)."""
-    with np.errstate(invalid="ignore"):
+    """a in another float dtype; an output built with np.empty may hold any bits (a
+    signaling NaN, a float64 beyond float32's range), whose cast numpy reports as invalid
+    or overflowing (its values do not matter here)."""
+    with np.errstate(invalid="ignore", over="ignore"):
         return a.astype(dtype)
 
 

@@ -5,14 +5,9 @@
 # (src_c/matmul.h) with the GEMM pointer passed in: fastnn.ops.matmul's gemm_f32 /
 # gemm_f64, called between blas_hold() and blas_release().
 
-cdef extern from "conv.h" nogil:
-    ctypedef void (*fnn_gemm_f32_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, float,
-                                     const float *, Py_ssize_t, const float *, Py_ssize_t,
-                                     float, float *, Py_ssize_t)
-    ctypedef void (*fnn_gemm_f64_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, double,
-                                     const double *, Py_ssize_t, const double *, Py_ssize_t,
-                                     double, double *, Py_ssize_t)
+from .matmul cimport fnn_gemm_f32_fn, fnn_gemm_f64_fn
 
+cdef extern from "conv.h" nogil:
     ctypedef struct fnn_conv_geom:
         Py_ssize_t c, h, w      # input channels, height, width
         Py_ssize_t f, oh, ow    # filters, output height, width

@@ -9,6 +9,15 @@
 #   Call it between blas_hold() and blas_release(), which keep BLAS itself at one
 #   thread meanwhile (one thread runtime at a time: see src_c/matmul.h).
 
+cdef extern from "matmul.h" nogil:
+    # the GEMM a kernel is handed (src_c/matmul.h): gemm_f32 / gemm_f64 below
+    ctypedef void (*fnn_gemm_f32_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, float,
+                                     const float *, Py_ssize_t, const float *, Py_ssize_t,
+                                     float, float *, Py_ssize_t)
+    ctypedef void (*fnn_gemm_f64_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, double,
+                                     const double *, Py_ssize_t, const double *, Py_ssize_t,
+                                     double, double *, Py_ssize_t)
+
 cdef void gemm_f32(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                    float alpha, const float *a, Py_ssize_t lda, const float *b,
                    Py_ssize_t ldb, float beta, float *c, Py_ssize_t ldc) noexcept nogil

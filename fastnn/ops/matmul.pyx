@@ -32,12 +32,6 @@ V = Checks(all_finite)
 cdef int INT_MAX = 2147483647
 
 cdef extern from "matmul.h" nogil:
-    ctypedef void (*fnn_gemm_f32_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, float,
-                                     const float *, Py_ssize_t, const float *, Py_ssize_t,
-                                     float, float *, Py_ssize_t)
-    ctypedef void (*fnn_gemm_f64_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, double,
-                                     const double *, Py_ssize_t, const double *, Py_ssize_t,
-                                     double, double *, Py_ssize_t)
     void fnn_gemm_team_f32(fnn_gemm_f32_fn gemm, int trans_a, int trans_b, Py_ssize_t m,
                            Py_ssize_t n, Py_ssize_t k, float alpha, const float *a,
                            const float *b, float beta, float *c, int n_threads)

@@ -10,13 +10,7 @@
 
 from libc.stdint cimport int64_t
 
-cdef extern from "matmul.h" nogil:
-    ctypedef void (*fnn_gemm_f32_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, float,
-                                     const float *, Py_ssize_t, const float *, Py_ssize_t,
-                                     float, float *, Py_ssize_t)
-    ctypedef void (*fnn_gemm_f64_fn)(int, int, Py_ssize_t, Py_ssize_t, Py_ssize_t, double,
-                                     const double *, Py_ssize_t, const double *, Py_ssize_t,
-                                     double, double *, Py_ssize_t)
+from .matmul cimport fnn_gemm_f32_fn, fnn_gemm_f64_fn
 
 cdef extern from "recurrent.h" nogil:
     int FNN_CELL_TANH, FNN_CELL_RELU, FNN_CELL_GRU, FNN_CELL_LSTM
