@@ -1,18 +1,20 @@
-"""fastnn.compat against the book's algorithm run example by example.
+"""fastnn.compat against the book's own code (benchmarks/book/, MIT license).
 
-One epoch of Nielsen's chapter 1 network (784-30-10, sigmoid, quadratic cost, batch
-10, eta 3.0) on MNIST's first 50,000 training rows, as the book trains it: `native` is
+One SGD epoch of Nielsen's chapter 1 network (784-30-10, sigmoid, quadratic cost, batch
+10, eta 3.0) on MNIST's first 50,000 training rows in the book's format: `native` is
 ``fastnn.compat.network.Network.SGD`` (the whole call: stacking the book's list of
-(x, y) columns into matrices, the book's random.shuffle, the fused float64 epoch);
-`numpy` is ``fastnn.compat._reference.sgd`` (per-example backprop, the book's loop).
-A second case runs network2 with the cross-entropy cost and L2 regularization
-(eta 0.5, lmbda 5.0), whose bias rule makes the native side run the plan one
-mini-batch per call. Both sides start from the same weights and the same random seed.
-Before anything is timed, the check trains both sides for one epoch on the first 10,000
-of those rows and holds their weights equal to float64 rounding. (Not on all 50,000:
-this training amplifies rounding -- the book's own algorithm started from weights
-changed by 1e-15 ends the 50,000-row epoch up to 0.5 away from itself -- so only the
-early steps can be compared bit for bit; the same holds for the book's code.)
+(x, y) columns into matrices, the book's shuffle, the fused float64 epoch); `numpy` is
+the book's ``network.Network.SGD`` (benchmarks/book/network.py, per-example backprop).
+A second case runs network2 with the cross-entropy cost and L2 regularization (eta 0.5,
+lmbda 5.0). Both sides start from the same weights and the same random seed. Before
+anything is timed, the check trains both sides for one epoch on the first 10,000 of
+those rows and holds their weights equal to float64 rounding. (Not on all 50,000: this
+training amplifies rounding -- the book's own algorithm started from weights changed by
+1e-15 ends the 50,000-row epoch up to 0.5 away from itself -- so only the early steps
+can be compared bit for bit.)
+
+Whole runs with evaluation and all monitors, per-epoch and whole-call ratios:
+benchmarks/book_speedup.py.
 
     FASTNN_MNIST_DIR=/path/to/mnist pytest benchmarks/test_compat.py
 """
@@ -24,6 +26,7 @@ import random
 import numpy as np
 import pytest
 
+from book_speedup import book_module
 from conftest import SIDES, run_case
 from fastnn import bench
 from fastnn.compat import _reference as ref
@@ -33,39 +36,35 @@ ROWS = 50_000  # the book trains on the first 50,000 rows and validates on the r
 CHECK_ROWS = 10_000
 SIZES = [784, 30, 10]
 CONFIGS = {
-    "network 784-30-10 batch 10 eta 3.0": (network, {}, 10, 3.0, 0.0),
+    "network 784-30-10 batch 10 eta 3.0": ("network", {}, 10, 3.0, 0.0),
     "network2 cross-entropy 784-30-10 batch 10 eta 0.5 lmbda 5.0":
-        (network2, {"cost": network2.CrossEntropyCost}, 10, 0.5, 5.0),
+        ("network2", {"cost": "CrossEntropyCost"}, 10, 0.5, 5.0),
 }
 
 
 def compat_case(X, y, name):
-    module, kwargs, batch, eta, lmbda = CONFIGS[name]
-    training_data = ref.as_book_data(X, y, True)
+    module_name, kwargs, batch, eta, lmbda = CONFIGS[name]
+    compat = {"network": network, "network2": network2}[module_name]
+    book = book_module(module_name)
+    training_data = ref.as_book_data(X.astype(np.float32), y, True)
     check_data = training_data[:CHECK_ROWS]
-    cross_entropy = kwargs.get("cost") is network2.CrossEntropyCost
-    cost = "cross_entropy" if cross_entropy else "quadratic"
 
-    def fresh():
+    def fresh(module):
         np.random.seed(0)
         random.seed(0)
-        return module.Network(SIZES, **kwargs)
+        return module.Network(SIZES, **{k: getattr(module, v) for k, v in kwargs.items()})
 
-    def native(data=training_data):
-        net = fresh()
+    def train(module, data):
+        net = fresh(module)
         with contextlib.redirect_stdout(io.StringIO()):  # "Epoch 0 complete"
-            if module is network:
+            if module_name == "network":
                 net.SGD(data, 1, batch, eta)
             else:
                 net.SGD(data, 1, batch, eta, lmbda=lmbda)
         return net.weights, net.biases
 
-    def reference(data=training_data):
-        net = fresh()
-        return ref.sgd(net.weights, net.biases, data, 1, batch, eta, lmbda, cost)
-
     def check():
-        (w, b), (w_ref, b_ref) = native(check_data), reference(check_data)
+        (w, b), (w_ref, b_ref) = train(compat, check_data), train(book, check_data)
         for a, e in zip(w + b, w_ref + b_ref):
             scale = float(np.abs(e).max())
             if not np.allclose(a, e, rtol=1e-8, atol=1e-10 * scale):
@@ -74,11 +73,11 @@ def compat_case(X, y, name):
 
     def warm(side):
         if side == "native":  # one whole call: the first one also maps ~300 MB of memory
-            native()
+            train(compat, training_data)
 
     return bench.Case("compat", f"{name}, {len(X):,} MNIST rows, 1 epoch",
-                      lambda: native(), lambda: reference(), check=check,
-                      flops=bench.train_flops(30, len(X)), items=len(X), rounds=2,
+                      lambda: train(compat, training_data), lambda: train(book, training_data),
+                      check=check, flops=bench.train_flops(30, len(X)), items=len(X), rounds=2,
                       info={"warmup": warm})
 
 

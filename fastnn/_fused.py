@@ -108,9 +108,13 @@ def _loss_kind(loss: Loss, y: NDArray[Any]) -> str:
 def plan_inputs(model: _LayerStack, X: NDArray[Any]) -> NDArray[Any]:
     """X as the plan reads it: (n, features) rows in the model's dtype (indices for an
     Embedding first layer become floats, exact below 2**24 in float32, which that
-    layer's plan_steps requires)."""
+    layer's plan_steps requires), or float32 rows left as they are for a float64 model
+    (the plan widens each row it reads: no float64 copy of the data)."""
     X2 = X.reshape(X.shape[0], -1)
-    return X2.astype(model.dtype) if X2.dtype != model.dtype else X2
+    if X2.dtype == model.dtype or (X2.dtype == np.float32 and model.dtype == np.float64
+                                   and X2.flags.c_contiguous):
+        return X2
+    return X2.astype(model.dtype)
 
 
 def plan_targets(model: _LayerStack, y: NDArray[Any], n: int) -> NDArray[Any]:

@@ -126,6 +126,8 @@ cdef extern from "plan.h" nogil:
         void *poll_ctx
         int interrupted
         void *xb
+        int x_f32
+        void *xw
         void *tb
         Py_ssize_t *lb
         void *wb

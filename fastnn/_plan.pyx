@@ -178,6 +178,8 @@ cdef class TrainingPlan:
             self._pool_convs()
         p.out_dim = d
         p.xb = self._buffer(batch_size * in_dim)
+        if self.dtype == np.float64:  # float32 X, widened row by row (plan.h: x_f32)
+            p.xw = self._buffer(batch_size * in_dim)
         p.tb = self._buffer(batch_size * d)
         lb = np.zeros(batch_size, dtype=np.intp)
         self._keep.append(lb)
@@ -371,7 +373,7 @@ cdef class TrainingPlan:
         cdef const void *pw = _ptr(sample_weight)
         cdef const Py_ssize_t *pp = <const Py_ssize_t *>_ptr(perm)
         # The C loop trusts these pointers: check every size, dtype and index it will use.
-        if X.dtype != self.dtype or X.ndim != 2 or X.shape[1] != self.p.in_dim:
+        if X is None or not self._x_dtype_ok(X) or X.ndim != 2 or X.shape[1] != self.p.in_dim:
             raise ValueError("train(): X does not match the plan")
         if perm.dtype != np.intp or perm.shape != (n,) or (n and (perm.min() < 0 or perm.max() >= n)):
             raise ValueError("train(): perm must be intp indices into the rows of X")
@@ -391,6 +393,8 @@ cdef class TrainingPlan:
         self.p.n_threads = current_num_threads()
         self.p.gemm_threads = gemm_team_threads()
         self.p.check_rows = check_rows
+        self.p.x_f32 = cnp.PyArray_TYPE(<cnp.ndarray>X) != (
+            cnp.NPY_FLOAT32 if self.p.dtype_size == 4 else cnp.NPY_FLOAT64)
         self.p.bad_row = -1
         self.p.poll = _poll_signals
         self.p.poll_ctx = <void *>self
@@ -409,8 +413,16 @@ cdef class TrainingPlan:
             raise NonFiniteInputError(self.p.bad_row)
         return loss_sum, correct, seen, bad
 
+    cdef bint _x_dtype_ok(self, X):
+        """X (an ndarray) has the plan's dtype, or float32 for a float64 plan (plan.h:
+        x_f32)."""
+        cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>X)
+        return (t == (cnp.NPY_FLOAT32 if self.p.dtype_size == 4 else cnp.NPY_FLOAT64)
+                or (t == cnp.NPY_FLOAT32 and self.p.xw != NULL))
+
     def predict_rows(self, X):
-        """Model.predict's fast path: X an ndarray (exactly) of the plan's dtype, (n >= 1,
+        """Model.predict's fast path: X an ndarray (exactly) of the plan's dtype (or float32
+        for a float64 plan: its rows are widened as they are read), (n >= 1,
         in_dim), C-contiguous, and free of NaN/inf -> a new (n, out_dim) array of the
         outputs. None for anything else (the caller's checked path then says what is
         wrong), so this never raises on user input."""
@@ -418,7 +430,7 @@ cdef class TrainingPlan:
             return None
         cdef cnp.ndarray xa = <cnp.ndarray>X
         cdef int typenum = cnp.NPY_FLOAT32 if self.p.dtype_size == 4 else cnp.NPY_FLOAT64
-        if (cnp.PyArray_TYPE(xa) != typenum or cnp.PyArray_NDIM(xa) != 2
+        if (not self._x_dtype_ok(X) or cnp.PyArray_NDIM(xa) != 2
                 or cnp.PyArray_DIMS(xa)[0] < 1 or cnp.PyArray_DIMS(xa)[1] != self.p.in_dim
                 or not cnp.PyArray_IS_C_CONTIGUOUS(xa)):
             return None
@@ -440,7 +452,7 @@ cdef class TrainingPlan:
         # C-level checks (a single-sample call is a few microseconds in all)
         cdef int typenum = cnp.NPY_FLOAT32 if self.p.dtype_size == 4 else cnp.NPY_FLOAT64
         cdef cnp.ndarray xa = <cnp.ndarray>X, oa = <cnp.ndarray>out
-        if (cnp.PyArray_TYPE(xa) != typenum or cnp.PyArray_TYPE(oa) != typenum
+        if (not self._x_dtype_ok(X) or cnp.PyArray_TYPE(oa) != typenum
                 or cnp.PyArray_NDIM(xa) != 2 or cnp.PyArray_NDIM(oa) != 2
                 or cnp.PyArray_DIMS(xa)[1] != self.p.in_dim
                 or cnp.PyArray_DIMS(oa)[0] != cnp.PyArray_DIMS(xa)[0]
@@ -450,9 +462,10 @@ cdef class TrainingPlan:
         cdef int held
         self.p.n_threads = current_num_threads()
         self.p.gemm_threads = gemm_team_threads()
+        self.p.x_f32 = cnp.PyArray_TYPE(xa) != typenum
         with nogil:
             if check_finite:
-                if self.p.dtype_size == 4:
+                if self.p.dtype_size == 4 or self.p.x_f32:
                     ok = fnn_all_finite_f32(n * self.p.in_dim, <const float *>px,
                                             self.p.n_threads)
                 else:

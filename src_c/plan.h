@@ -199,6 +199,12 @@ typedef struct {
     void *poll_ctx;
     int interrupted;
     void *xb;                  /* gathered input batch, batch * in_dim */
+    /* X_f32: X is float32 though the plan is float64. gather and predict widen each row
+     * they take (into xb, or into xw where the first layer reads rows in place), so a
+     * float32 data set trains and predicts without a float64 copy of it. float64 plans
+     * only; it rules out FNN_COLS_COMPACT (which reads X's rows twice). */
+    int x_f32;
+    void *xw;                  /* batch * in_dim: rows widened for x_f32 */
     void *tb;                  /* gathered float targets, batch * out_dim */
     fnn_idx *lb;               /* gathered labels, batch */
     void *wb;                  /* gathered sample weights, batch */
@@ -244,7 +250,7 @@ typedef struct {
 #define FNN_PLAN_POLL_NS 50000000LL
 
 /* Train on mini-batches first_batch .. last_batch - 1 of the epoch whose sample order is
- * perm[0 .. n_rows). X is (n_rows, in_dim); targets are labels (fnn_idx, n_rows) for
+ * perm[0 .. n_rows). X is (n_rows, in_dim), float32 when x_f32; targets are labels (fnn_idx, n_rows) for
  * FNN_LOSS_XENT_LABELS and floats (n_rows, out_dim) otherwise; sample_weight may be NULL.
  * Adds sum over batches of (batch loss * batch rows) to *loss_sum, the correctly
  * classified samples to *correct (see `accuracy`; with several binary outputs a row adds

@@ -82,27 +82,47 @@ static int FNN_SFX(pack_compact)(fnn_plan *p, const REAL *X, const fnn_idx *perm
     return 1;
 }
 
+/* Row i of X (float32 when p->x_f32, else REAL) as REAL at dst: copied or widened. */
+static inline void FNN_SFX(copy_row)(const fnn_plan *p, const void *X, fnn_idx i, REAL *dst)
+{
+    fnn_idx d = p->in_dim;
+#if FNN_REAL_IS_DOUBLE
+    if (p->x_f32) {
+        const float *src = (const float *)X + i * d;
+        for (fnn_idx j = 0; j < d; ++j) dst[j] = (REAL)src[j];
+        return;
+    }
+#endif
+    memcpy(dst, (const REAL *)X + i * d, (size_t)d * sizeof(REAL));
+}
+
 /* Copy the rows perm[start .. start + rows) of X, the targets and the weights; `mode`
  * (enum fnn_cols_mode) is how the first layer wants the rows. Returns the mode the batch
  * got: FNN_COLS_COMPACT falls back to FNN_COLS_NONE when too few columns are inactive;
  * -1 if check_rows found a non-finite row (p->bad_row; the batch is then not used). */
-static int FNN_SFX(gather)(fnn_plan *p, const REAL *X, const void *targets, const REAL *sw,
+static int FNN_SFX(gather)(fnn_plan *p, const void *X, const void *targets, const REAL *sw,
                            const fnn_idx *perm, fnn_idx start, fnn_idx rows, int mode)
 {
     REAL *xb = (REAL *)p->xb;
     fnn_idx d_in = p->in_dim, d_out = p->out_dim;
     /* check_rows: each row is checked where its gather has just brought it into cache */
-    if (mode == FNN_COLS_COMPACT) {
-        int packed = FNN_SFX(pack_compact)(p, X, perm, start, rows);
+    if (mode == FNN_COLS_COMPACT) { /* never with x_f32 (cols_mode) */
+        int packed = FNN_SFX(pack_compact)(p, (const REAL *)X, perm, start, rows);
         if (packed < 0) return -1;
         if (!packed) mode = FNN_COLS_NONE;
     }
     for (fnn_idx r = 0; r < rows; ++r) {
         fnn_idx i = perm[start + r];
         if (mode == FNN_COLS_KERNELS) {
-            p->rowp[r] = X + i * d_in;
+            if (p->x_f32) {
+                REAL *w = (REAL *)p->xw + r * d_in;
+                FNN_SFX(copy_row)(p, X, i, w);
+                p->rowp[r] = w;
+            } else {
+                p->rowp[r] = (const REAL *)X + i * d_in;
+            }
         } else if (mode == FNN_COLS_NONE) {
-            memcpy(xb + r * d_in, X + i * d_in, (size_t)d_in * sizeof(REAL));
+            FNN_SFX(copy_row)(p, X, i, xb + r * d_in);
             if (p->check_rows && !FNN_LEAF(row_finite)(d_in, xb + r * d_in)) {
                 p->bad_row = i;
                 return -1;
@@ -140,7 +160,7 @@ static int FNN_SFX(cols_mode)(fnn_plan *p, int stop, int n_fwd)
          (p->batch_size <= FNN_PLAN_COLS_ROWS && p->n_threads <= 1)) &&
         (p->kernels = FNN_COLS_PICK()) != NULL)
         return FNN_COLS_KERNELS;
-    if (p->act && p->wact && stop == 0 && p->steps[0].dW &&
+    if (p->act && p->wact && !p->x_f32 && stop == 0 && p->steps[0].dW &&
         p->steps[0].out_dim >= FNN_PLAN_COMPACT_MIN_OUT)
         return FNN_COLS_COMPACT;
     return FNN_COLS_NONE;
@@ -313,7 +333,7 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
         fnn_idx start = b * p->batch_size;
         fnn_idx rows = n_rows - start < p->batch_size ? n_rows - start : p->batch_size;
         if (rows <= 0) break;
-        int bcols = FNN_SFX(gather)(p, (const REAL *)X, targets, (const REAL *)sample_weight,
+        int bcols = FNN_SFX(gather)(p, X, targets, (const REAL *)sample_weight,
                                     perm, start, rows, cols);
         if (bcols < 0) return bad; /* a non-finite row of X (check_rows) */
         if (bcols == FNN_COLS_COMPACT) p->compact_batches += 1;
@@ -346,8 +366,13 @@ static void FNN_SFX(plan_predict)(fnn_plan *p, const void *X, fnn_idx n, void *o
     for (fnn_idx start = 0; start < n; start += p->batch_size) {
         if (p->poll && start > 0 && fnn_plan_poll_due(p, &polled)) break;
         fnn_idx rows = n - start < p->batch_size ? n - start : p->batch_size;
-        const REAL *y = FNN_SFX(forward)(p, (const REAL *)X + start * p->in_dim, rows, 0,
-                                         p->n_steps, 0);
+        const REAL *x = (const REAL *)X + start * p->in_dim;
+        if (p->x_f32) { /* widen the block's rows */
+            for (fnn_idx r = 0; r < rows; ++r)
+                FNN_SFX(copy_row)(p, X, start + r, (REAL *)p->xw + r * p->in_dim);
+            x = (const REAL *)p->xw;
+        }
+        const REAL *y = FNN_SFX(forward)(p, x, rows, 0, p->n_steps, 0);
         memcpy((REAL *)out + start * d, y, (size_t)(rows * d) * sizeof(REAL));
     }
 }

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 import fastnn
+from fastnn.compat import BookCodeWarning, network, network2
 from fastnn.compat import _reference as ref
-from fastnn.compat import network, network2
 from fastnn.errors import ModelFileError
 
 RTOL = 1e-10
@@ -433,7 +433,8 @@ def test_overridden_methods_and_custom_costs_train_the_books_way(capsys):
     net = Counting(sizes)
     start = params(net)
     random.seed(3)
-    net.SGD(data, 2, 4, 3.0)
+    with pytest.warns(BookCodeWarning, match="Counting.backprop overrides"):
+        net.SGD(data, 2, 4, 3.0)
     random.seed(3)
     assert_same(params(net), ref.sgd(*start, data, 2, 4, 3.0))
     assert Counting.calls == 2 * len(data)
@@ -446,7 +447,8 @@ def test_overridden_methods_and_custom_costs_train_the_books_way(capsys):
     net = Doubled(sizes)
     start = params(net)
     random.seed(3)
-    net.SGD(data, 2, 4, 1.5)
+    with pytest.warns(BookCodeWarning, match="Doubled.cost_derivative overrides"):
+        net.SGD(data, 2, 4, 1.5)
     random.seed(3)
     assert_same(params(net), ref.sgd(*start, data, 2, 4, 3.0))  # the same as eta * 2
 
@@ -462,7 +464,8 @@ def test_overridden_methods_and_custom_costs_train_the_books_way(capsys):
     net = seeded(network2, sizes, seed=4, cost=SameAsCrossEntropy)
     start = params(net)
     random.seed(5)
-    _, _, tc, _ = net.SGD(data, 2, 4, 0.5, lmbda=0.1, monitor_training_cost=True)
+    with pytest.warns(BookCodeWarning, match="the cost SameAsCrossEntropy"):
+        _, _, tc, _ = net.SGD(data, 2, 4, 0.5, lmbda=0.1, monitor_training_cost=True)
     random.seed(5)
     assert_same(params(net), ref.sgd(*start, data, 2, 4, 0.5, 0.1, "cross_entropy"))
     net.cost = network2.CrossEntropyCost

@@ -15,5 +15,6 @@ the reference the tests and benchmarks/test_compat.py hold these modules against
 """
 
 from . import network, network2
+from ._engine import BookCodeWarning
 
-__all__ = ["network", "network2"]
+__all__ = ["network", "network2", "BookCodeWarning"]

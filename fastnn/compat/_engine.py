@@ -25,21 +25,31 @@ onto fastnn's losses and plain SGD exactly (up to float64 rounding):
                         w <- (1 - eta*lmbda/n) w - eta/m sum nabla_w.
 
 `BookNetwork` is the base class of both modules' Network: the book's feedforward and
-backprop in numpy, the batched mini-batch gradient, the epoch loop and the plumbing
-between the book's lists and the twin.
+backprop in numpy, the batched mini-batch gradient, the plumbing between the book's
+lists and the twin, and the choice, made before each native path is taken, between it
+and the book's own code: `_replaced` compares what a reader may have changed (methods
+of the network, functions of its module) with the book's definitions as imported.
+An epoch is a `NativeLoop` (the book's shuffle drawn natively, one fused call) or,
+when the training code was changed, a `BookLoop` (the book's loop, with a one-time
+`BookCodeWarning`).
 """
 
 from __future__ import annotations
 
 import numbers
+import os
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, SupportsIndex, TypeAlias
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar, SupportsIndex, TypeAlias
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _runtime
+from . import _native
 from ..layers import Dense
 from ..model import Sequential
 from ..optimizers import SGD
@@ -47,8 +57,10 @@ from ..optimizers import SGD
 if TYPE_CHECKING:
     from ..layers import Layer
 
-__all__ = ["sigmoid", "sigmoid_prime", "vectorized_result", "check_sizes", "pairs", "stack_columns",
-           "stack_labels", "NativeNetwork", "EpochTrainer", "BookNetwork"]
+__all__ = ["vectorized_result", "check_sizes", "pairs", "stack_columns",
+           "stack_labels", "NativeNetwork", "EpochTrainer", "book_shuffle_order",
+           "BookCodeWarning", "warn_once", "BookData", "hits", "BookLoop", "NativeLoop",
+           "BookNetwork"]
 
 # The book's float arrays: activations, weighted inputs z, output errors.
 FloatArray: TypeAlias = NDArray[np.floating[Any]]
@@ -58,22 +70,11 @@ Pair: TypeAlias = tuple[ArrayLike, ArrayLike]
 LayerArrays: TypeAlias = tuple[list[NDArray[Any]], list[NDArray[Any]]]
 
 
-def sigmoid(z: FloatArray) -> FloatArray:
-    """The sigmoid function 1 / (1 + e^-z), elementwise."""
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 def vectorized_result(j: SupportsIndex) -> NDArray[np.float64]:
     """The one-hot (10, 1) column for the digit ``j``."""
     e = np.zeros((10, 1))
     e[j] = 1.0
     return e
-
-
-def sigmoid_prime(z: FloatArray) -> FloatArray:
-    """Derivative of the sigmoid function: sigmoid(z) * (1 - sigmoid(z))."""
-    s = sigmoid(z)
-    return s * (1.0 - s)
 
 
 # ====================================================================== checks
@@ -135,7 +136,13 @@ def _column_error(columns: Sequence[ArrayLike], rows: int, what: str,
 def stack_columns(columns: Sequence[ArrayLike], rows: int, what: str,
                   part: str = "x") -> NDArray[np.float64]:
     """(rows, 1) column vectors -> a C-contiguous (len(columns), rows) float64 matrix
-    whose i-th row is the i-th column; clear errors for a wrong shape or NaN/inf."""
+    whose i-th row is the i-th column; clear errors for a wrong shape or NaN/inf.
+    float64 and float32 arrays are copied natively (fastnn.compat._native); anything
+    else (lists, integer arrays) goes through numpy."""
+    columns = list(columns)
+    fast = np.empty((len(columns), rows))
+    if _native.stack_columns(columns, rows, fast) == len(columns):
+        return fast
     out: NDArray[np.float64] | None
     try:
         out = np.array(columns, dtype=np.float64)
@@ -199,6 +206,9 @@ class NativeNetwork:
         self.model = Sequential([Dense(n, activation="sigmoid") for n in self.sizes[1:]],
                                 dtype="float64", input_shape=(self.sizes[0],), seed=0)
         self.model.build()
+        # the first predict builds the inference plan: later ones take predict's native
+        # path, which reads float32 rows as they are
+        self.model.predict(np.zeros((1, self.sizes[0])))
         self.layers = list(self.model.layers)
 
     def load(self, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike]) -> None:
@@ -266,7 +276,7 @@ class EpochTrainer:
                   optimizer=optimizer, shuffle=False, metrics=(), verbose=0,
                   on_nonfinite="ignore")
 
-    def run(self, order: Sequence[int]) -> None:
+    def run(self, order: Sequence[int] | NDArray[np.intp]) -> None:
         """One epoch over the rows of X in ``order`` (a permutation of range(n)): one
         native call."""
         model = self.net.model
@@ -275,16 +285,182 @@ class EpochTrainer:
             model._run_epoch(self.X, self.Y, perm, self.batch_size, None)
 
 
+# ====================================================================== the book's shuffle
+
+
+def book_shuffle_order(n: int) -> NDArray[np.intp]:
+    """The order ``random.shuffle(x)`` puts a list of n items in (the shuffled list is
+    ``[x[i] for i in order]``), leaving ``random``'s state where that call leaves it.
+    Drawn natively from the generator's Mersenne Twister state when ``random.shuffle`` is
+    the standard library's own (fastnn.compat._native); otherwise by calling it."""
+    shuffle = random.shuffle
+    rng = getattr(shuffle, "__self__", None)
+    if (type(rng) is random.Random and getattr(shuffle, "__func__", None) is random.Random.shuffle
+            and n < 2**32):
+        return _native.shuffled_order(n, rng)
+    order = list(range(n))
+    shuffle(order)
+    return np.asarray(order, dtype=np.intp)
+
+
+# ====================================================================== changed book code
+
+
+class BookCodeWarning(UserWarning):
+    """Something the book's code would run was changed (a method overridden or replaced, a
+    module function replaced, a cost class of your own), so fastnn.compat runs it the way
+    the book does: per example, in Python, at the book's speed."""
+
+
+_warned: set[str] = set()
+_COMPAT_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn_once(message: str) -> None:
+    """Warn with `message` (a BookCodeWarning) the first time it comes up in this process,
+    attributed to the first caller outside fastnn.compat."""
+    if message in _warned:
+        return
+    _warned.add(message)
+    frame, level = sys._getframe(0), 1
+    while frame.f_back is not None and \
+            os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _COMPAT_DIR:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, BookCodeWarning, stacklevel=level)
+
+
+# ====================================================================== the book's data
+
+
+class BookData:
+    """A list of (x, y) pairs in the book's format; made on first use and kept: its x's
+    as the rows of a float64 matrix (``X``), its y's as one-hot rows (``Y``) or integer
+    labels (``labels``). The native paths read these; the book's own code reads ``pairs``."""
+
+    def __init__(self, pairs: list[Pair], what: str, n_in: int, n_out: int) -> None:
+        self.pairs, self.what, self.n_in, self.n_out = pairs, what, n_in, n_out
+        self._parts: tuple[list[ArrayLike], list[ArrayLike]] | None = None
+        self._X: NDArray[np.floating[Any]] | None = None
+        self._Y: NDArray[np.float64] | None = None
+        self._labels: NDArray[np.int64] | None = None
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def _split(self) -> tuple[list[ArrayLike], list[ArrayLike]]:
+        if self._parts is None:
+            self._parts = pairs(self.pairs, self.what)
+        return self._parts
+
+    @property
+    def X(self) -> NDArray[np.floating[Any]]:
+        """The x's as rows: the reader's own array, without a copy, when the x's are its
+        consecutive rows (as the book's mnist_loader makes them; float32 rows train and
+        predict natively in a float64 network, widened as they are read); else a float64
+        copy."""
+        if self._X is None:
+            xs = self._split()[0]
+            X = _native.rows_view(xs, self.n_in)
+            if X is None or not _runtime.all_finite(X):
+                X = stack_columns(xs, self.n_in, self.what, "x")
+            self._X = X
+        return self._X
+
+    @property
+    def Y(self) -> NDArray[np.float64]:
+        if self._Y is None:
+            self._Y = stack_columns(self._split()[1], self.n_out, self.what, "y")
+        return self._Y
+
+    @property
+    def labels(self) -> NDArray[np.int64]:
+        if self._labels is None:
+            self._labels = stack_labels(self._split()[1], self.what)
+        return self._labels
+
+    def stacked(self, targets: str) -> tuple[NDArray[np.floating[Any]], NDArray[Any]]:
+        """(X, Y) for targets "onehot", (X, labels) for "labels": stacked (and so checked)
+        now if they were not yet."""
+        return self.X, self.Y if targets == "onehot" else self.labels
+
+
+def hits(outputs: NDArray[Any], truth: NDArray[Any]) -> int:
+    """How many rows of outputs have their largest entry at the true class."""
+    return int(np.count_nonzero(outputs.argmax(axis=1) == truth))
+
+
+# ====================================================================== epochs
+
+
+class BookLoop:
+    """The book's own epoch: ``random.shuffle`` the training list, then call
+    ``update(mini_batch)`` (the network's update_mini_batch) on each slice of it."""
+
+    def __init__(self, data: list[Pair], mini_batch_size: int,
+                 update: Callable[[list[Pair]], None]) -> None:
+        self.data, self.mini_batch_size, self.update = data, mini_batch_size, update
+
+    def epoch(self) -> None:
+        random.shuffle(self.data)
+        m = self.mini_batch_size
+        for k in range(0, len(self.data), m):
+            self.update(self.data[k:k + m])
+
+    def current(self) -> list[Pair]:
+        """The training list in the order the book's code would now hold it."""
+        return self.data
+
+
+class NativeLoop:
+    """The same epoch in one native call: the book's shuffle drawn as an order of the
+    stacked rows (`book_shuffle_order`, composed epoch after epoch as the book's list is
+    shuffled again and again), then the fused plan over the rows in that order."""
+
+    def __init__(self, net: BookNetwork, data: BookData, mini_batch_size: int, eta: float,
+                 lmbda: float, cost: str) -> None:
+        self.net, self.data = net, data
+        self.twin = net._native()
+        self.trainer = EpochTrainer(self.twin, data.X, data.Y, mini_batch_size, eta, cost, lmbda)
+        self.order = np.arange(len(data), dtype=np.intp)
+
+    def epoch(self) -> None:
+        self.order = self.order[book_shuffle_order(len(self.order))]
+        net, twin = self.net, self.twin
+        twin.load(net.weights, net.biases)  # as the user may have changed them
+        try:
+            self.trainer.run(self.order)
+        finally:
+            net.weights, net.biases = twin.parameters()
+
+    def current(self) -> list[Pair]:
+        pairs = self.data.pairs
+        return [pairs[i] for i in self.order]
+
+
 # ====================================================================== the shared base
 
 
 class BookNetwork:
     """What network.Network and network2.Network share: the book's feedforward and
-    backprop, the batched mini-batch gradient, the native twin behind SGD / evaluate,
-    and the epoch loop. Subclasses set ``_home`` (their own class, to tell a user's
-    overrides apart) and define ``_output_delta(z, a, y)`` and ``_native_cost()``."""
+    backprop (calling the module's current ``sigmoid`` / ``sigmoid_prime``, as the book's
+    code does), the batched mini-batch gradient, the native twin and the choice between
+    the native paths and the book's own code.
 
-    _home: type[BookNetwork] | None = None
+    Each module's Network registers itself (`_register`): the book's definitions as
+    imported, so that a change anywhere -- a subclass's method, a method replaced on the
+    class or set on the instance, a module function replaced -- is seen before a native
+    path stands in for it. Subclasses also define ``_output_delta(z, a, y)``,
+    ``_native_cost()`` and the names their training runs through."""
+
+    # set by _register, per module
+    _home: ClassVar[type[BookNetwork]]
+    _module: ClassVar[ModuleType]
+    _book_methods: ClassVar[dict[str, Any]]
+    _book_functions: ClassVar[dict[str, Any]]
+    # what native training stands in for: methods and module functions
+    _TRAINING_METHODS: ClassVar[tuple[str, ...]]
+    _TRAINING_FUNCTIONS: ClassVar[tuple[str, ...]] = ("sigmoid", "sigmoid_prime")
+
     _twin: NativeNetwork | None = None
 
     # set by the subclasses
@@ -298,6 +474,52 @@ class BookNetwork:
         def backprop(self, x: ArrayLike, y: ArrayLike) -> LayerArrays: ...
         def _output_delta(self, z: FloatArray, a: FloatArray, y: FloatArray) -> FloatArray: ...
         def _native_cost(self) -> str | None: ...
+        def _cost_changes(self, part: str) -> list[str]: ...
+
+    @classmethod
+    def _register(cls, module: ModuleType, methods: Iterable[str],
+                  functions: Iterable[str]) -> None:
+        cls._home, cls._module = cls, module
+        cls._book_methods = {name: cls.__dict__[name] for name in methods}
+        cls._book_functions = {name: getattr(module, name) for name in functions}
+
+    # ------------------------------------------------------------------ changes
+
+    def _replaced(self, methods: Iterable[str] = (), functions: Iterable[str] = ()) -> list[str]:
+        """What differs from the book's definitions among `methods` (of the network) and
+        `functions` (of its module), each as a phrase for a warning; [] if nothing."""
+        reasons = []
+        home = self._home.__name__
+        for name in methods:
+            if name in vars(self):
+                reasons.append(f"net.{name} is set on the instance")
+                continue
+            owner = next((k for k in type(self).__mro__ if name in vars(k)), None)
+            if owner is None:
+                reasons.append(f"{home}.{name} was deleted")
+            elif vars(owner)[name] is not self._book_methods[name]:
+                reasons.append(f"{home}.{name} was replaced" if owner is self._home
+                               else f"{owner.__name__}.{name} overrides {home}.{name}")
+        module = self._module.__name__.rsplit(".", 1)[-1]
+        for name in functions:
+            if getattr(self._module, name, None) is not self._book_functions[name]:
+                reasons.append(f"{module}.{name} was replaced")
+        return reasons
+
+    def _training_changes(self) -> list[str]:
+        """What of the book's training code was changed (then SGD runs the book's loop)."""
+        return (self._replaced(self._TRAINING_METHODS, self._TRAINING_FUNCTIONS)
+                + self._cost_changes("delta"))
+
+    def _forward_changes(self) -> list[str]:
+        """What of the book's forward pass was changed (then the scores call
+        self.feedforward per example, with a one-time warning)."""
+        reasons = self._replaced(("feedforward",), ("sigmoid",))
+        if reasons:
+            warn_once(f"fastnn.compat.{self._module.__name__.rsplit('.', 1)[-1]}: "
+                      f"{'; '.join(reasons)}: evaluate / accuracy / total_cost run it per "
+                      "example, as the book does (at the book's speed)")
+        return reasons
 
     # ------------------------------------------------------------------ book math
 
@@ -314,14 +536,16 @@ class BookNetwork:
         return a
 
     def _feedforward(self, a: ArrayLike) -> NDArray[Any]:
-        a = self._check_column(a, np.shape(self.weights[0])[1], "a")
+        sigmoid = self._module.sigmoid
+        out = self._check_column(a, np.shape(self.weights[0])[1], "a")
         for b, w in zip(self.biases, self.weights):
-            a = sigmoid(np.dot(w, a) + b)
-        return a
+            out = sigmoid(np.dot(w, out) + b)
+        return out
 
     def _backprop(self, x: ArrayLike, y: ArrayLike) -> LayerArrays:
         """The book's backpropagation for one example, or for a matrix whose columns are
         the examples of a mini-batch (then the gradients are summed over them)."""
+        sigmoid, sigmoid_prime = self._module.sigmoid, self._module.sigmoid_prime
         x = self._check_column(x, np.shape(self.weights[0])[1], "x")
         y = self._check_column(y, np.shape(self.weights[-1])[0], "y")
         activation = x
@@ -345,13 +569,14 @@ class BookNetwork:
 
     def _mini_batch_gradients(self, mini_batch: Iterable[Pair]
                               ) -> tuple[list[NDArray[Any]], list[NDArray[Any]], int]:
-        """(nabla_b, nabla_w, m): the gradients summed over the mini-batch. One batched
-        pass (the examples as the columns of a matrix), or the book's loop over
-        self.backprop when a subclass replaced it."""
+        """(nabla_b, nabla_w, m): the gradients summed over the mini-batch. The book's loop
+        over self.backprop, example by example; one batched pass (the examples as the
+        columns of a matrix) when none of the book's training code was changed, which
+        gives the same sums up to float64 rounding."""
         mini_batch = list(mini_batch)
         if not mini_batch:
             raise ValueError("mini_batch is empty")
-        if self._overridden("backprop"):
+        if self._training_changes():
             nabla_b = [np.zeros(np.shape(b)) for b in self.biases]
             nabla_w = [np.zeros(np.shape(w)) for w in self.weights]
             for x, y in mini_batch:
@@ -367,10 +592,6 @@ class BookNetwork:
 
     # ------------------------------------------------------------------ native twin
 
-    def _overridden(self, name: str) -> bool:
-        """Whether the class of self replaced the book method `name`."""
-        return getattr(type(self), name) is not getattr(self._home, name)
-
     def _native(self) -> NativeNetwork:
         """The native twin, holding the current weights and biases."""
         sizes = check_sizes(self.sizes)
@@ -379,54 +600,30 @@ class BookNetwork:
         self._twin.load(self.weights, self.biases)
         return self._twin
 
-    def _outputs(self, X: NDArray[Any]) -> NDArray[Any]:
-        """The network's outputs for the rows of X, as rows: one native batched forward
-        (or self.feedforward per example when a subclass replaced it)."""
-        if self._overridden("feedforward"):
-            return np.array([np.ravel(self.feedforward(x.reshape(-1, 1))) for x in X])
-        return self._native().predict(X)
-
-    def _inputs(self, data: Iterable[Pair], what: str,
-                targets: str) -> tuple[NDArray[np.float64], NDArray[Any]]:
-        """A list of (x, y) pairs -> X (n, n_in) and, per ``targets``: "onehot" Y
-        (n, n_out) float64 or "labels" (n,) int64."""
+    def _data(self, data: list[Pair], what: str) -> BookData:
         sizes = check_sizes(self.sizes)
-        xs, ys = pairs(data, what)
-        X = stack_columns(xs, sizes[0], what, "x")
-        if targets == "onehot":
-            return X, stack_columns(ys, sizes[-1], what, "y")
-        return X, stack_labels(ys, what)
+        return BookData(data, what, sizes[0], sizes[-1])
 
-    def _epochs(self, training_data: list[Pair], X: NDArray[Any], Y: NDArray[Any], epochs: int,
-                mini_batch_size: int, eta: float, lmbda: float,
-                update: Callable[[list[Pair]], None]) -> Iterator[int]:
-        """Train epoch by epoch, yielding the epoch number after each one.
+    def _outputs(self, data: BookData) -> NDArray[Any]:
+        """The network's outputs for the examples of `data`, as rows: one native batched
+        forward, or self.feedforward per example when the book's forward was changed."""
+        if self._forward_changes():
+            return np.array([np.ravel(self.feedforward(x)) for x, _ in data.pairs])
+        return self._native().predict(data.X)
 
-        Natively (one fused call per epoch over the stacked X, Y) unless a subclass
-        replaced update_mini_batch or backprop, or the cost has no native twin; then the
-        book's own loop calls ``update(mini_batch)``. Either way each epoch first calls
-        ``random.shuffle`` on a list as long as the training data, as the book does, so
-        seeding ``random`` gives the book's mini-batches."""
-        n = len(training_data)
+    def _training(self, data: BookData, mini_batch_size: int, eta: float, lmbda: float,
+                  update: Callable[[list[Pair]], None]) -> BookLoop | NativeLoop:
+        """How SGD runs its epochs: natively, or -- when the book's training code was
+        changed -- the book's loop over ``update`` (with a one-time warning naming the
+        change)."""
+        reasons = self._training_changes()
         cost = self._native_cost()
-        if cost is None or self._overridden("update_mini_batch") or self._overridden("backprop"):
-            for j in range(epochs):
-                random.shuffle(training_data)
-                for k in range(0, n, mini_batch_size):
-                    update(training_data[k:k + mini_batch_size])
-                yield j
-            return
-        twin = self._native()
-        trainer = EpochTrainer(twin, X, Y, mini_batch_size, eta, cost, lmbda)
-        order = list(range(n))  # shuffled like the book's list: the same random calls
-        for j in range(epochs):
-            random.shuffle(order)
-            twin.load(self.weights, self.biases)  # as the user may have changed them
-            try:
-                trainer.run(order)
-            finally:
-                self.weights, self.biases = twin.parameters()
-            yield j
+        if reasons or cost is None:
+            module = self._module.__name__.rsplit(".", 1)[-1]
+            warn_once(f"fastnn.compat.{module}: {'; '.join(reasons)}: SGD trains with the "
+                      "book's own loop, example by example in Python (at the book's speed)")
+            return BookLoop(data.pairs, mini_batch_size, update)
+        return NativeLoop(self, data, mini_batch_size, eta, lmbda, cost)
 
     # ------------------------------------------------------------------ copies
 

@@ -17,41 +17,65 @@ training data and the digit itself (an int) for test data.
 lists: read them, edit them in place or assign new arrays, and the next SGD / evaluate
 uses what you wrote. As in the book, SGD replaces them with new arrays as it trains.
 
-How it runs: SGD stacks the data into float64 matrices once per call (about 320 MB for
-50,000 MNIST images) and trains each epoch in one native call of a float64 ``fastnn.Sequential`` twin (its fused training plan, fastnn._fused),
-mini-batch by mini-batch in the book's order: each epoch calls ``random.shuffle`` on a
-list as long as the training data, exactly as the book shuffles its list, so with
-``random.seed(...)`` and ``np.random.seed(...)`` you get the book's batches, its starting
-weights and -- up to float64 rounding -- its trained weights. ``evaluate`` is one
-batched native forward. ``update_mini_batch`` and ``backprop`` compute the book's
-results with numpy (the mini-batch as one matrix); if a subclass replaces one of them
-or ``cost_derivative``, SGD trains through them the way the book does (in numpy), and
-a subclass's own ``feedforward`` is what evaluate calls.
+How it runs: SGD copies the data into float64 matrices once per call (natively: about
+50 ms and 320 MB for 50,000 MNIST images) and trains each epoch in one native call of a
+float64 ``fastnn.Sequential`` twin (its fused training plan, fastnn._fused), mini-batch
+by mini-batch in the book's order: each epoch draws the permutation ``random.shuffle``
+would make of the training list, from ``random``'s own state, which it leaves where the
+book's shuffle leaves it (fastnn.compat._native). So with ``random.seed(...)`` and
+``np.random.seed(...)`` you get the book's batches, its starting weights and -- up to
+float64 rounding -- its trained weights. After each epoch SGD calls ``self.evaluate``,
+as the book does; the book's ``evaluate`` is one batched native forward over test data
+stacked once per call.
+
+Changes you make are honoured, as the book's code would honour them. If anything the
+native training stands in for differs from the book's own definition -- ``backprop``,
+``update_mini_batch`` or ``cost_derivative`` overridden in a subclass, replaced on the
+class or set on the instance, or the module's ``sigmoid`` / ``sigmoid_prime`` replaced
+(``network.sigmoid = ...``) -- SGD runs the book's own loop, example by example in
+Python, and says so once with a ``fastnn.compat.BookCodeWarning`` naming the change. A
+changed ``feedforward`` (or ``sigmoid``) is what ``evaluate`` calls, per example; a
+changed ``evaluate`` is what SGD prints; a replaced ``random.shuffle`` orders the
+batches.
 
 Differences from the book's code: the training list you pass is copied, not shuffled in
-place (as in the Python 3 port); bad input (wrong shapes, NaN/inf) raises a clear error
-instead of broadcasting silently; ``save`` / ``load`` (from network2.py) are here too.
+place (as in the Python 3 form of the book's code); bad input (wrong shapes, NaN/inf)
+raises a clear error instead of broadcasting silently; an empty ``training_data`` (such
+as a ``zip`` object already read once) raises instead of training on nothing;
+``save`` / ``load`` (from network2.py) are here too.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ModelFileError
-from ._engine import BookNetwork, check_sizes, sigmoid, sigmoid_prime, vectorized_result
+from ._engine import BookData, BookNetwork, check_sizes, hits, vectorized_result
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from numpy.typing import ArrayLike, NDArray
 
     from ._engine import FloatArray, LayerArrays, Pair
 
 __all__ = ["Network", "sigmoid", "sigmoid_prime", "vectorized_result", "load"]
+
+
+def sigmoid(z: FloatArray) -> FloatArray:
+    """The sigmoid function 1 / (1 + e^-z), elementwise."""
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def sigmoid_prime(z: FloatArray) -> FloatArray:
+    """Derivative of the sigmoid function. As in the book it calls this module's
+    ``sigmoid``: replace ``network.sigmoid`` and the derivative follows."""
+    return sigmoid(z) * (1 - sigmoid(z))
 
 
 class Network(BookNetwork):
@@ -62,6 +86,8 @@ class Network(BookNetwork):
     vector first and then every weight matrix, as the book does. The input layer has
     no biases.
     """
+
+    _TRAINING_METHODS = ("update_mini_batch", "backprop", "cost_derivative")
 
     def __init__(self, sizes: Sequence[int]) -> None:
         check_sizes(sizes)
@@ -80,28 +106,25 @@ class Network(BookNetwork):
 
         ``training_data``: (x, y) pairs with one-hot y; ``epochs`` passes over it in
         mini-batches of ``mini_batch_size``, learning rate ``eta``. With ``test_data``
-        ((x, label) pairs) the network is scored after each epoch and
-        ``Epoch {j}: {correct} / {n_test}`` printed; otherwise ``Epoch {j} complete``.
+        ((x, label) pairs) the network is scored by ``self.evaluate`` after each epoch
+        and ``Epoch {j}: {correct} / {n_test}`` printed; otherwise ``Epoch {j} complete``.
         """
         training_data = list(training_data)
         epochs = _count("epochs", epochs)
         mini_batch_size = _count("mini_batch_size", mini_batch_size, lo=1)
         if not training_data:
-            raise ValueError("training_data is empty")
-        X, Y = self._inputs(training_data, "training_data", "onehot")
+            raise ValueError("training_data is empty (an iterator such as zip(...) is empty "
+                             "once it has been read)")
         if test_data is not None:
             test_data = list(test_data)
-        if test_data:
-            n_test = len(test_data)
-            X_test, labels = self._inputs(test_data, "test_data", "labels")
-
-        def update(mini_batch: list[Pair]) -> None:
-            self.update_mini_batch(mini_batch, eta)
-
-        for j in self._epochs(training_data, X, Y, epochs, mini_batch_size, eta, 0.0,
-                              update):
-            if test_data:
-                print("Epoch {0}: {1} / {2}".format(j, self._correct(X_test, labels), n_test))
+        score = self._scorer(test_data) if test_data else None
+        training = self._training(self._data(training_data, "training_data"), mini_batch_size,
+                                  eta, 0.0, lambda mini_batch: self.update_mini_batch(
+                                      mini_batch, eta))
+        for j in range(epochs):
+            training.epoch()
+            if score is not None:
+                print("Epoch {0}: {1} / {2}".format(j, score(), len(test_data or ())))
             else:
                 print("Epoch {0} complete".format(j))
 
@@ -124,8 +147,7 @@ class Network(BookNetwork):
         test_data = list(test_data)
         if not test_data:
             return 0
-        X, labels = self._inputs(test_data, "test_data", "labels")
-        return self._correct(X, labels)
+        return self._evaluate(self._data(test_data, "test_data"))
 
     def cost_derivative(self, output_activations: FloatArray, y: FloatArray) -> FloatArray:
         """dC/da of the quadratic cost for the output activations: a - y."""
@@ -139,17 +161,38 @@ class Network(BookNetwork):
     # ------------------------------------------------------------------ internals
 
     def _output_delta(self, z: FloatArray, a: FloatArray, y: FloatArray) -> FloatArray:
+        sigmoid_prime: Callable[[FloatArray], FloatArray] = self._module.sigmoid_prime
         return self.cost_derivative(a, y) * sigmoid_prime(z)
 
-    def _native_cost(self) -> str | None:
-        # a subclass with its own cost_derivative trains the book's way
-        return None if self._overridden("cost_derivative") else "quadratic"
+    def _native_cost(self) -> str:
+        return "quadratic"
 
-    def _correct(self, X: NDArray[Any], labels: NDArray[Any]) -> int:
-        return int(np.count_nonzero(self._outputs(X).argmax(axis=1) == labels))
+    def _cost_changes(self, part: str) -> list[str]:
+        return []  # the cost is cost_derivative, one of _TRAINING_METHODS
+
+    def _evaluate(self, test: BookData) -> int:
+        """evaluate on stacked data: one native forward, or the book's loop over
+        self.feedforward when the book's forward was changed."""
+        if self._forward_changes():
+            results = [(np.argmax(self.feedforward(x)), y) for (x, y) in test.pairs]
+            return sum(int(x == y) for (x, y) in results)
+        return hits(self._native().predict(test.X), test.labels)
+
+    def _scorer(self, test_data: list[Pair]) -> Callable[[], int]:
+        """What SGD calls after each epoch: self.evaluate(test_data) when evaluate is not
+        the book's, else the same count on test_data stacked once (and checked now,
+        before any training)."""
+        if self._replaced(("evaluate",)):
+            return lambda: self.evaluate(test_data)
+        test = self._data(test_data, "test_data")
+        if not self._forward_changes():
+            test.stacked("labels")  # checked before any training
+        return lambda: self._evaluate(test)
 
 
-Network._home = Network
+Network._register(sys.modules[__name__], ("feedforward", "SGD", "update_mini_batch", "backprop",
+                                             "evaluate", "cost_derivative"),
+                  ("sigmoid", "sigmoid_prime"))
 
 
 def load(filename: str | os.PathLike[str]) -> Network:
