@@ -1187,23 +1187,52 @@ static TGT int pack_active(int m, int k, const double *const *rows, double *xc, 
 {
     if (m <= 0 || k <= 0) return 0;
     int nch = (k + 15) / 16, rem = k - 16 * (nch - 1), nact = 0, nz = 0;
+    const __mmask16 tail = (__mmask16)((1u << rem) - 1u);
+    const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     /* row by row (each row is read front to back, which the hardware prefetcher follows):
-     * OR the nonzero mask of every 16-column chunk */
+     * OR the nonzero mask of every 16-column chunk; NaN counts as nonzero, so it still
+     * reaches the products */
     for (int ch = 0; ch < nch; ch++) masks[ch] = 0;
     for (int i = 0; i < m; i++) {
         const double *row = rows[i];
-        for (int ch = 0; ch < nch; ch++)
-            masks[ch] |= (unsigned short)nonzero16(row + 16 * ch, ch == nch - 1 ? rem : 16);
+        for (int ch = 0; ch < nch - 1; ch++) masks[ch] |= (unsigned short)nonzero16(row + 16 * ch, 16);
+        masks[nch - 1] |= (unsigned short)nonzero16(row + 16 * (nch - 1), rem);
     }
     for (int ch = 0; ch < nch; ch++) {
-        unsigned lm = ch == nch - 1 ? (1u << rem) - 1u : 0xFFFFu, am = masks[ch];
-        for (unsigned b = am; b; b &= b - 1) cols[nact++] = 16 * ch + __builtin_ctz(b);
-        for (unsigned b = ~am & lm; b; b &= b - 1) zcols[nz++] = 16 * ch + __builtin_ctz(b);
+        __mmask16 lm = ch == nch - 1 ? tail : (__mmask16)0xFFFF, am = masks[ch];
+        __mmask16 zm = (__mmask16)(~am & lm);
+        __m512i ci = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * ch));
+        int na = __builtin_popcount(am), nzc = __builtin_popcount(zm);
+        _mm512_mask_storeu_epi32(cols + nact, (__mmask16)((1u << na) - 1u),
+                                 _mm512_maskz_compress_epi32(am, ci));
+        _mm512_mask_storeu_epi32(zcols + nz, (__mmask16)((1u << nzc) - 1u),
+                                 _mm512_maskz_compress_epi32(zm, ci));
+        nact += na;
+        nz += nzc;
     }
+    /* each 8-column half of a chunk: only its active lanes are loaded (they lie below k,
+     * so the last chunk needs no mask of its own), compressed in registers (the memory form
+     * of vcompresspd is microcoded on AMD Zen 4) and stored whole; the lanes past its
+     * active ones land where the next ones go, and only the end of the buffer takes a
+     * masked store */
+    const double *end = xc + (ptrdiff_t)m * nact;
     for (int i = 0; i < m; i++) {
         const double *row = rows[i];
         double *dst = xc + (ptrdiff_t)i * nact;
-        for (int j = 0; j < nact; j++) dst[j] = row[cols[j]];
+        for (int ch = 0; ch < nch; ch++) {
+            unsigned am = masks[ch];
+            for (int h = 0; h < 2 && am; h++, am >>= 8) {
+                const __mmask8 hm = (__mmask8)am;
+                if (!hm) continue;
+                const __m512d c = _mm512_maskz_compress_pd(hm, _mm512_maskz_loadu_pd(hm, row + 16 * ch + 8 * h));
+                const int cnt = __builtin_popcount(hm);
+                if (dst + 8 <= end)
+                    _mm512_storeu_pd(dst, c);
+                else
+                    _mm512_mask_storeu_pd(dst, (__mmask8)((1u << cnt) - 1u), c);
+                dst += cnt;
+            }
+        }
     }
     return nact;
 }
