@@ -89,6 +89,12 @@ enum fnn_cols_mode { FNN_COLS_NONE = 0, FNN_COLS_KERNELS = 1, FNN_COLS_COMPACT =
 #define FNN_PLAN_COLS_ROWS_ANY 128
 #endif
 
+/* Largest batch of rows (bytes of X) whose rows the plan prefetches while the batch before
+ * it trains (plan_impl.h: prefetch_rows): a small batch's rows, which fit in L2. */
+#ifndef FNN_PLAN_PREFETCH_BYTES
+#define FNN_PLAN_PREFETCH_BYTES (128 * 1024)
+#endif
+
 enum fnn_optimizer_kind { FNN_OPT_SGD = 0, FNN_OPT_ADAM = 1, FNN_OPT_ADAMW = 2, FNN_OPT_RMSPROP = 3 };
 
 /* A recurrent step's own fields (plan_steps/recurrent.h). The step's W, b, dW, db are

@@ -96,6 +96,20 @@ static inline void FNN_SFX(copy_row)(const fnn_plan *p, const void *X, fnn_idx i
     memcpy(dst, (const REAL *)X + i * d, (size_t)d * sizeof(REAL));
 }
 
+/* Ask for the rows perm[start .. start + rows) of X ahead of their gather: a shuffled
+ * epoch reads each row from DRAM, and the wait for it, not the copy, was most of the
+ * gather of a small batch. Only while those rows fit in L2 with room to spare. */
+static void FNN_SFX(prefetch_rows)(const fnn_plan *p, const void *X, const fnn_idx *perm,
+                                   fnn_idx start, fnn_idx rows)
+{
+    size_t row_bytes = (size_t)p->in_dim * (p->x_f32 ? sizeof(float) : sizeof(REAL));
+    if ((size_t)rows * row_bytes > FNN_PLAN_PREFETCH_BYTES) return;
+    for (fnn_idx r = 0; r < rows; ++r) {
+        const char *row = (const char *)X + (size_t)perm[start + r] * row_bytes;
+        for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(row + off, 0, 3);
+    }
+}
+
 /* Copy the rows perm[start .. start + rows) of X, the targets and the weights; `mode`
  * (enum fnn_cols_mode) is how the first layer wants the rows. Returns the mode the batch
  * got: FNN_COLS_COMPACT falls back to FNN_COLS_NONE when too few columns are inactive;
@@ -342,6 +356,10 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
             for (fnn_idx r = 0; r < rows; ++r) wsum += ((const REAL *)p->wb)[r];
             if (!(wsum > 0)) continue; /* every weight is 0: nothing to learn */
         }
+        if (b + 1 < last_batch && start + rows < n_rows) /* the next batch's rows */
+            FNN_SFX(prefetch_rows)(p, X, perm, start + rows,
+                                   n_rows - start - rows < p->batch_size ? n_rows - start - rows
+                                                                         : p->batch_size);
         const REAL *out = FNN_SFX(forward)(p, (const REAL *)p->xb, rows, 1, n_fwd, bcols);
         double l = FNN_SFX(loss)(p, out, rows, d, (REAL *)p->grad_a);
         if (!(l - l == 0)) { /* NaN or inf */
