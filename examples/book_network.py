@@ -1,9 +1,11 @@
 """The network of chapter 1 of Michael Nielsen's "Neural Networks and Deep Learning",
 run unchanged through fastnn's drop-in: only the import differs from the book.
 
-The book's mnist_loader reads a pickled copy of MNIST; here the same three lists are made
-from the IDX files in the book's format (training inputs 784x1 columns with one-hot 10x1
-targets; validation and test inputs with integer labels).
+The book's mnist_loader reads a pickled copy of MNIST; here the same lists are made
+from the IDX files in the book's format, the way its load_data_wrapper makes them:
+each training input a (784, 1) float32 view of its image's row, with a one-hot (10, 1)
+target; test inputs likewise, with integer labels. (fastnn.compat trains on those rows
+as they are, without a float64 copy.)
 
     python examples/book_network.py [--data-dir DIR] [--quick]
 """
@@ -22,9 +24,10 @@ def vectorized_result(j):  # as in the book's mnist_loader
     return e
 
 
-training_data = [(x.reshape(784, 1).astype(np.float64), vectorized_result(label))
-                 for x, label in zip(X, y)]
-test_data = [(x.reshape(784, 1).astype(np.float64), int(label)) for x, label in zip(Xt, yt)]
+X = np.ascontiguousarray(X.reshape(len(X), 784), dtype=np.float32)
+Xt = np.ascontiguousarray(Xt.reshape(len(Xt), 784), dtype=np.float32)
+training_data = [(np.reshape(x, (784, 1)), vectorized_result(label)) for x, label in zip(X, y)]
+test_data = [(np.reshape(x, (784, 1)), int(label)) for x, label in zip(Xt, yt)]
 
 # ---- the book's lines, unchanged but for the import ----
 from fastnn.compat import network   # was: import network  # noqa: E402

@@ -40,7 +40,7 @@ def _small_products() -> str:
     from .ops.matmul import own_kernels
 
     skip = ("the training plan's first dense layer skips input columns that are zero in "
-            "the whole batch (float32 batches of up to 128 rows, 256 on one thread, on the "
+            "the whole batch (batches of up to 128 rows, 256 on one thread, on the "
             "gemm variant; other batches, "
             "for a layer of 64+ units, through BLAS with k = the active columns; "
             "FASTNN_GEMM=blas turns this off)")
