@@ -142,8 +142,11 @@ class _Training(_Inference):
         self._plan = None  # built at the first epoch from this fit's settings
 
         history = History()
+        mine = next((cb for cb in callbacks if isinstance(cb, ProgressLogger)), None)
         progress = ProgressLogger(verbose) if verbose else None
         cbs = [history, *callbacks] + ([progress] if progress else [])
+        if progress is None and mine is not None:  # verbose=0 with the caller's own logger
+            progress = mine
         params = {"epochs": epochs, "samples": X.shape[0], "batch_size": batch_size,
                   "verbose": verbose}
         for cb in cbs:
@@ -151,7 +154,8 @@ class _Training(_Inference):
             cb.set_params(params)
         self.history = history
         self.stop_training = False
-        self._progress = progress.update if progress is not None and verbose == 1 else None
+        self._progress = progress.update if progress is not None and progress.verbose == 1 \
+            else None
         n_train = X.shape[0]
         self._x_unchecked = epochs > 0
         try:

@@ -278,12 +278,19 @@ class CosineDecay(_Decay):
 class ProgressLogger(Callback):
     """What ``fit(verbose=1)`` shows: a tqdm bar over the samples of each epoch and a line
     per epoch (epoch, loss, accuracy, val_loss, val_accuracy, samples/s); ``verbose=2``
-    prints the lines only. The model reports progress through ``update(rows)``."""
+    prints the lines only. The model reports progress through ``update(rows)``.
 
-    def __init__(self, verbose: int = 1, file: TextIO | None = None) -> None:
+    ``bar``: None (the default) draws the bar only where it can redraw itself: on a
+    terminal or in a notebook, not into a file or a pipe (no carriage-return frames in
+    logs); True always, False never. A ProgressLogger passed to ``fit(callbacks=...)``
+    with ``verbose=0`` is the one ``fit`` reports to."""
+
+    def __init__(self, verbose: int = 1, file: TextIO | None = None,
+                 bar: bool | None = None) -> None:
         super().__init__()
         self.verbose = verbose
         self.file = file
+        self.bar = bar
         self._bar: tqdm[Any] | None = None
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
@@ -295,6 +302,7 @@ class ProgressLogger(Callback):
                 total=self.params.get("samples"), unit="sample", unit_scale=True,
                 desc=f"Epoch {epoch + 1}/{self.params.get('epochs')}", leave=False,
                 file=self.file if self.file is not None else sys.stderr, dynamic_ncols=True,
+                disable=None if self.bar is None else not self.bar,  # None: only on a tty
             )
 
     def update(self, rows: int) -> None:

@@ -7,7 +7,9 @@ fastnn's version, dtype, seed, the layer configs (backend-independent; Dropout's
 offset included), the names and shapes of the parameters and buffers (BatchNorm's
 running statistics), the loss, the optimizer (class, config, iterations, state keys)
 and the model's RNG state, so that a resumed ``fit`` continues exactly where the saved
-one stopped.
+one stopped. An optional ``metadata`` object (short string keys, JSON scalar values;
+``fastnn train`` records the dataset and seed there) is kept under ``"metadata"``; files
+without it load as before.
 
 ``load`` reads with ``allow_pickle=False`` always and checks everything: a SHA-256 of the
 whole file first (kept in the zip archive's comment, so any changed byte is caught, zip
@@ -44,7 +46,7 @@ from .optimizers import optimizer_from_config
 if TYPE_CHECKING:
     from numpy.lib.npyio import NpzFile
 
-__all__ = ["save_model", "load", "MAGIC", "FORMAT_VERSION", "HEADER_KEY"]
+__all__ = ["save_model", "load", "load_with_metadata", "MAGIC", "FORMAT_VERSION", "HEADER_KEY"]
 
 MAGIC = "fastnn-model"
 FORMAT_VERSION = 1
@@ -56,6 +58,9 @@ _EOCD_LEN = 22  # end-of-central-directory record without a comment
 # Limits on the layer tree a header may describe, far above any real model
 MAX_LAYERS = 100_000
 MAX_DEPTH = 64
+# Limits on the metadata object: a few short annotations, not a data store
+MAX_METADATA_ITEMS = 64
+MAX_METADATA_CHARS = 1024
 
 _T = TypeVar("_T")
 
@@ -160,21 +165,53 @@ def _header_and_arrays(model: Sequential) -> tuple[dict[str, Any], dict[str, NDA
     return header, arrays
 
 
+def _check_metadata(metadata: object) -> str | None:
+    """Why ``metadata`` cannot be stored (None when it can): a dict of at most
+    MAX_METADATA_ITEMS str keys to str, int, float (finite), bool or None values, each
+    string at most MAX_METADATA_CHARS long."""
+    if not isinstance(metadata, dict):
+        return f"metadata must be a dict, got {type(metadata).__name__}"
+    if len(metadata) > MAX_METADATA_ITEMS:
+        return f"metadata has {len(metadata)} items, at most {MAX_METADATA_ITEMS} are kept"
+    for k, v in metadata.items():
+        if not isinstance(k, str) or len(k) > MAX_METADATA_CHARS:
+            return f"metadata keys must be strings of at most {MAX_METADATA_CHARS} characters"
+        if isinstance(v, str):
+            if len(v) > MAX_METADATA_CHARS:
+                return f"metadata[{k!r}] is longer than {MAX_METADATA_CHARS} characters"
+        elif isinstance(v, float):
+            if not np.isfinite(v):
+                return f"metadata[{k!r}] is not finite"
+        elif v is not None and not isinstance(v, (int, bool)):
+            return (f"metadata[{k!r}] must be a str, int, float, bool or None, got "
+                    f"{type(v).__name__}")
+    return None
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
-    """Write ``model`` to ``path`` (one .npz-format file; the name is used as given)."""
+def save_model(model: Sequential, path: str | os.PathLike[str], *,
+               metadata: dict[str, str | int | float | bool | None] | None = None) -> None:
+    """Write ``model`` to ``path`` (one .npz-format file; the name is used as given).
+    ``metadata``: a small dict of annotations (str keys; str, int, float, bool or None
+    values) stored in the header; :func:`load_with_metadata` returns it."""
     if not isinstance(model, Sequential):
         raise TypeError(f"save_model takes a Sequential, got {type(model).__name__}")
     if not model.built:
         raise ValueError("the model is not built yet, so it has no weights to save: fit it, "
                          "predict once, or call model.build(input_shape)")
     path = os.fspath(path)
+    if metadata is not None:
+        problem = _check_metadata(metadata)
+        if problem:
+            raise ValueError(problem)
     header, arrays = _header_and_arrays(model)
+    if metadata:
+        header["metadata"] = dict(metadata)
     blob = json.dumps(header, allow_nan=False, separators=(",", ":")).encode("utf-8")
     members = {HEADER_KEY: np.frombuffer(blob, dtype=np.uint8)}
     members.update(arrays)
@@ -337,6 +374,13 @@ def load(path: str | os.PathLike[str], *, backend: str | ModuleType | None = Non
     """Load a model written by ``model.save`` / ``save_model``. ``backend`` overrides the
     saved one ("native" or "reference"). Raises ModelFileError for anything that is not a
     valid fastnn model file; never unpickles."""
+    return load_with_metadata(path, backend=backend)[0]
+
+
+def load_with_metadata(path: str | os.PathLike[str], *,
+                       backend: str | ModuleType | None = None
+                       ) -> tuple[Sequential, dict[str, Any]]:
+    """``load``, and the metadata dict saved with the model (empty when there is none)."""
     path = os.fspath(path)
     _sniff(path)
     keys = _check_zip(path)
@@ -352,7 +396,11 @@ def load(path: str | os.PathLike[str], *, backend: str | ModuleType | None = Non
     with npz:
         try:
             header = _read_header(npz, path)
-            return _build(header, npz, set(keys), path, backend)
+            metadata = header.get("metadata", {})
+            problem = _check_metadata(metadata)
+            if problem:
+                raise _fail(path, f"the header's {problem}")
+            return _build(header, npz, set(keys), path, backend), dict(metadata)
         except ModelFileError:
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError,
