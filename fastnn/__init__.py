@@ -8,6 +8,7 @@
     fastnn.Sequential, layers (Dense, ReLU, ..., Dropout, Flatten, Conv2D, MaxPool2D,
     BatchNorm, LayerNorm, Residual, ...), optimizers (SGD, Adam,
     AdamW, RMSprop), callbacks (EarlyStopping, StepDecay, ...), fastnn.load: the model API
+    fastnn.metrics      accuracy, f1, roc_auc, r2, ... as numpy functions
 """
 
 from . import _scipy_blas
@@ -22,7 +23,7 @@ from . import ops, reference  # noqa: E402  (ops loads SciPy's BLAS)
 
 _scipy_blas.release()
 
-from . import datasets
+from . import datasets, metrics
 from .callbacks import (
     Callback,
     CosineDecay,
@@ -71,6 +72,7 @@ __all__ = [
     "__version__",
     "ops",
     "datasets",
+    "metrics",
     "reference",
     "set_num_threads",
     "get_num_threads",

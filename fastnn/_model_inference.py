@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _fused
+from . import _fused, metrics as _metrics
 from ._config import config_context
 from ._validation import integer
 from .layers import Activation, Dense, Layer
@@ -176,10 +176,13 @@ class _Inference(_InputChecks):
                 out[s:e] = self._forward_logits(X[s:e], False, None)
         return out
 
-    def _output_threshold(self) -> float:
+    def _output_threshold(self, loss: Loss | None = None) -> float:
+        """Where one output splits the classes (predict_classes): 0.5 on probabilities, 0
+        on logits. ``loss`` defaults to fit's."""
         if self._head_activation() == "sigmoid":
             return 0.5
-        if self.loss is None or self.loss.name == "binary_cross_entropy":
+        loss = self.loss if loss is None else loss
+        if loss is None or loss.name == "binary_cross_entropy":
             return 0.0
         return 0.5
 
@@ -206,11 +209,23 @@ class _Inference(_InputChecks):
             return cast("NDArray[np.integer[Any]]", out.argmax(axis=1))
         return (out.reshape(out.shape[0], -1)[:, 0] > self._output_threshold()).astype(np.int64)
 
+    def _extra_metrics(self, metrics: tuple[str, ...], task: str | None) -> list[str]:
+        """The metrics other than accuracy (which has its own path), checked against the
+        targets' task and the model's outputs."""
+        assert self._output_shape is not None  # built
+        n_outputs = int(np.prod(self._output_shape))
+        extra = [m for m in metrics if m != "accuracy"]
+        for m in extra:
+            _metrics._check_for_model(m, task, n_outputs)
+        return extra
+
     def _evaluate_prepared(self, X: NDArray[Any], y: NDArray[Any], loss: Loss, task: str | None,
-                           batch_size: int | None) -> tuple[float, float | None]:
+                           batch_size: int | None,
+                           metrics: tuple[str, ...] | None = None) -> tuple[float, float | None]:
         bs = self._infer_batch(batch_size)
         fold = self._fold_mode(loss)
-        track = "accuracy" in self.metrics and task is not None
+        track = "accuracy" in (self.metrics if metrics is None else metrics) \
+            and task is not None
         saved = (getattr(self, "_task", None), getattr(self, "_threshold", None))
         self._task = task
         self._threshold = 0.0 if loss.name == "binary_cross_entropy" else 0.5
@@ -229,15 +244,22 @@ class _Inference(_InputChecks):
         return float(loss_sum / n), (float(correct / n) if track else None)
 
     def evaluate(self, X: ArrayLike, y: ArrayLike, batch_size: int | None = None, *,
-                 loss: str | Loss | None = None) -> dict[str, float]:
+                 loss: str | Loss | None = None,
+                 metrics: str | Iterable[str] | None = None) -> dict[str, float]:
         """``{"loss": ..., "accuracy": ...}`` on (X, y) (accuracy for classification),
         in inference mode and in batches. ``loss`` defaults to the one used by fit.
+        ``metrics``: names as for fit (``fastnn.metrics.NAMES``), by default fit's; each
+        is a key of the result. Metrics other than accuracy take one more forward pass,
+        over all of X (the outputs that ``predict`` returns).
         Safe to call from several threads at once (they take turns on the model)."""
         with self._lock:
-            return self._evaluate(X, y, batch_size, loss)
+            return self._evaluate(X, y, batch_size, loss, metrics)
 
     def _evaluate(self, X: ArrayLike, y: ArrayLike, batch_size: int | None,
-                  loss: str | Loss | None) -> dict[str, float]:
+                  loss: str | Loss | None,
+                  metrics: str | Iterable[str] | None = None) -> dict[str, float]:
+        from ._model_training import _check_metrics
+        names = self.metrics if metrics is None else _check_metrics(metrics)
         if loss is None:
             loss = self.loss
             if loss is None:
@@ -248,8 +270,14 @@ class _Inference(_InputChecks):
         self._ensure_built(X)
         self._check_features(X)
         y, task = self._prepare_targets(y, X.shape[0], loss)
-        value, acc = self._evaluate_prepared(X, y, loss, task, batch_size)
+        extra = self._extra_metrics(names, task)
+        value, acc = self._evaluate_prepared(X, y, loss, task, batch_size, names)
         result = {"loss": value}
         if acc is not None:
             result["accuracy"] = acc
+        if extra:
+            out = self._predict(X, batch_size)
+            threshold = self._output_threshold(loss)
+            for name in extra:
+                result[name] = _metrics._for_model(name, out, y, task, threshold)
         return result

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _fused
+from . import _fused, metrics as _metrics
 from ._validation import integer, scalar
 from .callbacks import Callback, History, ProgressLogger
 from .errors import NonFiniteInputError, TrainingDivergedError
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     _Snapshot: TypeAlias = tuple[list[NDArray[Any]], dict[str, Any] | None,
                                  list[tuple[Dropout, int]], list[NDArray[Any]]]
 
-METRICS = ("accuracy",)
-_METRIC_ALIASES = {"acc": "accuracy", "accuracy": "accuracy"}
+METRICS = ("accuracy",)  # fit's default; the names it takes: fastnn/metrics.py NAMES
 
 
 class _Training(_Inference):
@@ -68,6 +67,15 @@ class _Training(_Inference):
         epoch, 2 lines only. ``on_nonfinite``: "raise" (TrainingDivergedError, weights of
         the last good epoch restored) or "ignore". While it runs, predict and evaluate
         called from other threads wait for it.
+
+        ``metrics``: names from ``fastnn.metrics.NAMES`` -- "accuracy", "top_k_accuracy"
+        (k=5) or "top3_accuracy" (any k), "precision", "recall", "f1" (macro over classes;
+        binary for one output), "auc" (one binary output), "mse", "mae", "r2" (on the
+        outputs as predict returns them). The History records each per epoch, and
+        ``val_``-prefixed on the validation data. Loss and accuracy are counted during the
+        epoch; every other metric costs one forward pass (inference mode) over the
+        training rows, and one over the validation rows, at the end of each epoch -- only
+        when asked for.
         """
         with self._lock:
             return self._fit(X, y, epochs, batch_size, loss, optimizer, shuffle,
@@ -138,6 +146,9 @@ class _Training(_Inference):
         self._threshold = 0.0 if loss.name == "binary_cross_entropy" else 0.5
         self._fold = self._fold_mode(loss)
         self._track_accuracy = "accuracy" in metrics and task is not None
+        # the other metrics: from one forward pass (inference mode) over the training
+        # and the validation rows at the end of each epoch, only when asked for
+        extra = self._extra_metrics(metrics, task)
         self._on_nonfinite = on_nonfinite
         self._plan = None  # built at the first epoch from this fit's settings
 
@@ -196,6 +207,8 @@ class _Training(_Inference):
                 if self._track_accuracy:
                     assert correct is not None  # counted when tracking accuracy
                     logs["accuracy"] = float(correct / seen) if seen else math.nan
+                if extra:
+                    self._log_metrics(logs, extra, "", X, y, task)
                 if Xv is not None:
                     assert yv is not None  # set with Xv
                     vloss, vacc = self._evaluate_prepared(Xv, yv, loss, task, None)
@@ -203,6 +216,9 @@ class _Training(_Inference):
                     if self._track_accuracy:
                         assert vacc is not None  # same metrics and task as training
                         logs["val_accuracy"] = vacc
+                if extra and Xv is not None:
+                    assert yv is not None  # set with Xv
+                    self._log_metrics(logs, extra, "val_", Xv, yv, task)
                 for cb in cbs:
                     cb.on_epoch_end(epoch, logs)
                 if self.stop_training:
@@ -215,6 +231,13 @@ class _Training(_Inference):
             if progress is not None:
                 progress._close()
         return history
+
+    def _log_metrics(self, logs: dict[str, float], names: Sequence[str], prefix: str,
+                     X: NDArray[Any], y: NDArray[Any], task: str | None) -> None:
+        out = self._predict(X, None)
+        threshold = self._output_threshold()
+        for name in names:
+            logs[prefix + name] = _metrics._for_model(name, out, y, task, threshold)
 
     def _run_epoch(self, X: NDArray[Any], y: NDArray[Any], perm: NDArray[np.intp] | None,
                    batch_size: int,
@@ -376,9 +399,10 @@ def _check_metrics(metrics: str | Iterable[str] | None) -> tuple[str, ...]:
         metrics = (metrics,)
     out: list[str] = []
     for m in metrics:
-        key = _METRIC_ALIASES.get(m) if isinstance(m, str) else None
+        key = _metrics._canonical(m)
         if key is None:
-            raise ValueError(f"unknown metric {m!r}; valid metrics: {', '.join(METRICS)}")
+            raise ValueError(f"unknown metric {m!r}; valid metrics: "
+                             f"{_metrics._valid_names()}")
         if key not in out:
             out.append(key)
     return tuple(out)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from . import metrics as _metrics
 from ._version import __version__
 from .errors import ModelFileError
 from .layers import BACKENDS, LAYERS, layer_from_config
@@ -531,7 +532,8 @@ def _build(header: dict[str, Any], npz: NpzFile[Any], keys: set[str], path: str,
         model.loss = get_loss(loss_name)
         model.loss._ops = model._ops
     metrics = header.get("metrics", ["accuracy"])
-    if not isinstance(metrics, list) or not all(m == "accuracy" for m in metrics):
+    if not isinstance(metrics, list) or not all(
+            _metrics._canonical(m) == m for m in metrics):
         raise _fail(path, f"the header's metrics are invalid: {metrics!r:.200}")
     model.metrics = tuple(metrics)
 

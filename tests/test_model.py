@@ -365,7 +365,7 @@ def _fit(**kw):
     ({"validation_split": 0.2, "validation_data": (X0, Y0)}, ValueError, "not both"),
     ({"validation_data": (X0[:, :5], Y0)}, ValueError, "validation_data X has 5 features"),
     ({"validation_data": (X0, Y0[:3])}, ValueError, "validation_data y"),
-    ({"metrics": ["f1"]}, ValueError, "unknown metric"),
+    ({"metrics": ["f2"]}, ValueError, "unknown metric .f2.; valid metrics: accuracy"),
     ({"X": (X0 * 255).astype(np.uint8)}, TypeError, r"astype\(np.float32\) / 255"),
     ({"X": X0.astype(np.int64)}, TypeError, "convert and scale"),
     ({"X": X0.astype(complex)}, TypeError, "floating-point"),
