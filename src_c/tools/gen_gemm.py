@@ -567,6 +567,21 @@ AVX2_COMPRESS_LUT_PD = _compress_lut_pd()
 
 # The column indices of pack_active, from the chunk masks: the active ones to cols, the
 # others to zcols. The same in either dtype (they are ints).
+def _mask_scan(real):
+    """pack_active's scan for the variants with a nonzero16: the OR of every 16-column
+    chunk's nonzero mask over the m rows."""
+    return '''    /* row by row (each row is read front to back, which the hardware prefetcher follows):
+     * OR the nonzero mask of every 16-column chunk; NaN counts as nonzero, so it still
+     * reaches the products */
+    for (int ch = 0; ch < nch; ch++) masks[ch] = 0;
+    for (int i = 0; i < m; i++) {{
+        const {real} *row = rows[i];
+        for (int ch = 0; ch < nch - 1; ch++) masks[ch] |= (unsigned short)nonzero16(row + 16 * ch, 16);
+        masks[nch - 1] |= (unsigned short)nonzero16(row + 16 * (nch - 1), rem);
+    }}
+'''.format(real=real)
+
+
 _AVX512_INDICES = '''    for (int ch = 0; ch < nch; ch++) {
         __mmask16 lm = ch == nch - 1 ? tail : (__mmask16)0xFFFF, am = masks[ch];
         __mmask16 zm = (__mmask16)(~am & lm);
@@ -674,16 +689,7 @@ static TGT int pack_active(int m, int k, const float *const *rows, float *xc, in
 {
     if (m <= 0 || k <= 0) return 0;
     int nch = (k + 15) / 16, rem = k - 16 * (nch - 1), nact = 0, nz = 0;
-    /* row by row (each row is read front to back, which the hardware prefetcher follows):
-     * OR the nonzero mask of every 16-column chunk; NaN counts as nonzero, so it still
-     * reaches the products */
-    for (int ch = 0; ch < nch; ch++) masks[ch] = 0;
-    for (int i = 0; i < m; i++) {
-        const float *row = rows[i];
-        for (int ch = 0; ch < nch - 1; ch++) masks[ch] |= (unsigned short)nonzero16(row + 16 * ch, 16);
-        masks[nch - 1] |= (unsigned short)nonzero16(row + 16 * (nch - 1), rem);
-    }
-''' + _AVX2_INDICES + '''    /* the active columns of each row, in order: each 8-column half of a chunk is
+''' + _mask_scan("float") + _AVX2_INDICES + '''    /* the active columns of each row, in order: each 8-column half of a chunk is
      * compressed by one permute (the LUT's order for its mask) and stored whole; the
      * lanes past its active ones land where the next ones go, and only the end of the
      * buffer takes a masked store */
@@ -723,16 +729,7 @@ static TGT int pack_active(int m, int k, const double *const *rows, double *xc, 
     int nch = (k + 15) / 16, rem = k - 16 * (nch - 1), nact = 0, nz = 0;
     const __mmask16 tail = (__mmask16)((1u << rem) - 1u);
     const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    /* row by row (each row is read front to back, which the hardware prefetcher follows):
-     * OR the nonzero mask of every 16-column chunk; NaN counts as nonzero, so it still
-     * reaches the products */
-    for (int ch = 0; ch < nch; ch++) masks[ch] = 0;
-    for (int i = 0; i < m; i++) {
-        const double *row = rows[i];
-        for (int ch = 0; ch < nch - 1; ch++) masks[ch] |= (unsigned short)nonzero16(row + 16 * ch, 16);
-        masks[nch - 1] |= (unsigned short)nonzero16(row + 16 * (nch - 1), rem);
-    }
-''' + _AVX512_INDICES + '''    /* each 8-column half of a chunk: only its active lanes are loaded (they lie below k,
+''' + _mask_scan("double") + _AVX512_INDICES + '''    /* each 8-column half of a chunk: only its active lanes are loaded (they lie below k,
      * so the last chunk needs no mask of its own), compressed in registers (the memory form
      * of vcompresspd is microcoded on AMD Zen 4) and stored whole; the lanes past its
      * active ones land where the next ones go, and only the end of the buffer takes a
@@ -764,16 +761,7 @@ static TGT int pack_active(int m, int k, const double *const *rows, double *xc, 
 {
     if (m <= 0 || k <= 0) return 0;
     int nch = (k + 15) / 16, rem = k - 16 * (nch - 1), nact = 0, nz = 0;
-    /* row by row (each row is read front to back, which the hardware prefetcher follows):
-     * OR the nonzero mask of every 16-column chunk; NaN counts as nonzero, so it still
-     * reaches the products */
-    for (int ch = 0; ch < nch; ch++) masks[ch] = 0;
-    for (int i = 0; i < m; i++) {
-        const double *row = rows[i];
-        for (int ch = 0; ch < nch - 1; ch++) masks[ch] |= (unsigned short)nonzero16(row + 16 * ch, 16);
-        masks[nch - 1] |= (unsigned short)nonzero16(row + 16 * (nch - 1), rem);
-    }
-''' + _AVX2_INDICES + '''    /* the active columns of each row, in order: each 4-column quarter of a chunk is
+''' + _mask_scan("double") + _AVX2_INDICES + '''    /* the active columns of each row, in order: each 4-column quarter of a chunk is
      * compressed by one permute of its 32-bit lanes (compress_lut_pd's row for its mask)
      * and stored whole; the lanes past its active ones land where the next ones go, and
      * only the end of the buffer takes a masked store (vmaskmovpd stores are slow on AMD
