@@ -164,6 +164,7 @@ def run_epoch(model: _Training, plan: TrainingPlan, X: NDArray[Any], y: NDArray[
     sw = None if sample_weight is None else np.ascontiguousarray(sample_weight, model.dtype)
     plan.lr = model.optimizer.lr  # schedules change lr between epochs
     plan.weight_decay = getattr(model.optimizer, "weight_decay", 0.0)
+    plan.clip = (model.optimizer.clipnorm, model.optimizer.clipvalue)
     n_batches = -(-n // batch_size)
     report = model._progress
     chunk = n_batches if report is None else max(1, -(-n_batches // _PROGRESS_CALLS))

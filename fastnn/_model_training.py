@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _fused, metrics as _metrics
+from ._class_weight import ClassWeight, apply_class_weight
 from ._validation import integer, scalar
 from .callbacks import Callback, History, ProgressLogger
 from .errors import NonFiniteInputError, TrainingDivergedError
@@ -55,7 +56,8 @@ class _Training(_Inference):
             validation_split: float = 0.0,
             metrics: str | Iterable[str] | None = ("accuracy",),
             callbacks: Callback | Iterable[Callback] | None = None, verbose: int = 1,
-            sample_weight: ArrayLike | None = None, on_nonfinite: str = "raise") -> History:
+            sample_weight: ArrayLike | None = None, on_nonfinite: str = "raise",
+            class_weight: ClassWeight = None) -> History:
         """Train for ``epochs`` passes over (X, y) in mini-batches; returns a History.
 
         ``loss``: "cross_entropy" (integer labels or class probabilities; the outputs are
@@ -67,6 +69,12 @@ class _Training(_Inference):
         epoch, 2 lines only. ``on_nonfinite``: "raise" (TrainingDivergedError, weights of
         the last good epoch restored) or "ignore". While it runs, predict and evaluate
         called from other threads wait for it.
+
+        ``class_weight`` (classification losses: cross_entropy with labels or one-hot
+        targets, binary_cross_entropy with one 0/1 output): a dict ``{class: weight}``
+        (classes left out weigh 1) or "balanced" (``n_samples / (n_classes *
+        bincount(y))`` over the training rows, as scikit-learn); each sample's weight is
+        its class's, times its ``sample_weight`` when both are given.
 
         ``metrics``: names from ``fastnn.metrics.NAMES`` -- "accuracy", "top_k_accuracy"
         (k=5) or "top3_accuracy" (any k), "precision", "recall", "f1" (macro over classes;
@@ -80,14 +88,15 @@ class _Training(_Inference):
         with self._lock:
             return self._fit(X, y, epochs, batch_size, loss, optimizer, shuffle,
                              validation_data, validation_split, metrics, callbacks, verbose,
-                             sample_weight, on_nonfinite)
+                             sample_weight, on_nonfinite, class_weight)
 
     def _fit(self, X: ArrayLike, y: ArrayLike, epochs: int, batch_size: int,
              loss: str | Loss, optimizer: str | Optimizer, shuffle: bool,
              validation_data: Sequence[ArrayLike] | None, validation_split: float,
              metrics: str | Iterable[str] | None,
              callbacks: Callback | Iterable[Callback] | None, verbose: int,
-             sample_weight: ArrayLike | None, on_nonfinite: str) -> History:
+             sample_weight: ArrayLike | None, on_nonfinite: str,
+             class_weight: ClassWeight = None) -> History:
         epochs = integer("epochs", epochs, lo=0)
         batch_size = integer("batch_size", batch_size, lo=1)
         validation_split = scalar("validation_split", validation_split, lo=0.0, hi=1.0,
@@ -129,6 +138,8 @@ class _Training(_Inference):
             self._check_features(Xv, "validation_data X")
             yv, _ = self._prepare_targets(validation_data[1], Xv.shape[0], loss,
                                           "validation_data y")
+        sw = apply_class_weight(class_weight, y, loss.name or type(loss).__name__,
+                                int(np.prod(self._output_shape or ())), sw, self.dtype)
 
         self._bw_stop = self._first_trainable()
         trainable = [(layer, key) for layer in self.layers[self._bw_stop:]

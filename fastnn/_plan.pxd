@@ -111,6 +111,7 @@ cdef extern from "plan.h" nogil:
         void **state2
         Py_ssize_t *size
         double *decay
+        double clipnorm, clipvalue
 
     ctypedef struct fnn_plan:
         int dtype_size

@@ -286,6 +286,7 @@ cdef class TrainingPlan:
         o.amsgrad = bool(cfg.get("amsgrad", False))
         o.centered = bool(cfg.get("centered", False))
         o.iterations = cfg.get("iterations", 0)
+        self.clip = (cfg.get("clipnorm"), cfg.get("clipvalue"))
         o.n_params = n
         o.param = <void **>PyMem_Calloc(max(1, n), sizeof(void *))
         o.grad = <void **>PyMem_Calloc(max(1, n), sizeof(void *))
@@ -348,6 +349,20 @@ cdef class TrainingPlan:
 
         def __set__(self, double value):
             self.p.opt.lr = value
+
+    property clip:
+        """(clipnorm, clipvalue) of the optimizer, None for an option that is off."""
+        def __get__(self):
+            return (self.p.opt.clipnorm or None, self.p.opt.clipvalue or None)
+
+        def __set__(self, value):
+            norm, val = value
+            norm = 0.0 if norm is None else float(norm)
+            val = 0.0 if val is None else float(val)
+            if not (norm >= 0 and val >= 0):
+                raise ValueError(f"clipnorm and clipvalue must be > 0 or None, got {value}")
+            self.p.opt.clipnorm = norm
+            self.p.opt.clipvalue = val
 
     def dropout_offsets(self):
         """The current offset of every dropout step, in step order."""

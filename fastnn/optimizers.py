@@ -2,7 +2,8 @@
 
     SGD(lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0)
         (every optimizer also takes decay_biases=True: False leaves biases out of
-        weight_decay, as scikit-learn's alpha and most textbooks do)
+        weight_decay, as scikit-learn's alpha and most textbooks do; and clipvalue=None,
+        clipnorm=None: gradient clipping before each update, see Optimizer)
     Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False)
     AdamW(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, amsgrad=False)
     RMSprop(lr=1e-2, rho=0.99, eps=1e-8, momentum=0.0, centered=False, weight_decay=0.0)
@@ -36,7 +37,20 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "OPTIMIZERS", "get_op
 
 
 class Optimizer(Picklable):
-    """Base class of the optimizers."""
+    """Base class of the optimizers.
+
+    Gradient clipping, applied to the gradients of each step before the update (and
+    before weight decay is added to them), in this order:
+
+    ``clipvalue``: every gradient element is clamped to ``[-clipvalue, clipvalue]``
+    (``torch.nn.utils.clip_grad_value_``); then ``clipnorm``: when the global L2 norm over
+    all trainable gradients of the step exceeds it, every gradient is scaled by
+    ``clipnorm / (norm + 1e-6)`` (``torch.nn.utils.clip_grad_norm_``, ``fastnn.ops.
+    clip_grad_norm``). Both at once is PyTorch's ``clip_grad_value_`` followed by
+    ``clip_grad_norm_``. Keras differs: its ``clipnorm`` is per variable (this one is
+    global, Keras' ``global_clipnorm``), and Keras allows only one of the options.
+    Clipping modifies the gradient arrays in place.
+    """
 
     name: str | None = None
     _ops: ModuleType = _native
@@ -44,9 +58,14 @@ class Optimizer(Picklable):
     state: list[dict[str, NDArray[Any]]] | None
     decay: list[bool] | None
 
-    def __init__(self, lr: float, decay_biases: bool = True) -> None:
+    def __init__(self, lr: float, decay_biases: bool = True, clipnorm: float | None = None,
+                 clipvalue: float | None = None) -> None:
         self.lr = scalar("lr", lr, lo=0.0)
         self.decay_biases = bool(decay_biases)
+        self.clipnorm = None if clipnorm is None else \
+            scalar("clipnorm", clipnorm, lo=0.0, lo_open=True)
+        self.clipvalue = None if clipvalue is None else \
+            scalar("clipvalue", clipvalue, lo=0.0, lo_open=True)
         self.iterations = 0
         self.state = None
         self.decay = None  # per parameter: does weight decay apply? (set by setup)
@@ -141,11 +160,24 @@ class Optimizer(Picklable):
                 f"update got {len(params)} params and {len(grads)} grads, but the optimizer "
                 f"holds state for {len(self.state)}"
             )
+        self.clip(grads)
         decay = self.decay if self.decay and len(self.decay) == len(params) \
             else [True] * len(params)
         for p, g, s, d in zip(params, grads, self.state, decay):
             self._update_one(p, g, s, self.weight_decay if d else 0.0)
         self.iterations += 1
+
+    def clip(self, grads: Sequence[NDArray[Any]]) -> float | None:
+        """Clip ``grads`` in place as ``update`` does (clipvalue, then clipnorm); returns
+        the global norm before the norm clipping (None without clipnorm)."""
+        if self.clipvalue is not None:
+            v = self.clipvalue
+            for g in grads:
+                # exact in either dtype, so both backends and the fused plan agree
+                np.clip(g, -v, v, out=g)
+        if self.clipnorm is not None and grads:
+            return float(self._ops.clip_grad_norm(list(grads), self.clipnorm))
+        return None
 
     def _update_one(self, param: NDArray[Any], grad: NDArray[Any],
                     state: dict[str, NDArray[Any]], weight_decay: float) -> None:
@@ -157,6 +189,10 @@ class Optimizer(Picklable):
         cfg = {"class": type(self).__name__, "lr": float(self.lr)}
         if not self.decay_biases:
             cfg["decay_biases"] = False
+        if self.clipnorm is not None:
+            cfg["clipnorm"] = self.clipnorm
+        if self.clipvalue is not None:
+            cfg["clipvalue"] = self.clipvalue
         return cfg
 
     @classmethod
@@ -180,8 +216,9 @@ class SGD(Optimizer):
     name = "sgd"
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0, decay_biases: bool = True) -> None:
-        super().__init__(lr, decay_biases)
+                 weight_decay: float = 0.0, decay_biases: bool = True,
+                 clipnorm: float | None = None, clipvalue: float | None = None) -> None:
+        super().__init__(lr, decay_biases, clipnorm, clipvalue)
         self.momentum = scalar("momentum", momentum, lo=0.0, hi=1.0)
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0.0:
@@ -211,8 +248,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
-                 decay_biases: bool = True) -> None:
-        super().__init__(lr, decay_biases)
+                 decay_biases: bool = True, clipnorm: float | None = None,
+                 clipvalue: float | None = None) -> None:
+        super().__init__(lr, decay_biases, clipnorm, clipvalue)
         self.beta1 = scalar("beta1", beta1, lo=0.0, hi=1.0, hi_open=True)
         self.beta2 = scalar("beta2", beta2, lo=0.0, hi=1.0, hi_open=True)
         self.eps = scalar("eps", eps, lo=0.0)
@@ -243,8 +281,10 @@ class AdamW(Adam):
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
-                 decay_biases: bool = True) -> None:
-        super().__init__(lr, beta1, beta2, eps, weight_decay, amsgrad, decay_biases)
+                 decay_biases: bool = True, clipnorm: float | None = None,
+                 clipvalue: float | None = None) -> None:
+        super().__init__(lr, beta1, beta2, eps, weight_decay, amsgrad, decay_biases,
+                         clipnorm, clipvalue)
 
 
 class RMSprop(Optimizer):
@@ -255,8 +295,9 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr: float = 1e-2, rho: float = 0.99, eps: float = 1e-8,
                  momentum: float = 0.0, centered: bool = False, weight_decay: float = 0.0,
-                 decay_biases: bool = True) -> None:
-        super().__init__(lr, decay_biases)
+                 decay_biases: bool = True, clipnorm: float | None = None,
+                 clipvalue: float | None = None) -> None:
+        super().__init__(lr, decay_biases, clipnorm, clipvalue)
         self.rho = scalar("rho", rho, lo=0.0, hi=1.0, hi_open=True)
         self.eps = scalar("eps", eps, lo=0.0)
         self.momentum = scalar("momentum", momentum, lo=0.0, hi=1.0)

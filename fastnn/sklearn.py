@@ -196,6 +196,10 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn is untyped
                    nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
                    weight_decay=wd, decay_biases=False)
 
+    def _model_class_weight(self, incremental: bool) -> dict[int, float] | str | None:
+        """class_weight as Sequential.fit takes it (classes as the model's outputs)."""
+        return None
+
     def _dense_layers(self) -> list[Dense]:
         assert self._model is not None
         return [layer for layer in self._model.layers if isinstance(layer, Dense)]
@@ -270,11 +274,12 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn is untyped
             self._optimizer = self._new_optimizer(batch)
         self._optimizer.weight_decay = self.alpha / batch
         epochs = 1 if incremental else self.max_iter
+        class_weight = self._model_class_weight(incremental)
         converged = False
         for _ in range(epochs):
             hist = model.fit(X, Y, epochs=1, batch_size=batch, loss=self._loss,
                              optimizer=self._optimizer, shuffle=bool(self.shuffle), metrics=(),
-                             verbose=0)
+                             verbose=0, class_weight=class_weight)
             penalty = 0.5 * self.alpha * sum(float(np.sum(np.square(layer.params["W"],
                                                                     dtype=np.float64)))
                                               for layer in self._dense_layers()) / batch
@@ -357,6 +362,55 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]  # scikit-
     sigmoid cross-entropy for two classes or multilabel targets)."""
 
     classes_: NDArray[Any]
+
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: int | Literal["auto"] = "auto", learning_rate: str = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5, max_iter: int = 200,
+                 shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4,
+                 verbose: bool = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: int = 10,
+                 class_weight: dict[Any, float] | str | None = None) -> None:
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, max_iter=max_iter, shuffle=shuffle, random_state=random_state,
+            tol=tol, verbose=verbose, warm_start=warm_start, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, n_iter_no_change=n_iter_no_change)
+        self.class_weight = class_weight
+
+    def _model_class_weight(self, incremental: bool) -> dict[int, float] | str | None:
+        """``class_weight`` (scikit-learn's convention: a dict keyed by the labels of y, or
+        "balanced" over the training rows; not "balanced" in partial_fit, as
+        SGDClassifier) with its classes as the model's outputs."""
+        cw = self.class_weight
+        if cw is None:
+            return None
+        if self._task == "multilabel":
+            raise ValueError("class_weight is not supported for multilabel targets")
+        if isinstance(cw, str):
+            if cw != "balanced":
+                raise ValueError(f"class_weight must be a dict, 'balanced' or None, got {cw!r}")
+            if incremental:
+                raise ValueError("class_weight='balanced' is not supported for partial_fit; "
+                                 "pass a dict of class weights")
+            return cw
+        if not isinstance(cw, dict):
+            raise ValueError(f"class_weight must be a dict, 'balanced' or None, got "
+                             f"{type(cw).__name__}")
+        out: dict[int, float] = {}
+        for label, w in cw.items():
+            where = np.flatnonzero(self.classes_ == label)
+            if len(where) == 0:
+                raise ValueError(f"class_weight has label {label!r}, which is not in "
+                                 f"classes_ {list(self.classes_)}")
+            out[int(where[0])] = w  # binary: classes_[1] is the output's 1, as in the model
+        return out
 
     def _prepare(self, X: ArrayLike, y: ArrayLike, reset: bool,
                  incremental: bool) -> tuple[NDArray[Any], NDArray[Any]]:

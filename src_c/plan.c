@@ -1,5 +1,6 @@
 /* plan.c -- the fused training loop; the bodies are in plan_impl.h. */
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>

@@ -173,6 +173,11 @@ typedef struct {
     fnn_idx *size;             /* elements of each param */
     double *decay;             /* per param: factor on weight_decay (1, or 0 for a bias
                                   the optimizer leaves undecayed); NULL: all 1 */
+    /* Gradient clipping before each update (0: off): every gradient element clamped to
+     * [-clipvalue, clipvalue], then all gradients scaled by clipnorm / (norm + 1e-6) when
+     * their global L2 norm exceeds clipnorm (fastnn.optimizers.Optimizer). It needs every
+     * gradient of the batch before any update, so no update is fused into backward. */
+    double clipnorm, clipvalue;
 } fnn_optimizer;
 
 typedef struct {

@@ -283,11 +283,33 @@ static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int
         FNN_SFX(step_table)[p->steps[s].kind].backward(p, &s, stop, rows, cols, &g, &other);
 }
 
+/* Clip the gradients as fastnn.optimizers.Optimizer.clip does: clipvalue, then clipnorm
+ * with the arithmetic of fastnn.ops.clip_grad_norm (each gradient's sum of squares in
+ * double, added in parameter order), so both training paths agree to the bit. */
+static void FNN_SFX(clip)(fnn_plan *p)
+{
+    fnn_optimizer *o = &p->opt;
+    int nt = p->n_threads;
+    if (o->clipvalue > 0)
+        for (int i = 0; i < o->n_params; ++i)
+            FNN_LEAF(clamp)(o->size[i], (REAL *)o->grad[i], (REAL)o->clipvalue);
+    if (o->clipnorm > 0) {
+        double sq = 0;
+        for (int i = 0; i < o->n_params; ++i)
+            sq += FNN_SFX(fnn_sum_squares)(o->size[i], (const REAL *)o->grad[i], nt);
+        double coef = o->clipnorm / (sqrt(sq) + 1e-6);
+        if (coef < 1.0)
+            for (int i = 0; i < o->n_params; ++i)
+                FNN_SFX(fnn_scale)(o->size[i], (REAL *)o->grad[i], coef, nt);
+    }
+}
+
 static void FNN_SFX(update)(fnn_plan *p)
 {
     fnn_optimizer *o = &p->opt;
     int nt = p->n_threads;
     long long step = o->iterations + 1;
+    FNN_SFX(clip)(p);
     for (int i = 0; i < o->n_params; ++i) {
         if (p->fused_w0 && i == p->steps[0].param_index) continue; /* done in backward */
         REAL *w = (REAL *)o->param[i];
@@ -332,7 +354,9 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
     int cols = FNN_SFX(cols_mode)(p, stop, n_fwd);
     fnn_optimizer *o = &p->opt;
     p->fused_w0 = FNN_FUSED_NONE;
-    if (cols == FNN_COLS_KERNELS && p->steps[0].trainable) {
+    /* a fused update would run before the clipping has seen every gradient */
+    int clips = o->clipnorm > 0 || o->clipvalue > 0;
+    if (cols == FNN_COLS_KERNELS && p->steps[0].trainable && !clips) {
         int w0 = p->steps[0].param_index;
         double wd0 = o->weight_decay * (o->decay ? o->decay[w0] : 1.0);
         if (o->kind == FNN_OPT_SGD && o->momentum == 0 && wd0 == 0)

@@ -17,3 +17,12 @@ static int FNN_L(row_finite)(fnn_idx n, const REAL *x)
     for (fnn_idx j = 0; j < n; ++j) bad |= (bits_t)((u[j] & exp) == exp);
     return bad == 0;
 }
+
+/* x = min(max(x, -limit), limit); NaN stays NaN, as numpy's clip leaves it. */
+static void FNN_L(clamp)(fnn_idx n, REAL *x, REAL limit)
+{
+    for (fnn_idx j = 0; j < n; ++j) {
+        REAL v = x[j];
+        x[j] = v < -limit ? -limit : v > limit ? limit : v;
+    }
+}
