@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from ._version import __version__
-from .layers import Activation, Dense, Dropout, Flatten, Layer, as_float_dtype
+from .layers import LAYERS, Activation, Dense, Dropout, Flatten, Layer, as_float_dtype
 from .layers_block import BatchNorm, LayerNorm, Residual
 from .layers_conv import GlobalAvgPool, Reshape, _Conv, _Pool
 from .layers_recurrent import Bidirectional, TimeDistributed, _Recurrent
@@ -124,8 +124,9 @@ def _activation(g: _Graph, act: str | None, alpha: float | None, x: str) -> str:
     if act is None:
         return x
     if act in _ACTIVATION_OPS:
-        attrs = {} if alpha is None else {"alpha": float(alpha)}
-        return str(g.op(_ACTIVATION_OPS[act], [x], act, **attrs))
+        if alpha is None:
+            return str(g.op(_ACTIVATION_OPS[act], [x], act))
+        return str(g.op(_ACTIVATION_OPS[act], [x], act, alpha=float(alpha)))
     if act in ("softmax", "log_softmax"):  # along the last axis, as fastnn's
         return str(g.op("Softmax" if act == "softmax" else "LogSoftmax", [x], act, axis=-1))
     if act == "gelu":  # fastnn's GELU is the tanh form: 0.5 x (1 + tanh(c (x + k x^3)))
@@ -350,6 +351,10 @@ def _register(exporter: _Exporter, *classes: type[Layer]) -> None:
 
 
 def _exporter_of(layer: Layer) -> _Exporter | None:
+    """The exporter of a layer of one of fastnn's own classes. A subclass (a user's
+    layer, even one derived from Dense) may compute anything: it has none."""
+    if LAYERS.get(type(layer).__name__) is not type(layer):
+        return None
     for cls in type(layer).__mro__:
         if cls in _LAYERS:
             return _LAYERS[cls]
@@ -378,11 +383,11 @@ def _check_exportable(layers: Sequence[Layer]) -> None:
     ValueError naming the first that has none."""
     for layer in layers:
         if _exporter_of(layer) is None:
+            known = sorted(name for name, cls in LAYERS.items()
+                           if any(c in _LAYERS for c in cls.__mro__))
             raise ValueError(
                 f"layer {layer.name!r} ({type(layer).__module__}.{type(layer).__name__}) has "
-                "no ONNX export; the layers fastnn exports are "
-                + ", ".join(sorted(c.__name__ for c in _LAYERS if not c.__name__.startswith("_")))
-                + ", the activations, the convolutions, the pools and the recurrent layers")
+                f"no ONNX export; the layers that have one: {', '.join(known)}")
         _check_exportable(layer.sublayers())
 
 
@@ -425,7 +430,7 @@ def _check_opset(onnx: Any, opset: int | None) -> int:
 
 
 def to_onnx_model(model: Sequential, *, opset: int | None = None, proba: bool = False,
-                  dtype: DTypeLike = None) -> Any:
+                  dtype: DTypeLike | None = None) -> Any:
     """The ONNX ``ModelProto`` of a built model, checked by ``onnx.checker`` (see
     ``export_onnx``)."""
     onnx = _import_onnx()
@@ -460,7 +465,7 @@ def to_onnx_model(model: Sequential, *, opset: int | None = None, proba: bool = 
 
 
 def export_onnx(model: Sequential, path: str | os.PathLike[str], opset: int | None = None, *,
-                proba: bool = False, dtype: DTypeLike = None) -> None:
+                proba: bool = False, dtype: DTypeLike | None = None) -> None:
     """Write ``model`` (a built ``Sequential``) to ``path`` as an ONNX model that computes
     ``model.predict(X)`` for a batch of any size (``proba=True``: ``predict_proba(X)``,
     the softmax or sigmoid that predict_proba adds written into the graph).

@@ -225,7 +225,7 @@ def save_model(model: Sequential, path: str | os.PathLike[str], *,
     write_atomic(path, fill)
 
 
-def write_atomic(path: str, fill: Callable[[BinaryIO], None]) -> None:
+def write_atomic(path: str, fill: Callable[[BinaryIO], object]) -> None:
     """Write a file whole or not at all: ``fill`` writes a temporary file beside ``path``
     (opened "w+b"), which then replaces ``path`` -- with the umask's permissions, durably."""
     directory = os.path.dirname(os.path.abspath(path))

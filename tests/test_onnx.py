@@ -347,6 +347,17 @@ def test_a_layer_without_onnx_mapping_is_named_and_nothing_is_written(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_subclass_of_a_fastnn_layer_is_not_exported_as_its_base(tmp_path):
+    class Doubled(Dense):  # computes something else than Dense with the same params
+        def _forward(self, x, training, activate=True):
+            return 2 * super()._forward(x, training, activate)
+
+    model = Sequential([Doubled(3)], input_shape=(2,)).build()
+    with pytest.raises(ValueError, match=r"\(.*Doubled\) has no ONNX export"):
+        fastnn.export_onnx(model, tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unbuilt_model_and_bad_opsets_are_refused(tmp_path):
     with pytest.raises(ValueError, match="not built"):
         fastnn.export_onnx(Sequential([Dense(2)]), tmp_path / "m.onnx")
