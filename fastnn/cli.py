@@ -5,7 +5,7 @@
     fastnn train --data my.npz         # arrays X (n, features) and y (n,) integer labels
     fastnn evaluate model.fnn [--dataset digits | --data FILE.npz]
     fastnn predict model.fnn --data FILE.npz [--output predictions.csv]
-    fastnn export model.fnn model.onnx [--opset N] [--proba]   # needs the onnx package
+    fastnn export model.fnn model.onnx [--opset N] [--proba] [--dtype float32]   # needs onnx
     fastnn info [--json]
     fastnn bench --quick [--json run.json] [--plot run.png]
     fastnn bench --compare old.json new.json
@@ -512,11 +512,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     _output_file(args.output, "output")
     model, _ = _load_model(args.model)
-    export_onnx(model, args.output, args.opset, proba=args.proba)
+    export_onnx(model, args.output, args.opset, proba=args.proba, dtype=args.dtype)
     shape = ", ".join(str(s) for s in model.input_shape or ())
     out = ", ".join(str(s) for s in model.output_shape or ())
     print(f"{args.model} -> {args.output}: ONNX, input (N, {shape}), output (N, {out}) "
-          f"{model.dtype}" + (", probabilities" if args.proba else ""))
+          f"{args.dtype or model.dtype}" + (", probabilities" if args.proba else ""))
     return 0
 
 
@@ -697,6 +697,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--proba", action="store_true",
                    help="output class probabilities, as predict --proba, instead of the raw "
                    "outputs")
+    x.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="the graph's float type (default: the model's; onnxruntime runs "
+                   "convolutions and recurrent layers in float32 only)")
     _add_version(x)
     x.set_defaults(func=_cmd_export)
 

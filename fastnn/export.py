@@ -91,26 +91,30 @@ class _Graph:
     def ints(self, values: Sequence[int], hint: str = "shape") -> str:
         return self.const(np.asarray(values, np.int64), hint, np.int64)
 
-    def op(self, op_type: str, inputs: Sequence[str], hint: str = "", n_out: int = 1,
-           **attrs: Any) -> Any:
-        """Append a node; returns its output name (a list of them when n_out > 1)."""
+    def op(self, op_type: str, inputs: Sequence[str], hint: str = "", **attrs: Any) -> str:
+        """Append a node; returns the name of its output."""
+        return self.op_n(op_type, inputs, 1, hint, **attrs)[0]
+
+    def op_n(self, op_type: str, inputs: Sequence[str], n_out: int, hint: str = "",
+             **attrs: Any) -> list[str]:
+        """Append a node with n_out outputs; returns their names."""
         outs = [self.name(hint or op_type.lower()) for _ in range(n_out)]
         self.nodes.append(self.helper.make_node(op_type, list(inputs), outs,
                                                 name=self.name(op_type), **attrs))
-        return outs[0] if n_out == 1 else outs
+        return outs
 
     def reduce(self, op_type: str, x: str, axes: Sequence[int], keepdims: int) -> str:
         """A Reduce* node: axes as an attribute before opset 18, as an input from it on."""
         if self.opset >= 18:
-            return str(self.op(op_type, [x, self.ints(axes, "axes")], keepdims=keepdims))
-        return str(self.op(op_type, [x], axes=list(axes), keepdims=keepdims))
+            return self.op(op_type, [x, self.ints(axes, "axes")], keepdims=keepdims)
+        return self.op(op_type, [x], axes=list(axes), keepdims=keepdims)
 
     def squeeze(self, x: str, axes: Sequence[int]) -> str:
-        return str(self.op("Squeeze", [x, self.ints(axes, "axes")]))
+        return self.op("Squeeze", [x, self.ints(axes, "axes")])
 
     def reshape(self, x: str, sample_shape: Sequence[int]) -> str:
         """(N, ...) -> (N, *sample_shape), N kept whatever it is."""
-        return str(self.op("Reshape", [x, self.ints([-1, *sample_shape])]))
+        return self.op("Reshape", [x, self.ints([-1, *sample_shape])])
 
 
 # ------------------------------------------------------------------------------ layers
@@ -125,16 +129,16 @@ def _activation(g: _Graph, act: str | None, alpha: float | None, x: str) -> str:
         return x
     if act in _ACTIVATION_OPS:
         if alpha is None:
-            return str(g.op(_ACTIVATION_OPS[act], [x], act))
-        return str(g.op(_ACTIVATION_OPS[act], [x], act, alpha=float(alpha)))
+            return g.op(_ACTIVATION_OPS[act], [x], act)
+        return g.op(_ACTIVATION_OPS[act], [x], act, alpha=float(alpha))
     if act in ("softmax", "log_softmax"):  # along the last axis, as fastnn's
-        return str(g.op("Softmax" if act == "softmax" else "LogSoftmax", [x], act, axis=-1))
+        return g.op("Softmax" if act == "softmax" else "LogSoftmax", [x], act, axis=-1)
     if act == "gelu":  # fastnn's GELU is the tanh form: 0.5 x (1 + tanh(c (x + k x^3)))
         x3 = g.op("Mul", [g.op("Mul", [x, x]), x])
         inner = g.op("Mul", [g.const(GELU_C, "gelu_c"),
                              g.op("Add", [x, g.op("Mul", [g.const(GELU_K, "gelu_k"), x3])])])
         one_plus = g.op("Add", [g.const(1.0, "one"), g.op("Tanh", [inner])])
-        return str(g.op("Mul", [g.op("Mul", [g.const(0.5, "half"), x]), one_plus], "gelu"))
+        return g.op("Mul", [g.op("Mul", [g.const(0.5, "half"), x]), one_plus], "gelu")
     raise ValueError(f"activation {act!r} has no ONNX mapping")
 
 
@@ -145,7 +149,7 @@ def _dense(g: _Graph, layer: Dense, x: str, shape: tuple[int, ...],
         z = g.op("Gemm", [x, w, g.const(layer.params["b"], f"{layer.name}.b")], layer.name)
     else:
         z = g.op("MatMul", [x, w], layer.name)
-    return _activation(g, layer.activation, layer.alpha, z) if activate else str(z)
+    return _activation(g, layer.activation, layer.alpha, z) if activate else z
 
 
 def _act_layer(g: _Graph, layer: Activation, x: str, shape: tuple[int, ...]) -> str:
@@ -157,7 +161,7 @@ def _identity(g: _Graph, layer: Layer, x: str, shape: tuple[int, ...]) -> str:
 
 
 def _flatten(g: _Graph, layer: Layer, x: str, shape: tuple[int, ...]) -> str:
-    return str(g.op("Flatten", [x], layer.name, axis=1))
+    return g.op("Flatten", [x], layer.name, axis=1)
 
 
 def _reshape(g: _Graph, layer: Reshape, x: str, shape: tuple[int, ...]) -> str:
@@ -175,19 +179,17 @@ def _conv(g: _Graph, layer: _Conv, x: str, shape: tuple[int, ...],
     z = g.op("Conv", inputs, layer.name, kernel_shape=list(layer.kernel_size),
              strides=list(layer.stride), dilations=list(layer.dilation),
              pads=[p[0] for p in pads] + [p[1] for p in pads])
-    return _activation(g, layer.activation, layer.alpha, z) if activate else str(z)
+    return _activation(g, layer.activation, layer.alpha, z) if activate else z
 
 
 def _pool(g: _Graph, layer: _Pool, x: str, shape: tuple[int, ...]) -> str:
     stride = layer.pool_size if layer.stride is None else layer.stride
-    return str(g.op("MaxPool" if layer._kind == "max" else "AveragePool", [x], layer.name,
-                    kernel_shape=list(layer.pool_size), strides=list(stride)))
+    return g.op("MaxPool" if layer._kind == "max" else "AveragePool", [x], layer.name,
+                kernel_shape=list(layer.pool_size), strides=list(stride))
 
 
 def _global_avgpool(g: _Graph, layer: GlobalAvgPool, x: str, shape: tuple[int, ...]) -> str:
-    if len(shape) == 1:  # no spatial axis: output_shape refuses it, kept for clarity
-        raise ValueError(f"{layer.name} (GlobalAvgPool) needs a spatial axis")
-    return str(g.op("Flatten", [g.op("GlobalAveragePool", [x])], layer.name, axis=1))
+    return g.op("Flatten", [g.op("GlobalAveragePool", [x])], layer.name, axis=1)
 
 
 def _batchnorm(g: _Graph, layer: BatchNorm, x: str, shape: tuple[int, ...]) -> str:
@@ -195,33 +197,32 @@ def _batchnorm(g: _Graph, layer: BatchNorm, x: str, shape: tuple[int, ...]) -> s
     inputs = [x] + [g.const(a, f"{layer.name}.{k}") for k, a in (
         ("gamma", p["gamma"]), ("beta", p["beta"]), ("running_mean", b["running_mean"]),
         ("running_var", b["running_var"]))]
-    return str(g.op("BatchNormalization", inputs, layer.name, epsilon=float(layer.eps)))
+    return g.op("BatchNormalization", inputs, layer.name, epsilon=float(layer.eps))
 
 
 def _layernorm(g: _Graph, layer: LayerNorm, x: str, shape: tuple[int, ...]) -> str:
     d = shape[-1]
     weight = layer.params.get("weight", np.ones(d, g.dtype))
     bias = layer.params.get("bias", np.zeros(d, g.dtype))
-    return str(g.op("LayerNormalization",
-                    [x, g.const(weight, f"{layer.name}.weight"),
-                     g.const(bias, f"{layer.name}.bias")],
-                    layer.name, axis=-1, epsilon=float(layer.eps)))
+    return g.op("LayerNormalization",
+                [x, g.const(weight, f"{layer.name}.weight"), g.const(bias, f"{layer.name}.bias")],
+                layer.name, axis=-1, epsilon=float(layer.eps))
 
 
 def _residual(g: _Graph, layer: Residual, x: str, shape: tuple[int, ...]) -> str:
-    h, s = _sequence(g, layer.layers, x, shape)
+    h, _ = _sequence(g, layer.layers, x, shape)
     skip = x
     proj = layer.projection
     if isinstance(proj, Dense):
         skip = _dense(g, proj, x, shape)
     elif proj is not None:
         skip = _conv(g, proj, x, shape)
-    return str(g.op("Add", [h, skip], layer.name))
+    return g.op("Add", [h, skip], layer.name)
 
 
 def _embedding(g: _Graph, layer: Embedding, x: str, shape: tuple[int, ...]) -> str:
     table = g.const(layer.params["weight"], f"{layer.name}.weight")
-    return str(g.op("Gather", [table, x], layer.name, axis=0))
+    return g.op("Gather", [table, x], layer.name, axis=0)
 
 
 def _time_distributed(g: _Graph, layer: TimeDistributed, x: str, shape: tuple[int, ...]) -> str:
@@ -257,10 +258,10 @@ def _sequence_lengths(g: _Graph, layer: _Recurrent, x: str, t: int) -> str:
     """(N,) int32: per sample 1 + the last step whose features are not all mask_value
     (0 for a sample that is all padding), as the layer computes them."""
     real = g.op("Not", [g.op("Equal", [x, g.const(layer.mask_value, "mask_value")])])
-    step_real = g.reduce("ReduceMax", str(g.op("Cast", [real], to=_tensor_type(g))), [2], 0)
+    step_real = g.reduce("ReduceMax", g.op("Cast", [real], to=_tensor_type(g)), [2], 0)
     rank = g.op("Mul", [step_real, g.const(np.arange(1, t + 1), "steps")])  # (N, T)
-    last = g.reduce("ReduceMax", str(rank), [1], 0)
-    return str(g.op("Cast", [last], "lengths", to=g.onnx.TensorProto.INT32))
+    last = g.reduce("ReduceMax", rank, [1], 0)
+    return g.op("Cast", [last], "lengths", to=g.onnx.TensorProto.INT32)
 
 
 def _tensor_type(g: _Graph) -> int:
@@ -272,12 +273,11 @@ def _recurrent_node(g: _Graph, layers: Sequence[_Recurrent], xt: str, lengths: s
     """The RNN / GRU / LSTM node over time-major xt (T, N, F): (Y, Y_h)."""
     first = layers[0]
     w, r, b = _onnx_weights(layers)
-    inputs = [xt, g.const(w, f"{first.name}.W"), g.const(r, f"{first.name}.R"),
-              "" if b is None else g.const(b, f"{first.name}.B")]
+    inputs = [xt, g.const(w, f"{first.name}.W"), g.const(r, f"{first.name}.R")]
+    if b is not None or lengths is not None:  # "": an omitted optional input (zero bias)
+        inputs.append("" if b is None else g.const(b, f"{first.name}.B"))
     if lengths is not None:
         inputs.append(lengths)
-    while inputs[-1] == "":
-        inputs.pop()
     attrs: dict[str, Any] = {"hidden_size": first.units, "direction": direction}
     if first._cell == "gru":
         op_type = "GRU"
@@ -287,29 +287,30 @@ def _recurrent_node(g: _Graph, layers: Sequence[_Recurrent], xt: str, lengths: s
     else:
         op_type = "RNN"
         attrs["activations"] = ["Tanh" if first._cell == "tanh" else "Relu"] * len(layers)
-    y, y_h = g.op(op_type, inputs, first.name, n_out=2, **attrs)
-    return str(y), str(y_h)
+    y, y_h = g.op_n(op_type, inputs, 2, first.name, **attrs)  # Y_c (LSTM) left out
+    return y, y_h
 
 
 def _reverse_steps(g: _Graph, x: str, lengths: str | None) -> str:
     """Time-major x (T, N, F) with each sample's first lengths[b] steps reversed and its
     padding left in place; all T steps without lengths."""
     if lengths is None:
-        return str(g.op("Slice", [x, g.ints([-1]), g.ints([-(2 ** 63)]), g.ints([0]),
-                                  g.ints([-1])], "reversed"))
+        # starts -1, ends "before the first", axis 0, step -1
+        return g.op("Slice", [x, g.ints([-1]), g.ints([-(2 ** 63)]), g.ints([0]),
+                              g.ints([-1])], "reversed")
     lens64 = g.op("Cast", [lengths], to=g.onnx.TensorProto.INT64)
-    return str(g.op("ReverseSequence", [x, lens64], "reversed", batch_axis=1, time_axis=0))
+    return g.op("ReverseSequence", [x, lens64], "reversed", batch_axis=1, time_axis=0)
 
 
 def _recurrent(g: _Graph, layer: _Recurrent, x: str, shape: tuple[int, ...]) -> str:
     t = shape[0]
     lengths = None if layer.mask_value is None else _sequence_lengths(g, layer, x, t)
-    xt = str(g.op("Transpose", [x], perm=[1, 0, 2]))
+    xt = g.op("Transpose", [x], perm=[1, 0, 2])
     if layer.go_backwards:  # the layer reads the reversed sequence (padding kept last)
         xt = _reverse_steps(g, xt, lengths)
     y, y_h = _recurrent_node(g, [layer], xt, lengths, "forward")
     if layer.return_sequences:  # Y (T, 1, N, H) -> (N, T, H)
-        return str(g.op("Transpose", [g.squeeze(y, [1])], layer.name, perm=[1, 0, 2]))
+        return g.op("Transpose", [g.squeeze(y, [1])], layer.name, perm=[1, 0, 2])
     return g.squeeze(y_h, [0])
 
 
@@ -317,7 +318,7 @@ def _bidirectional(g: _Graph, layer: Bidirectional, x: str, shape: tuple[int, ..
     fw = layer.forward_layer
     t = shape[0]
     lengths = None if fw.mask_value is None else _sequence_lengths(g, fw, x, t)
-    xt = str(g.op("Transpose", [x], perm=[1, 0, 2]))
+    xt = g.op("Transpose", [x], perm=[1, 0, 2])
     # ONNX's reverse direction runs each sample from its last real step to its first and
     # writes its outputs back in time order: what Bidirectional does with its copy
     y, y_h = _recurrent_node(g, [fw, layer.backward_layer], xt, lengths, "bidirectional")
@@ -325,18 +326,18 @@ def _bidirectional(g: _Graph, layer: Bidirectional, x: str, shape: tuple[int, ..
     for d in (0, 1):
         index = g.const(np.int64(d), "direction", np.int64)
         if layer.return_sequences:  # Y (T, 2, N, H) -> (N, T, H) per direction
-            halves.append(str(g.op("Transpose", [g.op("Gather", [y, index], axis=1)],
-                                   perm=[1, 0, 2])))
+            halves.append(g.op("Transpose", [g.op("Gather", [y, index], axis=1)],
+                               perm=[1, 0, 2]))
         else:  # Y_h (2, N, H) -> (N, H)
-            halves.append(str(g.op("Gather", [y_h, index], axis=0)))
+            halves.append(g.op("Gather", [y_h, index], axis=0))
     mode = layer.merge_mode
     if mode == "concat":
-        return str(g.op("Concat", halves, layer.name, axis=-1))
+        return g.op("Concat", halves, layer.name, axis=-1)
     if mode == "sum":
-        return str(g.op("Add", halves, layer.name))
+        return g.op("Add", halves, layer.name)
     if mode == "mul":
-        return str(g.op("Mul", halves, layer.name))
-    return str(g.op("Mul", [g.op("Add", halves), g.const(0.5, "half")], layer.name))
+        return g.op("Mul", halves, layer.name)
+    return g.op("Mul", [g.op("Add", halves), g.const(0.5, "half")], layer.name)
 
 
 # ------------------------------------------------------------------------------ model
@@ -413,8 +414,8 @@ def _proba(g: _Graph, model: Sequential, x: str, shape: tuple[int, ...]) -> str:
         return x
     bce = model.loss is not None and model.loss.name == "binary_cross_entropy"
     if len(shape) == 1 and shape[0] > 1 and not bce:
-        return str(g.op("Softmax", [x], "proba", axis=-1))
-    return str(g.op("Sigmoid", [x], "proba"))
+        return g.op("Softmax", [x], "proba", axis=-1)
+    return g.op("Sigmoid", [x], "proba")
 
 
 def _check_opset(onnx: Any, opset: int | None) -> int:

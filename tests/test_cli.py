@@ -319,17 +319,19 @@ def test_export_writes_an_onnx_file_that_computes_predict(files, capsys):
     ort = pytest.importorskip("onnxruntime")
     X = np.load("good.npz")["X"]
     model = fastnn.load("m.fnn")
-    for argv, want in [([], model.predict(X)),
-                       (["--proba", "--opset", "18"], model.predict_proba(X))]:
+    for argv, want, dtype in [([], model.predict(X), "float32"),
+                              (["--proba", "--opset", "18"], model.predict_proba(X), "float32"),
+                              (["--dtype", "float64"], model.predict(X), "float64")]:
         assert main(["export", "m.fnn", "m.onnx", *argv]) == 0
         out, err = capsys.readouterr()
         assert out.splitlines() == [
-            "m.fnn -> m.onnx: ONNX, input (N, 64), output (N, 10) float32"
-            + (", probabilities" if argv else "")], out
+            f"m.fnn -> m.onnx: ONNX, input (N, 64), output (N, 10) {dtype}"
+            + (", probabilities" if "--proba" in argv else "")], out
         assert err == ""
         onnx.checker.check_model(onnx.load("m.onnx"))
         sess = ort.InferenceSession("m.onnx", providers=["CPUExecutionProvider"])
-        (got,) = sess.run(None, {"input": X})
+        (got,) = sess.run(None, {"input": X.astype(dtype)})
+        assert got.dtype == dtype
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
