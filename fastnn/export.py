@@ -472,9 +472,9 @@ def export_onnx(model: Sequential, path: str | os.PathLike[str], opset: int | No
     the softmax or sigmoid that predict_proba adds written into the graph).
 
     ``opset``: the ONNX operator set (default 17, the lowest allowed; up to the installed
-    onnx package's newest). The input ``input`` is (N, *model.input_shape) in the model's
-    dtype -- int64 indices for a model that starts with an Embedding -- and the output
-    ``output`` is (N, *model.output_shape). Dropout is the identity, BatchNorm uses its
+    onnx package's newest). The input ``input`` is ``(N, *model.input_shape)`` in the
+    model's dtype -- int64 indices for a model that starts with an Embedding -- and the
+    output ``output`` is ``(N, *model.output_shape)``. Dropout is the identity, BatchNorm uses its
     running statistics, as in predict.
 
     ``dtype``: the graph's float type, by default the model's. A float64 model becomes a
