@@ -511,6 +511,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .export import export_onnx
 
     _output_file(args.output, "output")
+    if os.path.exists(args.output) and os.path.exists(args.model) and \
+            os.path.samefile(args.output, args.model):
+        raise UsageError(f"output {args.output}: is the model file itself; name another file")
     model, _ = _load_model(args.model)
     export_onnx(model, args.output, args.opset, proba=args.proba, dtype=args.dtype)
     shape = ", ".join(str(s) for s in model.input_shape or ())

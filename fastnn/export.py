@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -30,11 +30,9 @@ from .layers_block import BatchNorm, LayerNorm, Residual
 from .layers_conv import GlobalAvgPool, Reshape, _Conv, _Pool
 from .layers_recurrent import Bidirectional, TimeDistributed, _Recurrent
 from .layers_sequence import Embedding
+from .model import Sequential
 from .reference.activations import GELU_C, GELU_K
 from .saving import write_atomic
-
-if TYPE_CHECKING:
-    from .model import Sequential
 
 __all__ = ["export_onnx", "DEFAULT_OPSET", "MIN_OPSET"]
 
@@ -44,6 +42,9 @@ MIN_OPSET = 17
 DEFAULT_OPSET = 17
 
 INSTALL_HINT = 'pip install "fastnn-cpu[onnx]"'
+
+# A protobuf message, so an ONNX file with its weights inside, holds at most 2 GiB.
+MAX_BYTES = 2**31 - 1
 
 
 def _import_onnx() -> Any:
@@ -434,13 +435,27 @@ def to_onnx_model(model: Sequential, *, opset: int | None = None, proba: bool = 
                   dtype: DTypeLike | None = None) -> Any:
     """The ONNX ``ModelProto`` of a built model, checked by ``onnx.checker`` (see
     ``export_onnx``)."""
+    if not isinstance(model, Sequential):
+        raise TypeError(f"export_onnx takes a Sequential, got {type(model).__name__}")
     onnx = _import_onnx()
     opset = _check_opset(onnx, opset)
+    with model._lock:  # the weights of one moment, not those of a fit running meanwhile
+        return _to_onnx_model(onnx, model, opset, proba,
+                              model.dtype if dtype is None else as_float_dtype(dtype))
+
+
+def _to_onnx_model(onnx: Any, model: Sequential, opset: int, proba: bool,
+                   dtype: np.dtype[Any]) -> Any:
     if not model.built or model.input_shape is None or model.output_shape is None:
         raise ValueError("the model is not built yet: fit it, call predict once, or "
                          "model.build(input_shape) before exporting it")
     _check_exportable(model.layers)
-    g = _Graph(onnx, model.dtype if dtype is None else as_float_dtype(dtype), opset)
+    size = sum(a.size for _, _, a in model.params + model.buffers) * dtype.itemsize
+    if size > MAX_BYTES:
+        raise ValueError(f"the model's weights take {size / 2**30:.1f} GiB in {dtype}; an "
+                         "ONNX file holds at most 2 GiB (weights stored outside the file are "
+                         "not supported by this export)")
+    g = _Graph(onnx, dtype, opset)
     helper = onnx.helper
     in_shape = tuple(model.input_shape)
     indices = model.layers[0].takes_indices

@@ -223,6 +223,7 @@ BAD_ARGS = [
     (["export", "corrupt.npz", "m.onnx"], 1, "corrupt.npz"),
     (["export", "m.fnn", "adir"], 1, "output adir: is a directory"),
     (["export", "m.fnn", "nodir/m.onnx"], 1, "does not exist"),
+    (["export", "m.fnn", "m.fnn"], 1, "output m.fnn: is the model file itself"),
     (["export", "m.fnn", "m.onnx", "--opset", "x"], 2, "--opset: invalid int value"),
     (["export", "m.fnn"], 2, "the following arguments are required: output"),
     (["info", "--nope"], 2, "unrecognized arguments"),

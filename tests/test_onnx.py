@@ -228,8 +228,9 @@ def _padded(n, t, f, rng, dtype=np.float32):
 
 
 @pytest.mark.parametrize("cell", [SimpleRNN, GRU, LSTM])
-@pytest.mark.parametrize("seq,back", [(False, False), (True, True)],
-                         ids=["last", "sequences-backwards"])
+@pytest.mark.parametrize("seq,back", [(False, False), (True, False), (False, True),
+                                      (True, True)],
+                         ids=["last", "sequences", "backwards", "sequences-backwards"])
 def test_recurrent_masking(tmp_path, cell, seq, back):
     rng = np.random.default_rng(4)
     X = _padded(16, 6, 3, rng)
@@ -243,6 +244,15 @@ def test_recurrent_masking(tmp_path, cell, seq, back):
 def test_bidirectional(tmp_path, mode, seq):
     model = _trained([Bidirectional(LSTM(4, return_sequences=seq), merge_mode=mode),
                       Flatten(), Dense(2)], (5, 3))
+    _check(model, tmp_path)
+
+
+@pytest.mark.parametrize("cell", [
+    lambda: SimpleRNN(3, activation="relu", return_sequences=True),
+    lambda: GRU(3, use_bias=False),
+], ids=["rnn-relu", "gru-nobias"])
+def test_bidirectional_other_cells(tmp_path, cell):
+    model = _trained([Bidirectional(cell()), Flatten(), Dense(2)], (5, 3))
     _check(model, tmp_path)
 
 
@@ -359,6 +369,8 @@ def test_a_subclass_of_a_fastnn_layer_is_not_exported_as_its_base(tmp_path):
 
 
 def test_unbuilt_model_and_bad_opsets_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="takes a Sequential"):
+        fastnn.export_onnx(Dense(2), tmp_path / "m.onnx")
     with pytest.raises(ValueError, match="not built"):
         fastnn.export_onnx(Sequential([Dense(2)]), tmp_path / "m.onnx")
     model = Sequential([Dense(2)], input_shape=(3,)).build()
@@ -377,6 +389,17 @@ def test_without_the_onnx_package_the_error_says_what_to_install(tmp_path, monke
     with pytest.raises(ImportError, match=r'pip install "fastnn-cpu\[onnx\]"'):
         fastnn.export_onnx(model, tmp_path / "m.onnx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_weights_over_what_a_file_holds_are_refused(tmp_path, monkeypatch):
+    import fastnn.export
+
+    model = Sequential([Dense(3)], input_shape=(4,)).build()  # 15 values, 60 bytes
+    monkeypatch.setattr(fastnn.export, "MAX_BYTES", 59)
+    with pytest.raises(ValueError, match="an ONNX file holds at most 2 GiB"):
+        fastnn.export_onnx(model, tmp_path / "m.onnx")
+    monkeypatch.setattr(fastnn.export, "MAX_BYTES", 60)
+    fastnn.export_onnx(model, tmp_path / "m.onnx")
 
 
 def test_a_loaded_model_exports_the_same(tmp_path):
