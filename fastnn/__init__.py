@@ -9,6 +9,7 @@
     BatchNorm, LayerNorm, Residual, ...), optimizers (SGD, Adam,
     AdamW, RMSprop), callbacks (EarlyStopping, StepDecay, ...), fastnn.load: the model API
     fastnn.metrics      accuracy, f1, roc_auc, r2, ... as numpy functions
+    fastnn.export_onnx  a model as an ONNX file (needs the onnx package)
 """
 
 from . import _scipy_blas
@@ -67,6 +68,7 @@ from .losses import MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
 from .model import Sequential
 from .optimizers import SGD, Adam, AdamW, RMSprop
 from .saving import load
+from .export import export_onnx
 
 __all__ = [
     "__version__",
@@ -128,6 +130,7 @@ __all__ = [
     "CosineDecay",
     "LearningRateScheduler",
     "load",
+    "export_onnx",
     "FastnnError",
     "ModelFileError",
     "TrainingDivergedError",

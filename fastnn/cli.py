@@ -1,10 +1,11 @@
-"""The ``fastnn`` command line: train, evaluate, predict, info, bench.
+"""The ``fastnn`` command line: train, evaluate, predict, export, info, bench.
 
     fastnn train                       # the embedded 8x8 digits, offline, in seconds
     fastnn train --dataset mnist --data-dir DIR --hidden 128 --epochs 3
     fastnn train --data my.npz         # arrays X (n, features) and y (n,) integer labels
     fastnn evaluate model.fnn [--dataset digits | --data FILE.npz]
     fastnn predict model.fnn --data FILE.npz [--output predictions.csv]
+    fastnn export model.fnn model.onnx [--opset N] [--proba] [--dtype float32]   # needs onnx
     fastnn info [--json]
     fastnn bench --quick [--json run.json] [--plot run.png]
     fastnn bench --compare old.json new.json
@@ -506,6 +507,22 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_onnx
+
+    _output_file(args.output, "output")
+    if os.path.exists(args.output) and os.path.exists(args.model) and \
+            os.path.samefile(args.output, args.model):
+        raise UsageError(f"output {args.output}: is the model file itself; name another file")
+    model, _ = _load_model(args.model)
+    export_onnx(model, args.output, args.opset, proba=args.proba, dtype=args.dtype)
+    shape = ", ".join(str(s) for s in model.input_shape or ())
+    out = ", ".join(str(s) for s in model.output_shape or ())
+    print(f"{args.model} -> {args.output}: ONNX, input (N, {shape}), output (N, {out}) "
+          f"{args.dtype or model.dtype}" + (", probabilities" if args.proba else ""))
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     import fastnn
 
@@ -671,6 +688,23 @@ def build_parser() -> argparse.ArgumentParser:
                    "stdout)")
     _add_version(r)
     r.set_defaults(func=_cmd_predict)
+
+    x = sub.add_parser("export", help="write a saved model as an ONNX file (needs onnx)",
+                       description="Write a saved model as an ONNX graph computing what "
+                       "predict returns (--proba: predict_proba), for any batch size; "
+                       "needs the onnx package (pip install 'fastnn-cpu[onnx]').")
+    x.add_argument("model", help="a file written by fastnn train or model.save")
+    x.add_argument("output", help="the ONNX file to write, e.g. model.onnx")
+    x.add_argument("--opset", type=int, default=None,
+                   help="ONNX operator set, 17 or later (default: 17)")
+    x.add_argument("--proba", action="store_true",
+                   help="output class probabilities, as predict --proba, instead of the raw "
+                   "outputs")
+    x.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                   help="the graph's float type (default: the model's; onnxruntime runs "
+                   "convolutions and recurrent layers in float32 only)")
+    _add_version(x)
+    x.set_defaults(func=_cmd_export)
 
     i = sub.add_parser("info", help="show how fastnn was built and what it runs on")
     i.add_argument("--json", action="store_true", help="print the configuration as JSON")

@@ -30,6 +30,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -217,13 +218,22 @@ def save_model(model: Sequential, path: str | os.PathLike[str], *,
     members = {HEADER_KEY: np.frombuffer(blob, dtype=np.uint8)}
     members.update(arrays)
 
+    def fill(f: BinaryIO) -> None:
+        np.savez(f, **members)  # type: ignore[arg-type]  # no member is named allow_pickle
+        _seal(f)
+
+    write_atomic(path, fill)
+
+
+def write_atomic(path: str, fill: Callable[[BinaryIO], object]) -> None:
+    """Write a file whole or not at all: ``fill`` writes a temporary file beside ``path``
+    (opened "w+b"), which then replaces ``path`` -- with the umask's permissions, durably."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=directory)
     try:
         with os.fdopen(fd, "w+b") as f:
-            np.savez(f, **members)  # type: ignore[arg-type]  # no member is named allow_pickle
-            _seal(f)
+            fill(f)
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)

@@ -218,6 +218,14 @@ BAD_ARGS = [
     (["predict", "m.fnn", "--data", "good.npz", "--output", "adir"], 1, "--output adir"),
     (["predict", "notamodel.fnn", "--data", "good.npz"], 1, "not a fastnn model file"),
     (["predict", "m.fnn", "--proba", "--nope"], 2, "unrecognized arguments"),
+    (["export", "missing.fnn", "m.onnx"], 1, "no model file at missing.fnn"),
+    (["export", "notamodel.fnn", "m.onnx"], 1, "not a fastnn model file"),
+    (["export", "corrupt.npz", "m.onnx"], 1, "corrupt.npz"),
+    (["export", "m.fnn", "adir"], 1, "output adir: is a directory"),
+    (["export", "m.fnn", "nodir/m.onnx"], 1, "does not exist"),
+    (["export", "m.fnn", "m.fnn"], 1, "output m.fnn: is the model file itself"),
+    (["export", "m.fnn", "m.onnx", "--opset", "x"], 2, "--opset: invalid int value"),
+    (["export", "m.fnn"], 2, "the following arguments are required: output"),
     (["info", "--nope"], 2, "unrecognized arguments"),
     (["bench", "--threads", "0"], 1, "--threads must be >= 1"),
     (["bench", "--compare", "a.json", "b.json"], 1, "--compare a.json: no such file"),
@@ -253,7 +261,8 @@ def test_user_errors_from_a_real_process(files):
 
 @pytest.mark.parametrize("argv", [["--version"], ["train", "--version"],
                                   ["evaluate", "--version"], ["predict", "--version"],
-                                  ["info", "--version"], ["bench", "--version"]])
+                                  ["info", "--version"], ["bench", "--version"],
+                                  ["export", "--version"]])
 def test_version_on_every_subcommand(capsys, argv):
     assert main(argv) == 0
     assert capsys.readouterr().out.strip() == f"fastnn {fastnn.__version__}"
@@ -304,6 +313,57 @@ def test_predict_proba(files, capsys):
     assert main(["predict", "m.fnn", "--data", "good.npz", "--proba", "--output", "p.csv"]) == 0
     assert "40 probability rows written to p.csv" in capsys.readouterr().out
     np.testing.assert_allclose(np.loadtxt("p.csv", delimiter=","), P)
+
+
+def test_export_writes_an_onnx_file_that_computes_predict(files, capsys):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    X = np.load("good.npz")["X"]
+    model = fastnn.load("m.fnn")
+    for argv, want, dtype in [([], model.predict(X), "float32"),
+                              (["--proba", "--opset", "18"], model.predict_proba(X), "float32"),
+                              (["--dtype", "float64"], model.predict(X), "float64")]:
+        assert main(["export", "m.fnn", "m.onnx", *argv]) == 0
+        out, err = capsys.readouterr()
+        assert out.splitlines() == [
+            f"m.fnn -> m.onnx: ONNX, input (N, 64), output (N, 10) {dtype}"
+            + (", probabilities" if "--proba" in argv else "")], out
+        assert err == ""
+        onnx.checker.check_model(onnx.load("m.onnx"))
+        sess = ort.InferenceSession("m.onnx", providers=["CPUExecutionProvider"])
+        (got,) = sess.run(None, {"input": X.astype(dtype)})
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_export_errors_are_one_line(files, capsys, monkeypatch):
+    pytest.importorskip("onnx")
+    assert main(["export", "m.fnn", "m.onnx", "--opset", "9"]) == 1
+    assert capsys.readouterr().err.startswith("fastnn: error: opset must be in [17, ")
+    # a layer the exporter does not know (a file can only hold fastnn's layers, so the
+    # exporter forgets one of them)
+    import fastnn.export
+
+    monkeypatch.delitem(fastnn.export._LAYERS, fastnn.Dense)
+    assert main(["export", "m.fnn", "m.onnx"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("fastnn: error: layer 'dense_1' (fastnn.layers.Dense) has no ONNX "
+                          "export"), err
+    assert not (files / "m.onnx").exists()
+
+
+def test_export_without_the_onnx_package(files):
+    fake = files / "no_onnx" / "onnx"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named onnx')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(files / "no_onnx"), PKG_PARENT]))
+    r = subprocess.run([sys.executable, "-m", "fastnn", "export", "m.fnn", "m.onnx"],
+                       cwd=files, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r
+    assert r.stderr.strip().splitlines() == [
+        'fastnn: error: ONNX export needs the onnx package: pip install "fastnn-cpu[onnx]"'], r
+    assert not (files / "m.onnx").exists()
 
 
 def test_a_model_remembers_its_dataset_and_seed(files, capsys, monkeypatch):
