@@ -344,7 +344,7 @@ def roc_auc(y_true: ArrayLike, scores: ArrayLike, *, sample_weight: ArrayLike | 
                          f"ROC AUC needs every one of the {c} classes of scores")
     if multi_class == "ovr":
         aucs = np.array([_binary_auc(t == k, s[:, k], w) for k in range(c)])
-        share = np.bincount(t, weights=w, minlength=c)
+        share: NDArray[np.float64] = np.bincount(t, weights=w, minlength=c).astype(np.float64)
     else:
         if w is not None:
             raise ValueError("sample_weight is not supported by the one-vs-one ROC AUC "
