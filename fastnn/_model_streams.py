@@ -67,8 +67,10 @@ def _is_sequence(obj: object) -> bool:
 
 
 def _is_batches(obj: object) -> bool:
-    """A Sequence of batches or an iterable of them (not an array, a string or a dict)."""
-    if obj is None or isinstance(obj, (np.ndarray, str, bytes, dict)):
+    """A Sequence of batches or an iterable of them: not an array or an array-like with a
+    shape (a DataFrame, a tensor), a string or a dict."""
+    if obj is None or isinstance(obj, (np.ndarray, str, bytes, dict)) or \
+            hasattr(obj, "__array__") or hasattr(obj, "shape"):
         return False
     return _is_sequence(obj) or hasattr(obj, "__iter__") or hasattr(obj, "__next__")
 

@@ -86,7 +86,8 @@ class _Training(_Inference):
         ``val_``-prefixed on the validation data. Loss and accuracy are counted during the
         epoch; every other metric costs one forward pass (inference mode) over the
         training rows, and one over the validation rows, at the end of each epoch -- only
-        when asked for.
+        when asked for. ``sample_weight`` weights the loss, not the metrics (as Keras'
+        ``metrics``, not its ``weighted_metrics``).
         """
         with self._lock:
             return self._fit(X, y, epochs, batch_size, loss, optimizer, shuffle,

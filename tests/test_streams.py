@@ -361,6 +361,19 @@ def test_stream_argument_errors(digits):
         m.fit(_forever(X, y, 32), steps_per_epoch=2, metrics=["f1"], verbose=0)
     with pytest.raises(ValueError, match="y is required"):
         m.fit(X, verbose=0)
+
+    class ArrayLike:  # has __len__ and __getitem__, but is an array (a DataFrame, ...)
+        def __array__(self, dtype=None, copy=None):
+            return X
+
+        def __len__(self):
+            return len(X)
+
+        def __getitem__(self, i):
+            return X[i]
+
+    with pytest.raises(ValueError, match="y is required"):
+        m.fit(ArrayLike(), verbose=0)
     with pytest.raises(ValueError, match="trained on no rows"):
         m.fit([(X[:32], y[:32], np.zeros(32))], verbose=0)
 
