@@ -142,7 +142,7 @@ class _BatchCheck:
                              "batch needs targets of one kind")
         elif form[2] != self.form[2]:
             raise ValueError(f"{where} {'has' if form[2] else 'has no'} sample_weight but "
-                             f"{self.what} {self.first} {'had' if self.form[2] else 'had not'}"
+                             f"{self.what} {self.first} {'had' if self.form[2] else 'had none'}"
                              ": give every batch weights, or none")
         elif self.task is not None and task != self.task:
             raise ValueError(f"{where} y does not hold class targets ({self.task}) like "
