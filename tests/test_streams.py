@@ -413,3 +413,18 @@ def test_list_of_batches_and_cycle(digits):
     a.fit(batches, epochs=2, shuffle=False, verbose=0)
     b.fit(itertools.cycle(batches), steps_per_epoch=5, epochs=2, verbose=0)
     assert _same(_weights(a), _weights(ref)) and _same(_weights(b), _weights(ref))
+
+
+def test_arrays_with_a_validation_sequence_train_as_the_array_fit(digits):
+    """Array X with a streamed validation_data runs through the stream loop: the same
+    shuffled epochs as the array fit, from the same rng."""
+    X, y = digits
+    ref = _model(dropout=True)
+    h_ref = ref.fit(X[:400], y[:400], epochs=3, validation_data=(X[400:], y[400:]),
+                    verbose=0)
+    m = _model(dropout=True)
+    h = m.fit(X[:400], y[:400], epochs=3, validation_data=Batches(X[400:], y[400:], 100),
+              verbose=0)
+    assert _same(_weights(m), _weights(ref))
+    assert h.history["loss"] == h_ref.history["loss"]
+    np.testing.assert_allclose(h.history["val_loss"], h_ref.history["val_loss"], rtol=1e-12)
