@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _fused, metrics as _metrics
+from . import _fused, _model_streams, metrics as _metrics
 from ._class_weight import ClassWeight, apply_class_weight
 from ._validation import integer, scalar
 from .callbacks import Callback, History, ProgressLogger
@@ -50,15 +50,26 @@ class _Training(_Inference):
 
     # ================================================================== training
 
-    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int = 32,
-            loss: str | Loss = "cross_entropy", optimizer: str | Optimizer = "adam",
-            shuffle: bool = True, validation_data: Sequence[ArrayLike] | None = None,
+    def fit(self, X: ArrayLike | Any, y: ArrayLike | None = None, epochs: int = 1,
+            batch_size: int = 32, loss: str | Loss = "cross_entropy",
+            optimizer: str | Optimizer = "adam", shuffle: bool = True,
+            validation_data: Sequence[ArrayLike] | Any | None = None,
             validation_split: float = 0.0,
             metrics: str | Iterable[str] | None = ("accuracy",),
             callbacks: Callback | Iterable[Callback] | None = None, verbose: int = 1,
             sample_weight: ArrayLike | None = None, on_nonfinite: str = "raise",
-            class_weight: ClassWeight = None) -> History:
+            class_weight: ClassWeight = None,
+            steps_per_epoch: int | None = None,
+            validation_steps: int | None = None) -> History:
         """Train for ``epochs`` passes over (X, y) in mini-batches; returns a History.
+
+        Data that is not two arrays in memory (docs/data.md, "Streams"): ``X`` a
+        Sequence of batches (``len`` = batches per epoch, ``X[i]`` -> ``(X_b, y_b)`` or
+        ``(X_b, y_b, sample_weight_b)``, optional ``on_epoch_end()``) or an iterator of
+        such batches (then ``steps_per_epoch`` is required), with ``y`` omitted;
+        ``X`` an ``np.memmap`` (``np.load(..., mmap_mode="r")``): trained in chunks of
+        rows, never read into memory whole. ``validation_data`` may be such a Sequence or
+        iterator (``validation_steps`` batches of an iterator per epoch).
 
         ``loss``: "cross_entropy" (integer labels or class probabilities; the outputs are
         logits, or the input of a final Softmax), "binary_cross_entropy", "mse",
@@ -83,20 +94,24 @@ class _Training(_Inference):
         ``val_``-prefixed on the validation data. Loss and accuracy are counted during the
         epoch; every other metric costs one forward pass (inference mode) over the
         training rows, and one over the validation rows, at the end of each epoch -- only
-        when asked for.
+        when asked for. ``sample_weight`` weights the loss, not the metrics (as Keras'
+        ``metrics``, not its ``weighted_metrics``).
         """
         with self._lock:
             return self._fit(X, y, epochs, batch_size, loss, optimizer, shuffle,
                              validation_data, validation_split, metrics, callbacks, verbose,
-                             sample_weight, on_nonfinite, class_weight)
+                             sample_weight, on_nonfinite, class_weight, steps_per_epoch,
+                             validation_steps)
 
-    def _fit(self, X: ArrayLike, y: ArrayLike, epochs: int, batch_size: int,
+    def _fit(self, X: ArrayLike | Any, y: ArrayLike | None, epochs: int, batch_size: int,
              loss: str | Loss, optimizer: str | Optimizer, shuffle: bool,
-             validation_data: Sequence[ArrayLike] | None, validation_split: float,
+             validation_data: Sequence[ArrayLike] | Any | None, validation_split: float,
              metrics: str | Iterable[str] | None,
              callbacks: Callback | Iterable[Callback] | None, verbose: int,
              sample_weight: ArrayLike | None, on_nonfinite: str,
-             class_weight: ClassWeight = None) -> History:
+             class_weight: ClassWeight = None,
+             steps_per_epoch: int | None = None,
+             validation_steps: int | None = None) -> History:
         epochs = integer("epochs", epochs, lo=0)
         batch_size = integer("batch_size", batch_size, lo=1)
         validation_split = scalar("validation_split", validation_split, lo=0.0, hi=1.0,
@@ -110,6 +125,17 @@ class _Training(_Inference):
         optimizer = get_optimizer(optimizer)
         if validation_data is not None and validation_split:
             raise ValueError("pass validation_data or validation_split, not both")
+        if _model_streams.streamed(X, y, validation_data, steps_per_epoch, validation_steps):
+            if class_weight is not None:  # the classes of a stream are not known up front
+                raise ValueError("class_weight needs the targets in memory; with a stream "
+                                 "of batches, give each batch its sample weights "
+                                 "(X[i] -> (X_b, y_b, sample_weight_b))")
+            return _model_streams.fit(
+                self, X, y, epochs=epochs, batch_size=batch_size, loss=loss,
+                optimizer=optimizer, shuffle=shuffle, validation_data=validation_data,
+                validation_split=validation_split, metrics=metrics, callbacks=callbacks,
+                verbose=verbose, sample_weight=sample_weight, on_nonfinite=on_nonfinite,
+                steps_per_epoch=steps_per_epoch, validation_steps=validation_steps)
 
         # X's NaN/inf check: with epochs to run, the first epoch does it as it reads the
         # rows (the fused plan checks each row it gathers; a bad one puts the model back
@@ -141,43 +167,10 @@ class _Training(_Inference):
         sw = apply_class_weight(class_weight, y, loss.name or type(loss).__name__,
                                 int(np.prod(self._output_shape or ())), sw, self.dtype)
 
-        self._bw_stop = self._first_trainable()
-        trainable = [(layer, key) for layer in self.layers[self._bw_stop:]
-                     for key in layer.trainable_keys()]
-        train_params = [layer.params[k] for layer, k in trainable]
-        # raises if it holds state for other parameters
-        optimizer.setup(train_params, is_bias=[k in getattr(layer, "bias_keys", ())
-                                               for layer, k in trainable])
-        self._train_params = train_params
-        self._train_grads = [layer.grads[k] for layer, k in trainable]
-        loss._ops = self._ops
-        optimizer._ops = self._ops
-        self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
-        self._task = task
-        self._threshold = 0.0 if loss.name == "binary_cross_entropy" else 0.5
-        self._fold = self._fold_mode(loss)
-        self._track_accuracy = "accuracy" in metrics and task is not None
-        # the other metrics: from one forward pass (inference mode) over the training
-        # and the validation rows at the end of each epoch, only when asked for
-        extra = self._extra_metrics(metrics, task)
-        self._on_nonfinite = on_nonfinite
-        self._plan = None  # built at the first epoch from this fit's settings
-
-        history = History()
-        mine = next((cb for cb in callbacks if isinstance(cb, ProgressLogger)), None)
-        progress = ProgressLogger(verbose) if verbose else None
-        cbs = [history, *callbacks] + ([progress] if progress else [])
-        if progress is None and mine is not None:  # verbose=0 with the caller's own logger
-            progress = mine
-        params = {"epochs": epochs, "samples": X.shape[0], "batch_size": batch_size,
-                  "verbose": verbose}
-        for cb in cbs:
-            cb.set_model(cast("Sequential", self))  # fit runs on a Sequential
-            cb.set_params(params)
-        self.history = history
-        self.stop_training = False
-        self._progress = progress.update if progress is not None and progress.verbose == 1 \
-            else None
+        extra = self._begin_training(loss, optimizer, metrics, task, on_nonfinite)
+        history, cbs, progress = self._begin_callbacks(callbacks, verbose, {
+            "epochs": epochs, "samples": X.shape[0], "batch_size": batch_size,
+            "verbose": verbose})
         n_train = X.shape[0]
         self._x_unchecked = epochs > 0
         try:
@@ -242,6 +235,53 @@ class _Training(_Inference):
             if progress is not None:
                 progress._close()
         return history
+
+    def _begin_training(self, loss: Loss, optimizer: Optimizer, metrics: tuple[str, ...],
+                        task: str | None, on_nonfinite: str) -> list[str]:
+        """Sets up a fit: the trainable parameters and the optimizer's state for them, the
+        loss, the task and the metrics. Returns the metrics other than accuracy."""
+        self._bw_stop = self._first_trainable()
+        trainable = [(layer, key) for layer in self.layers[self._bw_stop:]
+                     for key in layer.trainable_keys()]
+        train_params = [layer.params[k] for layer, k in trainable]
+        # raises if it holds state for other parameters
+        optimizer.setup(train_params, is_bias=[k in getattr(layer, "bias_keys", ())
+                                               for layer, k in trainable])
+        self._train_params = train_params
+        self._train_grads = [layer.grads[k] for layer, k in trainable]
+        loss._ops = self._ops
+        optimizer._ops = self._ops
+        self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
+        self._task = task
+        self._threshold = 0.0 if loss.name == "binary_cross_entropy" else 0.5
+        self._fold = self._fold_mode(loss)
+        self._track_accuracy = "accuracy" in metrics and task is not None
+        # the other metrics: from one forward pass (inference mode) over the training
+        # and the validation rows at the end of each epoch, only when asked for
+        extra = self._extra_metrics(metrics, task)
+        self._on_nonfinite = on_nonfinite
+        self._plan = None  # built at the first epoch from this fit's settings
+        return extra
+
+    def _begin_callbacks(self, callbacks: list[Callback], verbose: int,
+                         params: dict[str, Any]
+                         ) -> tuple[History, list[Callback], ProgressLogger | None]:
+        """A fit's History, its callbacks in calling order (the progress logger last) and
+        the logger that shows progress, each given the model and ``params``."""
+        history = History()
+        mine = next((cb for cb in callbacks if isinstance(cb, ProgressLogger)), None)
+        progress = ProgressLogger(verbose) if verbose else None
+        cbs = [history, *callbacks] + ([progress] if progress else [])
+        if progress is None and mine is not None:  # verbose=0 with the caller's own logger
+            progress = mine
+        for cb in cbs:
+            cb.set_model(cast("Sequential", self))  # fit runs on a Sequential
+            cb.set_params(params)
+        self.history = history
+        self.stop_training = False
+        self._progress = progress.update if progress is not None and progress.verbose == 1 \
+            else None
+        return history, cbs, progress
 
     def _log_metrics(self, logs: dict[str, float], names: Sequence[str], prefix: str,
                      X: NDArray[Any], y: NDArray[Any], task: str | None) -> None:

@@ -17,8 +17,10 @@ The class is written in parts, by concern, each a base class of the next:
 ``_model_layers.py`` (the stack: adding, building, shapes, weights),
 ``_model_inputs.py`` (checking X, targets and sample weights),
 ``_model_inference.py`` (the passes through the layers, predict, evaluate),
-``_model_training.py`` (fit and its epoch loop); ``_fused.py`` bridges to the native
-plan; this file holds the constructor, summary, config and saving.
+``_model_training.py`` (fit and its epoch loop); ``_model_streams.py`` (fit on a
+Sequence or an iterator of batches, or a memory-mapped X: not a base class, ``fit``
+hands such data to it); ``_fused.py`` bridges to the native plan; this file holds the
+constructor, summary, config and saving.
 """
 
 from __future__ import annotations
