@@ -8,6 +8,7 @@
     fastnn.Sequential, layers (Dense, ReLU, ..., Dropout, Flatten, Conv2D, MaxPool2D,
     BatchNorm, LayerNorm, Residual, ...), optimizers (SGD, Adam,
     AdamW, RMSprop), callbacks (EarlyStopping, StepDecay, ...), fastnn.load: the model API
+    fastnn.register_layer   makes a custom Layer subclass saveable (fastnn.layers_custom)
     fastnn.metrics      accuracy, f1, roc_auc, r2, ... as numpy functions
 """
 
@@ -33,7 +34,12 @@ from .callbacks import (
     LearningRateScheduler,
     StepDecay,
 )
-from .errors import FastnnError, ModelFileError, TrainingDivergedError
+from .errors import (
+    FastnnError,
+    LayerImplementationError,
+    ModelFileError,
+    TrainingDivergedError,
+)
 from .layers import (
     ELU,
     GELU,
@@ -51,6 +57,7 @@ from .layers import (
     Tanh,
 )
 from .layers_block import BatchNorm, LayerNorm, Residual
+from .layers_custom import register_layer
 from .layers_conv import (
     AvgPool1D,
     AvgPool2D,
@@ -82,6 +89,7 @@ __all__ = [
     "config_context",
     "Sequential",
     "Layer",
+    "register_layer",
     "Dense",
     "Activation",
     "ReLU",
@@ -131,4 +139,5 @@ __all__ = [
     "FastnnError",
     "ModelFileError",
     "TrainingDivergedError",
+    "LayerImplementationError",
 ]

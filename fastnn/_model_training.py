@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _fused, metrics as _metrics
+from . import _fused, layers_custom, metrics as _metrics
 from ._validation import integer, scalar
 from .callbacks import Callback, History, ProgressLogger
 from .errors import NonFiniteInputError, TrainingDivergedError
@@ -131,6 +131,7 @@ class _Training(_Inference):
                                           "validation_data y")
 
         self._bw_stop = self._first_trainable()
+        layers_custom.check_backward(self.layers, self._bw_stop)
         trainable = [(layer, key) for layer in self.layers[self._bw_stop:]
                      for key in layer.trainable_keys()]
         train_params = [layer.params[k] for layer, k in trainable]
@@ -373,6 +374,7 @@ class _Training(_Inference):
         fold = self._fold_mode(loss)
         stop = next((i for i, layer in enumerate(self.layers) if layer.params),
                     len(self.layers))
+        layers_custom.check_backward(self.layers, stop)
         with self._session(stop):
             out = self._forward_logits(X, bool(training), fold)
             value, g = loss.value_and_grad(out, y, sw)
