@@ -307,6 +307,21 @@ def test_subclass_of_a_native_layer_with_its_own_forward_is_not_fused():
     model.fit(X, y, epochs=1, verbose=0)
 
 
+def test_subclass_of_a_native_layer_needs_its_own_backward():
+    class PlusOne(Dense):
+        def forward(self, x, training=False):
+            return super().forward(x, training) + 1
+
+    X, y = data()
+    model = Sequential([Dense(4), PlusOne(3, name="p1")], seed=0)
+    model.build((5,))
+    (W1, b1), (W2, b2) = (l.params.values() for l in model.layers)
+    np.testing.assert_allclose(model.predict(X), (X @ W1 + b1) @ W2 + b2 + 1, rtol=1e-5,
+                               atol=1e-5)
+    with pytest.raises(LayerImplementationError, match=r"p1 \(PlusOne\) has no backward"):
+        model.fit(X, y, verbose=0)
+
+
 # ------------------------------------------------------------------ missing methods
 
 
