@@ -118,6 +118,20 @@ def _shape_tuple(shape: int | Sequence[int], what: str) -> tuple[int, ...]:
     return shape
 
 
+def build_args(input_shape: int | Sequence[int], dtype: DTypeLike,
+               rng: np.random.Generator | None
+               ) -> tuple[tuple[int, ...], np.dtype[Any], np.random.Generator]:
+    """``Layer.build``'s arguments, checked: (shape tuple, float dtype, generator; a fresh
+    unseeded one for None)."""
+    shape = _shape_tuple(input_shape, "input_shape")
+    dt = as_float_dtype(dtype)
+    if rng is None:
+        rng = np.random.default_rng()
+    elif not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return shape, dt, rng
+
+
 def _check_activation(activation: str | None, alpha: float | None,
                       what: str = "activation") -> tuple[str | None, float | None]:
     """(name or None, alpha or None), validated."""
@@ -364,18 +378,22 @@ class Layer(Picklable):
         """Allocate the parameters for inputs of per-sample shape ``input_shape`` (without
         the batch dimension) and ``dtype``, drawing initial values from ``rng`` (the
         model's ``np.random.Generator``; a fresh unseeded one when None)."""
-        input_shape = _shape_tuple(input_shape, "input_shape")
-        dtype = as_float_dtype(dtype)
-        if rng is None:
-            rng = np.random.default_rng()
-        elif not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        if not self._custom_compute:  # a custom layer's forward says so, run below
+        if self.__dict__.get("_fastnn_building"):
+            return self  # super().build() in a custom layer's build: done around that build
+        input_shape, dtype, rng = build_args(input_shape, dtype, rng)
+        if not self._custom_compute:  # a custom layer's forward says so, in _end_build
             self.output_shape(input_shape)  # validates the input shape
+        self._start_build(input_shape, dtype)
+        self._build(input_shape, dtype, rng)
+        self._end_build()
+        return self
+
+    def _start_build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
         self.input_shape = input_shape
         self.dtype = dtype
         self.params = {}
-        self._build(input_shape, dtype, rng)
+
+    def _end_build(self) -> None:
         if self._custom_compute:
             from . import layers_custom
 
@@ -383,7 +401,6 @@ class Layer(Picklable):
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self._bufs = {}
         self.built = True
-        return self
 
     def _build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any],
                rng: np.random.Generator) -> None:

@@ -12,9 +12,11 @@ outside the fastnn package that computes in its own Python methods::
             return 2 * self.x * dy
 
 Optional: ``_build(input_shape, dtype, rng)`` to create ``self.params`` (draw from
-``rng``, the model's generator, for reproducible weights; parameters may also be created
-lazily in ``forward``), ``output_shape(input_shape)``, ``get_config()`` (for saving: the
-constructor's arguments, ``{**super().get_config(), "units": self.units}``).
+``rng``, the model's generator, for reproducible weights; an overridden
+``build(input_shape[, dtype[, rng]])`` runs in its place, with or without a
+``super().build(...)`` call, and parameters may also be created lazily in ``forward``),
+``output_shape(input_shape)``, ``get_config()`` (for saving: the constructor's
+arguments, ``{**super().get_config(), "units": self.units}``).
 
 What fastnn does for such a class (``prepare_class`` sets it up when the class is
 defined, from ``Layer.__init_subclass__``):
@@ -58,7 +60,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import LayerImplementationError
-from .layers import LAYERS, Layer, _fmt_shape, _shape_tuple, layer_class_name
+from .layers import LAYERS, Layer, _fmt_shape, _shape_tuple, build_args, layer_class_name
 
 __all__ = ["register_layer", "is_custom"]
 
@@ -96,6 +98,9 @@ def _label(layer: Layer) -> str:
 
 def prepare_class(cls: type[Layer]) -> None:
     """Set up a Layer subclass defined outside fastnn (Layer.__init_subclass__)."""
+    raw_build = cls.__dict__.get("build")
+    if isinstance(raw_build, FunctionType):
+        setattr(cls, "build", _custom_build(raw_build))
     own = [n for n in _COMPUTE if n in cls.__dict__]
     if not own and cls._forward is not Layer._forward:
         return  # computes as its base does (a fastnn layer, or a prepared custom class)
@@ -194,6 +199,41 @@ def _checked_backward(raw: Callable[..., Any]) -> Callable[..., NDArray[Any] | N
         return _checked_dx(self, dx)
 
     return backward
+
+
+def _custom_build(raw: Callable[..., Any]) -> Callable[..., Layer]:
+    """A class's own ``build(input_shape[, dtype[, rng]])``, run as ``_build`` is: after
+    the layer has its shape and dtype, before its forward runs on the all-zero sample
+    and the gradients are made; a ``super().build(...)`` inside it returns at once
+    (Layer.build), and one of a custom base class runs that class's build."""
+    try:
+        params = list(inspect.signature(raw).parameters.values())[1:]
+    except (TypeError, ValueError):
+        params = []
+    kinds = {p.kind for p in params}
+    takes = 3 if inspect.Parameter.VAR_POSITIONAL in kinds else max(1, len(
+        [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]))
+
+    @functools.wraps(raw)
+    def build(self: Layer, input_shape: Any, dtype: Any = np.float32,
+              rng: np.random.Generator | None = None) -> Layer:
+        d = self.__dict__
+        if d.get("_fastnn_building"):
+            raw(self, *(input_shape, dtype, rng)[:takes])
+            return self
+        _require_init(self)
+        shape, dt, gen = build_args(input_shape, dtype, rng)
+        self._start_build(shape, dt)
+        self._build(shape, dt, gen)
+        d["_fastnn_building"] = True
+        try:
+            raw(self, *(shape, dt, gen)[:takes])
+        finally:
+            d["_fastnn_building"] = False
+        self._end_build()
+        return self
+
+    return build
 
 
 def _require_init(layer: Layer) -> None:
@@ -300,6 +340,7 @@ def probe(layer: Layer) -> None:
     assert layer.input_shape is not None and layer.dtype is not None  # build sets them
     shape = layer.input_shape
     d = layer.__dict__
+    _check_params(layer)
     d["_fastnn_probing"] = True
     try:
         with np.errstate(all="ignore"):
@@ -310,6 +351,7 @@ def probe(layer: Layer) -> None:
         raise
     finally:
         d["_fastnn_probing"] = False
+    _check_params(layer)  # again: those a forward made
     out = tuple(y.shape[1:])
     if _declares_shape(layer):
         said = tuple(layer.output_shape(shape))
@@ -321,6 +363,17 @@ def probe(layer: Layer) -> None:
     d.setdefault("_fastnn_shapes", {})[shape] = (
         out, {k: tuple(v.shape) for k, v in layer.params.items()},
         {k: tuple(v.shape) for k, v in layer.buffers.items()})
+
+
+def _check_params(layer: Layer) -> None:
+    for what in ("params", "buffers"):
+        for key, a in getattr(layer, what).items():
+            if not isinstance(a, np.ndarray) or a.dtype != layer.dtype:
+                got = a.dtype if isinstance(a, np.ndarray) else type(a).__name__
+                raise TypeError(f"{_label(layer)}: {what}[{key!r}] is {got}, but the layer "
+                                f"computes in {layer.dtype}: make it with the dtype build "
+                                "gets (or self.dtype), e.g. rng.standard_normal(shape)"
+                                ".astype(dtype)")
 
 
 def inferred_shapes(layer: Layer, input_shape: Sequence[int]) -> _Shapes:

@@ -29,8 +29,12 @@ def data(n=64, d=5, classes=3, dtype=np.float32, seed=0):
 
 @pytest.fixture
 def registry():
-    """Take out of fastnn's registry whatever a test registers."""
+    """A registry of fastnn's own layers only while the test runs (other tests and the
+    docs' pages register classes too), put back as it was after it."""
     before = dict(LAYERS)
+    for name, cls in before.items():
+        if not cls.__module__.startswith("fastnn."):
+            del LAYERS[name]
     yield
     for cls in set(LAYERS.values()) - set(before.values()):
         if "_registered_name" in cls.__dict__:
@@ -230,6 +234,65 @@ def test_gradient_check_float32_and_lazy_parameters():
             np.testing.assert_allclose(g, f, rtol=1e-3, atol=1e-5)
     model.fit(X, y, epochs=3, verbose=0)
     assert lazy.params["s"][0] != np.float32(0.5)
+
+
+class KerasStyle(Layer):
+    """Parameters made in a one-argument build (no super().build call)."""
+
+    def build(self, input_shape):
+        self.params["w"] = np.full(input_shape, 2.0, self.dtype)
+
+    def forward(self, x, training=False):
+        self.x = x
+        return x * self.params["w"]
+
+    def backward(self, dy):
+        self.grads["w"] = (dy * self.x).sum(axis=0)
+        return dy * self.params["w"]
+
+
+class SuperFirst(KerasStyle):
+    """Parameters made after super().build(...), which runs the base class's build."""
+
+    def build(self, input_shape, dtype=np.float32, rng=None):
+        super().build(input_shape, dtype, rng)
+        self.params["b"] = np.zeros(input_shape, dtype)
+
+    def forward(self, x, training=False):
+        return super().forward(x, training) + self.params["b"]
+
+    def backward(self, dy):
+        self.grads["b"] = dy.sum(axis=0)
+        return super().backward(dy)
+
+
+@pytest.mark.parametrize("cls, keys", [(KerasStyle, ["w"]), (SuperFirst, ["w", "b"])])
+def test_parameters_made_in_an_overridden_build(cls, keys):
+    X, y = data(d=4)
+    model = Sequential([cls(name="c"), Dense(3)], seed=0)
+    model.build((4,))
+    layer = model.get_layer("c")
+    assert list(layer.params) == keys and list(layer.grads) == keys and layer.built
+    assert layer.input_shape == (4,) and layer.dtype == np.float32
+    np.testing.assert_array_equal(layer.params["w"], np.full(4, 2.0, np.float32))
+    model64 = Sequential([cls(), Dense(3)], seed=0, dtype="float64").build((4,))
+    model64.set_weights(model.get_weights())
+    _, grads = model.loss_and_gradients(X, y, "cross_entropy")
+    for g, f in zip(grads, manual_loss_grad(model64, X.astype(np.float64), y,
+                                            "cross_entropy")):
+        np.testing.assert_allclose(g, f, rtol=1e-3, atol=1e-5)
+    model.fit(X, y, epochs=2, verbose=0)
+    assert not np.array_equal(layer.params["w"], np.full(4, 2.0, np.float32))
+
+
+def test_parameters_of_another_dtype_are_refused():
+    class Float64Params(KerasStyle):
+        def build(self, input_shape):
+            self.params["w"] = np.ones(input_shape)  # float64 in a float32 model
+
+    with pytest.raises(TypeError, match=r"f \(Float64Params\): params\['w'\] is float64, "
+                                        r"but the layer computes in float32"):
+        Sequential([Float64Params(name="f")], seed=0).build((3,))
 
 
 def test_shape_inferred_and_summary():
