@@ -8,6 +8,7 @@
     fastnn.Sequential, layers (Dense, ReLU, ..., Dropout, Flatten, Conv2D, MaxPool2D,
     BatchNorm, LayerNorm, Residual, ...), optimizers (SGD, Adam,
     AdamW, RMSprop), callbacks (EarlyStopping, StepDecay, ...), fastnn.load: the model API
+    fastnn.register_layer   makes a custom Layer subclass saveable (fastnn.layers_custom)
     fastnn.metrics      accuracy, f1, roc_auc, r2, ... as numpy functions
     fastnn.export_onnx  a model as an ONNX file (needs the onnx package)
 """
@@ -34,7 +35,12 @@ from .callbacks import (
     LearningRateScheduler,
     StepDecay,
 )
-from .errors import FastnnError, ModelFileError, TrainingDivergedError
+from .errors import (
+    FastnnError,
+    LayerImplementationError,
+    ModelFileError,
+    TrainingDivergedError,
+)
 from .layers import (
     ELU,
     GELU,
@@ -52,6 +58,7 @@ from .layers import (
     Tanh,
 )
 from .layers_block import BatchNorm, LayerNorm, Residual
+from .layers_custom import register_layer
 from .layers_conv import (
     AvgPool1D,
     AvgPool2D,
@@ -84,6 +91,7 @@ __all__ = [
     "config_context",
     "Sequential",
     "Layer",
+    "register_layer",
     "Dense",
     "Activation",
     "ReLU",
@@ -134,4 +142,5 @@ __all__ = [
     "FastnnError",
     "ModelFileError",
     "TrainingDivergedError",
+    "LayerImplementationError",
 ]

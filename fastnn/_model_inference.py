@@ -57,6 +57,8 @@ class _Inference(_InputChecks):
         if not want or not self.layers:
             return None
         last = self.layers[-1]
+        if last._custom_compute:  # its own forward and backward run, whatever it derives from
+            return None
         if isinstance(last, Activation) and last.activation == want:
             return "layer"
         if isinstance(last, Dense) and last.activation == want:

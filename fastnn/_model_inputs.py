@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _runtime
 from ._validation import integer, scalar
 from .layers import _fmt_shape
+from .layers_conv import channels_last_error
 from .losses import Loss
 from ._model_layers import _LayerStack
 
@@ -67,6 +68,9 @@ class _InputChecks(_LayerStack):
     def _check_features(self, X: NDArray[Any], name: str = "X") -> None:
         assert self._input_shape is not None  # the model is built
         if X.shape[1:] != self._input_shape:
+            error = channels_last_error(self.layers[0], X.shape, self._input_shape)
+            if error is not None:
+                raise error
             if X.ndim == 2 and len(self._input_shape) == 1:
                 raise ValueError(f"{name} has {X.shape[1]} features per sample but the model "
                                  f"expects {self._input_shape[0]}")

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._pickling import Picklable
 from .callbacks import History
 from .layers import Dense, Layer, _shape_tuple, backend_name, get_backend
+from .layers_conv import channels_last_error
 from .losses import Loss
 from .optimizers import Optimizer
 
@@ -73,6 +74,10 @@ class _LayerStack(Picklable):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential.add takes a fastnn Layer, got "
                                 f"{type(layer).__name__}")
+            if "_trainable" not in layer.__dict__:
+                raise TypeError(f"{type(layer).__name__}.__init__ must call "
+                                "super().__init__() (it sets up the layer's name, params and "
+                                "grads)")
             if id(layer) in ids:
                 raise ValueError(f"layer {layer.name!r} is already in this model")
             if layer._auto_name:
@@ -161,6 +166,10 @@ class _LayerStack(Picklable):
     def _ensure_built(self, X: NDArray[Any]) -> None:
         if not self.built:
             declared = self._resolved_input_shape()
+            if declared is None and self.layers:
+                error = channels_last_error(self.layers[0], X.shape)  # images as (N, H, W, C)?
+                if error is not None:
+                    raise error
             self.build(declared if declared is not None else X.shape[1:])
 
     @property

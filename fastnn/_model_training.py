@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import _fused, _model_streams, metrics as _metrics
+from . import _fused, _model_streams, layers_custom, metrics as _metrics
 from ._class_weight import ClassWeight, apply_class_weight
 from ._validation import integer, scalar
 from .callbacks import Callback, History, ProgressLogger
@@ -241,6 +241,7 @@ class _Training(_Inference):
         """Sets up a fit: the trainable parameters and the optimizer's state for them, the
         loss, the task and the metrics. Returns the metrics other than accuracy."""
         self._bw_stop = self._first_trainable()
+        layers_custom.check_backward(self.layers, self._bw_stop)
         trainable = [(layer, key) for layer in self.layers[self._bw_stop:]
                      for key in layer.trainable_keys()]
         train_params = [layer.params[k] for layer, k in trainable]
@@ -424,6 +425,7 @@ class _Training(_Inference):
         fold = self._fold_mode(loss)
         stop = next((i for i, layer in enumerate(self.layers) if layer.params),
                     len(self.layers))
+        layers_custom.check_backward(self.layers, stop)
         with self._session(stop):
             out = self._forward_logits(X, bool(training), fold)
             value, g = loss.value_and_grad(out, y, sw)

@@ -6,13 +6,14 @@ catches ``ValueError`` or ``FloatingPointError`` keeps working:
     FastnnError               base class of the errors below
     ModelFileError            (ValueError) a model file that fastnn cannot or will not load
     TrainingDivergedError     (FloatingPointError) the loss became NaN/inf during fit
+    LayerImplementationError  (NotImplementedError) a layer lacks a method the model needs
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["FastnnError", "ModelFileError", "TrainingDivergedError"]
+__all__ = ["FastnnError", "ModelFileError", "TrainingDivergedError", "LayerImplementationError"]
 
 
 class FastnnError(Exception):
@@ -50,3 +51,9 @@ class TrainingDivergedError(FastnnError, FloatingPointError):
         super().__init__(message)
         self.epoch = epoch
         self.loss = loss
+
+
+class LayerImplementationError(FastnnError, NotImplementedError):
+    """A layer lacks a method the model needs: a custom layer without ``forward``, or
+    without ``backward`` where ``fit`` must send the gradient through it (it has trainable
+    parameters, or a trainable layer lies below it). ``fit`` raises it before training."""

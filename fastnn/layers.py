@@ -30,6 +30,7 @@ from numpy.typing import DTypeLike, NDArray
 from . import ops as _native
 from . import reference as _reference
 from ._pickling import Picklable
+from .errors import LayerImplementationError
 from ._validation import FLOAT_DTYPES, integer, scalar
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "BACKENDS",
     "get_backend",
     "layer_from_config",
+    "layer_class_name",
 ]
 
 BACKENDS = {"native": _native, "reference": _reference}
@@ -114,6 +116,20 @@ def _shape_tuple(shape: int | Sequence[int], what: str) -> tuple[int, ...]:
     except TypeError:
         raise TypeError(f"{what} must be a tuple of positive integers, got {shape!r}") from None
     return shape
+
+
+def build_args(input_shape: int | Sequence[int], dtype: DTypeLike,
+               rng: np.random.Generator | None
+               ) -> tuple[tuple[int, ...], np.dtype[Any], np.random.Generator]:
+    """``Layer.build``'s arguments, checked: (shape tuple, float dtype, generator; a fresh
+    unseeded one for None)."""
+    shape = _shape_tuple(input_shape, "input_shape")
+    dt = as_float_dtype(dtype)
+    if rng is None:
+        rng = np.random.default_rng()
+    elif not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return shape, dt, rng
 
 
 def _check_activation(activation: str | None, alpha: float | None,
@@ -296,6 +312,10 @@ class Layer(Picklable):
 
     Subclasses implement ``_build(input_shape, dtype, rng)`` (allocate params),
     ``output_shape(input_shape)``, ``_forward(x, training)`` and ``backward(dy)``.
+    A subclass defined outside fastnn (a custom layer) may implement the public
+    ``forward(x, training=False)`` (or ``forward(x)``) instead of ``_forward``, and may
+    leave out ``output_shape`` and create its parameters lazily in ``forward``:
+    fastnn.layers_custom describes what the model then does for it.
     """
 
     _ops: ModuleType = _native  # the backend; Sequential sets it per layer
@@ -306,6 +326,17 @@ class Layer(Picklable):
     # Advanced whenever any layer's arrays or trainable flag are replaced (_Arrays): the
     # models' native plans compare it with the value they were built at.
     _generation = 0
+    # Set on subclasses defined outside fastnn that compute in their own Python methods
+    # (forward, _forward, backward): fastnn.layers_custom checks what those return, and
+    # the model trains them on the per-layer path
+    _custom_compute = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ != "fastnn" and not cls.__module__.startswith("fastnn."):
+            from . import layers_custom  # the same floor; imported when a user class appears
+
+            layers_custom.prepare_class(cls)
 
     # params, grads and buffers are _Arrays whatever dict is assigned; assigning one, or
     # trainable, advances the generation too
@@ -347,37 +378,59 @@ class Layer(Picklable):
         """Allocate the parameters for inputs of per-sample shape ``input_shape`` (without
         the batch dimension) and ``dtype``, drawing initial values from ``rng`` (the
         model's ``np.random.Generator``; a fresh unseeded one when None)."""
-        input_shape = _shape_tuple(input_shape, "input_shape")
-        dtype = as_float_dtype(dtype)
-        if rng is None:
-            rng = np.random.default_rng()
-        elif not isinstance(rng, np.random.Generator):
-            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-        self.output_shape(input_shape)  # validates the input shape
+        if self.__dict__.get("_fastnn_building"):
+            return self  # super().build() in a custom layer's build: done around that build
+        input_shape, dtype, rng = build_args(input_shape, dtype, rng)
+        if not self._custom_compute:  # a custom layer's forward says so, in _end_build
+            self.output_shape(input_shape)  # validates the input shape
+        self._start_build(input_shape, dtype)
+        self._build(input_shape, dtype, rng)
+        self._end_build()
+        return self
+
+    def _start_build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
         self.input_shape = input_shape
         self.dtype = dtype
         self.params = {}
-        self._build(input_shape, dtype, rng)
+
+    def _end_build(self) -> None:
+        if self._custom_compute:
+            from . import layers_custom
+
+            layers_custom.probe(self)  # learns the output shape, makes lazy parameters
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self._bufs = {}
         self.built = True
-        return self
 
     def _build(self, input_shape: tuple[int, ...], dtype: np.dtype[Any],
                rng: np.random.Generator) -> None:
         pass
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
-        """Per-sample output shape for a per-sample input shape."""
+        """Per-sample output shape for a per-sample input shape (a custom layer that does
+        not say: what its forward returns for one all-zero sample)."""
+        if self._custom_compute:
+            from . import layers_custom
+
+            return layers_custom.inferred_shapes(self, input_shape)[0]
         return tuple(input_shape)
 
     def param_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
         """{key: shape} of the parameters ``build`` allocates for this input shape (what
-        ``load`` checks a file against before allocating anything)."""
+        ``load`` checks a file against before allocating anything; for a custom layer,
+        what a built copy of it holds)."""
+        if self._custom_compute:
+            from . import layers_custom
+
+            return layers_custom.inferred_shapes(self, input_shape)[1]
         return {}
 
     def buffer_shapes(self, input_shape: Sequence[int]) -> dict[str, tuple[int, ...]]:
         """{key: shape} of the buffers ``build`` allocates for this input shape."""
+        if self._custom_compute:
+            from . import layers_custom
+
+            return layers_custom.inferred_shapes(self, input_shape)[2]
         return {}
 
     def _declared_input_shape(self) -> tuple[int, ...] | None:
@@ -389,6 +442,11 @@ class Layer(Picklable):
     def forward(self, x: NDArray[Any], training: bool = False) -> NDArray[Any]:
         """Output for a batch ``x`` (N, ...). ``training`` turns on dropout. Caches what
         ``backward`` needs. Builds the layer at first use from ``x.shape[1:]``."""
+        return self._forward(self._checked_input(x), training)
+
+    def _checked_input(self, x: NDArray[Any]) -> NDArray[Any]:
+        """``forward``'s x, checked against the layer (built from it at first use), as a
+        C-contiguous array."""
         if not isinstance(x, np.ndarray):
             raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
         if not self.built:
@@ -406,14 +464,20 @@ class Layer(Picklable):
                 f"{self.name} was built for inputs of shape "
                 f"{_fmt_shape(('N',) + self.input_shape)} but x has shape {_fmt_shape(x.shape)}"
             )
-        return self._forward(np.ascontiguousarray(x), training)
+        return np.ascontiguousarray(x)
 
     def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
-        raise NotImplementedError
+        raise LayerImplementationError(
+            f"{self.name} ({type(self).__name__}) has no forward: implement "
+            "forward(self, x, training=False) returning the layer's output for the batch x"
+        )
 
     def backward(self, dy: NDArray[Any]) -> NDArray[Any] | None:
         """Given dL/dy for the last forward batch, fill ``self.grads`` and return dL/dx."""
-        raise NotImplementedError
+        raise LayerImplementationError(
+            f"{self.name} ({type(self).__name__}) has no backward: implement "
+            "backward(self, dy) returning dL/dx (and filling self.grads for its parameters)"
+        )
 
     def check_indices(self, X: NDArray[Any], name: str = "X") -> NDArray[np.intp]:
         """A model's input ``X`` (N, ...) checked as indices for this layer, as
@@ -463,16 +527,21 @@ class Layer(Picklable):
 
     def get_config(self) -> dict[str, Any]:
         """A JSON-able dict that ``from_config`` turns back into an equal (unbuilt) layer."""
-        return {"class": type(self).__name__, "name": self.name, "trainable": self.trainable}
+        return {"class": layer_class_name(type(self)), "name": self.name,
+                "trainable": self.trainable}
 
     @classmethod
     def from_config(cls: type[_L], cfg: Mapping[str, Any]) -> _L:
         cfg = dict(cfg)
-        cls_name = cfg.pop("class", cls.__name__)
-        if cls_name != cls.__name__:
-            raise ValueError(f"config is for {cls_name}, not {cls.__name__}")
+        own = layer_class_name(cls)
+        cls_name = cfg.pop("class", own)
+        if cls_name != own:
+            raise ValueError(f"config is for {cls_name}, not {own}")
         name = cfg.pop("name", None)
+        # set after construction, so that a custom layer's constructor need not take it
+        trainable = cfg.pop("trainable", True)
         layer = cls(**cfg)
+        layer.trainable = bool(trainable)
         if name is not None:
             layer.name = name
             layer._auto_name = False
@@ -856,14 +925,25 @@ LAYERS: dict[str, type[Layer]] = {
                                   Softmax, LogSoftmax, Identity, Dropout, Flatten)}
 
 
+def layer_class_name(cls: type[Layer]) -> str:
+    """The name a layer class goes by in configs and model files: its own name, or the
+    one it was registered under (fastnn.register_layer; not inherited by subclasses)."""
+    name = cls.__dict__.get("_registered_name")
+    return name if isinstance(name, str) else cls.__name__
+
+
 def layer_from_config(cfg: dict[str, Any]) -> Layer:
-    """A layer from ``get_config()`` output; only fastnn's own layer classes are known."""
+    """A layer from ``get_config()`` output: fastnn's own layer classes, and those
+    registered with ``fastnn.register_layer``."""
     if not isinstance(cfg, dict):
         raise TypeError(f"a layer config must be a dict, got {type(cfg).__name__}")
     cls_name = cfg.get("class")
     cls = LAYERS.get(cls_name) if isinstance(cls_name, str) else None
     if cls is None:
         raise ValueError(
-            f"unknown layer class {cls_name!r}; known layers: {', '.join(sorted(LAYERS))}"
+            f"unknown layer class {cls_name!r}: if it is your own Layer subclass, register "
+            "it with fastnn.register_layer (e.g. decorate the class with "
+            "@fastnn.register_layer) before loading; known layers: "
+            f"{', '.join(sorted(LAYERS))}"
         )
     return cls.from_config(cfg)

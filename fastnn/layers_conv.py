@@ -68,10 +68,57 @@ def _activation_backward(layer: _Conv, dy: NDArray[Any], z: NDArray[Any],
     return cast("NDArray[Any]", bwd(dy, z, y, out=out))
 
 
+# Channel counts of images as files and image libraries hold them: grey, RGB, RGBA
+_IMAGE_CHANNELS = (1, 3, 4)
+
+
+def channels_last_error(layer: Layer, x_shape: Sequence[int],
+                        expected: Sequence[int] | None = None) -> ValueError | None:
+    """The error for inputs of shape ``x_shape`` (batch first) that look channels-last --
+    (N, H, W, C) for a layer that takes (N, C, H, W), (N, L, C) for (N, C, L) -- to
+    ``layer``, the first one they meet; None when they do not. ``expected``: the
+    per-sample shape the layer (or model) was built or declared for, if known.
+
+    They look so when the last axis is an image's channel count and the first is not,
+    and: the declared channels differ; or, undeclared, the layer cannot take them, or
+    (images) both leading axes are larger than a channel count, as heights and widths
+    are (data that really is channels first with a narrow last axis is declared with
+    input_shape=)."""
+    if not isinstance(layer, _Spatial):
+        return None
+    nd, shape = layer._nd, tuple(x_shape)[1:]
+    if len(shape) != nd + 1 or shape[-1] not in _IMAGE_CHANNELS or shape[0] in _IMAGE_CHANNELS:
+        return None
+    if expected is not None:
+        expected = tuple(expected)
+        looks = expected != shape and len(expected) == nd + 1 and expected[0] != shape[0]
+        hint = ""
+    else:
+        try:
+            layer.output_shape(shape)
+            looks = nd == 2 and min(shape[:2]) > max(_IMAGE_CHANNELS)
+        except ValueError:
+            looks = True
+        hint = (f" (if the samples really are channels first, {_fmt_shape(shape)}, pass "
+                f"input_shape={_fmt_shape(shape)} to Sequential)")
+    if not looks:
+        return None
+    layout, perm = ("(N, C, L)", "(0, 2, 1)") if nd == 1 else ("(N, C, H, W)", "(0, 3, 1, 2)")
+    return ValueError(f"{type(layer).__name__} expects channels first {layout}, got "
+                      f"{_fmt_shape(tuple(x_shape))}? use X.transpose{perm}{hint}")
+
+
 class _Spatial(Layer):
     """Shared by the layers that see samples as (C, L) (nd=1) or (C, H, W) (nd=2)."""
 
     _nd = 2
+
+    def _checked_input(self, x: NDArray[Any]) -> NDArray[Any]:
+        if isinstance(x, np.ndarray) and x.ndim == self._nd + 2:
+            error = channels_last_error(self, x.shape, self.input_shape if self.built else None)
+            if error is not None:
+                raise error
+        return super()._checked_input(x)
 
     def _spatial_in(self, input_shape: Sequence[int]) -> tuple[int, ...]:
         """(C, H, W) of a per-sample input shape, checked (1-D: H = 1)."""

@@ -40,7 +40,8 @@ from numpy.typing import NDArray
 from . import metrics as _metrics
 from ._version import __version__
 from .errors import ModelFileError
-from .layers import BACKENDS, LAYERS, layer_from_config
+from .layers import BACKENDS, layer_from_config
+from .layers_custom import check_saveable
 from .losses import LOSSES, get_loss
 from .model import Sequential
 from .optimizers import optimizer_from_config
@@ -101,10 +102,8 @@ def _seal(f: BinaryIO) -> None:
 
 
 def _header_and_arrays(model: Sequential) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
-    for layer in model.layers:
-        if LAYERS.get(type(layer).__name__) is not type(layer):
-            raise ValueError(f"cannot save layer {layer.name!r} of class "
-                             f"{type(layer).__name__}: only fastnn's own layers can be saved")
+    for layer in model.all_layers():
+        check_saveable(layer)  # registered, with a config that makes it again
     arrays: dict[str, NDArray[Any]] = {}
     params_meta = []
     index = {}
