@@ -27,11 +27,15 @@ from . import datasets, metrics
 from .callbacks import (
     Callback,
     CosineDecay,
+    CSVLogger,
     EarlyStopping,
     ExponentialDecay,
     History,
     LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
     StepDecay,
+    TerminateOnNaN,
 )
 from .errors import FastnnError, ModelFileError, TrainingDivergedError
 from .layers import (
@@ -127,6 +131,10 @@ __all__ = [
     "ExponentialDecay",
     "CosineDecay",
     "LearningRateScheduler",
+    "ReduceLROnPlateau",
+    "ModelCheckpoint",
+    "CSVLogger",
+    "TerminateOnNaN",
     "load",
     "FastnnError",
     "ModelFileError",
