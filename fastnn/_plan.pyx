@@ -87,6 +87,18 @@ cdef void *_ptr(a) except? NULL:
     return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
+cdef bint _indices_ok(const Py_ssize_t *idx, Py_ssize_t count, Py_ssize_t bound,
+                      const Py_ssize_t *through) noexcept nogil:
+    """Every idx[i] -- or through[idx[i]] when through is given (idx checked already) --
+    lies in [0, bound)."""
+    cdef Py_ssize_t i, v
+    for i in range(count):
+        v = idx[i] if through == NULL else through[idx[i]]
+        if v < 0 or v >= bound:
+            return False
+    return True
+
+
 cdef int _check_signals() except -1:
     return PyErr_CheckSignals()
 
@@ -384,16 +396,12 @@ cdef class TrainingPlan:
         cdef Py_ssize_t nb = (n + bs - 1) // bs  # batches in the epoch
         cdef Py_ssize_t lo = min(n, min(first_batch, nb) * bs)  # no overflow: nb * bs < n + bs
         cdef Py_ssize_t hi = min(n, min(last_batch, nb) * bs)
-        if perm.dtype != np.intp or perm.shape != (n,):
-            raise ValueError("train(): perm must be intp indices into the rows of X")
-        rows = perm[lo:hi]
-        if hi > lo and (rows.min() < 0 or rows.max() >= n):
+        if perm.dtype != np.intp or perm.shape != (n,) or not _indices_ok(pp + lo, hi - lo,
+                                                                          n, NULL):
             raise ValueError("train(): perm must be intp indices into the rows of X")
         if self.p.loss == FNN_LOSS_XENT_LABELS:
-            if targets.dtype != np.intp or targets.shape != (n,):
-                raise ValueError(f"train(): labels must be intp in [0, {self.p.out_dim})")
-            labels = targets if hi - lo == n else targets[rows]
-            if hi > lo and (labels.min() < 0 or labels.max() >= self.p.out_dim):
+            if targets.dtype != np.intp or targets.shape != (n,) or not _indices_ok(
+                    pp + lo, hi - lo, self.p.out_dim, <const Py_ssize_t *>pt):
                 raise ValueError(f"train(): labels must be intp in [0, {self.p.out_dim})")
         elif targets.dtype != self.dtype or targets.shape != (n, self.p.out_dim):
             raise ValueError("train(): targets do not match the plan")
