@@ -29,11 +29,15 @@ from . import datasets, metrics
 from .callbacks import (
     Callback,
     CosineDecay,
+    CSVLogger,
     EarlyStopping,
     ExponentialDecay,
     History,
     LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
     StepDecay,
+    TerminateOnNaN,
 )
 from .errors import (
     FastnnError,
@@ -137,6 +141,10 @@ __all__ = [
     "ExponentialDecay",
     "CosineDecay",
     "LearningRateScheduler",
+    "ReduceLROnPlateau",
+    "ModelCheckpoint",
+    "CSVLogger",
+    "TerminateOnNaN",
     "load",
     "export_onnx",
     "FastnnError",

@@ -167,10 +167,18 @@ def run_epoch(model: _Training, plan: TrainingPlan, X: NDArray[Any], y: NDArray[
     plan.clip = (model.optimizer.clipnorm, model.optimizer.clipvalue)
     n_batches = -(-n // batch_size)
     report = model._progress
-    chunk = n_batches if report is None else max(1, -(-n_batches // _PROGRESS_CALLS))
+    hooks = model._batch_hooks
+    # one native call per epoch; one per batch for batch hooks (the plan adds each
+    # batch's loss, rows and correct count to zeros in batch order, as this loop does:
+    # the same sums), about _PROGRESS_CALLS for a progress bar. Weights are the same.
+    chunk = (1 if hooks is not None else n_batches if report is None
+             else max(1, -(-n_batches // _PROGRESS_CALLS)))
     loss_sum, correct, seen = 0.0, 0.0, 0
     try:
         for first in range(0, n_batches, chunk):
+            if hooks is not None:
+                hooks.begin(first)
+                plan.lr = model.optimizer.lr  # a batch hook may have changed it
             ls, c, s, bad = plan.train(X2, y, sw, perm, first, min(n_batches, first + chunk),
                                        check_rows=check_rows)
             loss_sum, correct, seen = loss_sum + ls, correct + c, seen + s
@@ -180,11 +188,21 @@ def run_epoch(model: _Training, plan: TrainingPlan, X: NDArray[Any], y: NDArray[
                     break
             if report is not None:
                 report(s)
-    finally:  # the plan advanced these in C; hand them back to the Python objects
-        model.optimizer.iterations = plan.iterations
-        for layer, offset in zip(plan.dropout_layers, plan.dropout_offsets()):
-            layer.offset = offset
+            if hooks is not None:
+                _sync(model, plan)  # the hooks see the model as it is now
+                if hooks.end(first, ls, c if model._track_accuracy else None, s):
+                    break
+    finally:
+        _sync(model, plan)
     return loss_sum, seen, (correct if model._track_accuracy else None)
+
+
+def _sync(model: _Training, plan: TrainingPlan) -> None:
+    """The plan advanced these in C; hand them back to the Python objects."""
+    assert model.optimizer is not None  # set by fit
+    model.optimizer.iterations = plan.iterations
+    for layer, offset in zip(plan.dropout_layers, plan.dropout_offsets()):
+        layer.offset = offset
 
 
 def inference_plan(model: _LayerStack, batch_size: int) -> TrainingPlan | None:

@@ -4,13 +4,15 @@ weights. (fastnn/model.py lists the parts.)"""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import _model_state
+from ._model_state import IncompatibleKeys, array_name
 from ._pickling import Picklable
 from .callbacks import History
 from .layers import Dense, Layer, _shape_tuple, backend_name, get_backend
@@ -214,10 +216,29 @@ class _LayerStack(Picklable):
         for (layer, key, arr), w in zip(params, weights):
             w = np.asarray(w)
             if w.shape != arr.shape:
-                raise ValueError(f"{layer.name}.{key} has shape {arr.shape}, got an array of "
-                                 f"shape {w.shape}")
+                raise ValueError(f"{array_name(layer.name, key)} has shape {arr.shape}, got "
+                                 f"an array of shape {w.shape}")
             if w.dtype.kind not in "fiu":
-                raise TypeError(f"{layer.name}.{key}: weights must be numeric, got {w.dtype}")
+                raise TypeError(f"{array_name(layer.name, key)}: weights must be numeric, "
+                                f"got {w.dtype}")
             checked.append((arr, w))
         for arr, w in checked:
             arr[...] = w
+
+    def state_dict(self) -> dict[str, NDArray[Any]]:
+        """Copies of every parameter and buffer (BatchNorm's running statistics) by name,
+        as PyTorch's ``state_dict``: ``"{layer}.{key}"`` (``"dense_1.W"``; inside a
+        Residual block ``"{block}.{i}.{key}"``, ``i`` the inner layer's position or
+        ``projection``), parameters first, in ``params``
+        order. Empty until the model is built."""
+        return _model_state.state_dict(self)
+
+    def load_state_dict(self, state: Mapping[str, ArrayLike],
+                        strict: bool = True) -> IncompatibleKeys:
+        """Copy the arrays of ``state`` (names as ``state_dict`` gives them) into the
+        model's arrays in place, cast to the model's dtype. Every name is checked first:
+        a shape that differs, a non-numeric array, and (``strict=True``) names missing
+        from ``state`` or unknown to the model are all reported in one ValueError, and
+        then nothing is loaded. Returns ``(missing_keys, unexpected_keys)`` (empty
+        lists when strict). The model must be built."""
+        return _model_state.load_state_dict(self, state, strict)

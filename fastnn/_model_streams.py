@@ -490,11 +490,17 @@ def _train(model: _Training, runner: _Runner, train: _Source, shuffle: bool,
            on_nonfinite: str) -> tuple[float, int, float]:
     """An epoch's training: (sum of batch loss * batch rows, rows, correct rows)."""
     loss_sum, seen, correct = 0.0, 0, 0.0
+    hooks, done = model._batch_hooks, 0
     with model._session(model._bw_stop):
         for unit in train.units(model.rng, shuffle):
+            if hooks is not None:
+                hooks.offset = done  # the hooks count the epoch's batches, not the unit's
             ls, s, c = runner.run(unit)
+            done += -(-unit[0].shape[0] // unit[4])
             loss_sum, seen, correct = loss_sum + ls, seen + s, correct + (c or 0.0)
             if not math.isfinite(ls) and on_nonfinite == "raise":
+                break
+            if hooks is not None and model.stop_training:  # set by a batch hook
                 break
     return loss_sum, seen, correct
 
@@ -578,7 +584,7 @@ def fit(model: _Training, X: Any, y: Any, *, epochs: int, batch_size: int, loss:
         for cb in cbs:
             cb.on_train_end({})
     finally:
-        model._progress = None
+        model._progress = model._batch_hooks = None
         if progress is not None:
             progress._close()
     return history

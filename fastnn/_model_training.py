@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import _fused, _model_streams, layers_custom, metrics as _metrics
 from ._class_weight import ClassWeight, apply_class_weight
 from ._validation import integer, scalar
-from .callbacks import Callback, History, ProgressLogger
+from .callbacks import Callback, History, ProgressLogger, _BatchHooks, batch_hooks
 from .errors import NonFiniteInputError, TrainingDivergedError
 from .layers import Dense, Dropout, Layer
 from .losses import Loss, get_loss
@@ -41,6 +41,7 @@ class _Training(_Inference):
     _plan_key: tuple[tuple[int, ...], tuple[int, ...], np.dtype[Any], int] | None
     _plan_targets: NDArray[Any] | None
     _progress: Callable[[int], None] | None
+    _batch_hooks: _BatchHooks | None
     _epoch_stats: tuple[int, float] | None
     _on_nonfinite: str
     _x_unchecked: bool
@@ -230,7 +231,7 @@ class _Training(_Inference):
             for cb in cbs:
                 cb.on_train_end({})
         finally:
-            self._progress = None
+            self._progress = self._batch_hooks = None
             self._x_unchecked = False
             if progress is not None:
                 progress._close()
@@ -282,6 +283,8 @@ class _Training(_Inference):
         self.stop_training = False
         self._progress = progress.update if progress is not None and progress.verbose == 1 \
             else None
+        # per-batch Python only when a callback overrides a batch hook
+        self._batch_hooks = batch_hooks(cbs, cast("Sequential", self))
         return history, cbs, progress
 
     def _log_metrics(self, logs: dict[str, float], names: Sequence[str], prefix: str,
@@ -304,8 +307,10 @@ class _Training(_Inference):
         backward reaches), ``self._train_params`` / ``self._train_grads`` (aligned with the
         optimizer's state), ``self._task`` / ``self._threshold`` /
         ``self._track_accuracy`` (accuracy), ``self._on_nonfinite`` ("raise": stop at the
-        first non-finite batch loss, without updating on it) and ``self._progress``
-        (None, or a callable taking the number of rows done, for the progress bar).
+        first non-finite batch loss, without updating on it), ``self._progress``
+        (None, or a callable taking the number of rows done, for the progress bar) and
+        ``self._batch_hooks`` (None, or the callbacks' batch hooks: begin before each
+        batch, end after it, which returns True to end the epoch there).
         Dropout layers advance ``offset`` by the batch's element count per batch.
         ``perm`` is the epoch's row order (from ``self.rng.permutation``), or None when
         ``shuffle=False`` (rows in order). ``y`` holds intp labels for cross-entropy with
@@ -339,6 +344,7 @@ class _Training(_Inference):
         count = self._count_correct if self._track_accuracy else None
         stop_on_nonfinite = self._on_nonfinite == "raise"
         report = self._progress
+        hooks = self._batch_hooks
         n = X.shape[0]
         loss_sum, seen = 0.0, 0
         correct = 0.0 if count is not None else None
@@ -363,8 +369,13 @@ class _Training(_Inference):
                 if sample_weight is not None:
                     assert wbuf is not None  # allocated with sample_weight
                     swb = np.take(sample_weight, idx, out=wbuf[:m], mode="clip")
+            if hooks is not None:
+                hooks.begin(start // batch_size)
             if swb is not None and not swb.sum() > 0:
-                continue  # every sample of this batch has weight 0: nothing to learn
+                # every sample of this batch has weight 0: nothing to learn
+                if hooks is not None and hooks.end(start // batch_size, 0.0, None, 0):
+                    break
+                continue
             out = self._forward_logits(xb, True, fold)
             gbuf = gbufs.get(out.shape)
             if gbuf is None:
@@ -372,9 +383,10 @@ class _Training(_Inference):
             value, g = loss.value_and_grad(out, yb, swb, grad=gbuf)
             if not math.isfinite(value) and stop_on_nonfinite:
                 return loss_sum + value * m, seen + m, correct
-            if count is not None:
+            batch_correct = count(out, yb) if count is not None else None
+            if batch_correct is not None:
                 assert correct is not None  # a float whenever count is set
-                correct += count(out, yb)
+                correct += batch_correct
             if update:
                 self._backward(g, fold, stop)
                 opt.update(params, grads)
@@ -382,6 +394,8 @@ class _Training(_Inference):
             seen += m
             if report is not None:
                 report(m)
+            if hooks is not None and hooks.end(start // batch_size, value * m, batch_correct, m):
+                break
         return loss_sum, seen, correct
 
     def _snapshot(self) -> _Snapshot:

@@ -87,6 +87,18 @@ cdef void *_ptr(a) except? NULL:
     return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
+cdef bint _indices_ok(const Py_ssize_t *idx, Py_ssize_t count, Py_ssize_t bound,
+                      const Py_ssize_t *through) noexcept nogil:
+    """Every idx[i] -- or through[idx[i]] when through is given (idx checked already) --
+    lies in [0, bound)."""
+    cdef Py_ssize_t i, v
+    for i in range(count):
+        v = idx[i] if through == NULL else through[idx[i]]
+        if v < 0 or v >= bound:
+            return False
+    return True
+
+
 cdef int _check_signals() except -1:
     return PyErr_CheckSignals()
 
@@ -388,13 +400,23 @@ cdef class TrainingPlan:
         cdef const void *pw = _ptr(sample_weight)
         cdef const Py_ssize_t *pp = <const Py_ssize_t *>_ptr(perm)
         # The C loop trusts these pointers: check every size, dtype and index it will use.
+        # The indices it reads are those of the range's rows, perm[lo:hi] and the labels
+        # they pick: only those are scanned, so an epoch run a batch per call (callbacks'
+        # batch hooks) scans each once, as one call for the whole epoch does.
         if X is None or not self._x_dtype_ok(X) or X.ndim != 2 or X.shape[1] != self.p.in_dim:
             raise ValueError("train(): X does not match the plan")
-        if perm.dtype != np.intp or perm.shape != (n,) or (n and (perm.min() < 0 or perm.max() >= n)):
+        if first_batch < 0 or last_batch < first_batch:
+            raise ValueError("train(): bad batch range")
+        cdef Py_ssize_t bs = self.p.batch_size
+        cdef Py_ssize_t nb = (n + bs - 1) // bs  # batches in the epoch
+        cdef Py_ssize_t lo = min(n, min(first_batch, nb) * bs)  # no overflow: nb * bs < n + bs
+        cdef Py_ssize_t hi = min(n, min(last_batch, nb) * bs)
+        if perm.dtype != np.intp or perm.shape != (n,) or not _indices_ok(pp + lo, hi - lo,
+                                                                          n, NULL):
             raise ValueError("train(): perm must be intp indices into the rows of X")
         if self.p.loss == FNN_LOSS_XENT_LABELS:
-            if targets.dtype != np.intp or targets.shape != (n,) or (
-                    n and (targets.min() < 0 or targets.max() >= self.p.out_dim)):
+            if targets.dtype != np.intp or targets.shape != (n,) or not _indices_ok(
+                    pp + lo, hi - lo, self.p.out_dim, <const Py_ssize_t *>pt):
                 raise ValueError(f"train(): labels must be intp in [0, {self.p.out_dim})")
         elif targets.dtype != self.dtype or targets.shape != (n, self.p.out_dim):
             raise ValueError("train(): targets do not match the plan")
@@ -402,8 +424,6 @@ cdef class TrainingPlan:
                 sample_weight is not None and (sample_weight.dtype != self.dtype
                                                or sample_weight.shape != (n,))):
             raise ValueError("train(): sample_weight does not match the plan")
-        if first_batch < 0 or last_batch < first_batch:
-            raise ValueError("train(): bad batch range")
         cdef int held
         self.p.n_threads = current_num_threads()
         self.p.gemm_threads = gemm_team_threads()

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from . import _fused
 from ._validation import integer
-from .callbacks import History
+from .callbacks import History, _BatchHooks
 from .layers import Dense, Layer, _shape_tuple, as_float_dtype, get_backend
 from .losses import Loss
 from .optimizers import Optimizer
@@ -69,7 +69,8 @@ class Sequential(_Training):
 
     fused = True
     # native plans and the progress hook: rebuilt on demand, not pickled (_pickling.py)
-    _transient = ("_plan", "_infer_plan", "_plan_key", "_plan_targets", "_progress", "_lock")
+    _transient = ("_plan", "_infer_plan", "_plan_key", "_plan_targets", "_progress",
+                  "_batch_hooks", "_lock")
 
     # set by fit (and, _task / _threshold, by evaluate while it runs)
     _bw_stop: int
@@ -114,6 +115,7 @@ class Sequential(_Training):
         self._plan_targets: NDArray[Any] | None = None
         # called with the rows done, while fit shows a bar
         self._progress: Callable[[int], None] | None = None
+        self._batch_hooks: _BatchHooks | None = None  # fit's, when a callback has batch hooks
         # (rows, seconds) of the last training epoch
         self._epoch_stats: tuple[int, float] | None = None
         self._on_nonfinite = "raise"

@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import metrics as _metrics
+from ._model_state import array_name
 from ._version import __version__
 from .errors import ModelFileError
 from .layers import BACKENDS, layer_from_config
@@ -522,9 +523,9 @@ def _build(header: dict[str, Any], npz: NpzFile[Any], keys: set[str], path: str,
                               f"{len(shapes)}")
         for (name, key, shape), m in zip(shapes, metas):
             if (name, key, shape) != (m["layer"], m["key"], expected[m["array"]]):
-                raise _fail(path, f"{what[:-1]} {m['layer']}.{m['key']} "
+                raise _fail(path, f"{what[:-1]} {array_name(m['layer'], m['key'])} "
                                   f"{expected[m['array']]} does not match the layers "
-                                  f"({name}.{key} {shape})")
+                                  f"({array_name(name, key)} {shape})")
     try:
         model.build(tuple(input_shape))
     except (TypeError, ValueError) as e:

@@ -257,6 +257,32 @@ def test_plan_rejects_arrays_that_do_not_match_it():
         plan.train(X, labels, None, perm, 3, 1)
 
 
+def test_plan_checks_the_indices_of_the_batches_it_runs():
+    """A call for a range of batches scans the indices those batches read (perm's
+    entries in the range, the labels they pick), so that an epoch run a batch per call
+    costs no more checking than one call; every index the C loop uses is still checked."""
+    X, y = _data(n=40)
+    m = Sequential([Dense(8, activation="relu"), Dense(4)], seed=1)
+    m.fit(X, y, epochs=1, batch_size=8, verbose=0)
+    plan = m._plan
+    labels = y.astype(np.intp)
+    perm = np.arange(40, dtype=np.intp)
+    perm[35] = 40  # past the rows, in batch 4
+    plan.train(X, labels, None, perm, 0, 4)  # batches 0-3 never read it
+    with pytest.raises(ValueError, match="perm"):
+        plan.train(X, labels, None, perm, 4, 5)
+    with pytest.raises(ValueError, match="perm"):
+        plan.train(X, labels, None, perm, 0, 2**62)  # a huge range: no overflow
+    perm[35] = 35
+    bad = labels.copy()
+    bad[perm[20]] = 4  # out of range, picked by batch 2
+    plan.train(X, bad, None, perm, 3, 5)
+    for first, last in ((2, 3), (0, 5), (1, 2**62)):
+        with pytest.raises(ValueError, match="labels"):
+            plan.train(X, bad, None, perm, first, last)
+    assert plan.train(X, labels, None, perm, 5, 2**62)[2] == 0  # past the end: no rows
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("batch_size", [10, 32, 64, 65, 200, 257])

@@ -428,3 +428,47 @@ def test_arrays_with_a_validation_sequence_train_as_the_array_fit(digits):
     assert _same(_weights(m), _weights(ref))
     assert h.history["loss"] == h_ref.history["loss"]
     np.testing.assert_allclose(h.history["val_loss"], h_ref.history["val_loss"], rtol=1e-12)
+
+
+class _BatchLog(fastnn.Callback):
+    """Records (epoch, batch, rows, loss) from the batch hooks; stops at stop_at."""
+
+    def __init__(self, stop_at=None):
+        super().__init__()
+        self.seen, self.epoch, self.stop_at = [], None, stop_at
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen.append((self.epoch, batch, logs["size"], logs.get("loss")))
+        if self.stop_at is not None and (self.epoch, batch) == self.stop_at:
+            self.model.stop_training = True
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_batch_hooks_on_a_sequence_count_the_epochs_batches(digits, fused):
+    """A Sequence is trained several batches per native call: the hooks still see the
+    epoch's batch numbers 0, 1, ... and the same logs as an array fit's hooks."""
+    X, y = digits
+    logs = {}
+    for kind in ("array", "sequence"):
+        m, cb = _model(fused=fused), _BatchLog()
+        if kind == "array":
+            m.fit(X, y, epochs=2, batch_size=32, shuffle=False, verbose=0, callbacks=[cb])
+        else:
+            m.fit(Batches(X, y, 32), epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+        logs[kind] = (cb.seen, _weights(m))
+    n_batches = -(-len(X) // 32)
+    assert [b for e, b, _, _ in logs["sequence"][0]] == list(range(n_batches)) * 2
+    assert logs["sequence"][0] == logs["array"][0]
+    assert _same(logs["sequence"][1], logs["array"][1])
+
+
+def test_stop_training_in_a_batch_hook_stops_a_streamed_fit(digits):
+    X, y = digits
+    m, cb = _model(), _BatchLog(stop_at=(0, 4))
+    h = m.fit(Batches(X, y, 32), epochs=3, shuffle=False, verbose=0, callbacks=[cb])
+    assert [(e, b) for e, b, _, _ in cb.seen] == [(0, b) for b in range(5)]
+    assert len(h.history["loss"]) == 1
+    assert m._batch_hooks is None
