@@ -22,6 +22,7 @@ cdef extern from "plan.h" nogil:
         FNN_STEP_RECURRENT
         FNN_STEP_LAYERNORM
         FNN_STEP_EMBEDDING
+        FNN_STEP_PYTHON
         FNN_STEP_KINDS
         FNN_PLAN_COMPACT_MIN_OUT
         FNN_PLAN_GBLOCK
@@ -126,6 +127,9 @@ cdef extern from "plan.h" nogil:
         int (*poll)(void *ctx) noexcept nogil
         void *poll_ctx
         int interrupted
+        int (*call)(void *ctx, int step, int backward, const void *inp, void *out,
+                    Py_ssize_t rows, int flag) noexcept nogil
+        void *call_ctx
         void *xb
         int x_f32
         void *xw

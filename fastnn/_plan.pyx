@@ -47,7 +47,8 @@ STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
               "avgpool": FNN_STEP_AVGPOOL, "global_avgpool": FNN_STEP_GLOBAL_AVGPOOL,
               "batchnorm": FNN_STEP_BATCHNORM, "res_begin": FNN_STEP_RES_BEGIN,
               "res_end": FNN_STEP_RES_END, "recurrent": FNN_STEP_RECURRENT,
-              "layernorm": FNN_STEP_LAYERNORM, "embedding": FNN_STEP_EMBEDDING}
+              "layernorm": FNN_STEP_LAYERNORM, "embedding": FNN_STEP_EMBEDDING,
+              "python": FNN_STEP_PYTHON}
 _GEOM_KEYS = ("c", "h", "w", "f", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw")
 
 
@@ -117,6 +118,32 @@ cdef int _poll_signals(void *ctx) noexcept nogil:
     return 0
 
 
+cdef int _call_python(void *ctx, int step, int backward, const void *inp, void *out,
+                      Py_ssize_t rows, int flag) noexcept nogil:
+    """The plan's call (plan.h): a python step's forward or backward, run with the GIL.
+    1 if the layer's method raised, kept on the plan (ctx) for train/predict to raise once
+    the native call has returned."""
+    with gil:
+        try:
+            (<TrainingPlan>ctx)._run_python(step, backward, <size_t>inp, <size_t>out, rows,
+                                           flag)
+        except BaseException as e:
+            (<TrainingPlan>ctx)._pending = e
+            return 1
+    return 0
+
+
+cdef object _view(size_t addr, Py_ssize_t n, object dtype, tuple shape):
+    """A numpy array over n elements of the plan's memory at addr (no copy), shaped."""
+    cdef float[::1] f
+    cdef double[::1] d
+    if dtype == np.float32:
+        f = <float[:n]><float *>addr
+        return np.asarray(f).reshape(shape)
+    d = <double[:n]><double *>addr
+    return np.asarray(d).reshape(shape)
+
+
 cdef class _StepBuild:
     """What building the steps (TrainingPlan.__init__) carries from one step to the next."""
     cdef object batch_size
@@ -131,11 +158,35 @@ cdef class TrainingPlan:
     cdef list _keep      # every array the C struct points into
     cdef object dtype
     cdef object _pending  # the exception a signal handler raised during a poll
+    cdef dict _python     # python steps: index -> (layer, input shape, output shape)
     cdef public list step_specs
     cdef public list dropout_layers
 
     def __cinit__(self):
         self._keep = []
+        self._python = {}
+
+    def _run_python(self, int step, int backward, size_t inp, size_t out, Py_ssize_t rows,
+                    int flag):
+        """A python step (plan_steps/python.h) through the layer's own methods, as the
+        per-layer path calls them: forward -> st.y; backward -> the layer's grads (the
+        arrays the optimizer holds) and dL/dx when flag says a step below needs it."""
+        layer, x_shape, y_shape = self._python[step]
+        cdef Py_ssize_t n_in = rows * _prod(x_shape), n_out = rows * _prod(y_shape)
+        if not backward:
+            # a copy: the layer may keep its input for backward, and the plan reuses
+            # the buffer it came in
+            x = _view(inp, n_in, self.dtype, (rows,) + x_shape).copy()
+            y = layer._forward(x, bool(flag))
+            _view(out, n_out, self.dtype, (rows,) + y_shape)[...] = _checked(
+                layer, "forward", y, (rows,) + y_shape, self.dtype)
+            return
+        dy = _view(inp, n_out, self.dtype, (rows,) + y_shape).copy()
+        layer._need_dx = bool(flag)
+        dx = layer.backward(dy)
+        if flag:
+            _view(out, n_in, self.dtype, (rows,) + x_shape)[...] = _checked(
+                layer, "backward", dx, (rows,) + x_shape, self.dtype)
 
     def __init__(self, steps, *, loss, fold_last, batch_size, in_dim, dtype,
                  optimizer, params, grads, states, has_weights=False, accuracy=0,
@@ -773,6 +824,39 @@ cdef int _build_embedding(TrainingPlan plan, fnn_step *st, object spec, Py_ssize
     return 0
 
 
+cdef Py_ssize_t _prod(tuple shape):
+    cdef Py_ssize_t n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+cdef object _checked(layer, str what, a, tuple shape, dtype):
+    """A python step's result, checked before it goes into the plan's buffers."""
+    if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype:
+        got = (f"shape {a.shape}, dtype {a.dtype}" if isinstance(a, np.ndarray)
+               else type(a).__name__)
+        raise ValueError(f"{layer.name} ({type(layer).__name__}): {what} returned {got}; "
+                         f"expected a {dtype} array of shape {shape}")
+    return a
+
+
+cdef int _build_python(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                       _StepBuild b) except -1:
+    """spec: layer (built; computes in its own Python methods), input_shape and
+    output_shape per sample, trainable (it has parameters training updates: they are
+    among the optimizer's arrays)."""
+    x_shape, y_shape = tuple(spec["input_shape"]), tuple(spec["output_shape"])
+    if _prod(x_shape) != st.in_dim:
+        raise ValueError(f"step {i}: input shape {x_shape} for {st.in_dim} inputs")
+    st.out_dim = _prod(y_shape)
+    st.trainable = bool(spec["trainable"])
+    plan._python[i] = (spec["layer"], x_shape, y_shape)
+    plan.p.call = _call_python
+    plan.p.call_ctx = <void *>plan
+    return 0
+
+
 cdef _step_builder _STEP_BUILDERS[FNN_STEP_KINDS]
 _STEP_BUILDERS[FNN_STEP_DENSE] = _build_dense
 _STEP_BUILDERS[FNN_STEP_ACTIVATION] = _build_activation
@@ -787,3 +871,4 @@ _STEP_BUILDERS[FNN_STEP_RES_END] = _build_res_end
 _STEP_BUILDERS[FNN_STEP_RECURRENT] = _build_recurrent
 _STEP_BUILDERS[FNN_STEP_LAYERNORM] = _build_layernorm
 _STEP_BUILDERS[FNN_STEP_EMBEDDING] = _build_embedding
+_STEP_BUILDERS[FNN_STEP_PYTHON] = _build_python

@@ -33,9 +33,11 @@ defined, from ``Layer.__init_subclass__``):
 - Before each backward the gradients are set to zero, so ``backward`` may assign
   (``self.grads["W"] = x.T @ dy``) or accumulate (``+=``); assigned arrays are copied
   into the ones the optimizer holds.
-- The model trains on the per-layer path: the fused native plan has no step for Python
-  code, so each batch runs the native layers through ``fastnn.ops`` and calls the
-  custom layer's methods in between.
+- The model trains in the fused native plan like any other: the plan runs the native
+  layers' steps and, at the custom layer's "python" step, takes the GIL and calls its
+  ``forward`` / ``backward`` on copies of the batch's values
+  (``src_c/plan_steps/python.h``). An exception there stops the epoch before that
+  batch updates anything and propagates from ``fit`` (or ``predict``).
 - ``fit`` checks before training that every layer the gradient must pass through has a
   ``backward`` (a layer without one may sit where nothing at or below it trains), and
   raises :class:`fastnn.errors.LayerImplementationError` naming the layer otherwise.
@@ -108,8 +110,9 @@ def prepare_class(cls: type[Layer]) -> None:
     if "_base_name" not in cls.__dict__:  # auto names square_1, ... for class Square
         cls._base_name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
     if own and "plan_steps" not in cls.__dict__:
-        # a fastnn base's plan steps compute what the base's forward does, not this one
-        cls.plan_steps = Layer.plan_steps  # type: ignore[method-assign]
+        # a fastnn base's plan steps compute what the base's forward does, not this one:
+        # the plan calls back into this class's own methods instead
+        cls.plan_steps = _python_steps  # type: ignore[method-assign]
     raw_fwd = cls.__dict__.get("forward")
     if isinstance(raw_fwd, FunctionType):
         call = _caller(raw_fwd)
@@ -123,6 +126,17 @@ def prepare_class(cls: type[Layer]) -> None:
     raw_bwd = cls.__dict__.get("backward")
     if isinstance(raw_bwd, FunctionType):
         setattr(cls, "backward", _checked_backward(raw_bwd))
+
+
+def _python_steps(self: Layer, trainable: bool = True) -> list[dict[str, Any]] | None:
+    """The plan step of a layer that computes in its own Python methods: the fused plan
+    runs the native steps around it and calls back into its forward and backward
+    (src_c/plan_steps/python.h). None until it is built."""
+    out = _expected(self)
+    if out is None:
+        return None
+    return [{"kind": "python", "layer": self, "input_shape": self.input_shape,
+             "output_shape": out, "trainable": trainable and bool(self.trainable_keys())}]
 
 
 def _caller(fn: Callable[..., Any]) -> _Call:

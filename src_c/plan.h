@@ -39,7 +39,9 @@ enum fnn_step_kind {
     FNN_STEP_LAYERNORM = 11,     /* layernorm.h: rows of `channels` features; W = gamma,
                                     b = beta, mean / inv_std per row */
     FNN_STEP_EMBEDDING = 12,     /* embedding.h: the first step; X holds indices */
-    FNN_STEP_KINDS = 13          /* the number of kinds; each has its forward and backward
+    FNN_STEP_PYTHON = 13,        /* a user's layer: its own forward and backward, called
+                                    back through fnn_plan.call (plan_steps/python.h) */
+    FNN_STEP_KINDS = 14          /* the number of kinds; each has its forward and backward
                                     in src_c/plan_steps/ and an entry in the table there */
 };
 
@@ -209,6 +211,14 @@ typedef struct {
     int (*poll)(void *ctx);
     void *poll_ctx;
     int interrupted;
+    /* A python step's forward (backward = 0: out = f(in), flag = training) and backward
+     * (backward = 1: in = dL/dy; out = dL/dx, or NULL when no step below needs it, flag =
+     * 1 when it does) for `rows` rows of step `step`: fastnn/_plan.pyx takes the GIL and
+     * runs the layer's Python methods. Nonzero: they raised; the run stops (interrupted)
+     * before the batch updates anything, and train/predict raise that exception. */
+    int (*call)(void *ctx, int step, int backward, const void *in, void *out, fnn_idx rows,
+                int flag);
+    void *call_ctx;
     void *xb;                  /* gathered input batch, batch * in_dim */
     /* X_f32: X is float32 though the plan is float64. gather and predict widen each row
      * they take (into xb, or into xw where the first layer reads rows in place), so a

@@ -199,6 +199,7 @@ static inline void FNN_SFX(swap)(REAL **a, REAL **b)
 #include "plan_steps/recurrent.h"
 #include "plan_steps/layernorm.h"
 #include "plan_steps/embedding.h"
+#include "plan_steps/python.h"
 #include "plan_steps/table.h"
 
 /* Does step st have parameters that training updates? */
@@ -279,7 +280,9 @@ static double FNN_SFX(correct)(fnn_plan *p, const REAL *out, fnn_idx rows, fnn_i
 static void FNN_SFX(backward)(fnn_plan *p, fnn_idx rows, int last, int stop, int cols)
 {
     REAL *g = (REAL *)p->grad_a, *other = (REAL *)p->grad_b;
-    for (int s = last; s >= stop; --s)
+    /* a python step that raised stops it: below, a first layer's fused update would
+     * change the weights */
+    for (int s = last; s >= stop && !p->interrupted; --s)
         FNN_SFX(step_table)[p->steps[s].kind].backward(p, &s, stop, rows, cols, &g, &other);
 }
 
@@ -385,6 +388,7 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
                                    n_rows - start - rows < p->batch_size ? n_rows - start - rows
                                                                          : p->batch_size);
         const REAL *out = FNN_SFX(forward)(p, (const REAL *)p->xb, rows, 1, n_fwd, bcols);
+        if (p->interrupted) break; /* a python step raised */
         double l = FNN_SFX(loss)(p, out, rows, d, (REAL *)p->grad_a);
         if (!(l - l == 0)) { /* NaN or inf */
             if (!bad) bad = b + 1;
@@ -395,6 +399,7 @@ static fnn_idx FNN_SFX(plan_train)(fnn_plan *p, const void *X, fnn_idx n_rows,
         *seen += rows;
         if (stop < n_fwd) {
             FNN_SFX(backward)(p, rows, n_fwd - 1, stop, bcols);
+            if (p->interrupted) break; /* a python step raised: no update */
             FNN_SFX(update)(p);
         }
     }
@@ -415,6 +420,7 @@ static void FNN_SFX(plan_predict)(fnn_plan *p, const void *X, fnn_idx n, void *o
             x = (const REAL *)p->xw;
         }
         const REAL *y = FNN_SFX(forward)(p, x, rows, 0, p->n_steps, 0);
+        if (p->interrupted) break; /* a python step raised */
         memcpy((REAL *)out + start * d, y, (size_t)(rows * d) * sizeof(REAL));
     }
 }

@@ -27,6 +27,10 @@ def data(n=64, d=5, classes=3, dtype=np.float32, seed=0):
     return X, y % classes
 
 
+def _kinds(model):
+    return [st["kind"] for st in _fused._steps(model)]
+
+
 @pytest.fixture
 def registry():
     """A registry of fastnn's own layers only while the test runs (other tests and the
@@ -167,7 +171,7 @@ def manual_loss_grad(model, X, y, loss):
 def test_textbook_layer_trains_between_native_layers(cls):
     X, y = data()
     model = Sequential([Dense(16), cls(), Dense(3)], seed=0)
-    assert "has no fused step" in _fused.unsupported_reason(model.build((5,)))
+    assert _kinds(model.build((5,))) == ["dense", "python", "dense"]
     W1, b1 = (a.copy() for a in model.layers[0].params.values())
     W2, b2 = (a.copy() for a in model.layers[2].params.values())
     # forward: the textbook formula
@@ -362,7 +366,8 @@ def test_subclass_of_a_native_layer_with_its_own_forward_is_not_fused():
     plain = Sequential([Dense(3)], seed=0, dtype="float64")
     model.build((5,))
     plain.build((5,))
-    assert "has no fused step" in _fused.unsupported_reason(model)  # Dense's would be wrong
+    # its own python step, not Dense's (which would compute without the doubling)
+    assert [st["kind"] for st in _fused._steps(model)] == ["python"]
     np.testing.assert_allclose(model.predict(X), 2 * plain.predict(X), rtol=1e-12)
     _, grads = model.loss_and_gradients(X, y, "cross_entropy")
     for g, f in zip(grads, manual_loss_grad(model, X, y, "cross_entropy")):
@@ -682,3 +687,135 @@ def test_channels_last_standalone_layer_and_conv1d():
     assert Conv2D(3, 5).forward(images((2, 1, 28, 28))).shape == (2, 3, 24, 24)
     assert Sequential([Conv1D(4, 5), Flatten(), Dense(2)]).predict(
         images((2, 3, 100))).shape == (2, 2)
+
+
+# ------------------------------------------------------------------ in the fused plan
+
+def _fit_both(make, X, y, **kw):
+    """The same model trained on the fused plan and on the per-layer path."""
+    out = []
+    for fused in (True, False):
+        m = make()
+        m.fused = fused
+        h = m.fit(X, y, verbose=0, **kw)
+        out.append((m, h.history["loss"]))
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layer, optimizer", [
+    (MyReLU, "sgd"), (Affine, "adam"), (WithSquares, "rmsprop"), (LazyScale, "adamw")])
+def test_custom_layer_trains_in_the_fused_plan_as_on_the_per_layer_path(dtype, layer,
+                                                                        optimizer):
+    """The plan runs the native steps and calls back into the Python layer's methods
+    (a "python" step): the weights, losses and predictions are those of the per-layer
+    path to the bit -- the same kernels on the same values in the same order."""
+    X, y = data(n=100, dtype=dtype)
+
+    def make():
+        from fastnn import Dropout
+        return Sequential([Dense(8), layer(), Dropout(0.2), Dense(3)], seed=4,
+                          dtype=np.dtype(dtype).name)
+
+    (fused, lf), (plain, lp) = _fit_both(make, X, y, epochs=3, batch_size=16,
+                                         optimizer=optimizer)
+    assert _kinds(fused)[:2] == ["dense", "python"]
+    assert _fused._layers_unsupported(fused) is None
+    assert lf == lp
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        assert np.array_equal(a, b)
+    assert np.array_equal(fused.predict(X), plain.predict(X))
+
+
+def test_custom_layer_first_and_last_in_the_plan():
+    X, y = data(n=64, dtype=np.float64)
+
+    def make():
+        return Sequential([Affine(), Dense(6), MyReLU(), Dense(3), Affine(scale=0.5)],
+                          seed=2, dtype="float64")
+
+    (fused, lf), (plain, lp) = _fit_both(make, X, y, epochs=2, batch_size=10,
+                                         optimizer="sgd")
+    assert _kinds(fused) == ["python", "dense", "python", "dense", "python"]
+    assert lf == lp
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        assert np.array_equal(a, b)
+
+
+class FailsAt(Layer):
+    """Identity that raises at its n-th forward or backward call in training."""
+
+    def __init__(self, where="forward", at=3, **kwargs):
+        super().__init__(**kwargs)
+        self.where, self.at, self.calls = where, at, 0
+
+    def _tick(self, where):
+        if where == self.where:
+            self.calls += 1
+            if self.calls == self.at:
+                raise RuntimeError(f"boom in {where}")
+
+    def forward(self, x, training=False):
+        if training:
+            self._tick("forward")
+        return x
+
+    def backward(self, dy):
+        self._tick("backward")
+        return dy
+
+
+@pytest.mark.parametrize("where", ["forward", "backward"])
+def test_an_exception_in_a_python_step_stops_the_epoch_before_its_update(where):
+    """The layer raises in the third batch: fit raises that exception, and the weights
+    are those after two batches (the failing batch updated nothing)."""
+    X, y = data(n=60)
+
+    def make():
+        return Sequential([Dense(8), FailsAt(where, at=3), Dense(3)], seed=5)
+
+    m = make()
+    assert _kinds(m.build((5,))) == ["dense", "python", "dense"]
+    with pytest.raises(RuntimeError, match=f"boom in {where}"):
+        m.fit(X, y, epochs=1, batch_size=10, shuffle=False, optimizer="sgd", verbose=0)
+    ref = make()
+    ref.fit(X[:20], y[:20], epochs=1, batch_size=10, shuffle=False, optimizer="sgd",
+            verbose=0)
+    for a, b in zip(m.get_weights(), ref.get_weights()):
+        assert np.array_equal(a, b)
+    # the plan is usable again: the next fit trains (the layer no longer raises)
+    m.fit(X, y, epochs=1, batch_size=10, shuffle=False, optimizer="sgd", verbose=0)
+    assert np.isfinite(m.evaluate(X, y)["loss"])
+
+
+def test_predict_through_the_plan_calls_the_layer_in_inference_mode():
+    class Noisy(Layer):
+        def forward(self, x, training=False):
+            self.modes = getattr(self, "modes", []) + [training]
+            return x + 1.0 if training else x
+
+        def backward(self, dy):
+            return dy
+
+    X, _ = data(n=7)
+    m = Sequential([Dense(4), Noisy(), Dense(2)], seed=0).build((5,))
+    W1, b1, W2, b2 = m.get_weights()
+    np.testing.assert_allclose(m.predict(X), (X @ W1 + b1) @ W2 + b2, rtol=1e-5, atol=1e-6)
+    assert not any(m.layers[1].modes[1:])  # after build's probe: inference only
+
+
+def test_a_python_step_returning_a_wrong_shape_in_the_plan_is_named():
+    class Shrinks(Layer):
+        def output_shape(self, input_shape):
+            return tuple(input_shape)
+
+        def forward(self, x, training=False):
+            return x[:, :-1] if training else x
+
+        def backward(self, dy):
+            return dy
+
+    X, y = data(n=20)
+    m = Sequential([Dense(4), Shrinks(name="shrinks"), Dense(3)], seed=0)
+    with pytest.raises(ValueError, match="shrinks"):
+        m.fit(X, y, epochs=1, batch_size=10, verbose=0)

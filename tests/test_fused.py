@@ -162,7 +162,7 @@ def test_reference_backend_never_uses_the_plan():
 
 
 class _Softsign(fastnn.Layer):
-    """A user's layer without a plan step: y = x / (1 + |x|)."""
+    """A user's layer computing in Python: y = x / (1 + |x|) (the plan calls it back)."""
 
     def _forward(self, x, training):
         self._x = x
@@ -170,6 +170,13 @@ class _Softsign(fastnn.Layer):
 
     def backward(self, dy):
         return dy / (1 + np.abs(self._x)) ** 2
+
+
+class _NoSteps(_Softsign):
+    """A user's layer that says it has no plan step (plan_steps returns None)."""
+
+    def plan_steps(self, trainable=True):
+        return None
 
 
 class _TwoReLU(fastnn.Layer):
@@ -192,15 +199,24 @@ def test_plan_steps_decide_the_path():
     from fastnn import _fused
 
     X, y = _data()
-    m = Sequential([Dense(6), _Softsign(name="soft"), Dense(4)], seed=1)
+    m = Sequential([Dense(6), _NoSteps(name="soft"), Dense(4)], seed=1)
     m.fit(X, y, epochs=1, verbose=0)
     assert m._plan is None
-    assert _fused.unsupported_reason(m) == "layer soft (_Softsign) has no fused step yet"
-    inner = Residual([Dense(12), _Softsign(name="deep")])
+    assert _fused.unsupported_reason(m) == "layer soft (_NoSteps) has no fused step yet"
+    inner = Residual([Dense(12), _NoSteps(name="deep")])
     m = Sequential([inner, Dense(4)], seed=1)
     m.build((12,))
-    assert "layer deep (_Softsign)" in _fused.unsupported_reason(m)
+    assert "layer deep (_NoSteps)" in _fused.unsupported_reason(m)
     assert inner.plan_steps() is None
+    # a layer computing in Python: a python step, the plan calling back into its methods,
+    # bit for bit as the per-layer path -- also inside a residual block
+    m = _assert_same(lambda: Sequential([Dense(6), _Softsign(), Dense(4)], seed=1), X, y,
+                     epochs=2, optimizer=lambda: Adam(lr=0.01))
+    assert [s["kind"] for s in _fused._steps(m)] == ["dense", "python", "dense"]
+    m = _assert_same(lambda: Sequential([Dense(12), Residual([Dense(12), _Softsign()]),
+                                         Dense(4)], seed=1), X, y, epochs=2,
+                     optimizer=lambda: Adam(lr=0.01))
+    assert "python" in [s["kind"] for s in _fused._steps(m)]
     # steps of existing kinds: the plan runs the layer, bit for bit as its own methods
     m = _assert_same(lambda: Sequential([Dense(6), _TwoReLU(), Dense(4)], seed=1), X, y,
                      epochs=2, optimizer=lambda: Adam(lr=0.01))
