@@ -45,7 +45,7 @@ def _torch_epoch(cell, X, y):
     except ImportError:
         return None
     model = bench.row_rnn(cell)
-    model.build((784,), np.float32)  # fastnn's initial weights, seed 0
+X
     rnn_layer, dense = model.layers[1], model.layers[2]
 
     class Net(torch.nn.Module):
