@@ -47,7 +47,8 @@ STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
               "avgpool": FNN_STEP_AVGPOOL, "global_avgpool": FNN_STEP_GLOBAL_AVGPOOL,
               "batchnorm": FNN_STEP_BATCHNORM, "res_begin": FNN_STEP_RES_BEGIN,
               "res_end": FNN_STEP_RES_END, "recurrent": FNN_STEP_RECURRENT,
-              "layernorm": FNN_STEP_LAYERNORM, "embedding": FNN_STEP_EMBEDDING}
+              "layernorm": FNN_STEP_LAYERNORM, "embedding": FNN_STEP_EMBEDDING,
+              "time_avgpool": FNN_STEP_TIME_AVGPOOL}
 _GEOM_KEYS = ("c", "h", "w", "f", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw")
 
 
@@ -581,6 +582,17 @@ cdef int _build_global_avgpool(TrainingPlan plan, fnn_step *st, object spec, Py_
     return 0
 
 
+cdef int _build_time_avgpool(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                             _StepBuild b) except -1:
+    d = st.in_dim
+    st.spatial, st.channels = spec["steps"], spec["features"]
+    if st.channels < 1 or st.spatial < 1 or st.channels * st.spatial != d:
+        raise ValueError(f"step {i}: time_avgpool of {st.spatial} steps x "
+                         f"{st.channels} features does not match {d} features")
+    st.out_dim = st.channels
+    return 0
+
+
 cdef int _build_batchnorm(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
                           _StepBuild b) except -1:
     d = st.in_dim
@@ -767,3 +779,4 @@ _STEP_BUILDERS[FNN_STEP_RES_END] = _build_res_end
 _STEP_BUILDERS[FNN_STEP_RECURRENT] = _build_recurrent
 _STEP_BUILDERS[FNN_STEP_LAYERNORM] = _build_layernorm
 _STEP_BUILDERS[FNN_STEP_EMBEDDING] = _build_embedding
+_STEP_BUILDERS[FNN_STEP_TIME_AVGPOOL] = _build_time_avgpool

@@ -39,7 +39,8 @@ enum fnn_step_kind {
     FNN_STEP_LAYERNORM = 11,     /* layernorm.h: rows of `channels` features; W = gamma,
                                     b = beta, mean / inv_std per row */
     FNN_STEP_EMBEDDING = 12,     /* embedding.h: the first step; X holds indices */
-    FNN_STEP_KINDS = 13          /* the number of kinds; each has its forward and backward
+    FNN_STEP_TIME_AVGPOOL = 13,  /* (n, spatial = steps, channels = features) -> (n, channels) */
+    FNN_STEP_KINDS = 14          /* the number of kinds; each has its forward and backward
                                     in src_c/plan_steps/ and an entry in the table there */
 };
 
@@ -140,7 +141,8 @@ typedef struct {
                                   the direct kernels, fnn_conv_pooled_dw in
                                   conv_variants.h); 0: apart */
     /* batchnorm (W = gamma, b = beta, dW / db their gradients) and global_avgpool: the
-     * input seen as (n, channels, spatial); layernorm: rows of `channels` features */
+     * input seen as (n, channels, spatial); layernorm: rows of `channels` features;
+     * time_avgpool: the input seen as (n, spatial, channels), steps by features */
     fnn_idx channels, spatial;
     void *running_mean, *running_var; /* batchnorm: updated in training */
     void *mean, *inv_std;      /* batchnorm: the batch's statistics, for backward */

@@ -199,6 +199,7 @@ static inline void FNN_SFX(swap)(REAL **a, REAL **b)
 #include "plan_steps/recurrent.h"
 #include "plan_steps/layernorm.h"
 #include "plan_steps/embedding.h"
+#include "plan_steps/time_avgpool.h"
 #include "plan_steps/table.h"
 
 /* Does step st have parameters that training updates? */
