@@ -198,6 +198,7 @@ cdef class TrainingPlan:
         p.cols = <int *>_ptr(cols)
         p.zcols = <int *>_ptr(zcols)
         if (p.n_steps > 0 and p.steps[0].kind == FNN_STEP_DENSE and
+                p.steps[0].spatial == 1 and
                 p.steps[0].out_dim >= FNN_PLAN_COMPACT_MIN_OUT and
                 not isa()["gemm_blas"]):  # FNN_COLS_COMPACT
             act = np.zeros(max(1, in_dim), dtype=np.uint8)
@@ -512,9 +513,12 @@ cdef int _build_dense(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i
                       _StepBuild b) except -1:
     d = st.in_dim
     W = spec["W"]
-    if W.shape[0] != d:
-        raise ValueError(f"step {i}: W has {W.shape[0]} rows for {d} inputs")
-    st.out_dim = W.shape[1]
+    cdef Py_ssize_t reps = spec.get("steps", 1)  # TimeDistributed(Dense): rows per sample
+    if reps < 1 or W.shape[0] * reps != d:
+        raise ValueError(f"step {i}: W has {W.shape[0]} rows for {d} inputs"
+                         + (f" in {reps} steps" if reps != 1 else ""))
+    st.spatial = reps
+    st.out_dim = W.shape[1] * reps
     st.W, st.b, st.dW, st.db = _ptr(W), _ptr(spec.get("b")), \
         _ptr(spec["dW"]), _ptr(spec.get("db"))
     st.trainable = bool(spec["trainable"])

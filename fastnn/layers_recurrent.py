@@ -23,7 +23,7 @@ from numpy.typing import DTypeLike, NDArray
 
 from ._inputs import CELLS, RecurrentCache
 from ._validation import integer, scalar
-from .layers import LAYERS, Layer, _fmt_shape, layer_from_config
+from .layers import LAYERS, Dense, Layer, _fmt_shape, layer_from_config
 
 __all__ = ["SimpleRNN", "GRU", "LSTM", "Bidirectional", "TimeDistributed", "TimeAvgPool"]
 
@@ -433,6 +433,20 @@ class TimeDistributed(Layer):
         n, t = dy.shape[:2]
         dx = self.layer.backward(np.ascontiguousarray(dy).reshape((n * t,) + dy.shape[2:]))
         return None if dx is None else dx.reshape((n, t) + dx.shape[1:])
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        """A Dense inner layer is a dense step over every step's row (its "steps" rows
+        per sample), and an elementwise activation after it acts on them all alike;
+        softmax and log_softmax, which work row by row, and other inner layers keep the
+        per-layer path."""
+        assert self.input_shape is not None  # built
+        if type(self.layer) is not Dense or self.layer.activation in ("softmax", "log_softmax"):
+            return None
+        steps = self.layer.plan_steps(trainable and self.trainable)
+        if steps is None:
+            return None
+        return [{**s, "steps": self.input_shape[0]} if s["kind"] == "dense" else s
+                for s in steps]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "layer": self.layer.get_config()}

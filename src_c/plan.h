@@ -121,7 +121,8 @@ typedef struct {
 typedef struct {
     int kind;                  /* enum fnn_step_kind */
     fnn_idx in_dim, out_dim;   /* features per sample going in and out */
-    /* dense: W (in_dim, out_dim), b (out_dim) or NULL, and their gradients */
+    /* dense: W (in_dim / spatial, out_dim / spatial), b or NULL, and their gradients;
+     * spatial: rows of W's inputs per sample (1, or a sequence's steps) */
     void *W, *b, *dW, *db;
     int trainable;
     int param_index;           /* W's index in the optimizer's lists; b follows it */

@@ -1,7 +1,8 @@
 """TimeAvgPool, the mean over the steps of a sequence (N, T, F) -> (N, F): against
 numpy's mean written out per step, gradients by finite differences (alone and through a
 GRU below it), both backends, the fused plan bit for bit against the per-layer path,
-save/load, summary, config, and the refusal after a masked recurrent layer.
+save/load, summary, config, and the refusal after a masked recurrent layer. Also
+TimeDistributed(Dense) in the fused plan (a dense step over every step's row).
 """
 
 import numpy as np
@@ -14,6 +15,7 @@ from fastnn import (
     Adam,
     Bidirectional,
     Dense,
+    Flatten,
     GlobalAvgPool,
     LayerNorm,
     Sequential,
@@ -197,3 +199,64 @@ def test_a_mean_over_padded_steps_is_refused(layers):
     model = Sequential(layers()[:1]).build((5, 3))
     with pytest.raises(ValueError, match="TimeAvgPool"):
         model.add(TimeAvgPool())
+
+
+# ------------------------------------------------------------------ TimeDistributed(Dense)
+
+TD_MODELS = {
+    "first": lambda: [TimeDistributed(Dense(5, activation="relu")), GRU(3), Dense(3)],
+    "between": lambda: [GRU(4, return_sequences=True), TimeDistributed(Dense(6)),
+                        TimeAvgPool(), Dense(3)],
+    "no-bias-tanh": lambda: [LSTM(4, return_sequences=True),
+                             TimeDistributed(Dense(3, activation="tanh", use_bias=False)),
+                             TimeAvgPool(), Dense(3)],
+    # wide enough for the first layer's compact-column path, which must stay off
+    "wide-first": lambda: [TimeDistributed(Dense(80)), TimeAvgPool(), Dense(3)],
+    "frozen": lambda: [TimeDistributed(Dense(4), trainable=False), GRU(3), Dense(3)],
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("arch", TD_MODELS)
+@pytest.mark.parametrize("batch_size", [4, 16])
+def test_time_distributed_dense_trains_in_the_plan_bit_for_bit(rng, arch, dtype, batch_size):
+    from fastnn import _fused
+
+    X = rng.standard_normal((38, 6, 4)).astype(dtype)
+    X[..., 1] = 0  # inactive columns: the first layer's column paths must stay off
+    y = rng.integers(0, 3, 38)
+    runs = []
+    for fused in (True, False):
+        model = Sequential(TD_MODELS[arch](), seed=3, dtype=dtype)
+        model.fused = fused
+        hist = model.fit(X, y, epochs=2, batch_size=batch_size, optimizer=Adam(lr=0.01),
+                         verbose=0)
+        runs.append((model, hist.history["loss"]))
+    (m1, l1), (m2, l2) = runs
+    assert m1._plan is not None and m2._plan is None
+    dense = [s for s in _fused._steps(m1) if s["kind"] == "dense" and s.get("steps")]
+    assert [s["steps"] for s in dense] == [6]
+    assert l1 == l2
+    for a, b in zip(m1.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(m1.predict(X), m2.predict(X))
+
+
+def test_time_distributed_dense_output_trains_in_the_plan(rng):
+    """A per-step regression head, flattened: (N, T * 2) outputs, each step's two the
+    Dense of that step's GRU state (checked by an einsum)."""
+    X = rng.standard_normal((30, 5, 3))
+    Y = rng.standard_normal((30, 10))
+    runs = []
+    for fused in (True, False):
+        model = Sequential([GRU(4, return_sequences=True), TimeDistributed(Dense(2)),
+                            Flatten()], seed=1, dtype="float64")
+        model.fused = fused
+        runs.append((model, model.fit(X, Y, epochs=2, batch_size=8, loss="mse",
+                                      optimizer=Adam(lr=0.01), verbose=0).history["loss"]))
+    (m1, l1), (m2, l2) = runs
+    assert m1._plan is not None and l1 == l2
+    by_hand = np.einsum("ntf,fu->ntu", m2.layers[0].forward(X), m2.layers[1].params["W"])
+    by_hand = (by_hand + m2.layers[1].params["b"]).reshape(30, 10)
+    np.testing.assert_allclose(m2.predict(X), by_hand, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(m1.predict(X), m2.predict(X))
