@@ -73,7 +73,14 @@ from .layers_conv import (
     MaxPool2D,
     Reshape,
 )
-from .layers_recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
+from .layers_recurrent import (
+    GRU,
+    LSTM,
+    Bidirectional,
+    SimpleRNN,
+    TimeAvgPool,
+    TimeDistributed,
+)
 from .layers_sequence import Embedding
 from .losses import MSE, BinaryCrossEntropy, CrossEntropy, SquaredError
 from .model import Sequential
@@ -125,6 +132,7 @@ __all__ = [
     "LSTM",
     "Bidirectional",
     "TimeDistributed",
+    "TimeAvgPool",
     "Embedding",
     "CrossEntropy",
     "MSE",

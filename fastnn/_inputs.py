@@ -810,6 +810,27 @@ def global_avgpool_backward_inputs(V: Checks, dy: NDArray[Any], x_shape: Sequenc
     return dy, x_shape, s, out
 
 
+def time_avgpool_inputs(V: Checks, x: NDArray[Any], out: NDArray[Any] | None
+                        ) -> tuple[NDArray[Any], NDArray[Any]]:
+    x = V.float_array("x", x, ndim=3)
+    if x.shape[1] < 1:
+        raise ValueError(f"x must have at least one step: shape (N, T, F) with T >= 1, got "
+                         f"{_shape_str(x.shape)}")
+    out = V.output("out", out, (x.shape[0], x.shape[2]), x.dtype)
+    _disjoint([("out", out)], [("x", x)])
+    return x, out
+
+
+def time_avgpool_backward_inputs(V: Checks, dy: NDArray[Any], steps: int,
+                                 out: NDArray[Any] | None
+                                 ) -> tuple[NDArray[Any], int, NDArray[Any]]:
+    dy = V.float_array("dy", dy, ndim=2)
+    steps = integer("steps", steps, lo=1)
+    out = V.output("out", out, (dy.shape[0], steps, dy.shape[1]), dy.dtype)
+    _disjoint([("out", out)], [("dy", dy)])
+    return dy, steps, out
+
+
 def _channels_first(name: str, a: NDArray[Any]) -> tuple[int, int, int]:
     """(N, C) or (N, C, *spatial) -> (N, C, S) with S the spatial size (1 for 2-D)."""
     if a.ndim < 2:

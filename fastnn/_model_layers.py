@@ -17,6 +17,7 @@ from ._pickling import Picklable
 from .callbacks import History
 from .layers import Dense, Layer, _shape_tuple, backend_name, get_backend
 from .layers_conv import channels_last_error
+from .layers_recurrent import check_time_avgpool_order
 from .losses import Loss
 from .optimizers import Optimizer
 
@@ -95,6 +96,7 @@ class _LayerStack(Picklable):
             if self.built:
                 assert self._output_shape is not None  # set with built
                 shape = layer.output_shape(self._output_shape)  # validates before building
+                check_time_avgpool_order([*self.layers, layer])
                 self._build_layer(layer, self._output_shape)
                 self._output_shape = shape
             self.layers.append(layer)
@@ -142,6 +144,7 @@ class _LayerStack(Picklable):
         s = shape
         for layer in self.layers:  # check the whole chain before drawing any weights
             s = layer.output_shape(s)
+        check_time_avgpool_order(self.layers)
         s = shape
         for layer in self.layers:
             self._build_layer(layer, s)

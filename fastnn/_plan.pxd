@@ -23,6 +23,7 @@ cdef extern from "plan.h" nogil:
         FNN_STEP_LAYERNORM
         FNN_STEP_EMBEDDING
         FNN_STEP_PYTHON
+        FNN_STEP_TIME_AVGPOOL
         FNN_STEP_KINDS
         FNN_PLAN_COMPACT_MIN_OUT
         FNN_PLAN_GBLOCK

@@ -48,7 +48,7 @@ STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
               "batchnorm": FNN_STEP_BATCHNORM, "res_begin": FNN_STEP_RES_BEGIN,
               "res_end": FNN_STEP_RES_END, "recurrent": FNN_STEP_RECURRENT,
               "layernorm": FNN_STEP_LAYERNORM, "embedding": FNN_STEP_EMBEDDING,
-              "python": FNN_STEP_PYTHON}
+              "python": FNN_STEP_PYTHON, "time_avgpool": FNN_STEP_TIME_AVGPOOL}
 _GEOM_KEYS = ("c", "h", "w", "f", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw")
 
 
@@ -260,6 +260,7 @@ cdef class TrainingPlan:
         p.cols = <int *>_ptr(cols)
         p.zcols = <int *>_ptr(zcols)
         if (p.n_steps > 0 and p.steps[0].kind == FNN_STEP_DENSE and
+                p.steps[0].spatial == 1 and
                 p.steps[0].out_dim >= FNN_PLAN_COMPACT_MIN_OUT and
                 not isa()["gemm_blas"]):  # FNN_COLS_COMPACT
             act = np.zeros(max(1, in_dim), dtype=np.uint8)
@@ -582,9 +583,12 @@ cdef int _build_dense(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i
                       _StepBuild b) except -1:
     d = st.in_dim
     W = spec["W"]
-    if W.shape[0] != d:
-        raise ValueError(f"step {i}: W has {W.shape[0]} rows for {d} inputs")
-    st.out_dim = W.shape[1]
+    cdef Py_ssize_t reps = spec.get("steps", 1)  # TimeDistributed(Dense): rows per sample
+    if reps < 1 or W.shape[0] * reps != d:
+        raise ValueError(f"step {i}: W has {W.shape[0]} rows for {d} inputs"
+                         + (f" in {reps} steps" if reps != 1 else ""))
+    st.spatial = reps
+    st.out_dim = W.shape[1] * reps
     st.W, st.b, st.dW, st.db = _ptr(W), _ptr(spec.get("b")), \
         _ptr(spec["dW"]), _ptr(spec.get("db"))
     st.trainable = bool(spec["trainable"])
@@ -648,6 +652,17 @@ cdef int _build_global_avgpool(TrainingPlan plan, fnn_step *st, object spec, Py_
     if st.channels < 1 or st.spatial < 1 or st.channels * st.spatial != d:
         raise ValueError(f"step {i}: global_avgpool of {st.channels} x "
                          f"{st.spatial} does not match {d} features")
+    st.out_dim = st.channels
+    return 0
+
+
+cdef int _build_time_avgpool(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                             _StepBuild b) except -1:
+    d = st.in_dim
+    st.spatial, st.channels = spec["steps"], spec["features"]
+    if st.channels < 1 or st.spatial < 1 or st.channels * st.spatial != d:
+        raise ValueError(f"step {i}: time_avgpool of {st.spatial} steps x "
+                         f"{st.channels} features does not match {d} features")
     st.out_dim = st.channels
     return 0
 
@@ -872,3 +887,4 @@ _STEP_BUILDERS[FNN_STEP_RECURRENT] = _build_recurrent
 _STEP_BUILDERS[FNN_STEP_LAYERNORM] = _build_layernorm
 _STEP_BUILDERS[FNN_STEP_EMBEDDING] = _build_embedding
 _STEP_BUILDERS[FNN_STEP_PYTHON] = _build_python
+_STEP_BUILDERS[FNN_STEP_TIME_AVGPOOL] = _build_time_avgpool

@@ -1,5 +1,5 @@
-"""Recurrent layers: SimpleRNN, GRU and LSTM, the Bidirectional wrapper and
-TimeDistributed.
+"""Recurrent layers: SimpleRNN, GRU and LSTM, the Bidirectional wrapper,
+TimeDistributed and TimeAvgPool.
 
 Sequences are batch-first, ``(N, T, features)``, as PyTorch's ``batch_first=True``. The
 parameters carry PyTorch's names, shapes and gate order (``weight_ih_l0`` (G*H, F),
@@ -23,9 +23,9 @@ from numpy.typing import DTypeLike, NDArray
 
 from ._inputs import CELLS, RecurrentCache
 from ._validation import integer, scalar
-from .layers import LAYERS, Layer, _fmt_shape, layer_from_config
+from .layers import LAYERS, Dense, Layer, _fmt_shape, layer_from_config
 
-__all__ = ["SimpleRNN", "GRU", "LSTM", "Bidirectional", "TimeDistributed"]
+__all__ = ["SimpleRNN", "GRU", "LSTM", "Bidirectional", "TimeDistributed", "TimeAvgPool"]
 
 
 def _valid_lengths(x: NDArray[Any], mask_value: float) -> NDArray[np.int64]:
@@ -434,6 +434,20 @@ class TimeDistributed(Layer):
         dx = self.layer.backward(np.ascontiguousarray(dy).reshape((n * t,) + dy.shape[2:]))
         return None if dx is None else dx.reshape((n, t) + dx.shape[1:])
 
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        """A Dense inner layer is a dense step over every step's row (its "steps" rows
+        per sample), and an elementwise activation after it acts on them all alike;
+        softmax and log_softmax, which work row by row, and other inner layers keep the
+        per-layer path."""
+        assert self.input_shape is not None  # built
+        if type(self.layer) is not Dense or self.layer.activation in ("softmax", "log_softmax"):
+            return None
+        steps = self.layer.plan_steps(trainable and self.trainable)
+        if steps is None:
+            return None
+        return [{**s, "steps": self.input_shape[0]} if s["kind"] == "dense" else s
+                for s in steps]
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "layer": self.layer.get_config()}
 
@@ -449,5 +463,73 @@ class TimeDistributed(Layer):
         return [repr(self.layer)]
 
 
+class TimeAvgPool(Layer):
+    """``(N, T, F) -> (N, F)``: the mean of each feature over the T steps of a sequence,
+    e.g. over every output of a recurrent layer with ``return_sequences=True`` -- Keras'
+    ``GlobalAveragePooling1D`` (channels last), PyTorch's ``out.mean(dim=1)``.
+
+    Not ``GlobalAvgPool``, which averages channels-first inputs ``(N, C, *spatial)``
+    over their spatial axes (the layout of fastnn's conv layers, Conv1D included): the two
+    differ in which axis survives, so they are two layers rather than one with an axis.
+
+    Every step counts, padding included: the mean is always over all T steps. After a
+    recurrent layer with ``mask_value`` (whose padded steps output zeros) that mean would
+    be biased towards zero for shorter sequences, so the model refuses that order (take
+    the last real step's state, ``return_sequences=False``, instead).
+    """
+
+    _base_name = "time_avg_pool"
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
+        super().__init__(name=name, trainable=trainable)
+        self._steps: int | None = None
+
+    def output_shape(self, input_shape: Sequence[int]) -> tuple[int, ...]:
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 2 or min(input_shape) < 1:
+            raise ValueError(
+                f"{self.name} (TimeAvgPool) takes sequences of shape (N, steps, features), "
+                f"but gets samples of shape {_fmt_shape(input_shape)}"
+            )
+        return (input_shape[1],)
+
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        shape = self.input_shape
+        assert shape is not None  # built
+        return [{"kind": "time_avgpool", "steps": shape[0], "features": shape[1]}]
+
+    def _forward(self, x: NDArray[Any], training: bool) -> NDArray[Any]:
+        self._steps = x.shape[1]
+        return cast("NDArray[Any]", self._ops.time_avgpool_forward(
+            x, out=self._buffer("y", (x.shape[0], x.shape[2]))))
+
+    def backward(self, dy: NDArray[Any]) -> NDArray[Any]:
+        self._check_forwarded("_steps")
+        assert self._steps is not None  # checked just above
+        dy = np.ascontiguousarray(dy)
+        return cast("NDArray[Any]", self._ops.time_avgpool_backward(
+            dy, self._steps, out=self._buffer("dx", (dy.shape[0], self._steps, dy.shape[1]))))
+
+
+def check_time_avgpool_order(layers: Sequence[Layer]) -> None:
+    """Refuse a TimeAvgPool after a recurrent layer that masks padding and returns
+    sequences: its padded steps output zeros, which the pool's mean over every step would
+    count, biasing shorter sequences towards zero without a word."""
+    masked: tuple[str, float] | None = None  # the last such layer's name and mask_value
+    for layer in layers:
+        inner = layer.forward_layer if isinstance(layer, Bidirectional) else layer
+        if (isinstance(inner, _Recurrent) and inner.mask_value is not None
+                and inner.return_sequences):
+            masked = (layer.name, inner.mask_value)
+        if isinstance(layer, TimeAvgPool) and masked is not None:
+            raise ValueError(
+                f"{layer.name} (TimeAvgPool) averages every step, but {masked[0]} pads "
+                f"with mask_value={masked[1]!r} and outputs zeros on the padded steps: the "
+                "mean would count them. Take the last real step's state instead "
+                "(return_sequences=False)"
+            )
+
+
 LAYERS.update({"SimpleRNN": SimpleRNN, "GRU": GRU, "LSTM": LSTM,
-               "Bidirectional": Bidirectional, "TimeDistributed": TimeDistributed})
+               "Bidirectional": Bidirectional, "TimeDistributed": TimeDistributed,
+               "TimeAvgPool": TimeAvgPool})

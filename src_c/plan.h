@@ -41,7 +41,8 @@ enum fnn_step_kind {
     FNN_STEP_EMBEDDING = 12,     /* embedding.h: the first step; X holds indices */
     FNN_STEP_PYTHON = 13,        /* a user's layer: its own forward and backward, called
                                     back through fnn_plan.call (plan_steps/python.h) */
-    FNN_STEP_KINDS = 14          /* the number of kinds; each has its forward and backward
+    FNN_STEP_TIME_AVGPOOL = 14,  /* (n, spatial = steps, channels = features) -> (n, channels) */
+    FNN_STEP_KINDS = 15          /* the number of kinds; each has its forward and backward
                                     in src_c/plan_steps/ and an entry in the table there */
 };
 
@@ -122,7 +123,8 @@ typedef struct {
 typedef struct {
     int kind;                  /* enum fnn_step_kind */
     fnn_idx in_dim, out_dim;   /* features per sample going in and out */
-    /* dense: W (in_dim, out_dim), b (out_dim) or NULL, and their gradients */
+    /* dense: W (in_dim / spatial, out_dim / spatial), b or NULL, and their gradients;
+     * spatial: rows of W's inputs per sample (1, or a sequence's steps) */
     void *W, *b, *dW, *db;
     int trainable;
     int param_index;           /* W's index in the optimizer's lists; b follows it */
@@ -142,7 +144,8 @@ typedef struct {
                                   the direct kernels, fnn_conv_pooled_dw in
                                   conv_variants.h); 0: apart */
     /* batchnorm (W = gamma, b = beta, dW / db their gradients) and global_avgpool: the
-     * input seen as (n, channels, spatial); layernorm: rows of `channels` features */
+     * input seen as (n, channels, spatial); layernorm: rows of `channels` features;
+     * time_avgpool: the input seen as (n, spatial, channels), steps by features */
     fnn_idx channels, spatial;
     void *running_mean, *running_var; /* batchnorm: updated in training */
     void *mean, *inv_std;      /* batchnorm: the batch's statistics, for backward */

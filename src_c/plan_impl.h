@@ -166,8 +166,8 @@ static int FNN_SFX(gather)(fnn_plan *p, const void *X, const void *targets, cons
  * tried, batch by batch, see gather). `stop` is the first step that trains. */
 static int FNN_SFX(cols_mode)(fnn_plan *p, int stop, int n_fwd)
 {
-    if (stop >= n_fwd || p->steps[0].kind != FNN_STEP_DENSE || p->in_dim > INT_MAX ||
-        p->steps[0].out_dim > INT_MAX)
+    if (stop >= n_fwd || p->steps[0].kind != FNN_STEP_DENSE || p->steps[0].spatial != 1 ||
+        p->in_dim > INT_MAX || p->steps[0].out_dim > INT_MAX)
         return FNN_COLS_NONE;
     if (p->rowp &&
         (p->batch_size <= FNN_PLAN_COLS_ROWS_ANY ||
@@ -200,6 +200,7 @@ static inline void FNN_SFX(swap)(REAL **a, REAL **b)
 #include "plan_steps/layernorm.h"
 #include "plan_steps/embedding.h"
 #include "plan_steps/python.h"
+#include "plan_steps/time_avgpool.h"
 #include "plan_steps/table.h"
 
 /* Does step st have parameters that training updates? */

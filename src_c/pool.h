@@ -1,4 +1,5 @@
-/* pool.h -- max and average pooling (channels first), and global average pooling.
+/* pool.h -- max and average pooling (channels first), global average pooling, and the
+ * average over time of a sequence (channels last).
  *
  * x (n, C, H, W) -> y (n, C, OH, OW) over windows of g->kh x g->kw with stride
  * g->sh x g->sw, no padding, no dilation (g->pt = g->pl = 0, g->dh = g->dw = 1,
@@ -47,5 +48,17 @@ void fnn_global_avgpool_backward_f32(fnn_idx rows, fnn_idx s, const float *dy, f
                                      int n_threads);
 void fnn_global_avgpool_backward_f64(fnn_idx rows, fnn_idx s, const double *dy, double *dx,
                                      int n_threads);
+
+/* Average over time (channels last): x (n, t, f) -> y (n, f), y[i, j] the mean over the
+ * t steps of x[i, :, j], summed in double step by step (step 0 first). Backward:
+ * dx[i, s, j] = dy[i, j] / t (divided in double), dx (n, t, f) overwritten. */
+void fnn_time_avgpool_forward_f32(fnn_idx n, fnn_idx t, fnn_idx f, const float *x, float *y,
+                                  int n_threads);
+void fnn_time_avgpool_forward_f64(fnn_idx n, fnn_idx t, fnn_idx f, const double *x,
+                                  double *y, int n_threads);
+void fnn_time_avgpool_backward_f32(fnn_idx n, fnn_idx t, fnn_idx f, const float *dy,
+                                   float *dx, int n_threads);
+void fnn_time_avgpool_backward_f64(fnn_idx n, fnn_idx t, fnn_idx f, const double *dy,
+                                   double *dx, int n_threads);
 
 #endif

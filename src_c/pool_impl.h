@@ -122,3 +122,24 @@ void FNN_SFX(fnn_global_avgpool_backward)(fnn_idx rows, fnn_idx s, const REAL *d
     FNN_FOR_PLANES(rows, s, n_threads, lo, hi,
                    FNN_LEAF(global_avgpool_backward_rows)(hi - lo, s, dy + lo, dx + lo * s));
 }
+
+/* ---------------------------------------------------------- average over time */
+
+/* Threads split the samples: each (sample, feature) mean is summed by one thread in
+ * step order, so the result does not depend on the thread count. */
+void FNN_SFX(fnn_time_avgpool_forward)(fnn_idx n, fnn_idx t, fnn_idx f, const REAL *x,
+                                       REAL *y, int n_threads)
+{
+    if (t <= 0 || f <= 0) return;
+    FNN_FOR_PLANES(n, t * f, n_threads, lo, hi,
+                   FNN_LEAF(time_avgpool_samples)(hi - lo, t, f, x + lo * t * f, y + lo * f));
+}
+
+void FNN_SFX(fnn_time_avgpool_backward)(fnn_idx n, fnn_idx t, fnn_idx f, const REAL *dy,
+                                        REAL *dx, int n_threads)
+{
+    if (t <= 0 || f <= 0) return;
+    FNN_FOR_PLANES(n, t * f, n_threads, lo, hi,
+                   FNN_LEAF(time_avgpool_backward_samples)(hi - lo, t, f, dy + lo * f,
+                                                           dx + lo * t * f));
+}

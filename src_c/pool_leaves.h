@@ -268,6 +268,49 @@ static void FNN_L(global_avgpool_backward_rows)(fnn_idx rows, fnn_idx s, const R
     }
 }
 
+/* The twin (fastnn/reference/pool.py) adds the steps into a float64 accumulator in the
+ * same order and divides it by t once, so both round identically. The features go
+ * FNN_TAP_BLOCK at a time through a stack accumulator (no allocation). */
+#ifndef FNN_TAP_BLOCK
+#define FNN_TAP_BLOCK 256
+#endif
+static void FNN_L(time_avgpool_samples)(fnn_idx n, fnn_idx t, fnn_idx f, const REAL *x,
+                                        REAL *y)
+{
+    double acc[FNN_TAP_BLOCK];
+    const double div = (double)t;
+    for (fnn_idx i = 0; i < n; ++i) {
+        const REAL *xi = x + i * t * f;
+        REAL *yi = y + i * f;
+        for (fnn_idx b0 = 0; b0 < f; b0 += FNN_TAP_BLOCK) {
+            const fnn_idx w = f - b0 < FNN_TAP_BLOCK ? f - b0 : FNN_TAP_BLOCK;
+#pragma omp simd
+            for (fnn_idx j = 0; j < w; ++j) acc[j] = 0.0;
+            for (fnn_idx s = 0; s < t; ++s) {
+                const REAL *row = xi + s * f + b0;
+#pragma omp simd
+                for (fnn_idx j = 0; j < w; ++j) acc[j] += (double)row[j];
+            }
+#pragma omp simd
+            for (fnn_idx j = 0; j < w; ++j) yi[b0 + j] = (REAL)(acc[j] / div);
+        }
+    }
+}
+
+static void FNN_L(time_avgpool_backward_samples)(fnn_idx n, fnn_idx t, fnn_idx f,
+                                                 const REAL *dy, REAL *dx)
+{
+    const double div = (double)t;
+    for (fnn_idx i = 0; i < n; ++i) {
+        const REAL *gi = dy + i * f;
+        REAL *di = dx + i * t * f;
+#pragma omp simd
+        for (fnn_idx j = 0; j < f; ++j) di[j] = (REAL)((double)gi[j] / div);
+        for (fnn_idx s = 1; s < t; ++s)
+            memcpy(di + s * f, di, (size_t)f * sizeof(REAL));
+    }
+}
+
 #undef FNN_MAXPOOL_STEP
 #undef FNN_MAXPOOL_ROW_PART
 #undef FNN_MAXPOOL_FIXED

@@ -243,6 +243,14 @@ def _global_avgpool_backward(d):
     return (d.arr(xs[:2], label="dy"), xs), {}, 1
 
 
+def _time_avgpool_forward(d):
+    return (d.arr(d.shape(3, 3, 6), label="x"),), {}, 6
+
+
+def _time_avgpool_backward(d):
+    return (d.arr(d.shape(2, 2, 6), label="dy"), d.int(1, 6, "steps")), {}, 1
+
+
 def _bn_shape(d):
     return d.pick((d.int(1, 6, "n"), d.int(1, 5, "f")),
                   (d.int(1, 3, "n"), d.int(1, 3, "c"), d.int(1, 4, "h"), d.int(1, 4, "w")),
@@ -458,6 +466,8 @@ BUILDERS = {
     "avgpool2d_forward": _avgpool2d_forward, "avgpool2d_backward": _avgpool2d_backward,
     "global_avgpool_forward": _global_avgpool_forward,
     "global_avgpool_backward": _global_avgpool_backward,
+    "time_avgpool_forward": _time_avgpool_forward,
+    "time_avgpool_backward": _time_avgpool_backward,
     "batchnorm_forward": _batchnorm_forward, "batchnorm_backward": _batchnorm_backward,
     "layernorm_forward": _layernorm_forward, "layernorm_backward": _layernorm_backward,
     "residual_add": _residual_add, "embedding_forward": _embedding_forward,

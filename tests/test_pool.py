@@ -5,6 +5,7 @@ Max and average pooling are computed by both twins in the same order (window off
 row-major order), so they agree bit for bit; so does the max-pool backward where no two
 windows overlap, and in float64 (the twin adds in float64 in output order, like the
 kernel). The global average is summed in float64 in different orders: tight tolerance.
+The average over time is summed in float64 step by step by both: bit for bit.
 """
 
 import itertools
@@ -59,7 +60,8 @@ def _same(a, b, what=""):
 def test_kernel_list():
     assert KERNELS["pool"] == ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
                                "avgpool2d_backward", "global_avgpool_forward",
-                               "global_avgpool_backward"]
+                               "global_avgpool_backward", "time_avgpool_forward",
+                               "time_avgpool_backward"]
 
 
 # ------------------------------------------------------------------ twins
@@ -449,3 +451,69 @@ def test_empty_batches(impl):
     dx = impl.maxpool2d_backward(np.zeros((1, 1, 0, 2)), np.zeros((1, 1, 0, 2), np.intp),
                                  (1, 1, 3, 3), out=np.full((1, 1, 3, 3), np.nan))
     np.testing.assert_array_equal(dx, 0)
+
+
+# ---------------------------------------------------------- average over time
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 1, 7), (1, 9, 1), (5, 7, 3), (0, 4, 3),
+                                   (2, 3, 0), (4, 13, 300), (3, 5, 517), (130, 6, 33)])
+def test_time_avgpool_twins(rng, shape, dtype):
+    """Bit for bit (both sum in float64 in step order), and each element the mean of its
+    column written out as a Python loop over the steps (math.fsum: the exact sum)."""
+    import math
+
+    x = randn(rng, shape, dtype, scale=3.0)
+    y_n = ops.time_avgpool_forward(x)
+    y_r = reference.time_avgpool_forward(x)
+    _same(y_n, y_r, "y")
+    n, t, f = shape
+    assert y_n.shape == (n, f)
+    exact = np.array([[math.fsum(float(x[i, s, j]) for s in range(t)) / t for j in range(f)]
+                      for i in range(n)]).reshape(n, f)
+    np.testing.assert_allclose(y_n, exact, rtol=0, atol=4 * float(np.finfo(dtype).eps) * 3.0 * (1 + t))
+    dy = randn(rng, (n, f), dtype)
+    dx_n = ops.time_avgpool_backward(dy, t)
+    _same(dx_n, reference.time_avgpool_backward(dy, t), "dx")
+    want = (dy.astype(np.float64) / t).astype(dtype)
+    for s in range(t):
+        np.testing.assert_array_equal(dx_n[:, s], want)
+
+
+@pytest.mark.parametrize("impl", IMPLS, ids=IMPL_IDS)
+def test_time_avgpool_is_not_the_channels_first_global_average(rng, impl):
+    """(N, T, F) -> (N, F): the middle axis goes, unlike global_avgpool's (N, C, S) -> (N, C)."""
+    x = randn(rng, (2, 5, 3), np.float64)
+    np.testing.assert_allclose(impl.time_avgpool_forward(x), x.mean(axis=1), rtol=1e-14)
+    assert impl.global_avgpool_forward(x).shape == (2, 5)
+
+
+@pytest.mark.parametrize("impl", IMPLS, ids=IMPL_IDS)
+def test_time_avgpool_out_and_bad_input(rng, impl):
+    x = randn(rng, (2, 4, 3), np.float32)
+    y = np.full((2, 3), np.nan, np.float32)
+    assert impl.time_avgpool_forward(x, out=y) is y
+    dx = np.full_like(x, np.nan)
+    assert impl.time_avgpool_backward(y, 4, out=dx) is dx
+    np.testing.assert_array_equal(dx, np.broadcast_to((y / np.float32(4))[:, None], x.shape))
+    with pytest.raises(ValueError, match="x must be 3-D"):
+        impl.time_avgpool_forward(x[0])
+    with pytest.raises(ValueError, match="at least one step"):
+        impl.time_avgpool_forward(np.zeros((2, 0, 3), np.float32))
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        impl.time_avgpool_backward(y, 0)
+    with pytest.raises(ValueError, match="out"):
+        impl.time_avgpool_backward(y, 5, out=dx)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        impl.time_avgpool_forward(x.astype(np.int32))
+
+
+def test_time_avgpool_does_not_depend_on_the_thread_count(rng, restore_threads):
+    x = randn(rng, (64, 9, 70), np.float32)
+    dy = randn(rng, (64, 70), np.float32)
+    fastnn.set_num_threads(1)
+    y1, d1 = ops.time_avgpool_forward(x), ops.time_avgpool_backward(dy, 9)
+    fastnn.set_num_threads(2)
+    _same(ops.time_avgpool_forward(x), y1)
+    _same(ops.time_avgpool_backward(dy, 9), d1)

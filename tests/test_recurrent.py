@@ -115,6 +115,32 @@ def test_padding_carries_the_state(rng, impl):
         assert not dx[b, L:].any()
 
 
+@pytest.mark.parametrize("impl", IMPLS, ids=["native", "reference"])
+@pytest.mark.parametrize("t", [1, 6])
+def test_padding_in_a_batch_of_one(rng, impl, t):
+    """A padded sample alone in its batch (or a one-step sequence) gets what it gets in a
+    larger batch: y, the carried final state and the cache behind the gradients. (With
+    N = 1 or T = 1 the batch-first y has the layout of the time-major states, so y must
+    be a copy of them before its padding is zeroed.)"""
+    cell, (n, f, h) = "gru", (3, 2, 4)
+    p, _ = _problem(rng, cell, n, t, f, h, np.float64)
+    lens = np.array([t, max(t - 4, 0), 0])
+    y, h_n, _, cache = _forward(impl, p, cell, lens)
+    dy = rng.standard_normal((n, t, h))
+    dh_n = rng.standard_normal((n, h))
+    dx = _backward(impl, p, cell, lens, cache, dy, dh_n, None)[0]
+    for b in range(n):
+        q = {k: (v[b:b + 1] if v is not None and k in ("x", "h0", "c0") else v)
+             for k, v in p.items()}
+        yb, hb, _, cb = _forward(impl, q, cell, lens[b:b + 1])
+        np.testing.assert_allclose(yb[0], y[b], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(hb[0], h_n[b], rtol=1e-12, atol=1e-13)
+        if lens[b] == 0:
+            np.testing.assert_array_equal(hb[0], p["h0"][b])  # the state carried all along
+        dxb = _backward(impl, q, cell, lens[b:b + 1], cb, dy[b:b + 1], dh_n[b:b + 1], None)[0]
+        np.testing.assert_allclose(dxb[0], dx[b], rtol=1e-12, atol=1e-13)
+
+
 # ------------------------------------------------------------------ textbook cells
 
 

@@ -341,12 +341,27 @@ def _pool_specs():
     def call_gb(impl, a):
         return impl.global_avgpool_backward(a["dy"], xs, out=a["out"])
 
+    def build_tf(dt):
+        return {"x": _u((2, 4, 3), dt), "out": np.empty((2, 3), dt)}
+
+    def call_tf(impl, a):
+        return impl.time_avgpool_forward(a["x"], out=a["out"])
+
+    def build_tb(dt):
+        return {"dy": _u((2, 3), dt), "out": np.empty((2, 4, 3), dt)}
+
+    def call_tb(impl, a):
+        return impl.time_avgpool_backward(a["dy"], 4, out=a["out"])
+
     return [Spec("maxpool2d_forward", build_mf, call_mf, inputs=("x",), outputs=("out",)),
             Spec("maxpool2d_backward", build_mb, call_mb, inputs=("dy",), outputs=("out",)),
             Spec("avgpool2d_forward", build_af, call_af, inputs=("x",), outputs=("out",)),
             Spec("avgpool2d_backward", build_ab, call_ab, inputs=("dy",), outputs=("out",)),
             Spec("global_avgpool_forward", build_gf, call_gf, inputs=("x",), outputs=("out",)),
             Spec("global_avgpool_backward", build_gb, call_gb, inputs=("dy",),
+                 outputs=("out",)),
+            Spec("time_avgpool_forward", build_tf, call_tf, inputs=("x",), outputs=("out",)),
+            Spec("time_avgpool_backward", build_tb, call_tb, inputs=("dy",),
                  outputs=("out",))]
 
 

@@ -34,3 +34,12 @@ cdef extern from "pool.h" nogil:
                                          float *dx, int n_threads)
     void fnn_global_avgpool_backward_f64(Py_ssize_t rows, Py_ssize_t s, const double *dy,
                                          double *dx, int n_threads)
+
+    void fnn_time_avgpool_forward_f32(Py_ssize_t n, Py_ssize_t t, Py_ssize_t f,
+                                      const float *x, float *y, int n_threads)
+    void fnn_time_avgpool_forward_f64(Py_ssize_t n, Py_ssize_t t, Py_ssize_t f,
+                                      const double *x, double *y, int n_threads)
+    void fnn_time_avgpool_backward_f32(Py_ssize_t n, Py_ssize_t t, Py_ssize_t f,
+                                       const float *dy, float *dx, int n_threads)
+    void fnn_time_avgpool_backward_f64(Py_ssize_t n, Py_ssize_t t, Py_ssize_t f,
+                                       const double *dy, double *dx, int n_threads)

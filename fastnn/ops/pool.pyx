@@ -16,7 +16,8 @@ from .._validation import Checks
 from .._variants import family
 
 __all__ = ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
-           "avgpool2d_backward", "global_avgpool_forward", "global_avgpool_backward"]
+           "avgpool2d_backward", "global_avgpool_forward", "global_avgpool_backward",
+           "time_avgpool_forward", "time_avgpool_backward"]
 
 fnn_cpu_bind(shared_cpu())  # one CPU description (src_c/cpu.h) for every module
 
@@ -104,6 +105,26 @@ cdef void _gap_bwd(Py_ssize_t rows, Py_ssize_t s, const floating[::1] dy, floati
             fnn_global_avgpool_backward_f32(rows, s, &dy[0], &dx[0], nt)
         else:
             fnn_global_avgpool_backward_f64(rows, s, &dy[0], &dx[0], nt)
+
+
+cdef void _tap_fwd(Py_ssize_t n, Py_ssize_t t, Py_ssize_t f, const floating[::1] x,
+                   floating[::1] y):
+    cdef int nt = current_num_threads()
+    with nogil:
+        if floating is float:
+            fnn_time_avgpool_forward_f32(n, t, f, &x[0], &y[0], nt)
+        else:
+            fnn_time_avgpool_forward_f64(n, t, f, &x[0], &y[0], nt)
+
+
+cdef void _tap_bwd(Py_ssize_t n, Py_ssize_t t, Py_ssize_t f, const floating[::1] dy,
+                   floating[::1] dx):
+    cdef int nt = current_num_threads()
+    with nogil:
+        if floating is float:
+            fnn_time_avgpool_backward_f32(n, t, f, &dy[0], &dx[0], nt)
+        else:
+            fnn_time_avgpool_backward_f64(n, t, f, &dy[0], &dx[0], nt)
 
 
 cdef extern from "pool_variants.h" nogil:
@@ -223,4 +244,32 @@ def global_avgpool_backward(dy, x_shape, *, out=None):
         _gap_bwd[float](dy.size, s, dy.reshape(-1), out.reshape(-1))
     else:
         _gap_bwd[double](dy.size, s, dy.reshape(-1), out.reshape(-1))
+    return out
+
+
+def time_avgpool_forward(x, *, out=None):
+    """Mean of a sequence x (N, T, F) over its T steps (channels last; T >= 1), summed
+    in float64 step by step. Returns y (N, F)."""
+    x, out = _inputs.time_avgpool_inputs(V, x, out)
+    if x.size == 0:
+        return out
+    n, t, f = x.shape
+    if x.dtype.itemsize == 4:
+        _tap_fwd[float](n, t, f, x.reshape(-1), out.reshape(-1))
+    else:
+        _tap_fwd[double](n, t, f, x.reshape(-1), out.reshape(-1))
+    return out
+
+
+def time_avgpool_backward(dy, steps, *, out=None):
+    """Gradient of time_avgpool_forward: dx (N, steps, F) with ``dx[n, t, f] =
+    dy[n, f] / steps`` (divided in float64)."""
+    dy, steps, out = _inputs.time_avgpool_backward_inputs(V, dy, steps, out)
+    if out.size == 0:
+        return out
+    n, f = dy.shape
+    if dy.dtype.itemsize == 4:
+        _tap_bwd[float](n, steps, f, dy.reshape(-1), out.reshape(-1))
+    else:
+        _tap_bwd[double](n, steps, f, dy.reshape(-1), out.reshape(-1))
     return out

@@ -185,7 +185,9 @@ def recurrent_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=No
                              _flat(h0, x), h0 is not None, _flat(c0, x), c0 is not None,
                              lens_arg, lens is not None, gates.reshape(-1), hs.reshape(-1),
                              _flat(aux, x), aux is not None, work)
-    y = _time_major(hs)
+    # a copy: with N = 1 or T = 1 the transposed hs is already contiguous, and zeroing the
+    # padding of a view would zero the states that h_n and backward read
+    y = hs.transpose(1, 0, 2).copy()
     if lens is not None:
         y[np.arange(t)[None, :] >= lens[:, None]] = 0
     c_n = aux[t - 1].copy() if cell == "lstm" else None

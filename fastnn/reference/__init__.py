@@ -23,6 +23,8 @@ from .pool import (
     global_avgpool_forward,
     maxpool2d_backward,
     maxpool2d_forward,
+    time_avgpool_backward,
+    time_avgpool_forward,
 )
 from .batchnorm import batchnorm_backward, batchnorm_forward
 from .layernorm import layernorm_backward, layernorm_forward

@@ -19,7 +19,8 @@ from .. import _inputs
 from .._validation import Checks
 
 __all__ = ["maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward",
-           "avgpool2d_backward", "global_avgpool_forward", "global_avgpool_backward"]
+           "avgpool2d_backward", "global_avgpool_forward", "global_avgpool_backward",
+           "time_avgpool_forward", "time_avgpool_backward"]
 
 V = Checks()
 
@@ -141,4 +142,25 @@ def global_avgpool_backward(
     dy, x_shape, s, out = _inputs.global_avgpool_backward_inputs(V, dy, x_shape, out)
     share = (dy.astype(np.float64) / s).astype(dy.dtype)
     out.reshape(dy.shape[0], dy.shape[1], s)[...] = share[:, :, None]
+    return out
+
+
+def time_avgpool_forward(x: NDArray[Any], *, out: NDArray[Any] | None = None) -> NDArray[Any]:
+    """Mean of a sequence x (N, T, F) over its T steps (channels last; T >= 1), summed
+    in float64 step by step. Returns y (N, F)."""
+    x, out = _inputs.time_avgpool_inputs(V, x, out)
+    acc = np.zeros((x.shape[0], x.shape[2]), np.float64)
+    for t in range(x.shape[1]):  # step order, as the native kernel adds them
+        acc += x[:, t]
+    out[...] = acc / x.shape[1]
+    return out
+
+
+def time_avgpool_backward(
+    dy: NDArray[Any], steps: int, *, out: NDArray[Any] | None = None
+) -> NDArray[Any]:
+    """Gradient of time_avgpool_forward: dx (N, steps, F) with ``dx[n, t, f] =
+    dy[n, f] / steps`` (divided in float64)."""
+    dy, steps, out = _inputs.time_avgpool_backward_inputs(V, dy, steps, out)
+    out[...] = (dy.astype(np.float64) / steps).astype(dy.dtype)[:, None, :]
     return out

@@ -112,7 +112,9 @@ def recurrent_forward(
         if cell == "lstm":
             assert aux is not None
             cprev = aux[s]
-    y = np.ascontiguousarray(hs.transpose(1, 0, 2))
+    # a copy: with N = 1 or T = 1 the transposed hs is already contiguous, and zeroing the
+    # padding of a view would zero the states that h_n and backward read
+    y = hs.transpose(1, 0, 2).copy()
     if lens is not None:
         y[np.arange(t)[None, :] >= lens[:, None]] = 0
     c_n = aux[t - 1].copy() if cell == "lstm" and aux is not None else None

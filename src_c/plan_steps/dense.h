@@ -1,6 +1,10 @@
 /* plan_steps/dense.h -- the dense step: y = x W + b (dense.h's kernels, BLAS through
  * fnn_gemm_team). Included once per REAL by plan_impl.h.
  *
+ * Each sample is st->spatial rows of W's inputs (1 for a Dense layer; the steps of a
+ * sequence for TimeDistributed(Dense)): the products run over rows * spatial rows of
+ * in_dim / spatial inputs and out_dim / spatial outputs, as the layer's own path does.
+ *
  * As the plan's first step it also takes a batch in the forms of enum fnn_cols_mode
  * (plan.h): FNN_COLS_KERNELS (x is the packed active columns; the weight update may be
  * fused into backward, p->fused_w0) and FNN_COLS_COMPACT (x is rows x nact). */
@@ -47,7 +51,9 @@ static const REAL *FNN_SFX(dense_forward)(fnn_plan *p, fnn_step *st, int s, cons
     FNN_SFX(gemm_fn) gemm = (FNN_SFX(gemm_fn))p->gemm;
     int nt = p->n_threads, gt = p->gemm_threads;
     REAL *y = (REAL *)st->y;
-    if (st->b) FNN_SFX(fnn_bias_rows)(rows, st->out_dim, (const REAL *)st->b, y, nt);
+    const fnn_idx m = rows * st->spatial, k = st->in_dim / st->spatial,
+                  n = st->out_dim / st->spatial;
+    if (st->b) FNN_SFX(fnn_bias_rows)(m, n, (const REAL *)st->b, y, nt);
     if (cols == FNN_COLS_KERNELS && s == 0) { /* x is the packed active columns */
         FNN_COLS_KERNELS_OF(p)->nn_cols((int)rows, p->nact, (int)st->out_dim, x, p->cols,
                             (const REAL *)st->W, y, st->b != NULL);
@@ -58,7 +64,6 @@ static const REAL *FNN_SFX(dense_forward)(fnn_plan *p, fnn_step *st, int s, cons
          * the k = nact product */
         REAL *wa = (REAL *)p->wact;
         const REAL *W = (const REAL *)st->W;
-        fnn_idx n = st->out_dim;
         for (int t = 0; t < p->nruns; ++t) {
             fnn_idx j0 = p->runs[2 * t], len = p->runs[2 * t + 1];
             memcpy(wa, W + j0 * n, (size_t)(len * n) * sizeof(REAL));
@@ -68,8 +73,8 @@ static const REAL *FNN_SFX(dense_forward)(fnn_plan *p, fnn_step *st, int s, cons
                                (const REAL *)p->wact, st->b ? (REAL)1 : (REAL)0, y, gt);
         return y;
     }
-    FNN_SFX(fnn_gemm_team)(gemm, 0, 0, rows, st->out_dim, st->in_dim, (REAL)1, x,
-                           (const REAL *)st->W, st->b ? (REAL)1 : (REAL)0, y, gt);
+    FNN_SFX(fnn_gemm_team)(gemm, 0, 0, m, n, k, (REAL)1, x, (const REAL *)st->W,
+                           st->b ? (REAL)1 : (REAL)0, y, gt);
     return y;
 }
 
@@ -80,6 +85,8 @@ static void FNN_SFX(dense_backward)(fnn_plan *p, int *s, int stop, fnn_idx rows,
     int nt = p->n_threads, gt = p->gemm_threads;
     fnn_step *st = &p->steps[*s];
     const REAL *xin = (const REAL *)st->x;
+    const fnn_idx m = rows * st->spatial, k = st->in_dim / st->spatial,
+                  n = st->out_dim / st->spatial;
     if (st->trainable && cols == FNN_COLS_KERNELS && *s == 0) {
         /* x is the packed active columns */
         if (p->fused_w0 == FNN_FUSED_SGD) /* W -= lr x^T g; dW is not formed */
@@ -99,7 +106,7 @@ static void FNN_SFX(dense_backward)(fnn_plan *p, int *s, int stop, fnn_idx rows,
          * moves to its columns (last run first: a run only moves down, onto rows
          * already moved or its own) and the inactive rows are zeroed */
         REAL *dW = (REAL *)st->dW;
-        fnn_idx n = st->out_dim, t0 = p->nact;
+        fnn_idx t0 = p->nact; /* n = out_dim: one row per sample here */
         FNN_SFX(fnn_gemm_team)(gemm, 1, 0, p->nact, n, rows, (REAL)1, xin, *g, (REAL)0,
                                dW, gt);
         for (int t = p->nruns - 1; t >= 0; --t) {
@@ -114,14 +121,14 @@ static void FNN_SFX(dense_backward)(fnn_plan *p, int *s, int stop, fnn_idx rows,
             FNN_SFX(fnn_column_sums)(rows, st->out_dim, *g, (REAL *)st->db, 0, nt);
     } else if (st->trainable) {
         /* dW = x^T g,  db = column sums of g */
-        FNN_SFX(fnn_gemm_team)(gemm, 1, 0, st->in_dim, st->out_dim, rows, (REAL)1, xin,
-                               *g, (REAL)0, (REAL *)st->dW, gt);
+        FNN_SFX(fnn_gemm_team)(gemm, 1, 0, k, n, m, (REAL)1, xin, *g, (REAL)0,
+                               (REAL *)st->dW, gt);
         if (st->b)
-            FNN_SFX(fnn_column_sums)(rows, st->out_dim, *g, (REAL *)st->db, 0, nt);
+            FNN_SFX(fnn_column_sums)(m, n, *g, (REAL *)st->db, 0, nt);
     }
     if (*s > stop) { /* dx = g W^T, for the step before */
-        FNN_SFX(fnn_gemm_team)(gemm, 0, 1, rows, st->in_dim, st->out_dim, (REAL)1, *g,
-                               (const REAL *)st->W, (REAL)0, *other, gt);
+        FNN_SFX(fnn_gemm_team)(gemm, 0, 1, m, k, n, (REAL)1, *g, (const REAL *)st->W,
+                               (REAL)0, *other, gt);
         FNN_SFX(swap)(g, other);
     }
 }

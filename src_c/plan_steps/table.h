@@ -47,6 +47,7 @@ static const FNN_SFX(step_ops) FNN_SFX(step_table)[] = {
     FNN_STEP_OPS(FNN_STEP_LAYERNORM, layernorm, FNN_SFX(params_always)),
     FNN_STEP_OPS(FNN_STEP_EMBEDDING, embedding, FNN_SFX(params_always)),
     FNN_STEP_OPS(FNN_STEP_PYTHON, python, FNN_SFX(params_always)),
+    FNN_STEP_OPS(FNN_STEP_TIME_AVGPOOL, time_avgpool, NULL),
 };
 #undef FNN_STEP_OPS
 
