@@ -28,7 +28,7 @@ from ._version import __version__
 from .layers import LAYERS, Activation, Dense, Dropout, Flatten, Layer, as_float_dtype
 from .layers_block import BatchNorm, LayerNorm, Residual
 from .layers_conv import GlobalAvgPool, Reshape, _Conv, _Pool
-from .layers_recurrent import Bidirectional, TimeDistributed, _Recurrent
+from .layers_recurrent import Bidirectional, TimeAvgPool, TimeDistributed, _Recurrent
 from .layers_sequence import Embedding
 from .model import Sequential
 from .reference.activations import GELU_C, GELU_K
@@ -191,6 +191,10 @@ def _pool(g: _Graph, layer: _Pool, x: str, shape: tuple[int, ...]) -> str:
 
 def _global_avgpool(g: _Graph, layer: GlobalAvgPool, x: str, shape: tuple[int, ...]) -> str:
     return g.op("Flatten", [g.op("GlobalAveragePool", [x])], layer.name, axis=1)
+
+
+def _time_avgpool(g: _Graph, layer: TimeAvgPool, x: str, shape: tuple[int, ...]) -> str:
+    return g.reduce("ReduceMean", x, [1], keepdims=0)  # (N, T, F) -> (N, F)
 
 
 def _batchnorm(g: _Graph, layer: BatchNorm, x: str, shape: tuple[int, ...]) -> str:
@@ -371,6 +375,7 @@ _register(_reshape, Reshape)
 _register(_conv, _Conv)
 _register(_pool, _Pool)
 _register(_global_avgpool, GlobalAvgPool)
+_register(_time_avgpool, TimeAvgPool)
 _register(_batchnorm, BatchNorm)
 _register(_layernorm, LayerNorm)
 _register(_residual, Residual)

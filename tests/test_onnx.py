@@ -40,6 +40,7 @@ from fastnn import (
     SimpleRNN,
     Softmax,
     Tanh,
+    TimeAvgPool,
     TimeDistributed,
 )
 from fastnn.layers import Layer
@@ -272,6 +273,12 @@ def test_time_distributed_and_embedding_into_a_recurrent_layer(tmp_path):
                       TimeDistributed(Dense(4, activation="softmax")), Flatten(), Dense(3)],
                      (7,), X=X)
     _check(model, tmp_path, X=_index_data(7, 7, 20, rng))
+
+
+@pytest.mark.parametrize("cell", [GRU, LSTM])
+def test_time_avgpool_over_the_steps(tmp_path, cell):
+    model = _trained([cell(5, return_sequences=True), TimeAvgPool(), Dense(3)], (6, 4))
+    _check(model, tmp_path)
 
 
 # ------------------------------------------------------------------ dtypes, outputs, opsets
