@@ -45,7 +45,7 @@ def _torch_epoch(cell, X, y):
     except ImportError:
         return None
     model = bench.row_rnn(cell)
-X
+    model.build((784,))  # fastnn's initial weights, seed 0
     rnn_layer, dense = model.layers[1], model.layers[2]
 
     class Net(torch.nn.Module):
@@ -87,7 +87,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     X, y, data = bench.load_training_data(rows=args.rows)
     info = fastnn._runtime.isa()
-    print(f"CPU: {bench.machine_info()['cpu']}; fastnn at {info['level']}; data: {data}, "
+    print(f"CPU: {bench.machine_info()['cpu']}; fastnn at {info['level']}; data: {data}; "
           f"{len(X):,} rows; measured {time.strftime('%Y-%m-%d')}")
     print(f"{'case':<16} {'thr':>3} {'fastnn':>9} {'reference':>9} {'torch':>9} "
           f"{'vs ref':>7} {'vs torch':>8}")
