@@ -24,9 +24,15 @@ cdef extern from "plan.h" nogil:
         FNN_STEP_EMBEDDING
         FNN_STEP_PYTHON
         FNN_STEP_TIME_AVGPOOL
+        FNN_STEP_BIDIRECTIONAL
         FNN_STEP_KINDS
         FNN_PLAN_COMPACT_MIN_OUT
         FNN_PLAN_GBLOCK
+        # enum fnn_merge
+        FNN_MERGE_CONCAT
+        FNN_MERGE_SUM
+        FNN_MERGE_MUL
+        FNN_MERGE_AVE
         # enum fnn_proj
         FNN_PROJ_NONE
         FNN_PROJ_DENSE
@@ -97,6 +103,10 @@ cdef extern from "plan.h" nogil:
         void *y
         const void *x
         fnn_plan_rnn *rnn
+        fnn_step *dirs
+        int merge
+        void *gdir[2]
+        void *dx_rev
         Py_ssize_t *idx
         Py_ssize_t vocab, padding_idx
 

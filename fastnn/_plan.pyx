@@ -48,7 +48,8 @@ STEP_KINDS = {"dense": FNN_STEP_DENSE, "activation": FNN_STEP_ACTIVATION,
               "batchnorm": FNN_STEP_BATCHNORM, "res_begin": FNN_STEP_RES_BEGIN,
               "res_end": FNN_STEP_RES_END, "recurrent": FNN_STEP_RECURRENT,
               "layernorm": FNN_STEP_LAYERNORM, "embedding": FNN_STEP_EMBEDDING,
-              "python": FNN_STEP_PYTHON, "time_avgpool": FNN_STEP_TIME_AVGPOOL}
+              "python": FNN_STEP_PYTHON, "time_avgpool": FNN_STEP_TIME_AVGPOOL,
+              "bidirectional": FNN_STEP_BIDIRECTIONAL}
 _GEOM_KEYS = ("c", "h", "w", "f", "oh", "ow", "kh", "kw", "sh", "sw", "pt", "pl", "dh", "dw")
 
 
@@ -800,6 +801,43 @@ cdef int _build_recurrent(TrainingPlan plan, fnn_step *st, object spec, Py_ssize
     return 0
 
 
+_MERGES = {"concat": FNN_MERGE_CONCAT, "sum": FNN_MERGE_SUM, "mul": FNN_MERGE_MUL,
+           "ave": FNN_MERGE_AVE}
+
+
+cdef int _build_bidirectional(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
+                              _StepBuild b) except -1:
+    """spec: merge (a Bidirectional merge_mode) and dirs, the two directions' recurrent
+    step specs (the second reading backwards), built as recurrent steps of their own."""
+    cdef Py_ssize_t n = b.batch_size, k, out
+    dirs = spec["dirs"]
+    if spec["merge"] not in _MERGES or len(dirs) != 2:
+        raise ValueError(f"step {i}: a bidirectional step needs a merge mode and two "
+                         "directions")
+    f, r = dirs
+    if (f["kind"] != "recurrent" or r["kind"] != "recurrent" or f["go_backwards"]
+            or not r["go_backwards"] or any(f[key] != r[key] for key in (
+                "cell", "t_steps", "units", "return_sequences", "mask_value"))):
+        raise ValueError(f"step {i}: a bidirectional step's directions are one recurrent "
+                         "layer read forwards, then backwards")
+    raw = np.zeros(2 * sizeof(fnn_step), np.uint8)
+    plan._keep.append(raw)
+    st.dirs = <fnn_step *>_ptr(raw)
+    for k in range(2):
+        st.dirs[k].kind = FNN_STEP_RECURRENT
+        st.dirs[k].in_dim = st.in_dim
+        _build_recurrent(plan, &st.dirs[k], dirs[k], i, b)
+        st.dirs[k].y = plan._buffer(n * st.dirs[k].out_dim)
+    st.merge = _MERGES[spec["merge"]]
+    out = st.dirs[0].out_dim
+    st.out_dim = 2 * out if st.merge == FNN_MERGE_CONCAT else out
+    st.trainable = st.dirs[0].trainable or st.dirs[1].trainable
+    st.gdir[0] = plan._buffer(n * out)
+    st.gdir[1] = plan._buffer(n * out)
+    st.dx_rev = plan._buffer(n * st.in_dim)
+    return 0
+
+
 cdef int _build_layernorm(TrainingPlan plan, fnn_step *st, object spec, Py_ssize_t i,
                           _StepBuild b) except -1:
     cdef Py_ssize_t d = spec["features"]
@@ -888,3 +926,4 @@ _STEP_BUILDERS[FNN_STEP_LAYERNORM] = _build_layernorm
 _STEP_BUILDERS[FNN_STEP_EMBEDDING] = _build_embedding
 _STEP_BUILDERS[FNN_STEP_PYTHON] = _build_python
 _STEP_BUILDERS[FNN_STEP_TIME_AVGPOOL] = _build_time_avgpool
+_STEP_BUILDERS[FNN_STEP_BIDIRECTIONAL] = _build_bidirectional

@@ -349,6 +349,16 @@ class Bidirectional(Layer):
             return None
         return cast("NDArray[Any]", dxf + dxb)
 
+    def plan_steps(self, trainable: bool = True) -> list[dict[str, Any]] | None:
+        """One bidirectional step holding both directions' recurrent steps, each with its
+        own layer's arrays and trainable flag."""
+        dirs = []
+        for layer in (self.forward_layer, self.backward_layer):
+            steps = layer.plan_steps(trainable and self.trainable)
+            assert steps is not None and len(steps) == 1  # a recurrent layer is one step
+            dirs.append(steps[0])
+        return [{"kind": "bidirectional", "merge": self.merge_mode, "dirs": dirs}]
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "layer": self.forward_layer.get_config(),
                 "merge_mode": self.merge_mode}

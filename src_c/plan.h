@@ -42,9 +42,15 @@ enum fnn_step_kind {
     FNN_STEP_PYTHON = 13,        /* a user's layer: its own forward and backward, called
                                     back through fnn_plan.call (plan_steps/python.h) */
     FNN_STEP_TIME_AVGPOOL = 14,  /* (n, spatial = steps, channels = features) -> (n, channels) */
-    FNN_STEP_KINDS = 15          /* the number of kinds; each has its forward and backward
+    FNN_STEP_BIDIRECTIONAL = 15, /* bidirectional.h: two recurrent steps (dirs), one reading
+                                    backwards, their outputs merged (enum fnn_merge) */
+    FNN_STEP_KINDS = 16          /* the number of kinds; each has its forward and backward
                                     in src_c/plan_steps/ and an entry in the table there */
 };
+
+/* How a bidirectional step joins its two directions' outputs (fastnn's Bidirectional
+ * merge_mode): concat puts the forward direction's features first; ave is (f + b) * 0.5. */
+enum fnn_merge { FNN_MERGE_CONCAT = 0, FNN_MERGE_SUM = 1, FNN_MERGE_MUL = 2, FNN_MERGE_AVE = 3 };
 
 enum fnn_proj { FNN_PROJ_NONE = 0, FNN_PROJ_DENSE = 1, FNN_PROJ_CONV = 2 };
 
@@ -120,7 +126,7 @@ typedef struct {
     void *dgx, *dgh, *dhs, *dxt; /* backward: dgh for GRU only */
 } fnn_plan_rnn;
 
-typedef struct {
+typedef struct fnn_step {
     int kind;                  /* enum fnn_step_kind */
     fnn_idx in_dim, out_dim;   /* features per sample going in and out */
     /* dense: W (in_dim / spatial, out_dim / spatial), b or NULL, and their gradients;
@@ -160,6 +166,13 @@ typedef struct {
     void *y;                   /* this step's output, batch * out_dim */
     const void *x;             /* this step's input in the last forward pass (set by it) */
     fnn_plan_rnn *rnn;         /* recurrent: its own fields */
+    /* bidirectional: dirs[0] and dirs[1], recurrent steps outside the plan's list (the
+     * second with go_backwards), each with its own weights, buffers and in_dim; merge
+     * (enum fnn_merge); backward's workspaces: each direction's dL/d(output) (gdir,
+     * batch * a direction's out_dim) and the backward direction's dL/dx (batch * in_dim) */
+    struct fnn_step *dirs;
+    int merge;
+    void *gdir[2], *dx_rev;
     /* embedding: W (vocab, channels); the batch's indices (batch * in_dim); padding_idx
      * (-1: none) gets no gradient */
     fnn_idx *idx;

@@ -197,6 +197,7 @@ static inline void FNN_SFX(swap)(REAL **a, REAL **b)
 #include "plan_steps/batchnorm.h"
 #include "plan_steps/residual.h"
 #include "plan_steps/recurrent.h"
+#include "plan_steps/bidirectional.h"
 #include "plan_steps/layernorm.h"
 #include "plan_steps/embedding.h"
 #include "plan_steps/python.h"

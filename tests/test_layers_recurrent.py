@@ -309,11 +309,137 @@ def test_the_fused_plan_trains_recurrent_models_bit_for_bit(rng, arch, dtype):
     np.testing.assert_array_equal(m1.predict(X), m2.predict(X))  # the inference plan
 
 
+def _bidir_models(cell, merge, variant):
+    """Models around a Bidirectional(cell) with `merge`: "last" (the last state) and "seq"
+    (every step's) under a TimeDistributed Dense that needs dL/dx from it; "masked-last"
+    and "masked-seq" read padded sequences (the second a masked Bidirectional over the
+    first's outputs, which are zero on the padding, so the first gets dL/dx too)."""
+    seq = variant.endswith("seq")
+    if variant.startswith("masked"):
+        first = Bidirectional(cell(4, return_sequences=seq, mask_value=0.0), merge_mode=merge)
+        if not seq:
+            return [first, Dense(3)]
+        return [first, Bidirectional(cell(3, mask_value=0.0), merge_mode=merge), Dense(3)]
+    tail = [Flatten(), Dense(3)] if seq else [Dense(3)]
+    return [TimeDistributed(Dense(4)),
+            Bidirectional(cell(5, return_sequences=seq), merge_mode=merge)] + tail
+
+
+def _fit_both_paths(layers, X, y, dtype, epochs=3):
+    """The same model fitted on the fused plan and on the per-layer path."""
+    runs = []
+    for fused in (True, False):
+        model = Sequential(layers(), seed=2, dtype=dtype)
+        model.fused = fused
+        hist = model.fit(X, y, epochs=epochs, batch_size=16, optimizer=Adam(lr=0.01),
+                         verbose=0)
+        runs.append((model, hist.history["loss"]))
+    return runs
+
+
+def _assert_same_training(runs, X):
+    (m1, l1), (m2, l2) = runs
+    assert m1._plan is not None and m2._plan is None
+    assert l1 == l2
+    w1, w2 = m1.get_weights(), m2.get_weights()
+    assert len(w1) == len(w2)
+    for a, b in zip(w1, w2):
+        np.testing.assert_array_equal(a, b)
+    assert len(m1.optimizer.state) == len(m2.optimizer.state)
+    for s1, s2 in zip(m1.optimizer.state, m2.optimizer.state):
+        for k in s1:
+            np.testing.assert_array_equal(s1[k], s2[k])
+    np.testing.assert_array_equal(m1.predict(X), m2.predict(X))  # the inference plan
+
+
+@pytest.mark.parametrize("variant", ["last", "seq", "masked-last", "masked-seq"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("merge", ["concat", "sum", "mul", "ave"])
+@pytest.mark.parametrize("cell", RECURRENT, ids=lambda c: c.__name__)
+def test_the_fused_plan_trains_bidirectional_models_bit_for_bit(rng, cell, merge, dtype,
+                                                                 variant):
+    """Bidirectional is one plan step (both directions' recurrent steps, merged): same
+    weights (both directions'), optimizer state, losses and predictions as the per-layer
+    path, to the bit."""
+    from fastnn import _fused
+
+    X = rng.standard_normal((70, 6, 3)).astype(dtype)  # a last batch of 6 rows
+    if variant.startswith("masked"):  # lengths 0 to 6, an all-zero step inside one
+        for b, length in enumerate(rng.integers(0, 7, 70)):
+            X[b, length:] = 0
+        X[0, 2] = 0
+    y = rng.integers(0, 3, 70)
+    runs = _fit_both_paths(lambda: _bidir_models(cell, merge, variant), X, y, dtype)
+    assert "bidirectional" in [s["kind"] for s in _fused._steps(runs[0][0])]
+    _assert_same_training(runs, X)
+    # training moved both directions' weights away from where they started
+    fresh = Sequential(_bidir_models(cell, merge, variant), seed=2, dtype=dtype)
+    fresh.build(X.shape[1:])
+    bi = [layer for layer in runs[0][0].layers if isinstance(layer, Bidirectional)][0]
+    bi0 = [layer for layer in fresh.layers if isinstance(layer, Bidirectional)][0]
+    for key in ("weight_hh_l0", "weight_hh_l0_reverse"):
+        assert not np.array_equal(bi.params[key], bi0.params[key]), key
+
+
+def _half_frozen(bi):
+    bi.backward_layer.trainable = False
+    return bi
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("layers", [
-    lambda: [Bidirectional(GRU(3)), Dense(2)],
+    # frozen: no weight gradients, but dL/dx for the GRU below
+    lambda: [GRU(4, return_sequences=True), Bidirectional(LSTM(3), trainable=False),
+             Dense(3)],
+    # no biases, and only the forward direction trains
+    lambda: [_half_frozen(Bidirectional(GRU(3, return_sequences=True, use_bias=False))),
+             Flatten(), Dense(3)],
+    # stacked, with SimpleRNN's relu
+    lambda: [Bidirectional(SimpleRNN(4, activation="relu", return_sequences=True),
+                           merge_mode="sum"),
+             Bidirectional(LSTM(3), merge_mode="concat"), Dense(3)],
+], ids=["frozen", "no-bias-half-frozen", "stacked-relu"])
+def test_the_fused_plan_trains_other_bidirectional_models_bit_for_bit(rng, layers, dtype):
+    X = rng.standard_normal((50, 5, 3)).astype(dtype)
+    y = rng.integers(0, 3, 50)
+    runs = _fit_both_paths(layers, X, y, dtype)
+    _assert_same_training(runs, X)
+
+
+@pytest.mark.parametrize("frozen", ["both", "reverse"])
+def test_a_frozen_bidirectional_keeps_its_weights_in_the_plan(rng, frozen):
+    X = rng.standard_normal((40, 5, 3)).astype(np.float32)
+    bi = Bidirectional(LSTM(3), trainable=frozen != "both")
+    if frozen == "reverse":
+        bi.backward_layer.trainable = False
+    model = Sequential([GRU(4, return_sequences=True), bi, Dense(3)], seed=1)
+    model.build((5, 3))
+    before = {k: v.copy() for k, v in bi.params.items()}
+    model.fit(X, np.arange(40) % 3, epochs=1, verbose=0)
+    assert model._plan is not None
+    for k, v in before.items():
+        moved = not np.array_equal(bi.params[k], v)
+        assert moved == (frozen == "reverse" and not k.endswith("_reverse")), k
+
+
+def test_the_plan_refuses_a_bidirectional_step_it_cannot_run():
+    from fastnn._plan import TrainingPlan
+
+    bi = Bidirectional(GRU(3)).build((4, 2), np.float64)
+    spec = bi.plan_steps()[0]
+    fw, bw = spec["dirs"]
+    cfg = {"kind": "sgd", "lr": 0.1}
+    for bad in ({**spec, "merge": "max"}, {**spec, "dirs": [fw, fw]},
+                {**spec, "dirs": [fw, {**bw, "units": 4}]}, {**spec, "dirs": [fw]}):
+        with pytest.raises(ValueError, match="step 0: a bidirectional step"):
+            TrainingPlan([bad], loss="mse", fold_last=False, batch_size=4, in_dim=8,
+                         dtype=np.float64, optimizer=cfg, params=[], grads=[], states=[])
+
+
+@pytest.mark.parametrize("layers", [
     # softmax works row by row: TimeDistributed runs a Dense in the plan, but not this one
     lambda: [TimeDistributed(Dense(3, activation="softmax")), GRU(2), Dense(2)],
-], ids=["bidirectional", "time_distributed-softmax"])
+], ids=["time_distributed-softmax"])
 def test_what_the_plan_does_not_run_trains_on_the_per_layer_path(rng, layers):
     from fastnn import _fused
 

@@ -97,12 +97,13 @@ static const REAL *FNN_SFX(recurrent_forward)(fnn_plan *p, fnn_step *st, int s, 
     return y;
 }
 
-static void FNN_SFX(recurrent_backward)(fnn_plan *p, int *s, int stop, fnn_idx rows, int cols,
-                                        REAL **g, REAL **other)
+/* The recurrent step st's backward from dL/d(output) g: its parameter gradients, and
+ * dL/d(input) into dx unless dx is NULL. st need not be one of p->steps: bidirectional.h
+ * runs its two directions through this. */
+static void FNN_SFX(rnn_backward)(fnn_plan *p, const fnn_step *st, fnn_idx rows,
+                                  const REAL *g, REAL *dx)
 {
-    (void)cols;
     FNN_SFX(gemm_fn) gemm = (FNN_SFX(gemm_fn))p->gemm;
-    fnn_step *st = &p->steps[*s];
     const fnn_plan_rnn *r = st->rnn;
     int nt = p->n_threads, gt = p->gemm_threads;
     fnn_idx t = r->t_steps, h = r->units, f = st->in_dim / t;
@@ -110,11 +111,11 @@ static void FNN_SFX(recurrent_backward)(fnn_plan *p, int *s, int stop, fnn_idx r
     int gru = r->cell == FNN_CELL_GRU;
     REAL *dgx = (REAL *)r->dgx, *dgh = gru ? (REAL *)r->dgh : dgx;
     const REAL *hs = (const REAL *)r->hs, *xt = (const REAL *)r->xt;
-    const REAL *dhs = NULL, *dh_n = *g;
+    const REAL *dhs = NULL, *dh_n = g;
     if (r->return_sequences) { /* to time-major, in reading order as the outputs are */
         for (fnn_idx b = 0; b < rows; ++b)
             for (fnn_idx s1 = 0; s1 < t; ++s1)
-                memcpy((REAL *)r->dhs + (s1 * rows + b) * h, *g + (b * t + s1) * h,
+                memcpy((REAL *)r->dhs + (s1 * rows + b) * h, g + (b * t + s1) * h,
                        (size_t)h * sizeof(REAL));
         dhs = (const REAL *)r->dhs;
         dh_n = NULL;
@@ -139,10 +140,18 @@ static void FNN_SFX(recurrent_backward)(fnn_plan *p, int *s, int stop, fnn_idx r
             FNN_SFX(fnn_column_sums)(t * rows, gh, dgh, (REAL *)r->dbhh, 0, nt);
         }
     }
-    if (*s > stop) { /* dx = dgx W_ih, back to batch-major */
+    if (dx) { /* dx = dgx W_ih, back to batch-major */
         FNN_SFX(fnn_gemm_team)(gemm, 0, 0, t * rows, f, gh, (REAL)1, dgx, (const REAL *)st->W,
                                (REAL)0, (REAL *)r->dxt, gt);
-        FNN_SFX(rnn_to_batch_major)(r, rows, f, (const REAL *)r->dxt, *other);
-        FNN_SFX(swap)(g, other);
+        FNN_SFX(rnn_to_batch_major)(r, rows, f, (const REAL *)r->dxt, dx);
     }
+}
+
+static void FNN_SFX(recurrent_backward)(fnn_plan *p, int *s, int stop, fnn_idx rows, int cols,
+                                        REAL **g, REAL **other)
+{
+    (void)cols;
+    int dx = *s > stop;
+    FNN_SFX(rnn_backward)(p, &p->steps[*s], rows, *g, dx ? *other : NULL);
+    if (dx) FNN_SFX(swap)(g, other);
 }

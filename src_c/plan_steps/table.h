@@ -48,6 +48,7 @@ static const FNN_SFX(step_ops) FNN_SFX(step_table)[] = {
     FNN_STEP_OPS(FNN_STEP_EMBEDDING, embedding, FNN_SFX(params_always)),
     FNN_STEP_OPS(FNN_STEP_PYTHON, python, FNN_SFX(params_always)),
     FNN_STEP_OPS(FNN_STEP_TIME_AVGPOOL, time_avgpool, NULL),
+    FNN_STEP_OPS(FNN_STEP_BIDIRECTIONAL, bidirectional, FNN_SFX(bidirectional_has_params)),
 };
 #undef FNN_STEP_OPS
 
