@@ -121,6 +121,22 @@ def assert_twins_close(actual, expected, dtype=None, *, terms=1, magnitude=None,
 SEED = 20240611
 
 
+def numeric_grad(f, a, eps=1e-6):
+    """Central differences of the scalar f() with respect to every element of a, which f
+    reads (a is perturbed in place and put back)."""
+    g = np.zeros_like(a)
+    flat, gflat = a.reshape(-1), g.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        fp = f()
+        flat[i] = old - eps
+        fm = f()
+        flat[i] = old
+        gflat[i] = (fp - fm) / (2 * eps)
+    return g
+
+
 @pytest.fixture
 def rng():
     """A fresh generator with a fixed seed for every test (order-independent)."""

@@ -29,22 +29,9 @@ from fastnn.layers import (
 from fastnn.losses import LOSSES, BinaryCrossEntropy, CrossEntropy, MSE, SquaredError, get_loss
 from fastnn.optimizers import SGD, Adam, AdamW, RMSprop, get_optimizer, optimizer_from_config
 
+from conftest import numeric_grad
+
 BACKENDS = [pytest.param(ops, id="native"), pytest.param(reference, id="reference")]
-
-
-def _numeric_grad(f, a, eps=1e-6):
-    """Central differences of the scalar f() with respect to every element of a (in place)."""
-    g = np.zeros_like(a)
-    flat, gflat = a.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        fp = f()
-        flat[i] = old - eps
-        fm = f()
-        flat[i] = old
-        gflat[i] = (fp - fm) / (2 * eps)
-    return g
 
 
 def _check_layer_grads(layer, x, rng, training=False, reset=None, rtol=1e-6, atol=1e-8):
@@ -62,10 +49,10 @@ def _check_layer_grads(layer, x, rng, training=False, reset=None, rtol=1e-6, ato
     layer.forward(x, training=training)
     dx = layer.backward(r.copy())
     grads = {k: g.copy() for k, g in layer.grads.items()}
-    np.testing.assert_allclose(dx, _numeric_grad(loss, x), rtol=rtol, atol=atol,
+    np.testing.assert_allclose(dx, numeric_grad(loss, x), rtol=rtol, atol=atol,
                                err_msg=f"{layer!r}: dx")
     for k, p in layer.params.items():
-        np.testing.assert_allclose(grads[k], _numeric_grad(loss, p), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(grads[k], numeric_grad(loss, p), rtol=rtol, atol=atol,
                                    err_msg=f"{layer!r}: d{k}")
 
 

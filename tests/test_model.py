@@ -28,6 +28,7 @@ from fastnn import (
     Tanh,
     TrainingDivergedError,
 )
+from conftest import numeric_grad
 
 
 def blobs(n=240, d=6, classes=3, seed=0, dtype=np.float32):
@@ -86,18 +87,8 @@ def _grad_check(model, X, y, loss, training=False, reset=None, rtol=2e-6, atol=1
         reset()
     value, grads = model.loss_and_gradients(X, y, loss, training=training)
     assert math.isfinite(value)
-    eps = 1e-6
     for (layer, key, p), g in zip(model.params, grads):
-        num = np.zeros_like(p)
-        flat, nflat = p.reshape(-1), num.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            fp = f()
-            flat[i] = old - eps
-            fm = f()
-            flat[i] = old
-            nflat[i] = (fp - fm) / (2 * eps)
+        num = numeric_grad(f, p)
         np.testing.assert_allclose(g, num, rtol=rtol, atol=atol,
                                    err_msg=f"{layer.name}.{key} ({loss})")
         assert np.abs(g).max() > 0, f"{layer.name}.{key}: gradient is zero"

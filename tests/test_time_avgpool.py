@@ -26,22 +26,9 @@ from fastnn import (
 from fastnn import ops, reference
 from fastnn.layers import layer_from_config
 
+from conftest import numeric_grad
+
 BACKENDS = [pytest.param(ops, id="native"), pytest.param(reference, id="reference")]
-
-
-def _numeric_grad(f, a, eps=1e-6):
-    """Central differences of the scalar f() with respect to every element of a (in place)."""
-    g = np.zeros_like(a)
-    flat, gflat = a.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        fp = f()
-        flat[i] = old - eps
-        fm = f()
-        flat[i] = old
-        gflat[i] = (fp - fm) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -67,7 +54,7 @@ def test_gradient_by_finite_differences(rng, backend):
     r = rng.standard_normal((2, 3))
     layer.forward(x, training=True)
     dx = layer.backward(r.copy())
-    num = _numeric_grad(lambda: float(np.sum(layer.forward(x) * r)), x)
+    num = numeric_grad(lambda: float(np.sum(layer.forward(x) * r)), x)
     np.testing.assert_allclose(dx, num, rtol=1e-7, atol=1e-9)
 
 
@@ -92,9 +79,9 @@ def test_gradient_through_a_gru_below_it(rng):
         g = layer.backward(g)
     for layer in model.layers:
         for k, p in layer.params.items():
-            np.testing.assert_allclose(layer.grads[k].copy(), _numeric_grad(loss, p),
+            np.testing.assert_allclose(layer.grads[k].copy(), numeric_grad(loss, p),
                                        rtol=1e-6, atol=1e-8, err_msg=f"{layer.name}.{k}")
-    np.testing.assert_allclose(g, _numeric_grad(loss, x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g, numeric_grad(loss, x), rtol=1e-6, atol=1e-8)
 
 
 # ------------------------------------------------------------------ the fused plan
